@@ -1,1 +1,34 @@
 """One module per stage: prompts, round budget, tools and scope of edits. No bpy here."""
+
+from . import camera, composition, geometry, init, lighting, material
+from .base import Stage
+
+STAGES: tuple[Stage, ...] = (
+    init.STAGE,
+    geometry.STAGE,
+    material.STAGE,
+    composition.STAGE,
+    lighting.STAGE,
+    camera.STAGE,
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+
+
+def build_stages(names=None, budgets: dict[str, int] | None = None) -> list[Stage]:
+    """The stages to run, in pipeline order, with budgets overridden where given."""
+    names = list(names or STAGE_NAMES)
+    unknown = [n for n in names if n not in STAGE_NAMES]
+    if unknown:
+        raise ValueError(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGE_NAMES)}")
+    budgets = budgets or {}
+    bad = [n for n in budgets if n not in STAGE_NAMES]
+    if bad:
+        raise ValueError(f"budget for unknown stage(s) {', '.join(bad)}")
+    out = []
+    for stage in STAGES:
+        if stage.name in names:
+            b = budgets.get(stage.name, stage.budget)
+            if b < 1:
+                raise ValueError(f"budget for {stage.name} must be at least 1 round, got {b}")
+            out.append(stage.with_budget(b))
+    return out

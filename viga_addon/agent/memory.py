@@ -1,0 +1,50 @@
+"""What the model sees: the photo stays pinned, older renders are dropped, old tool output shrinks.
+
+The "full" policy keeps everything (the baseline the benchmarks compare against).
+"""
+
+from __future__ import annotations
+
+import copy
+
+DROPPED_IMAGE = "[older render dropped to save context]"
+
+
+def _image_slots(messages):
+    """(message index, part index, inner index or None) for every image, in order."""
+    for mi, message in enumerate(messages):
+        for pi, part in enumerate(message["content"]):
+            if part["type"] == "image":
+                yield mi, pi, None
+            elif part["type"] == "tool_result":
+                for ii, inner in enumerate(part["content"]):
+                    if inner["type"] == "image":
+                        yield mi, pi, ii
+
+
+def compact(messages: list[dict], policy: str = "compact", keep_images: int = 2,
+            keep_full_text_messages: int = 6, text_cap: int = 600) -> list[dict]:
+    """Return the messages to send under ``policy`` ("compact" or "full"); input is unchanged.
+
+    compact: images in the first message (the pinned photo) and the last ``keep_images`` other
+    images are kept; earlier ones become a short text note. Text of tool results older than the
+    last ``keep_full_text_messages`` messages is cut to ``text_cap`` characters.
+    """
+    if policy == "full":
+        return messages
+    out = copy.deepcopy(messages)
+    slots = [s for s in _image_slots(out) if s[0] != 0]
+    drop = slots[:-keep_images] if keep_images else slots
+    for mi, pi, ii in drop:
+        if ii is None:
+            out[mi]["content"][pi] = {"type": "text", "text": DROPPED_IMAGE}
+        else:
+            out[mi]["content"][pi]["content"][ii] = {"type": "text", "text": DROPPED_IMAGE}
+    old = max(0, len(out) - keep_full_text_messages)
+    for message in out[1:old]:
+        for part in message["content"]:
+            if part["type"] == "tool_result":
+                for inner in part["content"]:
+                    if inner["type"] == "text" and len(inner["text"]) > text_cap:
+                        inner["text"] = inner["text"][:text_cap] + " …[cut]"
+    return out

@@ -1,0 +1,73 @@
+"""Choosing among attempts: scene-graph coverage for init rollouts, verdicts and metrics after."""
+
+from __future__ import annotations
+
+
+def scene_graph_leaves(graph: dict | None) -> list[str]:
+    """Names of the leaf parts of a scene graph {"objects": [{"name", "parent"}, ...]}."""
+    if not graph:
+        return []
+    nodes = [n for n in graph.get("objects", []) if isinstance(n, dict) and n.get("name")]
+    parents = {n.get("parent") for n in nodes if n.get("parent")}
+    return [n["name"] for n in nodes if n["name"] not in parents]
+
+
+def validate_scene_graph(graph) -> str | None:
+    """None when usable, else what is wrong, phrased for the model."""
+    if not isinstance(graph, dict) or not isinstance(graph.get("objects"), list):
+        return 'scene_graph must be an object {"objects": [{"name": ..., "parent": ...}, ...]}'
+    names = [n.get("name") for n in graph["objects"] if isinstance(n, dict)]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        return "every scene_graph object needs a non-empty string name"
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        return f"scene_graph names must be unique; repeated: {', '.join(dupes)}"
+    return None
+
+
+def coverage(graph: dict | None, object_names: list[str]) -> float | None:
+    leaves = scene_graph_leaves(graph)
+    if not leaves:
+        return None
+    present = set(object_names)
+    return sum(1 for leaf in leaves if leaf in present) / len(leaves)
+
+
+def _metric(attempt: dict) -> float:
+    m = attempt.get("metrics") or {}
+    ssim = m.get("ssim")
+    psnr = m.get("psnr")
+    if ssim is None and psnr is None:
+        return float("-inf")
+    return (ssim or 0.0) * 100.0 + min(psnr or 0.0, 60.0)
+
+
+def best_rollout(attempts: list[dict]) -> dict | None:
+    """Most complete coverage first, then the verifier's judgement, then the image metric."""
+    usable = [a for a in attempts if not a.get("failed")]
+    if not usable:
+        return None
+
+    def key(a):
+        v = a.get("verdict") or {}
+        return (a.get("coverage") or 0.0, bool(v.get("approved")), v.get("score") or 0.0, _metric(a))
+
+    return max(usable, key=key)
+
+
+def best_attempt(attempts: list[dict]) -> dict | None:
+    """An approved attempt wins; else the last verdict's pick; else the best metric."""
+    usable = [a for a in attempts if not a.get("failed")]
+    if not usable:
+        return None
+    for a in reversed(usable):
+        if (a.get("verdict") or {}).get("approved"):
+            return a
+    for a in reversed(usable):
+        pick = (a.get("verdict") or {}).get("best_attempt")
+        if pick is not None:
+            chosen = [b for b in usable if b["round"] == pick]
+            if chosen:
+                return chosen[0]
+            break
+    return max(usable, key=lambda a: (_metric(a), a["round"]))

@@ -1,0 +1,14 @@
+from .base import Stage
+
+STAGE = Stage(
+    name="camera",
+    title="Camera adjustment",
+    budget=1,
+    scope=("camera",),
+    generator_focus="""\
+Final camera adjustment: match the photo's viewpoint, focal length and framing exactly by
+moving, rotating the scene camera and changing its lens. Nothing else may change.""",
+    verifier_focus="""\
+Judge the camera only: viewpoint height and angle, focal length (perspective) and framing
+against the photo.""",
+)

@@ -1,0 +1,110 @@
+"""The tool vocabulary offered to the model (names kept compatible with VIGA runs)."""
+
+from ..agent.messages import tool
+
+_OBJECTS = {"type": "array", "items": {"type": "string"}}
+_VEC3 = {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3}
+
+SPECS = {
+    "make_plan": tool(
+        "make_plan",
+        "Record your plan for this round before writing code. In the init stage, pass the scene "
+        "graph: a JSON object {\"objects\": [{\"name\", \"parent\", \"description\", \"geometry\", "
+        "\"material\", \"relations\"}, ...]} whose leaves are parts buildable from primitives.",
+        {
+            "plan": {"type": "string", "description": "Short numbered plan."},
+            "scene_graph": {"type": "object", "description": "Init stage only."},
+        },
+        ["plan"],
+    ),
+    "execute_code": tool(
+        "execute_code",
+        "Run Blender Python (bpy) code in the live scene. bpy, bmesh, mathutils, math and random "
+        "are imported. Returns stdout, errors with the failing line, and what changed. If the code "
+        "raises, the scene is restored to how it was before the call.",
+        {"code": {"type": "string"}},
+        ["code"],
+    ),
+    "get_scene_info": tool(
+        "get_scene_info",
+        "Summary of objects, materials, lights, camera, world and render settings.",
+        {},
+    ),
+    "render_view": tool(
+        "render_view",
+        "Render the scene from the scene camera (small preview) and return the image.",
+        {},
+    ),
+    "revert_last": tool(
+        "revert_last",
+        "Undo the effect of your last successful execute_code call in this round.",
+        {},
+    ),
+    "end_round": tool(
+        "end_round",
+        "Finish this attempt: the scene is rendered and handed to the verifier.",
+        {"summary": {"type": "string", "description": "What you changed and why."}},
+        ["summary"],
+    ),
+    "initialize_viewpoint": tool(
+        "initialize_viewpoint",
+        "Render several views around the joint bounding box of the given objects.",
+        {"object_names": _OBJECTS},
+        ["object_names"],
+    ),
+    "set_camera": tool(
+        "set_camera",
+        "Look from a viewpoint of your choice (does not change the scene camera).",
+        {
+            "location": _VEC3,
+            "look_at": _VEC3,
+            "rotation": {**_VEC3, "description": "XYZ Euler degrees, instead of look_at"},
+            "lens": {"type": "number"},
+        },
+        ["location"],
+    ),
+    "investigate": tool(
+        "investigate",
+        "Move the inspection view: orbit_left, orbit_right, orbit_up, orbit_down, zoom_in, "
+        "zoom_out, focus (object_name), reset. Returns a render.",
+        {
+            "operation": {
+                "type": "string",
+                "enum": [
+                    "orbit_left", "orbit_right", "orbit_up", "orbit_down",
+                    "zoom_in", "zoom_out", "focus", "reset",
+                ],
+            },
+            "object_name": {"type": "string"},
+            "amount": {"type": "number"},
+        },
+        ["operation"],
+    ),
+    "set_visibility": tool(
+        "set_visibility",
+        "Show or hide objects in inspection renders only (the scene is not changed).",
+        {"show": _OBJECTS, "hide": _OBJECTS},
+    ),
+    "submit_verdict": tool(
+        "submit_verdict",
+        "Your judgement of this attempt for this stage only. approved=true moves on to the next "
+        "stage. checklist: concrete, actionable fixes for the generator (empty when approved). "
+        "best_attempt: the round number of the best attempt so far.",
+        {
+            "approved": {"type": "boolean"},
+            "checklist": {"type": "array", "items": {"type": "string"}},
+            "best_attempt": {"type": "integer"},
+            "score": {"type": "number", "description": "0-10 match for this stage's factor"},
+        },
+        ["approved", "checklist", "best_attempt"],
+    ),
+}
+
+GENERATOR_TOOLS = ("make_plan", "execute_code", "get_scene_info", "render_view", "revert_last",
+                   "end_round")
+VERIFIER_TOOLS = ("get_scene_info", "initialize_viewpoint", "set_camera", "investigate",
+                  "set_visibility", "submit_verdict")
+
+
+def specs(names) -> list[dict]:
+    return [SPECS[n] for n in names]
