@@ -1,0 +1,236 @@
+"""execute_code: run model-written bpy code, report what changed, put the scene back on error."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import math
+import random
+import threading
+import time
+import traceback
+
+import bmesh
+import bpy
+import mathutils
+from mathutils import Color, Euler, Matrix, Quaternion, Vector
+
+from . import snapshot
+
+CODE_FILENAME = "<your code>"
+STDOUT_LIMIT = 4000
+CHANGE_KEYS = ("objects", "materials", "lights")
+_DIGITS = 4
+
+
+# ----------------------------------------------------------------------------- fingerprints
+def _r(values) -> tuple:
+    return tuple(round(float(v), _DIGITS) for v in values)
+
+
+def _value_fp(value):
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return round(value, _DIGITS)
+    try:
+        return tuple(_value_fp(v) for v in value)
+    except TypeError:
+        return repr(value)
+
+
+def _object_fp(obj) -> tuple:
+    try:
+        hidden = obj.hide_get()
+    except RuntimeError:
+        hidden = None
+    data = obj.data
+    geometry = None
+    if isinstance(data, bpy.types.Mesh):
+        geometry = (len(data.vertices), len(data.polygons))
+    return (
+        obj.type,
+        data.name if data else None,
+        tuple(_r(row) for row in obj.matrix_world),
+        _r(obj.dimensions),
+        geometry,
+        tuple((m.name, m.type, m.show_viewport, m.show_render) for m in obj.modifiers),
+        tuple(s.material.name if s.material else None for s in obj.material_slots),
+        obj.parent.name if obj.parent else None,
+        obj.hide_viewport, obj.hide_render, hidden,
+    )
+
+
+def _node_tree_fp(tree) -> tuple:
+    if tree is None:
+        return ()
+    nodes = []
+    for node in tree.nodes:
+        inputs = tuple(
+            (sock.identifier, _value_fp(sock.default_value))
+            for sock in node.inputs
+            if not sock.is_linked and hasattr(sock, "default_value")
+        )
+        nodes.append((node.name, node.bl_idname, inputs))
+    links = tuple(sorted(
+        (lk.from_node.name, lk.from_socket.identifier, lk.to_node.name, lk.to_socket.identifier)
+        for lk in tree.links
+    ))
+    return (tuple(sorted(nodes)), links)
+
+
+def _material_fp(mat) -> tuple:
+    return (_r(mat.diffuse_color), round(mat.roughness, _DIGITS), round(mat.metallic, _DIGITS),
+            _node_tree_fp(mat.node_tree))
+
+
+_LIGHT_ATTRS = ("type", "energy", "color", "shadow_soft_size", "use_shadow", "spot_size",
+                "spot_blend", "shape", "size", "size_y", "angle")
+
+
+def _light_fp(light) -> tuple:
+    return tuple((a, _value_fp(getattr(light, a))) for a in _LIGHT_ATTRS if hasattr(light, a))
+
+
+def scene_fingerprint(scene=None) -> dict:
+    """{"objects": {name: fp}, "materials": {...}, "lights": {...}} of the scene's content."""
+    scene = scene or bpy.context.scene
+    # matrix_world and dimensions are only current after a depsgraph update.
+    for view_layer in scene.view_layers:
+        view_layer.update()
+    objects = {o.name: _object_fp(o) for o in scene.objects}
+    lights = {o.data.name: _light_fp(o.data) for o in scene.objects if o.type == "LIGHT"}
+    materials = {m.name: _material_fp(m) for m in bpy.data.materials}
+    return {"objects": objects, "materials": materials, "lights": lights}
+
+
+def diff_fingerprints(before: dict, after: dict) -> dict:
+    """Names created, changed and removed per kind, sorted."""
+    changes = {"created": {}, "changed": {}, "removed": {}}
+    for key in CHANGE_KEYS:
+        old, new = before.get(key, {}), after.get(key, {})
+        changes["created"][key] = sorted(set(new) - set(old))
+        changes["removed"][key] = sorted(set(old) - set(new))
+        changes["changed"][key] = sorted(n for n in set(old) & set(new) if old[n] != new[n])
+    return changes
+
+
+def _no_changes() -> dict:
+    return {kind: {key: [] for key in CHANGE_KEYS} for kind in ("created", "changed", "removed")}
+
+
+# ----------------------------------------------------------------------------- helpers
+def _namespace() -> dict:
+    return {
+        "__name__": "__main__", "__builtins__": builtins,
+        "bpy": bpy, "bmesh": bmesh, "mathutils": mathutils, "math": math, "random": random,
+        "Vector": Vector, "Matrix": Matrix, "Euler": Euler, "Quaternion": Quaternion,
+        "Color": Color,
+    }
+
+
+def _cap(text: str, limit: int = STDOUT_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    cut = len(text) - 2 * half
+    return f"{text[:half]}\n[... output cut: {cut} characters left out ...]\n{text[-half:]}"
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        where = f" (line {exc.lineno}" + (f", column {exc.offset})" if exc.offset else ")")
+        source = f": {exc.text.strip()}" if exc.text else ""
+        return f"SyntaxError: {exc.msg}{where}{source}"
+    message = str(exc).strip().replace("\n", " ")
+    if isinstance(exc, SystemExit):
+        message = f"the code called exit({exc.code!r})" if exc.code is not None else "the code called exit()"
+    elif isinstance(exc, KeyboardInterrupt):
+        message = message or "interrupted"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _model_traceback(exc: BaseException, lines: list[str]) -> str:
+    """Traceback with only the frames of the model's code, each with its source line."""
+    out = ["Traceback (most recent call last):"]
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename != CODE_FILENAME:
+            continue
+        out.append(f'  File "{CODE_FILENAME}", line {frame.lineno}, in {frame.name}')
+        if frame.lineno and 0 < frame.lineno <= len(lines):
+            out.append(f"    {lines[frame.lineno - 1].strip()}")
+    out.extend(line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc))
+    return "\n".join(out)
+
+
+def _result(ok, stdout="", error=None, tb=None, changes=None, start=0.0, restored=False, **extra):
+    result = {
+        "ok": ok, "stdout": _cap(stdout), "error": error, "traceback": tb,
+        "changes": changes or _no_changes(), "seconds": time.perf_counter() - start,
+        "restored": restored,
+    }
+    result.update(extra)
+    return result
+
+
+# ----------------------------------------------------------------------------- execute_code
+def execute_code(code: str, *, checker=None) -> dict:
+    """Run ``code`` on the calling (main) thread and report what it changed.
+
+    The code runs in a fresh namespace with bpy, bmesh, mathutils, math, random, Vector,
+    Matrix, Euler, Quaternion and Color imported and ``__name__ == "__main__"``. Its output is
+    captured. A syntax error runs nothing. When the code raises anything (SystemExit and
+    KeyboardInterrupt included) the scene is put back as it was before the call and
+    "restored" is True. ``checker(code)`` may refuse the code by returning a message.
+
+    Returns {"ok", "stdout", "error", "traceback", "changes", "seconds", "restored"} where
+    changes = {"created"|"changed"|"removed": {"objects"|"materials"|"lights": [names]}}.
+    """
+    start = time.perf_counter()
+    if not isinstance(code, str) or not code.strip():
+        return _result(False, error="Empty code: nothing was run. Send Python code that uses bpy "
+                       "to change the scene.", start=start)
+    if threading.current_thread() is not threading.main_thread():
+        return _result(False, error="execute_code must be called on Blender's main thread; "
+                       "nothing was run.", start=start)
+    if checker is not None:
+        refusal = checker(code)
+        if refusal:
+            return _result(False, error=f"Refused: {refusal}", start=start)
+    lines = code.splitlines()
+    try:
+        compiled = compile(code, CODE_FILENAME, "exec")
+    except (SyntaxError, ValueError) as exc:
+        tb = "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+        return _result(False, error=f"{_one_line(exc)} — nothing was run.", tb=tb, start=start)
+
+    scene = bpy.context.scene
+    before = scene_fingerprint(scene)
+    saved = snapshot.checkpoint(scene)
+    buffer = io.StringIO()
+    failure = None
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            exec(compiled, _namespace())
+    except BaseException as exc:  # noqa: BLE001 - model code may raise anything, even exit()
+        failure = exc
+    try:
+        if failure is None:
+            return _result(True, buffer.getvalue(), changes=diff_fingerprints(
+                before, scene_fingerprint(scene)), start=start)
+        error = _one_line(failure)
+        tb = _model_traceback(failure, lines)
+        try:
+            restored = snapshot.rollback(saved, scene=scene)
+        except Exception as exc:  # noqa: BLE001 - report rather than lose the original error
+            restored = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        if not restored["ok"]:
+            return _result(False, buffer.getvalue(), error, tb, start=start, restored=False,
+                           restore_error=f"The scene could NOT be restored: {restored['error']}",
+                           changes=diff_fingerprints(before, scene_fingerprint(scene)))
+        error += " — the scene was restored to its state before this code ran."
+        return _result(False, buffer.getvalue(), error, tb, start=start, restored=True,
+                       changes=diff_fingerprints(before, scene_fingerprint(scene)))
+    finally:
+        saved.discard()

@@ -1,0 +1,452 @@
+"""Snapshot / restore of the scene state without undo and without reopening the file.
+
+A snapshot is one .blend file written with ``bpy.data.libraries.write``: the scene's collections,
+the objects linked straight to its master collection, its world and camera (everything they use
+comes along), plus a small JSON payload stored as a Text datablock inside the same file. The
+payload holds what is not a datablock of its own: render / Cycles / EEVEE / colour-management
+settings, per-view-layer flags (excluded collections, hidden and selected objects, the active
+object), which datablocks go back into the master collection, and the names of every local
+datablock that existed when the snapshot was taken.
+
+``restore`` keeps the Scene datablock itself (so windows, a running modal operator and anything
+holding ``context.scene`` stay valid), removes the scene's current content, appends the saved
+content with ``libraries.load(link=False)`` under its exact names, and copies the settings back.
+
+Datablocks the scene does not use are left alone, with two exceptions, both about keeping names
+exact and leaving nothing stale behind:
+- a datablock whose name is taken by one in the snapshot is the old version of it and is replaced;
+- a datablock created after the snapshot is removed when the scene uses it or nothing uses it
+  (an orphan).  One created after the snapshot that only another scene uses, or that has a fake
+  user, is kept.
+A datablock outside the scene that existed at snapshot time keeps its current values even if it
+was edited since (it is not in the file).  Image paths come back absolute.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+
+PAYLOAD_TEXT = "viga_snapshot_payload"
+PAYLOAD_VERSION = 1
+
+# bpy.data collections whose members are scene content: these are written, removed and appended.
+_CONTENT_TYPES = (
+    "objects", "collections", "meshes", "materials", "node_groups", "textures", "images",
+    "lights", "cameras", "worlds", "curves", "metaballs", "lattices", "armatures",
+    "grease_pencils", "annotations", "particles", "volumes", "pointclouds", "hair_curves",
+    "speakers", "lightprobes", "fonts", "actions",
+)
+CONTENT_TYPES = tuple(t for t in _CONTENT_TYPES if hasattr(bpy.data, t))
+
+# Scene sub-structs copied property by property (missing ones are skipped: cycles is an add-on).
+_SETTINGS_STRUCTS = (
+    "render", "cycles", "eevee", "view_settings", "display_settings", "display",
+    "unit_settings", "cycles_curves",
+)
+_SCENE_SCALARS = ("frame_start", "frame_end", "frame_current", "frame_step", "use_nodes")
+_MAX_DEPTH = 3
+# Reading these prints "matches no enum" warnings on a factory scene and they are not settings
+# the agent touches.
+_SKIP_PROPS = {"rna_type", "linear_colorspace_settings", "wireframe_color_type"}
+
+
+# ----------------------------------------------------------------------------- RNA <-> JSON
+def _jsonable(value):
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, set):
+        return sorted(value)
+    try:
+        return [_jsonable(v) for v in value]
+    except TypeError:
+        return None
+
+
+def rna_to_dict(struct, depth: int = 0) -> dict:
+    """Writable scalar / array / enum properties of an RNA struct, nested structs recursed."""
+    out = {}
+    for prop in struct.bl_rna.properties:
+        pid = prop.identifier
+        if pid in _SKIP_PROPS or prop.type == "COLLECTION":
+            continue
+        try:
+            value = getattr(struct, pid)
+        except Exception:  # some properties raise when their context is missing
+            continue
+        if prop.type == "POINTER":
+            if value is None or isinstance(value, bpy.types.ID) or depth >= _MAX_DEPTH:
+                continue
+            nested = rna_to_dict(value, depth + 1)
+            if nested:
+                out[pid] = {"__struct__": nested}
+            continue
+        if prop.is_readonly:
+            continue
+        converted = _jsonable(value)
+        if converted is not None:
+            out[pid] = converted
+    return out
+
+
+def _same(current, wanted) -> bool:
+    current = _jsonable(current)
+    if isinstance(current, float) and isinstance(wanted, (int, float)):
+        return current == float(wanted)
+    return current == wanted
+
+
+def dict_to_rna(struct, values: dict, failures: list, prefix: str = "") -> None:
+    """Set properties from ``rna_to_dict`` output; two passes because some depend on others
+    (e.g. view_settings.look only accepts values valid for the view_transform)."""
+    pending = dict(values)
+    for _attempt in range(3):
+        retry = {}
+        for pid, wanted in pending.items():
+            if isinstance(wanted, dict) and "__struct__" in wanted:
+                nested = getattr(struct, pid, None)
+                if nested is not None:
+                    dict_to_rna(nested, wanted["__struct__"], failures, f"{prefix}{pid}.")
+                continue
+            if not hasattr(struct, pid):
+                continue
+            try:
+                if _same(getattr(struct, pid), wanted):
+                    continue
+                prop = struct.bl_rna.properties[pid]
+                value = set(wanted) if getattr(prop, "is_enum_flag", False) else wanted
+                setattr(struct, pid, value)
+            except Exception as exc:  # noqa: BLE001 - collected and retried
+                retry[pid] = (wanted, exc)
+        # A later property may have reset an earlier one: re-check everything that is scalar.
+        pending = {
+            pid: w for pid, w in values.items()
+            if not (isinstance(w, dict) and "__struct__" in w)
+            and hasattr(struct, pid) and not _safe_same(struct, pid, w)
+        }
+        if not pending:
+            return
+    for pid, wanted in pending.items():
+        failures.append(f"{prefix}{pid}={wanted!r}")
+
+
+def _safe_same(struct, pid, wanted) -> bool:
+    try:
+        return _same(getattr(struct, pid), wanted)
+    except Exception:
+        return True
+
+
+# ----------------------------------------------------------------------------- payload
+def _view_layer_state(scene) -> dict:
+    layers = {}
+    for view_layer in scene.view_layers:
+        collections = {}
+        stack = list(view_layer.layer_collection.children)
+        while stack:
+            lc = stack.pop()
+            collections[lc.collection.name] = {
+                "exclude": lc.exclude, "hide_viewport": lc.hide_viewport,
+                "holdout": lc.holdout, "indirect_only": lc.indirect_only,
+            }
+            stack.extend(lc.children)
+        hidden, selected = [], []
+        for obj in scene.objects:
+            if obj.hide_get(view_layer=view_layer):
+                hidden.append(obj.name)
+            if obj.select_get(view_layer=view_layer):
+                selected.append(obj.name)
+        active = view_layer.objects.active
+        layers[view_layer.name] = {
+            "collections": collections, "hidden": hidden, "selected": selected,
+            "active": active.name if active else None,
+        }
+    return layers
+
+
+def _build_payload(scene) -> dict:
+    settings = {}
+    for attr in _SETTINGS_STRUCTS:
+        struct = getattr(scene, attr, None)
+        if struct is not None:
+            settings[attr] = rna_to_dict(struct)
+    settings["scene"] = {a: getattr(scene, a) for a in _SCENE_SCALARS if hasattr(scene, a)}
+    existing = {t: [i.name for i in getattr(bpy.data, t) if i.library is None]
+                for t in CONTENT_TYPES}
+    existing["scenes"] = [s.name for s in bpy.data.scenes]
+    return {
+        "version": PAYLOAD_VERSION,
+        "blender": bpy.app.version_string,
+        "scene_name": scene.name,
+        "master_collections": [c.name for c in scene.collection.children],
+        "master_objects": [o.name for o in scene.collection.objects],
+        "world": scene.world.name if scene.world else None,
+        "camera": scene.camera.name if scene.camera else None,
+        "settings": settings,
+        "view_layers": _view_layer_state(scene),
+        "existing": existing,
+    }
+
+
+def _scene_roots(scene) -> set:
+    roots = set(scene.collection.children) | set(scene.collection.objects)
+    if scene.world:
+        roots.add(scene.world)
+    if scene.camera:
+        roots.add(scene.camera)
+    return {r for r in roots if r.library is None}
+
+
+# ----------------------------------------------------------------------------- snapshot
+def snapshot(name: str, directory: str | Path, scene=None) -> dict:
+    """Write the scene state to ``<directory>/<name>.blend`` atomically.
+
+    Returns {"ok": True, "path": str, "seconds": float}. The file is written under a temporary
+    name and moved into place, so an interrupted write never leaves a half file under the name.
+    """
+    start = time.perf_counter()
+    scene = scene or bpy.context.scene
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"{name}.blend"
+    tmp = directory / f".{name}.{os.getpid()}.tmp.blend"
+    _write_snapshot(scene, tmp)
+    os.replace(tmp, final)
+    return {"ok": True, "path": str(final), "seconds": time.perf_counter() - start}
+
+
+def _write_snapshot(scene, path: Path) -> None:
+    stale = bpy.data.texts.get(PAYLOAD_TEXT)
+    if stale is not None:
+        bpy.data.texts.remove(stale)
+    text = bpy.data.texts.new(PAYLOAD_TEXT)
+    try:
+        text.write(json.dumps(_build_payload(scene)))
+        bpy.data.libraries.write(
+            str(path), _scene_roots(scene) | {text}, path_remap="ABSOLUTE", fake_user=False,
+            compress=False,
+        )
+    except BaseException:
+        if path.exists():
+            path.unlink()
+        raise
+    finally:
+        bpy.data.texts.remove(text)
+
+
+# ----------------------------------------------------------------------------- restore
+class SnapshotError(RuntimeError):
+    """The snapshot file is missing or is not one of ours."""
+
+
+def _resolve(name_or_path, directory) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".blend" or directory is None:
+        return candidate if candidate.suffix == ".blend" else candidate.with_suffix(".blend")
+    return Path(directory) / f"{name_or_path}.blend"
+
+
+def _drop_library(path: Path) -> None:
+    """``libraries.load(link=False)`` leaves a Library entry pointing at the file: remove it."""
+    target = os.path.normcase(os.path.abspath(path))
+    for lib in list(bpy.data.libraries):
+        if os.path.normcase(os.path.abspath(bpy.path.abspath(lib.filepath))) == target:
+            bpy.data.libraries.remove(lib)
+
+
+def _read_payload(path: Path) -> tuple[dict, dict]:
+    """The payload and the names of every content datablock in the file, per type."""
+    with bpy.data.libraries.load(str(path), link=False) as (src, dst):
+        in_file = {t: set(getattr(src, t)) for t in CONTENT_TYPES if hasattr(src, t)}
+        has_payload = PAYLOAD_TEXT in src.texts
+        dst.texts = [PAYLOAD_TEXT] if has_payload else []
+    if not has_payload:
+        _drop_library(path)
+        raise SnapshotError(f"{path} is not a viga snapshot (no {PAYLOAD_TEXT} inside)")
+    text = dst.texts[0]
+    payload = json.loads(text.as_string())
+    bpy.data.texts.remove(text)
+    return payload, in_file
+
+
+def _remove_replaced(scene, payload: dict, in_file: dict) -> None:
+    existing = {t: set(v) for t, v in payload["existing"].items()}
+    doomed = []
+    for t in CONTENT_TYPES:
+        names = in_file.get(t, set())
+        if names:
+            doomed.extend(i for i in getattr(bpy.data, t) if i.library is None and i.name in names)
+    # Scene content that is neither in the file nor outside data that predates the snapshot.
+    for coll in scene.collection.children_recursive:
+        if coll.library is None and coll.name not in existing["collections"]:
+            doomed.append(coll)
+    for obj in scene.objects:
+        if obj.library is None and obj.name not in existing["objects"]:
+            doomed.append(obj)
+    bpy.data.batch_remove(set(doomed))
+    # What is left in the scene predates the snapshot but was not in it: unlink, keep alive.
+    for coll in list(scene.collection.children):
+        if coll.name not in in_file.get("collections", ()):
+            scene.collection.children.unlink(coll)
+    for obj in list(scene.collection.objects):
+        if obj.name not in in_file.get("objects", ()):
+            scene.collection.objects.unlink(obj)
+
+
+def _remove_new_orphans(payload: dict) -> None:
+    existing = {t: set(v) for t, v in payload["existing"].items()}
+    for _ in range(16):  # removing one orphan can orphan what it used (object -> mesh -> ...)
+        orphans = [
+            i for t in CONTENT_TYPES for i in getattr(bpy.data, t)
+            if i.library is None and i.users == 0 and i.name not in existing.get(t, ())
+        ]
+        if not orphans:
+            return
+        bpy.data.batch_remove(orphans)
+
+
+def _remove_new_scenes(scene, payload: dict) -> None:
+    known = set(payload["existing"].get("scenes", ()))
+    shown = {w.scene for w in bpy.context.window_manager.windows} if bpy.context.window_manager else set()
+    for other in list(bpy.data.scenes):
+        if other != scene and other not in shown and other.name not in known and other.library is None:
+            bpy.data.scenes.remove(other)
+
+
+def _append(scene, path: Path, payload: dict) -> None:
+    objects = list(payload["master_objects"])
+    if payload["camera"] and payload["camera"] not in objects:
+        objects.append(payload["camera"])
+    with bpy.data.libraries.load(str(path), link=False) as (_src, dst):
+        dst.collections = list(payload["master_collections"])
+        dst.objects = objects
+        dst.worlds = [payload["world"]] if payload["world"] else []
+    _drop_library(path)
+    for coll in dst.collections:
+        if coll is not None:
+            scene.collection.children.link(coll)
+    by_name = {o.name: o for o in dst.objects if o is not None}
+    for name in payload["master_objects"]:
+        if name in by_name:
+            scene.collection.objects.link(by_name[name])
+    scene.world = dst.worlds[0] if dst.worlds else None
+    camera = payload["camera"]
+    scene.camera = (by_name.get(camera) or _local(bpy.data.objects, camera)) if camera else None
+
+
+def _local(collection, name):
+    found = collection.get(name)
+    return found if found is not None and found.library is None else None
+
+
+def _apply_view_layers(scene, layers: dict) -> None:
+    for view_layer in scene.view_layers:
+        state = layers.get(view_layer.name)
+        if state is None:
+            continue
+        stack = list(view_layer.layer_collection.children)
+        while stack:
+            lc = stack.pop()
+            flags = state["collections"].get(lc.collection.name)
+            if flags:
+                for key, value in flags.items():
+                    if getattr(lc, key) != value:
+                        setattr(lc, key, value)
+            stack.extend(lc.children)
+        hidden, selected = set(state["hidden"]), set(state["selected"])
+        for obj in scene.objects:
+            try:
+                obj.hide_set(obj.name in hidden, view_layer=view_layer)
+                obj.select_set(obj.name in selected, view_layer=view_layer)
+            except RuntimeError:  # object in an excluded collection has no base here
+                pass
+        active = state["active"]
+        view_layer.objects.active = view_layer.objects.get(active) if active else None
+
+
+def _apply_settings(scene, settings: dict) -> list:
+    failures = []
+    for attr, values in settings.items():
+        if attr == "scene":
+            dict_to_rna(scene, values, failures, "scene.")
+            continue
+        struct = getattr(scene, attr, None)
+        if struct is not None:
+            dict_to_rna(struct, values, failures, f"scene.{attr}.")
+    return failures
+
+
+def restore(name_or_path, directory=None, scene=None) -> dict:
+    """Make the scene exactly the state saved by ``snapshot`` (or ``checkpoint``) again.
+
+    ``name_or_path`` is a snapshot name looked up in ``directory`` or a path to the .blend.
+    The Scene datablock is kept (its content is swapped), so this works headless and while a
+    modal operator is running. Returns {"ok", "path", "seconds"} and, when some setting could
+    not be set back, "unrestored_settings"; {"ok": False, "error"} when there is no snapshot.
+    """
+    start = time.perf_counter()
+    scene = scene or bpy.context.scene
+    path = _resolve(name_or_path, directory)
+    if not path.is_file():
+        return {"ok": False, "path": str(path), "error": f"No snapshot file at {path}"}
+    try:
+        payload, in_file = _read_payload(path)
+    except SnapshotError as exc:
+        return {"ok": False, "path": str(path), "error": str(exc)}
+    _remove_replaced(scene, payload, in_file)
+    _append(scene, path, payload)
+    _remove_new_orphans(payload)
+    _remove_new_scenes(scene, payload)
+    _apply_view_layers(scene, payload["view_layers"])
+    failures = _apply_settings(scene, payload["settings"])
+    if scene.name != payload["scene_name"] and payload["scene_name"] not in bpy.data.scenes:
+        scene.name = payload["scene_name"]
+    bpy.context.view_layer.update()
+    result = {"ok": True, "path": str(path), "seconds": time.perf_counter() - start}
+    if failures:
+        result["unrestored_settings"] = failures
+    return result
+
+
+# ----------------------------------------------------------------------------- checkpoints
+_counter = itertools.count()
+_temp_dir: Path | None = None
+
+
+def _checkpoint_dir() -> Path:
+    global _temp_dir
+    if _temp_dir is None or not _temp_dir.is_dir():
+        _temp_dir = Path(tempfile.mkdtemp(prefix="viga_checkpoints_"))
+    return _temp_dir
+
+
+@dataclass
+class Checkpoint:
+    """A scene state saved in a temporary file; ``rollback`` restores it, ``discard`` drops it."""
+
+    path: Path
+    seconds: float
+
+    def discard(self) -> None:
+        """Delete the temporary file (safe to call twice)."""
+        self.path.unlink(missing_ok=True)
+
+
+def checkpoint(scene=None) -> Checkpoint:
+    """Save the scene state to a temporary file (same format as ``snapshot``)."""
+    start = time.perf_counter()
+    path = _checkpoint_dir() / f"checkpoint_{os.getpid()}_{next(_counter)}.blend"
+    _write_snapshot(scene or bpy.context.scene, path)
+    return Checkpoint(path=path, seconds=time.perf_counter() - start)
+
+
+def rollback(handle: Checkpoint, scene=None) -> dict:
+    """Restore the state saved by ``checkpoint``; the checkpoint stays usable until discarded."""
+    return restore(handle.path, scene=scene)
