@@ -1,0 +1,1 @@
+"""Bundled example photo and the scripted replies of the offline demo (not a model)."""

@@ -1,0 +1,159 @@
+"""BlenderHost: the agent's only way into Blender — ``call(tool_name, args) -> dict``.
+
+Runs on Blender's main thread (the session is pumped from there). Every result is a JSON-ready
+dict with ``ok``; failures come back as ``{"ok": False, "error": ...}``, never as exceptions,
+so a bad tool call from the model becomes a message the model can act on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import traceback
+from pathlib import Path
+
+import bpy
+
+from . import execute, metrics, render, scene_info, snapshot, viewing
+
+
+class BlenderHost:
+    def __init__(self, render_device="auto", engine="CYCLES", preview_size=256,
+                 preview_samples=16, checker=None):
+        self.render_device = render_device
+        self.engine = engine
+        self.checker = checker
+        self.view_options = {"long_side": preview_size, "samples": preview_samples,
+                             "device": render_device, "engine": engine}
+        self.viewer = self._new_viewer()
+        self._undo_stack: list[snapshot.Checkpoint] = []
+
+    def _new_viewer(self):
+        viewer = viewing.Viewer()
+        viewer.render_options = dict(self.view_options)
+        return viewer
+
+    def call(self, name: str, args: dict | None = None) -> dict:
+        handler = getattr(self, f"tool_{name}", None)
+        if handler is None:
+            return {"ok": False, "error": f"unknown host tool {name!r}"}
+        args = dict(args or {})
+        try:
+            inspect.signature(handler).bind(**args)
+        except TypeError as e:
+            return {"ok": False, "error": f"{name}: bad arguments ({e})"}
+        try:
+            return handler(**args)
+        except Exception as e:  # a tool bug must not take the run down
+            tb = traceback.format_exc(limit=4)
+            return {"ok": False, "error": f"{name} failed: {type(e).__name__}: {e}", "detail": tb}
+
+    # ---------------------------------------------------------------- scene lifecycle
+    def tool_setup_scene(self, width: int, height: int, final_size: int = 1024) -> dict:
+        """Give the scene the photo's aspect ratio (long side ``final_size``)."""
+        scene = bpy.context.scene
+        scale = final_size / max(width, height)
+        scene.render.resolution_x = max(4, round(width * scale))
+        scene.render.resolution_y = max(4, round(height * scale))
+        scene.render.resolution_percentage = 100
+        return {"ok": True, "resolution": [scene.render.resolution_x, scene.render.resolution_y]}
+
+    def tool_reset_scene(self) -> dict:
+        """An empty scene for the init rollouts: every object and its data go, settings stay."""
+        scene = bpy.context.scene
+        removed = len(scene.objects)
+        for obj in list(scene.objects):
+            bpy.data.objects.remove(obj, do_unlink=True)
+        for coll in list(scene.collection.children_recursive):
+            bpy.data.collections.remove(coll)
+        for block in (bpy.data.meshes, bpy.data.materials, bpy.data.lights, bpy.data.cameras,
+                      bpy.data.curves):
+            for item in list(block):
+                if item.users == 0:
+                    block.remove(item)
+        return {"ok": True, "removed_objects": removed}
+
+    def tool_object_names(self) -> dict:
+        return {"ok": True, "names": [o.name for o in bpy.context.scene.objects]}
+
+    def tool_save_blend(self, path: str) -> dict:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.tmp.blend")
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        os.replace(tmp, path)
+        return {"ok": True, "path": str(path)}
+
+    def tool_write_scene_py(self, path: str) -> dict:
+        from . import scene_export
+
+        return scene_export.write_scene_py(path)
+
+    # ---------------------------------------------------------------- snapshots
+    def tool_snapshot(self, path: str) -> dict:
+        p = Path(path)
+        return snapshot.snapshot(p.stem, p.parent)
+
+    def tool_restore(self, path: str) -> dict:
+        self._forget_undo()
+        return snapshot.restore(path)
+
+    def _forget_undo(self):
+        for handle in self._undo_stack:
+            handle.discard()
+        self._undo_stack.clear()
+
+    # ---------------------------------------------------------------- generator tools
+    def tool_execute_code(self, code: str, scope: list | None = None) -> dict:
+        handle = snapshot.checkpoint()
+        result = execute.execute_code(code, checker=self.checker)
+        if result.get("ok"):
+            self._undo_stack.append(handle)
+        else:
+            handle.discard()
+        return result
+
+    def tool_revert_last(self) -> dict:
+        if not self._undo_stack:
+            return {"ok": False, "error": "nothing to revert: no successful execute_code call "
+                                          "since the round began"}
+        handle = self._undo_stack.pop()
+        result = snapshot.rollback(handle)
+        handle.discard()
+        return {**result, "text": "Reverted the last successful execute_code call."}
+
+    def tool_get_scene_info(self, max_chars: int = 4000) -> dict:
+        return scene_info.get_scene_info(max_chars=max_chars)
+
+    def tool_render(self, path: str, preset: str = "preview", long_side: int | None = None,
+                    samples: int | None = None, device: str | None = None,
+                    engine: str | None = None) -> dict:
+        return render.render(preset, path=path, engine=engine or self.engine,
+                             device=device or self.render_device, long_side=long_side,
+                             samples=samples)
+
+    # ---------------------------------------------------------------- verifier tools
+    def tool_initialize_viewpoint(self, object_names: list, out_dir: str | None = None) -> dict:
+        return self.viewer.initialize_viewpoint(object_names, out_dir=out_dir)
+
+    def tool_set_camera(self, location: list, rotation: list | None = None,
+                        look_at: list | None = None, lens: float | None = None,
+                        out_dir: str | None = None) -> dict:
+        return self.viewer.set_camera(location, rotation=rotation, look_at=look_at, lens=lens,
+                                  out_dir=out_dir)
+
+    def tool_investigate(self, operation: str, object_name: str | None = None,
+                         amount: float | None = None, out_dir: str | None = None) -> dict:
+        return self.viewer.investigate(operation, object_name=object_name, amount=amount,
+                                   out_dir=out_dir)
+
+    def tool_set_visibility(self, show: list | None = None, hide: list | None = None) -> dict:
+        return self.viewer.set_visibility(show=show or [], hide=hide or [])
+
+    def tool_reset_view(self) -> dict:
+        self.viewer = self._new_viewer()
+        return {"ok": True}
+
+    # ---------------------------------------------------------------- metrics
+    def tool_compare(self, render: str, photo: str) -> dict:
+        return metrics.compare(render, photo)
