@@ -51,7 +51,7 @@ _SETTINGS_STRUCTS = (
     "render", "cycles", "eevee", "view_settings", "display_settings", "display",
     "unit_settings", "cycles_curves",
 )
-_SCENE_SCALARS = ("frame_start", "frame_end", "frame_current", "frame_step", "use_nodes")
+_SCENE_SCALARS = ("frame_start", "frame_end", "frame_current", "frame_step")
 _MAX_DEPTH = 3
 # Reading these prints "matches no enum" warnings on a factory scene and they are not settings
 # the agent touches.
