@@ -26,14 +26,14 @@ def compact(messages: list[dict], policy: str = "compact", keep_images: int = 2,
             keep_full_text_messages: int = 6, text_cap: int = 600) -> list[dict]:
     """Return the messages to send under ``policy`` ("compact" or "full"); input is unchanged.
 
-    compact: images in the first message (the pinned photo) and the last ``keep_images`` other
-    images are kept; earlier ones become a short text note. Text of tool results older than the
+    compact: the first image (the photo, pinned) and the last ``keep_images`` other images are
+    kept; earlier ones become a short text note. Text of tool results older than the
     last ``keep_full_text_messages`` messages is cut to ``text_cap`` characters.
     """
     if policy == "full":
         return messages
     out = copy.deepcopy(messages)
-    slots = [s for s in _image_slots(out) if s[0] != 0]
+    slots = list(_image_slots(out))[1:]  # the first image is the photo: pinned
     drop = slots[:-keep_images] if keep_images else slots
     for mi, pi, ii in drop:
         if ii is None:

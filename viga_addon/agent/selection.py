@@ -43,14 +43,25 @@ def _metric(attempt: dict) -> float:
 
 
 def best_rollout(attempts: list[dict]) -> dict | None:
-    """Most complete coverage first, then the verifier's judgement, then the image metric."""
+    """Most complete object coverage first, then the verifier's judgement, then the image metric.
+
+    Coverage is measured against the union of every rollout's scene-graph leaves: a rollout whose
+    own graph forgot an object must not score as complete.
+    """
     usable = [a for a in attempts if not a.get("failed")]
     if not usable:
         return None
+    union = set()
+    for a in usable:
+        union.update(scene_graph_leaves(a.get("scene_graph")))
+    for a in usable:
+        present = set(a.get("object_names") or [])
+        a["joint_coverage"] = (len(union & present) / len(union)) if union else None
 
     def key(a):
         v = a.get("verdict") or {}
-        return (a.get("coverage") or 0.0, bool(v.get("approved")), v.get("score") or 0.0, _metric(a))
+        return (a.get("joint_coverage") or 0.0, a.get("coverage") or 0.0,
+                bool(v.get("approved")), v.get("score") or 0.0, _metric(a))
 
     return max(usable, key=key)
 

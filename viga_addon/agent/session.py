@@ -414,6 +414,7 @@ class Session:
         if stage.rollouts:
             attempt["scene_graph"] = ss.get("scene_graph")
             names = self.host.call("object_names", {}).get("names", [])
+            attempt["object_names"] = names
             attempt["coverage"] = selection.coverage(ss.get("scene_graph"), names)
         ss["attempts"].append(attempt)
         ss["generator_conv"] = self.state["conv"]
@@ -474,7 +475,9 @@ class Session:
         ss["finished"] = time.time()
         self._snapshot_stage_end(stage.name)
         self._goto_stage(self.state["stage_index"] + 1)
-        if self.state["settings"].get("pause_after") == "stage" and self.state["phase"] != "final":
+        if self.state["settings"].get("stop_after") == stage.name:
+            self.pause(f"stopped after {stage.name} as asked")
+        elif self.state["settings"].get("pause_after") == "stage" and self.state["phase"] != "final":
             self.pause(f"paused after {stage.name}")
         return StepResult("stage", message, {"stage": stage.name, "status": ss["status"],
                                              "best": ss.get("best")})
@@ -619,6 +622,7 @@ class Session:
         text = reply.get("message", "request failed")
         stage = self.stage
         ss = self.state["stages"][stage.name]
+        self.state["error_type"] = kind
         if kind in _FATAL_ERRORS:
             self.state["status"] = "failed"
             self.state["message"] = text

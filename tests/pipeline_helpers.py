@@ -1,0 +1,54 @@
+"""Shared set-up for pipeline tests: a real Blender host, tiny renders, a worker process."""
+
+import copy
+
+import bpy
+
+from viga_addon.agent.session import Session
+from viga_addon.agent.worker import ModelWorker
+from viga_addon.demo import tabletop
+from viga_addon.tools.host import BlenderHost
+
+TINY = {"preview_size": 64, "preview_samples": 4, "final_size": 96, "final_samples": 8,
+        "render_device": "cpu"}
+
+
+def tiny_host():
+    return BlenderHost(render_device="cpu", preview_size=TINY["preview_size"],
+                       preview_samples=TINY["preview_samples"])
+
+
+def demo_script():
+    return copy.deepcopy(tabletop.SCRIPT)
+
+
+def new_session(tmp_path, script=None, worker=None, **settings):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    worker = worker or ModelWorker("scripted", opts={"script": script or demo_script()})
+    session = Session.create(tabletop.PHOTO, tmp_path / "runs", tiny_host(), worker,
+                             {**TINY, **settings})
+    return session, worker
+
+
+def flatten_script(script, stages, budgets=None):
+    """The replies of a scripted run in the order the session asks for them (for the FIFO fake
+    server behind the real SDKs). Assumes every round of the script is played in full."""
+    from viga_addon.stages import build_stages
+
+    replies = []
+    for stage in build_stages(stages, budgets):
+        entry = script[stage.name]
+        rounds = max(len(entry["generator"]), 1)
+        rounds = stage.budget if stage.rollouts else rounds
+        for n in range(rounds):
+            for role in ("generator", "verifier"):
+                turns = entry[role][min(n, len(entry[role]) - 1)]
+                replies.extend(copy.deepcopy(turns))
+                if role == "verifier" and not stage.rollouts and \
+                        turns[-1]["tool_calls"][0]["arguments"].get("approved"):
+                    return_after = True
+                else:
+                    return_after = False
+            if return_after:
+                break
+    return replies

@@ -1,0 +1,168 @@
+"""GPT, or any OpenAI-compatible server (Ollama, vLLM, LM Studio), via Chat Completions."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ..messages import images_in
+from .base import BadResponse, ConfigError, MalformedToolCall, Provider, is_local_url, map_sdk_error
+from .images import encode_image
+
+
+class OpenAIProvider(Provider):
+    """``client.chat.completions.create`` with function tools (tool_choice "required").
+
+    Extra options: ``tool_choice`` ("required"; some local servers only take "auto"),
+    ``free`` (None = auto: a local base_url costs nothing).
+    The SDK's own retries are off (max_retries=0): ``Provider.complete`` retries.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        api_key: str,
+        base_url: str | None = None,
+        tool_choice: str = "required",
+        free: bool | None = None,
+        **opts,
+    ):
+        super().__init__(model, **opts)
+        try:
+            import openai
+        except ImportError as exc:
+            raise ConfigError(f"The openai package is not installed: {exc}") from None
+        self._sdk = openai
+        self._api_key = api_key
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self.tool_choice = tool_choice
+        self.free = is_local_url(self.base_url) if free is None else bool(free)
+        self._client = openai.OpenAI(
+            api_key=api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout
+        )
+
+    def _send(self, request: dict) -> dict:
+        kwargs = {
+            "model": self.model,
+            "messages": to_openai_messages(request.get("system", ""), request["messages"]),
+        }
+        # OpenAI's newer models only accept max_completion_tokens; compatible servers know max_tokens.
+        token_key = "max_tokens" if self.base_url and "api.openai.com" not in self.base_url else "max_completion_tokens"
+        kwargs[token_key] = int(request.get("max_tokens") or 4096)
+        if request.get("tools"):
+            kwargs["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t["name"],
+                        "description": t.get("description", ""),
+                        "parameters": t["parameters"],
+                    },
+                }
+                for t in request["tools"]
+            ]
+            kwargs["tool_choice"] = self.tool_choice
+        try:
+            completion = self._client.chat.completions.create(**kwargs)
+        except self._sdk.OpenAIError as exc:
+            raise map_sdk_error(exc, self.name, self._sdk, self._api_key) from None
+        return from_openai_completion(completion, images_in(request["messages"]))
+
+
+def _image_part(path: str) -> dict:
+    media_type, data = encode_image(path)
+    return {"type": "image_url", "image_url": {"url": f"data:{media_type};base64,{data}"}}
+
+
+def _user_part(part: dict) -> dict:
+    if part["type"] == "text":
+        return {"type": "text", "text": part["text"]}
+    return _image_part(part["path"])
+
+
+def to_openai_messages(system: str, messages: list[dict]) -> list[dict]:
+    """Neutral messages -> Chat Completions messages.
+
+    Tool results become role "tool" messages (text only); their images, and any other parts of
+    the same user turn, follow in one user message.
+    """
+    out = [{"role": "system", "content": system}] if system else []
+    for message in messages:
+        if message["role"] == "assistant":
+            out.append(_assistant_message(message))
+            continue
+        trailing = []
+        for part in message["content"]:
+            if part["type"] != "tool_result":
+                trailing.append(_user_part(part))
+                continue
+            texts = [p["text"] for p in part["content"] if p["type"] == "text"]
+            images = [p for p in part["content"] if p["type"] == "image"]
+            body = "\n".join(texts) or "(no text output)"
+            if part.get("is_error"):
+                body = "ERROR: " + body
+            if images:
+                body += f"\n({len(images)} image(s) follow in the next user message.)"
+                trailing.append({"type": "text", "text": f"Image(s) returned by tool call {part['id']}:"})
+                trailing.extend(_image_part(p["path"]) for p in images)
+            out.append({"role": "tool", "tool_call_id": part["id"], "content": body})
+        if trailing:
+            out.append({"role": "user", "content": trailing})
+    return out
+
+
+def _assistant_message(message: dict) -> dict:
+    texts = [p["text"] for p in message["content"] if p["type"] == "text"]
+    calls = [
+        {
+            "id": p["id"],
+            "type": "function",
+            "function": {"name": p["name"], "arguments": json.dumps(p["arguments"])},
+        }
+        for p in message["content"]
+        if p["type"] == "tool_call"
+    ]
+    result = {"role": "assistant", "content": "\n".join(texts) or None}
+    if calls:
+        result["tool_calls"] = calls
+    return result
+
+
+def from_openai_completion(completion, images: int) -> dict:
+    """SDK ``ChatCompletion`` -> neutral response (no cost yet); MalformedToolCall on bad JSON."""
+    if not completion.choices:
+        raise BadResponse("The server returned a completion without choices.")
+    choice = completion.choices[0]
+    message = choice.message
+    usage = {
+        "input_tokens": int(getattr(completion.usage, "prompt_tokens", 0) or 0),
+        "output_tokens": int(getattr(completion.usage, "completion_tokens", 0) or 0),
+        "images": images,
+    }
+    text = message.content or ""
+    calls = []
+    for call in message.tool_calls or []:
+        function = getattr(call, "function", None)
+        if function is None:
+            continue  # custom (non-function) tools are never offered
+        try:
+            arguments = json.loads(function.arguments or "{}")
+        except json.JSONDecodeError as exc:
+            arguments = exc
+        if not isinstance(arguments, dict):
+            raise MalformedToolCall(
+                f"The arguments of tool call {function.name!r} were not valid JSON "
+                f"({str(arguments)[:120]}).",
+                partial={"text": text, "usage": usage},
+            )
+        calls.append({"id": call.id, "name": function.name, "arguments": arguments})
+    return {
+        "text": text,
+        "tool_calls": calls,
+        "stop_reason": str(choice.finish_reason or ""),
+        "model": str(completion.model or ""),
+        "usage": usage,
+        "cost_usd": 0.0,
+    }

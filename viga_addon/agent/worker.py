@@ -1,0 +1,313 @@
+"""Model requests in a separate worker process, so Blender's main thread never blocks.
+
+Python threads doing network I/O can crash Blender, and a blocking HTTP call would freeze the UI,
+so every request runs in a child process that the main thread polls (a few microseconds per poll)
+and that Cancel kills at once.
+
+    worker = ModelWorker("anthropic", model=None, api_key=key, base_url=None, opts={})
+    request_id = worker.submit(request)          # returns at once
+    result = worker.poll()                       # None while waiting, then one of
+        {"id": ..., "ok": True, "response": {...}}
+        {"id": ..., "ok": False, "error_type": "RateLimited", "message": "..."}
+    worker.cancel()                              # kill the child; the next submit starts afresh
+    worker.close()
+
+The child is ``sys.executable worker_boot.py`` (inside Blender: its bundled Python, which cannot
+import bpy). ``worker_boot.py`` loads this ``agent`` folder as a standalone package by file path,
+so it works whatever the add-on's package is called; the parent's ``sys.path`` is passed on in
+PYTHONPATH so bundled wheels import. Protocol: JSON lines. The first stdin line is the config
+(with the API key: never on the command line, never logged), then one line per request; stdout
+carries results and ``{"notice": str}`` lines (retry messages, kept in ``last_notice``).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import uuid
+
+from .providers.base import (
+    DEFAULT_MODELS,
+    ERROR_TYPES,
+    ConfigError,
+    ProviderError,
+    WorkerError,
+    resolve_api_key,
+    scrub,
+)
+
+BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker_boot.py")
+
+
+class ModelWorker:
+    """A child process that runs one provider; see the module docstring."""
+
+    def __init__(
+        self,
+        provider_name: str,
+        model: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        opts: dict | None = None,
+    ):
+        if provider_name not in DEFAULT_MODELS:
+            raise ConfigError(
+                f"Unknown provider {provider_name!r}: choose one of {', '.join(sorted(DEFAULT_MODELS))}."
+            )
+        # Fail fast in the parent (AuthError) before any process or network call.
+        key = resolve_api_key(provider_name, api_key, base_url)
+        self._key = key
+        self._config = {
+            "provider": provider_name,
+            "model": model,
+            "api_key": key,
+            "base_url": base_url,
+            "opts": dict(opts or {}),
+        }
+        json.dumps(self._config["opts"])  # options must cross a pipe: fail here, not in the child
+        self.provider_name = provider_name
+        self.model = model or DEFAULT_MODELS[provider_name]
+        self.last_notice = ""
+        self._proc: subprocess.Popen | None = None
+        self._stderr = None
+        self._buffer = b""
+        self._pending: list[str] = []
+        self._results: collections.deque = collections.deque()
+
+    # -- public -------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a submitted request has no result yet."""
+        return bool(self._pending)
+
+    def submit(self, request: dict) -> str:
+        """Queue a request for the child (started if needed); returns its id at once."""
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+        request_id = uuid.uuid4().hex[:12]
+        self._pending.append(request_id)
+        try:
+            self._write({"id": request_id, "request": request})
+        except OSError:
+            pass  # the child died; poll() reports it
+        return request_id
+
+    def poll(self) -> dict | None:
+        """The next finished result, or None. Never blocks."""
+        if not self._results and self._proc is not None:
+            self._read_available()
+            if not self._results and self._pending and self._proc.poll() is not None:
+                self._report_crash()
+        return self._results.popleft() if self._results else None
+
+    def cancel(self) -> None:
+        """Kill the child at once, dropping every unfinished request."""
+        self._pending.clear()
+        self._results.clear()
+        self._stop(kill=True)
+
+    def close(self) -> None:
+        """End the child politely (EOF on stdin), killing it if it does not exit quickly."""
+        self._pending.clear()
+        self._stop(kill=False)
+
+    def stderr_tail(self, limit: int = 2000) -> str:
+        """The end of the child's stderr (for diagnostics; the key is scrubbed)."""
+        if self._stderr is None:
+            return ""
+        try:
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - limit))
+            text = self._stderr.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+        return scrub(text, self._key)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self._stop(kill=True)
+        except Exception:
+            pass
+
+    # -- internals ----------------------------------------------------------------------------
+    def _start(self) -> None:
+        self._stop(kill=True)
+        env = dict(os.environ)
+        paths = [p for p in sys.path if p and os.path.exists(p)]
+        env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+        env["PYTHONUNBUFFERED"] = "1"
+        self._stderr = tempfile.TemporaryFile()
+        self._buffer = b""
+        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console flashing up on Windows
+        self._proc = subprocess.Popen(
+            [sys.executable, BOOTSTRAP],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            creationflags=flags,
+        )
+        self._write(self._config)
+
+    def _write(self, message: dict) -> None:
+        self._proc.stdin.write(json.dumps(message).encode("utf-8") + b"\n")
+        self._proc.stdin.flush()
+
+    def _read_available(self) -> None:
+        fd = self._proc.stdout.fileno()
+        for _ in range(64):  # bounded: never spin on a flood
+            size = _bytes_ready(fd)
+            if not size:
+                break
+            chunk = os.read(fd, size)
+            if not chunk:
+                break
+            self._buffer += chunk
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            self._handle_line(line)
+
+    def _handle_line(self, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        if "notice" in message:
+            self.last_notice = str(message["notice"])
+            return
+        if message.get("id") in self._pending:
+            self._pending.remove(message["id"])
+            self._results.append(message)
+
+    def _report_crash(self) -> None:
+        self._read_available()
+        if self._results:
+            return
+        code = self._proc.returncode
+        tail = self.stderr_tail(600).strip()
+        detail = f" Last output: {tail}" if tail else ""
+        message = f"The model worker process stopped unexpectedly (exit code {code}).{detail}"
+        for request_id in self._pending:
+            self._results.append(
+                {"id": request_id, "ok": False, "error_type": "WorkerError", "message": message}
+            )
+        self._pending.clear()
+        self._stop(kill=True)
+
+    def _stop(self, kill: bool) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if kill:
+            proc.kill()
+        else:
+            try:
+                proc.stdin.close()
+                proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def error_from_result(result: dict) -> ProviderError:
+    """Rebuild the provider error of a failed poll() result (e.g. to ``raise`` it)."""
+    cls = ERROR_TYPES.get(result.get("error_type"), ProviderError)
+    try:
+        return cls(result.get("message", ""))
+    except TypeError:
+        return ProviderError(result.get("message", ""))
+
+
+def _bytes_ready(fd: int) -> int:
+    """How many bytes can be read from a pipe without blocking (0 if none; >0 at EOF too)."""
+    if os.name == "nt":  # select() does not work on pipes on Windows
+        import _winapi
+        import msvcrt
+
+        try:
+            available, _ = _winapi.PeekNamedPipe(msvcrt.get_osfhandle(fd), 0)
+        except OSError:
+            return 1  # broken pipe: the read returns b"" (EOF)
+        return available
+    ready, _, _ = select.select([fd], [], [], 0)
+    return 65536 if ready else 0
+
+
+# -- the child side ---------------------------------------------------------------------------
+def child_main() -> None:
+    """Run in the worker process (started by worker_boot.py): serve requests from stdin."""
+    import logging
+    import traceback
+
+    from .providers.base import make_provider
+
+    # stdout is the protocol channel: anything else printed goes to stderr.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def send(message: dict) -> None:
+        out.write(json.dumps(message).encode("utf-8") + b"\n")
+        out.flush()
+
+    config = json.loads(sys.stdin.readline() or "{}")
+    key = config.get("api_key")
+
+    class NoticeHandler(logging.Handler):
+        def emit(self, record):
+            try:
+                send({"notice": scrub(record.getMessage(), key)})
+            except Exception:
+                pass
+
+    provider_log = logging.getLogger("viga.providers")
+    provider_log.addHandler(NoticeHandler(logging.WARNING))
+    provider_log.setLevel(logging.WARNING)
+
+    provider = setup_error = None
+    try:
+        provider = make_provider(
+            config.get("provider", ""),
+            model=config.get("model"),
+            api_key=key,
+            base_url=config.get("base_url"),
+            **(config.get("opts") or {}),
+        )
+    except ProviderError as exc:
+        setup_error = exc
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        message = json.loads(line)
+        request_id = message.get("id")
+        try:
+            if setup_error is not None:
+                raise setup_error
+            send({"id": request_id, "ok": True, "response": provider.complete(message["request"])})
+        except ProviderError as exc:
+            send({"id": request_id, "ok": False, "error_type": type(exc).__name__, "message": scrub(str(exc), key)})
+        except Exception as exc:  # a bug, not a service failure: report it, keep serving
+            print(scrub(traceback.format_exc(), key), file=sys.stderr)
+            text = scrub(f"Unexpected error in the model worker: {type(exc).__name__}: {exc}", key)
+            send({"id": request_id, "ok": False, "error_type": "ProviderError", "message": text})
