@@ -33,9 +33,10 @@ BUILD_DIR = ROOT / "build"
 STAGE_DIR = BUILD_DIR / "stage"
 WHEEL_CACHE = BUILD_DIR / "wheels-cache"
 
-# Blender platform -> wheel platform tags pip may pick from. Checked against what PyPI has for
-# the compiled dependencies (pydantic_core, jiter, pillow): Linux wheels are manylinux2014 / 2_17
-# (pydantic_core, jiter) and manylinux_2_28 (pillow); macOS x64 wheels go back to 10.12/10.13.
+# Blender platform -> wheel platform tags for pip (pip also accepts older macOS/glibc versions of
+# these). What PyPI had for the compiled dependencies when this was written: Linux pydantic_core /
+# jiter manylinux2014 (= 2_17), pillow manylinux_2_27/2_28; macOS x64 pydantic_core / jiter
+# 10_12, pillow 10_10 (cp311) / 10_13 (cp313); macOS arm64 11_0; Windows win_amd64.
 PLATFORM_TAGS: dict[str, tuple[str, ...]] = {
     "windows-x64": ("win_amd64",),
     "macos-arm64": ("macosx_11_0_arm64",),

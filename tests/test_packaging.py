@@ -232,3 +232,27 @@ def test_bundled_requirements_drop_what_blender_ships():
     names = {build_addon.canonical_name(r.split(">")[0].split("=")[0].split("<")[0]) for r in requirements}
     assert {"anthropic", "openai", "pillow"} <= names
     assert not names & build_addon.BLENDER_SHIPPED
+
+
+@pytest.mark.smoke
+def test_run_in_blender_takes_args_after_double_dash():
+    from tests import run_in_blender
+
+    blender_argv = ["/opt/blender/blender", "-b", "--factory-startup", "--python",
+                    "tests/run_in_blender.py", "--", "-m", "smoke", "-q"]
+    assert run_in_blender.pytest_args(blender_argv) == ["-m", "smoke", "-q"]
+    assert run_in_blender.pytest_args(blender_argv[:5]) == []
+    assert run_in_blender.pytest_args(["tests/run_in_blender.py", "-x", "tests/a.py"]) == ["-x", "tests/a.py"]
+
+
+def test_run_in_blender_exits_with_pytest_code(tmp_path):
+    """The runner under a Python with bpy: pytest's exit code is the process exit code."""
+    runner = str(ROOT / "tests" / "run_in_blender.py")
+    selected = "tests/test_layering.py::test_checker_sees_every_import_form"
+    ok = subprocess.run([sys.executable, runner, "--", selected, "-q", "-p", "no:cacheprovider"],
+                        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr[-2000:]
+    assert "1 passed" in ok.stdout
+    none = subprocess.run([sys.executable, runner, selected, "-q", "-k", "no_such_test",
+                           "-p", "no:cacheprovider"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert none.returncode == 5, none.stdout[-2000:]
