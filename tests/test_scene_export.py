@@ -200,6 +200,12 @@ def _vec(value):
     return [float(v) for v in value]
 
 
+def _socket_key(socket):
+    """Identifier, or the name for node-group sockets (their identifiers may be renumbered)."""
+    grouped = socket.node.bl_idname in ("ShaderNodeGroup", "NodeGroupInput", "NodeGroupOutput")
+    return socket.name if grouped else socket.identifier
+
+
 def describe(scene):
     """Everything the round trip must preserve, as plain data."""
     bpy.context.view_layer.update()
@@ -253,12 +259,15 @@ def describe(scene):
                 if socket.is_linked or not hasattr(socket, "default_value"):
                     continue
                 value = socket.default_value
-                values[socket.identifier] = _vec(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
+                # group sockets may be renumbered on rebuild: compare them by name
+                key = socket.name if node.bl_idname == "ShaderNodeGroup" else socket.identifier
+                values[key] = _vec(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
             nodes[node.name] = {"type": node.bl_idname, "inputs": values}
             if node.bl_idname == "ShaderNodeValToRGB":
                 nodes[node.name]["ramp"] = [[e.position, *_vec(e.color)] for e in node.color_ramp.elements]
         links = sorted(
-            (l.from_node.name, l.from_socket.identifier, l.to_node.name, l.to_socket.identifier) for l in mat.node_tree.links
+            (l.from_node.name, _socket_key(l.from_socket), l.to_node.name, _socket_key(l.to_socket))
+            for l in mat.node_tree.links
         )
         materials[mat.name] = {"nodes": nodes, "links": [list(l) for l in links]}
     world = scene.world
@@ -439,3 +448,131 @@ def test_write_error_is_reported(clean_scene, tmp_path):
     blocker.write_text("not a directory")
     result = scene_export.write_scene_py(blocker / "scene.py")
     assert result["ok"] is False and "could not write scene.py" in result["error"]
+
+
+def _by_id(sockets, identifier):
+    return next(s for s in sockets if s.identifier == identifier)
+
+
+def build_extras_scene(scene, image_path):
+    """Collections, a bezier curve, a text object, an image texture, a node group, hidden items."""
+    from PIL import Image
+
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(image_path)
+    props = bpy.data.collections.new("Props")
+    scene.collection.children.link(props)
+    inner = bpy.data.collections.new("Small props")
+    props.children.link(inner)
+
+    group = bpy.data.node_groups.new("Tint", "ShaderNodeTree")
+    group.interface.new_socket("Color", in_out="INPUT", socket_type="NodeSocketColor")
+    scratch = group.interface.new_socket("Scratch", in_out="INPUT", socket_type="NodeSocketFloat")
+    group.interface.new_socket("Amount", in_out="INPUT", socket_type="NodeSocketFloat").default_value = 0.25
+    group.interface.remove(scratch)  # leaves a gap in the socket identifiers (Socket_0, Socket_2, ...)
+    group.interface.new_socket("Color", in_out="OUTPUT", socket_type="NodeSocketColor")
+    g_in = group.nodes.new("NodeGroupInput")
+    g_out = group.nodes.new("NodeGroupOutput")
+    mix = group.nodes.new("ShaderNodeMix")
+    mix.name = "Mix"
+    mix.data_type = "RGBA"
+    mix.blend_type = "MULTIPLY"
+    _by_id(mix.inputs, "B_Color").default_value = (0.2, 0.9, 0.3, 1.0)
+    group.links.new(g_in.outputs[0], _by_id(mix.inputs, "A_Color"))
+    group.links.new(g_in.outputs[1], _by_id(mix.inputs, "Factor_Float"))
+    group.links.new(_by_id(mix.outputs, "Result_Color"), g_out.inputs[0])
+
+    mat = _material("Printed", (1, 1, 1, 1), 0.5)
+    tree = mat.node_tree
+    tex = tree.nodes.new("ShaderNodeTexImage")
+    tex.name = "Label"
+    tex.image = bpy.data.images.load(str(image_path))
+    tex.interpolation = "Closest"
+    group_node = tree.nodes.new("ShaderNodeGroup")
+    group_node.name = "Tinted"
+    group_node.node_tree = group
+    group_node.inputs["Amount"].default_value = 0.6
+    tree.links.new(tex.outputs["Color"], group_node.inputs["Color"])
+    tree.links.new(group_node.outputs["Color"], tree.nodes["Principled BSDF"].inputs["Base Color"])
+    other = _material("Other", (0.1, 0.1, 0.1, 1), 0.9)
+
+    bpy.ops.mesh.primitive_cube_add(location=(0, 0, 1))
+    crate = bpy.context.object
+    crate.name = "Crate"
+    crate.data.materials.append(mat)
+    crate.material_slots[0].link = "OBJECT"
+    crate.material_slots[0].material = other
+    scene.collection.objects.unlink(crate)
+    props.objects.link(crate)
+
+    bpy.ops.curve.primitive_bezier_curve_add(location=(1, 2, 0))
+    rope = bpy.context.object
+    rope.name = "Rope"
+    rope.data.bevel_depth = 0.03
+    rope.data.splines[0].bezier_points[1].co = (1.0, 0.5, 0.25)
+    scene.collection.objects.unlink(rope)
+    inner.objects.link(rope)
+
+    bpy.ops.object.text_add(location=(-2, 0, 0))
+    sign = bpy.context.object
+    sign.name = "Sign"
+    sign.data.body = "OPEN 24h"
+    sign.data.extrude = 0.05
+    sign.data.align_x = "CENTER"
+    sign.hide_render = True
+
+    bpy.ops.object.empty_add(type="CUBE", location=(0, 0, 3))
+    marker = bpy.context.object
+    marker.name = "Marker"
+    marker.empty_display_size = 0.4
+    marker.hide_set(True)
+    bpy.context.view_layer.update()
+
+
+@pytest.mark.smoke
+def test_collections_curves_text_images_groups_round_trip(clean_scene, tmp_path):
+    build_extras_scene(clean_scene, tmp_path / "label.png")
+    expected = describe(clean_scene)
+    result = scene_export.write_scene_py(tmp_path / "scene.py")
+    assert result["ok"] and result["skipped"] == [], result
+    done, blend, _ = _rebuild(sys.executable, tmp_path / "scene.py", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "scene rebuilt completely" in done.stdout, done.stdout
+
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    scene = bpy.context.scene
+    assert_close(expected, describe(scene))
+    assert [c.name for c in scene.collection.children] == ["Props"]
+    assert [c.name for c in bpy.data.collections["Props"].children] == ["Small props"]
+    assert [o.name for o in bpy.data.collections["Small props"].objects] == ["Rope"]
+    assert [o.name for o in bpy.data.collections["Props"].objects] == ["Crate"]
+
+    crate = bpy.data.objects["Crate"]
+    assert crate.material_slots[0].link == "OBJECT" and crate.material_slots[0].material.name == "Other"
+    assert crate.data.materials[0].name == "Printed"
+    tree = bpy.data.materials["Printed"].node_tree
+    assert Path(tree.nodes["Label"].image.filepath).name == "label.png"
+    assert tree.nodes["Label"].interpolation == "Closest"
+    assert tree.nodes["Tinted"].node_tree.name == "Tint"
+    group = bpy.data.node_groups["Tint"]
+    assert group.nodes["Mix"].blend_type == "MULTIPLY" and group.nodes["Mix"].data_type == "RGBA"
+    sockets = [(i.name, i.in_out) for i in group.interface.items_tree]
+    assert sockets == [("Color", "INPUT"), ("Amount", "INPUT"), ("Color", "OUTPUT")] or sorted(sockets) == sorted(
+        [("Color", "INPUT"), ("Amount", "INPUT"), ("Color", "OUTPUT")]
+    )
+    assert group.interface.items_tree["Amount"].default_value == pytest.approx(0.25)
+    assert len(group.links) == 3
+    assert [link.from_socket.name for link in group.links if link.to_node.name == "Mix"] == ["Color", "Amount"] or sorted(
+        link.from_socket.name for link in group.links if link.to_node.name == "Mix"
+    ) == ["Amount", "Color"]
+    assert [s.identifier for s in tree.nodes["Tinted"].inputs] != ["Socket_0", "Socket_2"]  # renumbered
+    assert tree.nodes["Tinted"].inputs["Amount"].default_value == pytest.approx(0.6)
+
+    rope = bpy.data.objects["Rope"].data
+    assert rope.bevel_depth == pytest.approx(0.03)
+    assert tuple(rope.splines[0].bezier_points[1].co) == pytest.approx((1.0, 0.5, 0.25), abs=1e-5)
+    sign = bpy.data.objects["Sign"]
+    assert sign.data.body == "OPEN 24h" and sign.data.align_x == "CENTER"
+    assert sign.data.extrude == pytest.approx(0.05) and sign.hide_render
+    marker = bpy.data.objects["Marker"]
+    assert marker.empty_display_type == "CUBE" and marker.empty_display_size == pytest.approx(0.4)
+    assert marker.hide_get()

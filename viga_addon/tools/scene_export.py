@@ -233,6 +233,7 @@ import bpy
 from mathutils import Matrix
 
 SKIPPED = []
+SOCKET_IDS = {{}}  # (node group, socket identifier in the original file) -> identifier here
 
 
 def skip(what, reason):
@@ -256,7 +257,13 @@ def set_props(owner, props, what):
             skip(f"{{what}}.{{key}}", exc)
 
 
-def find_socket(sockets, identifier, name):
+def find_socket(node, sockets, identifier, name):
+    """The socket with this identifier (as renumbered for rebuilt node groups), else by name."""
+    group = getattr(node, "node_tree", None) if node.bl_idname.endswith("Group") else None
+    if node.bl_idname in ("NodeGroupInput", "NodeGroupOutput"):
+        group = node.id_data
+    if group is not None:
+        identifier = SOCKET_IDS.get((group.name, identifier), identifier)
     for socket in sockets:
         if socket.identifier == identifier:
             return socket
@@ -266,9 +273,9 @@ def find_socket(sockets, identifier, name):
     return None
 
 
-def set_sockets(sockets, values, what):
+def set_sockets(node, sockets, values, what):
     for identifier, name, value in values:
-        socket = find_socket(sockets, identifier, name)
+        socket = find_socket(node, sockets, identifier, name)
         if socket is None:
             skip(f"{{what}} socket {{identifier!r}}", "not in this Blender version")
             continue
@@ -278,12 +285,20 @@ def set_sockets(sockets, values, what):
             skip(f"{{what}} socket {{identifier!r}}", exc)
 
 
+def group_socket(group, identifier, name, in_out, socket_type, props):
+    """Add a node-group interface socket; remember its new identifier for links and values."""
+    item = group.interface.new_socket(name, in_out=in_out, socket_type=socket_type)
+    SOCKET_IDS[(group.name, identifier)] = item.identifier
+    set_props(item, props, f"socket {{name!r}} of group {{group.name!r}}")
+
+
 def clear_tree(tree):
     for node in list(tree.nodes):
         tree.nodes.remove(node)
 
 
-def add_node(tree, bl_idname, name, location, props=None, inputs=(), outputs=()):
+def add_node(tree, bl_idname, name, location, props=None, inputs=(), outputs=(), group=None):
+    """group: name of the node group a group node uses (set before its sockets exist)."""
     what = f"node {{name!r}} in {{tree.name!r}}"
     try:
         node = tree.nodes.new(bl_idname)
@@ -293,16 +308,18 @@ def add_node(tree, bl_idname, name, location, props=None, inputs=(), outputs=())
     node.name = name
     node.location = location
     set_props(node, props or {{}}, what)
-    set_sockets(node.inputs, inputs, what)
-    set_sockets(node.outputs, outputs, what)
+    if group is not None:
+        reference(node, "node_tree", "node_groups", group, what)
+    set_sockets(node, node.inputs, inputs, what)
+    set_sockets(node, node.outputs, outputs, what)
     return node
 
 
 def link(tree, from_node, from_socket, to_node, to_socket):
     what = f"link {{from_node}}.{{from_socket[0]}} -> {{to_node}}.{{to_socket[0]}} in {{tree.name!r}}"
     a, b = tree.nodes.get(from_node), tree.nodes.get(to_node)
-    out = a and find_socket(a.outputs, *from_socket)
-    inp = b and find_socket(b.inputs, *to_socket)
+    out = a and find_socket(a, a.outputs, *from_socket)
+    inp = b and find_socket(b, b.inputs, *to_socket)
     if out is None or inp is None:
         skip(what, "node or socket missing")
         return
@@ -545,6 +562,10 @@ class _Writer:
             outputs = self._socket_values(node.outputs, False) if node.bl_idname in VALUE_OUTPUT_NODES else []
             args = [var, repr(node.bl_idname), repr(node.name), lit(tuple(node.location))]
             text = f"node = add_node({', '.join(args)},\n    props={lit_dict(props)}"
+            group = getattr(node, "node_tree", None)
+            if isinstance(group, bpy.types.NodeTree):
+                text += f", group={group.name!r}"
+                pointers.remove("node_tree")
             if inputs:
                 text += ",\n    inputs=" + _list_lit(inputs, "    ")
             if outputs:
@@ -583,8 +604,6 @@ class _Writer:
                 image_var = self._image_var(value, where)
                 if image_var:
                     self.emit(f"if node: node.image = {image_var}")
-            elif key == "node_tree" and isinstance(value, bpy.types.NodeTree):
-                self.emit(f"if node: reference(node, 'node_tree', 'node_groups', {value.name!r}, {where!r})")
             elif key == "object" and isinstance(value, bpy.types.Object):
                 self.deferred.append(f"reference({owner_expr(node)}, 'object', 'objects', {value.name!r}, {where!r})")
             elif key in {"texture_mapping", "color_mapping", "image_user", "interface", "panel_states"}:
@@ -602,13 +621,16 @@ class _Writer:
             self.emit(f"# Node group {group.name!r}")
             self.emit(f"with block('node group {group.name}'):")
             self.emit(f"    group = bpy.data.node_groups.new({group.name!r}, {group.bl_idname!r})")
-            for item in group.interface.items_tree:
-                if item.item_type != "SOCKET":
-                    continue
+            # creation order = identifier order, so identifiers usually come out the same
+            sockets = [item for item in group.interface.items_tree if item.item_type == "SOCKET"]
+            sockets.sort(key=lambda item: _identifier_number(item.identifier))
+            if len(sockets) != len(group.interface.items_tree):
+                self.skipped.append(f"node group {group.name!r}: interface panels not written (sockets are)")
+            for item in sockets:
                 props = simple_props(item, only={"default_value", "min_value", "max_value", "hide_value", "subtype"})
                 self.emit(
-                    f"    set_props(group.interface.new_socket({item.name!r}, in_out={item.in_out!r}, "
-                    f"socket_type={item.socket_type!r}), {lit_dict(props)}, 'group socket {item.name}')"
+                    f"    group_socket(group, {item.identifier!r}, {item.name!r}, {item.in_out!r}, "
+                    f"{item.socket_type!r}, {lit_dict(props)})"
                 )
             body_start = len(self.lines)
             self.write_tree(group, "group", f"node group {group.name!r}")
@@ -1019,6 +1041,11 @@ def owner_expr(node) -> str:
             if world.node_tree == tree:
                 return f"bpy.data.worlds[{world.name!r}].node_tree.nodes[{node.name!r}]"
     return f"bpy.data.node_groups[{tree.name!r}].nodes[{node.name!r}]"
+
+
+def _identifier_number(identifier: str) -> tuple[int, str]:
+    tail = identifier.rsplit("_", 1)[-1]
+    return (int(tail), identifier) if tail.isdigit() else (1 << 30, identifier)
 
 
 def _uses_nodes(block) -> bool:
