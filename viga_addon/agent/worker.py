@@ -12,8 +12,8 @@ and that Cancel kills at once.
     worker.cancel()                              # kill the child; the next submit starts afresh
     worker.close()
 
-The child is ``sys.executable worker_boot.py`` (inside Blender: its bundled Python, which cannot
-import bpy). ``worker_boot.py`` loads this ``agent`` folder as a standalone package by file path,
+The child is ``sys.executable worker_boot.py`` (inside Blender: its bundled Python, where the
+bpy module is not available). ``worker_boot.py`` loads this ``agent`` folder as a standalone package by file path,
 so it works whatever the add-on's package is called; the parent's ``sys.path`` is passed on in
 PYTHONPATH so bundled wheels import. Protocol: JSON lines. The first stdin line is the config
 (with the API key: never on the command line, never logged), then one line per request; stdout
@@ -69,7 +69,10 @@ class ModelWorker:
             "base_url": base_url,
             "opts": dict(opts or {}),
         }
-        json.dumps(self._config["opts"])  # options must cross a pipe: fail here, not in the child
+        try:  # options cross a pipe as JSON: fail here, not in the child
+            json.dumps(self._config["opts"])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"Worker options must be JSON-serialisable: {exc}") from None
         self.provider_name = provider_name
         self.model = model or DEFAULT_MODELS[provider_name]
         self.last_notice = ""
@@ -151,14 +154,17 @@ class ModelWorker:
         self._stderr = tempfile.TemporaryFile()
         self._buffer = b""
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console flashing up on Windows
-        self._proc = subprocess.Popen(
-            [sys.executable, BOOTSTRAP],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-            creationflags=flags,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, BOOTSTRAP],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=env,
+                creationflags=flags,
+            )
+        except OSError as exc:
+            raise WorkerError(f"Could not start the model worker with {sys.executable}: {exc}") from None
         self._write(self._config)
 
     def _write(self, message: dict) -> None:

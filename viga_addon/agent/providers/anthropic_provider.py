@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..messages import images_in
-from .base import BadResponse, ConfigError, MalformedToolCall, Provider, map_sdk_error
+from .base import ConfigError, MalformedToolCall, Provider, map_sdk_error
 from .images import encode_image
 
 
@@ -113,8 +113,6 @@ def from_anthropic_message(message, images: int) -> dict:
             f"The arguments of tool call {bad[0]['name']!r} were not a JSON object.",
             partial={"text": text, "usage": usage},
         )
-    if not isinstance(message.content, list):
-        raise BadResponse("Anthropic returned a message without content.")
     return {
         "text": text,
         "tool_calls": calls,
