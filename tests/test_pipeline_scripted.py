@@ -183,3 +183,44 @@ def test_review_mode_waits_for_the_artist_and_runs_edited_code(tmp_path):
     assert "floor" in bpy.data.objects and "ground" not in bpy.data.objects
     code = (session.run_dir / "stages/init/round_1/code.py").read_text()
     assert "edited by the artist" in code
+
+
+def test_scene_py_rebuilds_the_final_scene_in_a_fresh_blender(full_run, tmp_path):
+    """scene.py from the run, run in a new process from an empty file, matches final.png."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    session, _ = full_run
+    d = session.run_dir
+    out = tmp_path / "rebuilt.png"
+    facts = tmp_path / "facts.json"
+    root = Path(__file__).resolve().parents[1]
+    probe = f"""
+import json, runpy, sys
+sys.path.insert(0, {str(root)!r})
+import bpy
+bpy.ops.wm.read_factory_settings(use_empty=True)
+runpy.run_path({str(d / "scene.py")!r}, run_name="__main__")
+from viga_addon.tools.render import render
+r = render("final", path={str(out)!r}, long_side=96, samples=8, device="cpu")
+facts = {{o.name: {{"loc": list(o.location), "rot": list(o.rotation_euler), "scale": list(o.scale),
+                   "mat": o.active_material.name if o.active_material else None}}
+         for o in bpy.context.scene.objects}}
+json.dump({{"objects": facts, "render": r["ok"]}}, open({str(facts)!r}, "w"))
+"""
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rebuilt = json.loads(facts.read_text())
+    assert rebuilt["render"]
+    for obj in bpy.context.scene.objects:
+        got = rebuilt["objects"][obj.name]
+        assert got["loc"] == pytest.approx(list(obj.location), abs=1e-4), obj.name
+        assert got["rot"] == pytest.approx(list(obj.rotation_euler), abs=1e-4), obj.name
+        assert got["scale"] == pytest.approx(list(obj.scale), abs=1e-4), obj.name
+        want = obj.active_material.name if obj.active_material else None
+        assert got["mat"] == want, obj.name
+    from viga_addon.tools.metrics import compare
+
+    m = compare(str(out), str(d / "final.png"))
+    assert m["psnr"] > 30, m
