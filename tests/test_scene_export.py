@@ -576,3 +576,21 @@ def test_collections_curves_text_images_groups_round_trip(clean_scene, tmp_path)
     marker = bpy.data.objects["Marker"]
     assert marker.empty_display_type == "CUBE" and marker.empty_display_size == pytest.approx(0.4)
     assert marker.hide_get()
+
+
+@pytest.mark.smoke
+def test_names_with_quotes_and_backslashes(clean_scene, tmp_path):
+    odd_object = 'Bob\'s "box" \\U0001 """'
+    odd_material = "Mat 'A' \"B\" \\"
+    bpy.ops.mesh.primitive_cube_add()
+    bpy.context.object.name = odd_object
+    bpy.context.object.data.materials.append(_material(odd_material, (0.2, 0.3, 0.4, 1.0), 0.5))
+    bpy.context.scene.name = 'Shot "1"'
+    result = scene_export.write_scene_py(tmp_path / "scene.py")
+    assert result["ok"], result
+    done, blend, _ = _rebuild(sys.executable, tmp_path / "scene.py", tmp_path)
+    assert done.returncode == 0 and "scene rebuilt completely" in done.stdout, done.stdout + done.stderr[-2000:]
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    obj = bpy.data.objects[odd_object]
+    assert bpy.context.scene.name == 'Shot "1"'
+    assert obj.material_slots[0].material.name == odd_material
