@@ -331,6 +331,8 @@ def test_cost_table_prefixes_unknown_and_overrides(tmp_path, monkeypatch):
     prices.write_text(json.dumps({"x": "cheap"}))
     with pytest.raises(ValueError, match="USD per million"):
         cost.load_price_table()
+    with pytest.raises(ConfigError, match="USD per million"):
+        make_provider("anthropic", api_key=KEY)
 
 
 @pytest.mark.smoke

@@ -110,7 +110,10 @@ def test_cancel_mid_request_is_prompt_and_next_submit_starts_fresh(server):
     server.queue({"fault": "slow", "delay": 5.0, "tool_calls": [CALL]}, {"tool_calls": [CALL]})
     worker = ModelWorker("anthropic", None, KEY, server.url, {"base_delay": 0.001})
     try:
+        worker.start()  # pre-warm: the submit below reuses this child
+        warm_pid = worker._proc.pid
         worker.submit(request())
+        assert worker._proc.pid == warm_pid
         time.sleep(1.5)  # the child is up and waiting on the slow reply
         first_pid = worker._proc.pid
         start = time.perf_counter()

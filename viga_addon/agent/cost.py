@@ -42,13 +42,14 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
-def load_price_table(path_or_table=None) -> dict[str, tuple[float, float]]:
-    """The built-in prices updated with the user's: a dict, a JSON file path, or VIGA_PRICES.
+def load_price_table(path=None) -> dict[str, tuple[float, float]]:
+    """The built-in prices updated with the user's: ``path`` (a JSON file, or a dict), else the
+    file named by VIGA_PRICES, else none.
 
     Raises ValueError with the offending entry when the file is not a valid price table.
     """
     table = dict(DEFAULT_PRICES)
-    source = path_or_table if path_or_table is not None else os.environ.get("VIGA_PRICES") or None
+    source = path if path is not None else os.environ.get("VIGA_PRICES") or None
     if source is None:
         return table
     if isinstance(source, dict):
@@ -59,6 +60,8 @@ def load_price_table(path_or_table=None) -> dict[str, tuple[float, float]]:
                 user = json.load(handle)
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"Cannot read the price table {source}: {exc}") from None
+    if not isinstance(user, dict):
+        raise ValueError(f"The price table {source} must be a JSON object of model -> price")
     for model, price in user.items():
         table[model] = _parse_price(model, price)
     return table

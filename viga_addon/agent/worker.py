@@ -88,10 +88,14 @@ class ModelWorker:
         """True while a submitted request has no result yet."""
         return bool(self._pending)
 
-    def submit(self, request: dict) -> str:
-        """Queue a request for the child (started if needed); returns its id at once."""
+    def start(self) -> None:
+        """Start the child now (optional): its SDK import (~1 s) then overlaps other work."""
         if self._proc is None or self._proc.poll() is not None:
             self._start()
+
+    def submit(self, request: dict) -> str:
+        """Queue a request for the child (started if needed); returns its id at once."""
+        self.start()
         request_id = uuid.uuid4().hex[:12]
         self._pending.append(request_id)
         try:

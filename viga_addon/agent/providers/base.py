@@ -275,7 +275,10 @@ class Provider:
         self.max_delay = float(max_delay)
         self.reask = int(reask)
         self.timeout = float(timeout)
-        self.prices = cost_module.load_price_table(prices)
+        try:
+            self.prices = cost_module.load_price_table(prices)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         self.free = False  # True for local servers: cost is 0
         self._cancel = threading.Event()
         self.stats = {"retries": 0, "reasks": 0}
