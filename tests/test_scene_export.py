@@ -357,6 +357,7 @@ def test_small_scene_round_trip_same_version(clean_scene, tmp_path):
 @pytest.mark.skipif(not VENV311.exists() or bpy.app.version < (5, 0, 0), reason="needs Blender 5.x here and the 4.2 venv")
 def test_scene_from_5x_rebuilds_in_42_with_warnings_not_crashes(clean_scene, tmp_path):
     build_full_scene(clean_scene)
+    clean_scene.render.engine = "BLENDER_EEVEE"  # the 5.x id; 4.2 calls it BLENDER_EEVEE_NEXT
     result = scene_export.write_scene_py(tmp_path / "scene.py")
     assert result["ok"], result
     done, blend, _ = _rebuild(VENV311, tmp_path / "scene.py", tmp_path)
@@ -368,12 +369,15 @@ def test_scene_from_5x_rebuilds_in_42_with_warnings_not_crashes(clean_scene, tmp
     listing = subprocess.run(
         [str(VENV311), "-c",
          "import bpy, json, sys; bpy.ops.wm.open_mainfile(filepath=sys.argv[1]); "
+         "print(bpy.context.scene.render.engine); "
          "print(json.dumps({o.name: [o.type, o.parent.name if o.parent else None, list(o.location)] for o in bpy.context.scene.objects}))",
          str(blend)],
         capture_output=True, text=True, timeout=120,
     )
     assert listing.returncode == 0, listing.stderr[-2000:]
-    objects = json.loads(listing.stdout.strip().splitlines()[-1])
+    *_, engine, objects_json = listing.stdout.strip().splitlines()
+    assert engine == "BLENDER_EEVEE_NEXT"
+    objects = json.loads(objects_json)
     expected = describe(clean_scene)["objects"]
     assert sorted(objects) == sorted(expected)
     for name, (kind, parent, location) in objects.items():

@@ -115,7 +115,8 @@ def load_rgb(path, size=None, background=DEFAULT_BACKGROUND) -> np.ndarray:
 
     Alpha (RGBA, LA, palette transparency) is composited over ``background`` (three floats in
     [0, 1] or 0-255 integers). Greyscale is repeated into three channels; 16-bit greyscale is
-    scaled by 65535. ``size`` is None (keep), an int (longest side) or (width, height).
+    scaled by 65535 (full precision); 16-bit RGB(A) PNGs, e.g. Blender renders saved with colour
+    depth 16, arrive from Pillow at 8-bit precision. ``size`` is None (keep), an int (longest side) or (width, height).
     """
     from PIL import Image
 
