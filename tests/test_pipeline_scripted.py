@@ -213,6 +213,8 @@ json.dump({{"objects": facts, "render": r["ok"]}}, open({str(facts)!r}, "w"))
     assert r.returncode == 0, r.stderr[-2000:]
     rebuilt = json.loads(facts.read_text())
     assert rebuilt["render"]
+    bpy.ops.wm.open_mainfile(filepath=str(d / "final.blend"))
+    assert set(rebuilt["objects"]) == {o.name for o in bpy.context.scene.objects}
     for obj in bpy.context.scene.objects:
         got = rebuilt["objects"][obj.name]
         assert got["loc"] == pytest.approx(list(obj.location), abs=1e-4), obj.name

@@ -270,6 +270,26 @@ class Session:
         self.state["status"] = "running"
         self._save()
 
+    # hand edits while paused -----------------------------------------------------------------
+    def accept_hand_edits(self, changes: dict) -> None:
+        """Keep what the artist changed by hand while the run was paused.
+
+        The current scene becomes the base of the next round (snapshotted into the run folder,
+        so a resume keeps it too) and ``changes`` is told to the next generator round.
+        """
+        stage = self.stage
+        ss = self.state["stages"][stage.name]
+        k = len(list(self.store.stage_dir(stage.name).glob("hand_edit_*.blend"))) + 1
+        path = self.store.stage_dir(stage.name) / f"hand_edit_{k}.blend"
+        self._snapshot(path)
+        if self.state["phase"] in ("generator", "verifier", "attempt"):
+            self._restart_interrupted_round()
+            self.state["scene_at"] = str(path)
+        ss["base_override"] = str(path)
+        ss["hand_edits"] = changes
+        self._save()
+        self.store.append_event({"kind": "hand_edits", "changes": changes})
+
     # revert / rerun / skip -------------------------------------------------------------------
     def revert_to_stage(self, name: str) -> None:
         """Scene back to the end of stage ``name``; the run continues with the stage after it."""
@@ -417,6 +437,7 @@ class Session:
             attempt["object_names"] = names
             attempt["coverage"] = selection.coverage(ss.get("scene_graph"), names)
         ss["attempts"].append(attempt)
+        ss.pop("base_override", None)
         ss["generator_conv"] = self.state["conv"]
         write_json(rdir / "messages.json", {"generator": self.state["conv"]})
         if attempt["failed"]:
@@ -455,7 +476,15 @@ class Session:
         stage = self.stage
         ss = self.state["stages"][stage.name]
         pick = (selection.best_rollout if stage.rollouts else selection.best_attempt)(ss["attempts"])
-        if pick is None:
+        override = ss.pop("base_override", None)
+        if override:
+            # the artist edited the scene by hand after the last round: their scene is the result
+            if self.state["scene_at"] != override:
+                self._restore(Path(override))
+            ss["status"] = ss.pop("status_pending", "budget_spent")
+            ss["best"] = pick["round"] if pick else None
+            message = f"{stage.title}: kept the artist's hand edits"
+        elif pick is None:
             ss["status"] = "failed"
             start = self.store.stage_dir(stage.name) / "start.blend"
             if self.state["scene_at"] != str(start):
@@ -469,9 +498,9 @@ class Session:
             if stage.rollouts:
                 approved = (pick.get("verdict") or {}).get("approved")
                 ss["status"] = "approved" if approved else "budget_spent"
-            if stage.rollouts:
-                self.state["scene_graph"] = pick.get("scene_graph")
             message = f"{stage.title}: {ss['status'].replace('_', ' ')}, kept round {pick['round']}"
+        if stage.rollouts and pick:
+            self.state["scene_graph"] = pick.get("scene_graph")
         ss["finished"] = time.time()
         self._snapshot_stage_end(stage.name)
         self._goto_stage(self.state["stage_index"] + 1)
@@ -483,7 +512,9 @@ class Session:
                                              "best": ss.get("best")})
 
     def _phase_final(self) -> StepResult:
-        last = self.store.stage_dir(self.state["stage_order"][-1]) / "snapshot.blend"
+        last_stage = self.state["stages"][self.state["stage_order"][-1]]
+        last = Path(last_stage.pop("base_override", None) or
+                    self.store.stage_dir(self.state["stage_order"][-1]) / "snapshot.blend")
         if self.state["scene_at"] != str(last):
             self._restore(last)
         d = self.store.dir
@@ -799,6 +830,8 @@ class Session:
     def _round_base(self) -> Path:
         stage = self.stage
         ss = self.state["stages"][stage.name]
+        if ss.get("base_override"):
+            return Path(ss["base_override"])
         done = [a for a in ss["attempts"] if not a.get("failed") and a["round"] < ss["round"]]
         if stage.rollouts or not done:
             return self.store.stage_dir(stage.name) / "start.blend"
