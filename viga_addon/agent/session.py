@@ -659,7 +659,7 @@ class Session:
             self.state["message"] = text
             self._restart_interrupted_round()
             return StepResult("failed", text, {"error_type": kind})
-        if kind == "BadResponse":
+        if kind in ("BadResponse", "MalformedToolCall", "InvalidRequest"):
             # the round fails cleanly; the run goes on
             if role == "generator":
                 ss["round_failed"] = text
