@@ -204,3 +204,30 @@ def test_checkpoint_file_is_removed_after_each_call(scene, monkeypatch):
     execute_code("x = 1")
     execute_code("raise ValueError('x')")
     assert len(made) == 2 and not any(p.exists() for p in made)
+
+
+EDIT_MODE_SUBDIVIDE = (
+    "obj = bpy.data.objects['Floor']\n"
+    "bpy.context.view_layer.objects.active = obj\n"
+    "bpy.ops.object.mode_set(mode='EDIT')\n"
+    "bm = bmesh.from_edit_mesh(obj.data)\n"
+    "bmesh.ops.subdivide_edges(bm, edges=bm.edges, cuts=2)\n"
+    "bmesh.update_edit_mesh(obj.data)\n"
+)
+
+
+def test_code_left_in_edit_mode_is_switched_back_and_its_edits_count(scene):
+    result = execute_code(EDIT_MODE_SUBDIVIDE)
+    assert result["ok"], result
+    assert bpy.context.mode == "OBJECT"
+    assert "switched back to Object Mode" in result["stdout"]
+    assert len(bpy.data.objects["Floor"].data.vertices) > 8
+    assert result["changes"]["changed"]["objects"] == ["Floor"]
+
+
+def test_error_raised_in_edit_mode_restores_the_mesh(scene):
+    expected, expected_counts = describe(scene), counts()
+    result = execute_code(EDIT_MODE_SUBDIVIDE + "raise ValueError('boom in edit mode')\n")
+    assert result["restored"] is True and result["error"].startswith("ValueError: boom")
+    assert bpy.context.mode == "OBJECT"
+    assert describe(scene) == expected and counts() == expected_counts

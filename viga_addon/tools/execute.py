@@ -215,6 +215,10 @@ def execute_code(code: str, *, checker=None) -> dict:
             exec(compiled, _namespace())
     except BaseException as exc:  # noqa: BLE001 - model code may raise anything, even exit()
         failure = exc
+    left_mode = snapshot.ensure_object_mode()
+    if left_mode:
+        buffer.write(f"\n[note: the code left the scene in {left_mode} mode; it was switched back "
+                     "to Object Mode so the edits are applied and renders see them]\n")
     try:
         if failure is None:
             return _result(True, buffer.getvalue(), changes=diff_fingerprints(

@@ -393,6 +393,20 @@ def _apply_settings(scene, settings: dict) -> list:
     return failures
 
 
+def ensure_object_mode() -> str | None:
+    """Leave Edit/Sculpt/... mode so edit data is flushed and datablocks can be swapped safely.
+
+    Returns the mode that was left, or None when already in Object Mode."""
+    mode = bpy.context.mode
+    if mode == "OBJECT":
+        return None
+    try:
+        bpy.ops.object.mode_set(mode="OBJECT")
+    except RuntimeError:
+        pass  # no active object to switch: nothing is in edit mode then
+    return mode
+
+
 def restore(name_or_path, directory=None, scene=None) -> dict:
     """Make the scene exactly the state saved by ``snapshot`` (or ``checkpoint``) again.
 
@@ -410,6 +424,7 @@ def restore(name_or_path, directory=None, scene=None) -> dict:
         payload, in_file = _read_payload(path)
     except SnapshotError as exc:
         return {"ok": False, "path": str(path), "error": str(exc)}
+    ensure_object_mode()
     _remove_replaced(scene, payload, in_file)
     _append(scene, path, payload)
     _remove_new_orphans(payload)
