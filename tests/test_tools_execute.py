@@ -231,3 +231,12 @@ def test_error_raised_in_edit_mode_restores_the_mesh(scene):
     assert result["restored"] is True and result["error"].startswith("ValueError: boom")
     assert bpy.context.mode == "OBJECT"
     assert describe(scene) == expected and counts() == expected_counts
+
+
+def test_checker_that_crashes_refuses(scene):
+    def broken(_code):
+        raise RuntimeError("policy bug")
+
+    result = execute_code("bpy.ops.mesh.primitive_cube_add()", checker=broken)
+    assert result["ok"] is False and result["error"].startswith("Refused: the safety check")
+    assert "policy bug" in result["error"] and "Cube" not in bpy.data.objects

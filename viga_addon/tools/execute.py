@@ -195,7 +195,10 @@ def execute_code(code: str, *, checker=None) -> dict:
         return _result(False, error="execute_code must be called on Blender's main thread; "
                        "nothing was run.", start=start)
     if checker is not None:
-        refusal = checker(code)
+        try:
+            refusal = checker(code)
+        except Exception as exc:  # noqa: BLE001 - a broken policy must not let code through
+            refusal = f"the safety check itself failed ({type(exc).__name__}: {exc}); nothing was run"
         if refusal:
             return _result(False, error=f"Refused: {refusal}", start=start)
     lines = code.splitlines()
