@@ -349,3 +349,44 @@ def test_checkpoint_and_rollback(clean_scene):
     handle.discard()
     assert not handle.path.exists()
     handle.discard()
+
+
+def test_packed_images_shape_keys_geometry_nodes_and_animation_survive(clean_scene, tmp_path):
+    scene = build_scene(clean_scene)
+    table = bpy.data.objects["Table"]
+    image = bpy.data.images.new("Painted", 8, 8)
+    image.pixels[0:4] = [1.0, 0.0, 0.0, 1.0]
+    image.pack()
+    mat = bpy.data.materials["Red Paint"]
+    mat.node_tree.nodes.new("ShaderNodeTexImage").image = image
+    table.shape_key_add(name="Basis")
+    table.shape_key_add(name="Squash").value = 0.25
+    group = bpy.data.node_groups.new("Passthrough", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    group.links.new(group.nodes.new("NodeGroupInput").outputs[0],
+                    group.nodes.new("NodeGroupOutput").inputs[0])
+    table.modifiers.new("GN", "NODES").node_group = group
+    table.keyframe_insert("location", frame=1)
+    table.location.x = 2.0
+    table.keyframe_insert("location", frame=10)
+    scene.frame_set(1)
+    expected, expected_names = describe(scene), names()
+
+    snap.snapshot("rich", tmp_path)
+    for _ in range(2):
+        table = bpy.data.objects["Table"]
+        table.modifiers.clear()
+        table.shape_key_clear()
+        table.animation_data_clear()
+        bpy.data.images["Painted"].pixels[0:4] = [0.0, 1.0, 0.0, 1.0]
+        assert snap.restore("rich", tmp_path)["ok"]
+        assert names() == expected_names and describe(scene) == expected
+
+    table = bpy.data.objects["Table"]
+    assert [m.name for m in table.modifiers] == ["GN"]
+    assert table.modifiers["GN"].node_group.name == "Passthrough"
+    assert [k.name for k in table.data.shape_keys.key_blocks] == ["Basis", "Squash"]
+    assert table.data.shape_keys.key_blocks["Squash"].value == pytest.approx(0.25)
+    assert table.animation_data.action is not None
+    assert list(bpy.data.images["Painted"].pixels[0:4]) == pytest.approx([1.0, 0.0, 0.0, 1.0])
