@@ -390,3 +390,24 @@ def test_packed_images_shape_keys_geometry_nodes_and_animation_survive(clean_sce
     assert table.data.shape_keys.key_blocks["Squash"].value == pytest.approx(0.25)
     assert table.animation_data.action is not None
     assert list(bpy.data.images["Painted"].pixels[0:4]) == pytest.approx([1.0, 0.0, 0.0, 1.0])
+
+
+def test_datablocks_dragged_in_by_references_are_not_duplicated(clean_scene, tmp_path):
+    scene = build_scene(clean_scene)
+    table = bpy.data.objects["Table"]
+    curve = table.driver_add("location", 2)
+    var = curve.driver.variables.new()
+    var.targets[0].id_type = "SCENE"
+    var.targets[0].id = scene
+    var.targets[0].data_path = "frame_current"
+    curve.driver.expression = "var / 10"
+    notes = bpy.data.texts.new("notes.py")
+    table["notes"] = notes
+    expected_names = names()
+
+    snap.snapshot("refs", tmp_path)
+    assert snap.restore("refs", tmp_path)["ok"]
+    assert names() == expected_names  # no "Scene.001" / "notes.py.001"
+    table = bpy.data.objects["Table"]
+    assert table.animation_data.drivers[0].driver.variables[0].targets[0].id == scene
+    assert table["notes"] == bpy.data.texts["notes.py"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -327,7 +328,41 @@ def _remove_new_scenes(scene, payload: dict) -> None:
             bpy.data.scenes.remove(other)
 
 
+# Standalone datablocks outside the scene content that an appended one may drag in (a driver's
+# target scene, a Text in a custom property, a sound ...). Shape keys are not here: they belong to
+# their mesh and are legitimately new with it.
+_DRAGGED_IN_TYPES = tuple(
+    t for t in ("scenes", "texts", "brushes", "sounds", "palettes", "movieclips", "masks",
+                "linestyles", "cache_files", "paint_curves")
+    if hasattr(bpy.data, t)
+)
+
+
+_SUFFIX = re.compile(r"\.\d{3,}$")
+
+
+def _merge_dragged_in(scene, before: dict, saved_scene_name: str) -> None:
+    """Datablocks outside the scene content that came along with the append are copies of ones
+    we already have ("Scene.001", "notes.py.001"): point their users at the original, drop them."""
+    dupes = []
+    for attr, known in before.items():
+        collection = getattr(bpy.data, attr)
+        for new in [i for i in collection if i.library is None and i.as_pointer() not in known]:
+            base = _SUFFIX.sub("", new.name)
+            if attr == "scenes" and base == saved_scene_name:
+                original = scene
+            else:
+                original = collection.get(base)
+            if original is not None and original != new and original.library is None:
+                new.user_remap(original)
+                dupes.append(new)
+    if dupes:
+        bpy.data.batch_remove(dupes)
+
+
 def _append(scene, path: Path, payload: dict) -> None:
+    before = {attr: {i.as_pointer() for i in getattr(bpy.data, attr)}
+              for attr in _DRAGGED_IN_TYPES}
     objects = list(payload["master_objects"])
     if payload["camera"] and payload["camera"] not in objects:
         objects.append(payload["camera"])
@@ -336,6 +371,7 @@ def _append(scene, path: Path, payload: dict) -> None:
         dst.objects = objects
         dst.worlds = [payload["world"]] if payload["world"] else []
     _drop_library(path)
+    _merge_dragged_in(scene, before, payload["scene_name"])
     for coll in dst.collections:
         if coll is not None:
             scene.collection.children.link(coll)
