@@ -240,3 +240,11 @@ def test_checker_that_crashes_refuses(scene):
     result = execute_code("bpy.ops.mesh.primitive_cube_add()", checker=broken)
     assert result["ok"] is False and result["error"].startswith("Refused: the safety check")
     assert "policy bug" in result["error"] and "Cube" not in bpy.data.objects
+
+
+def test_runaway_recursion_gives_a_short_traceback(scene):
+    result = execute_code("def dig(n):\n    return dig(n + 1)\ndig(0)\n")
+    assert result["restored"] is True and result["error"].startswith("RecursionError")
+    tb = result["traceback"]
+    assert "more frames of your code" in tb and len(tb.splitlines()) < 40
+    assert "return dig(n + 1)" in tb

@@ -148,20 +148,36 @@ def _one_line(exc: BaseException) -> str:
         message = f"the code called exit({exc.code!r})" if exc.code is not None else "the code called exit()"
     elif isinstance(exc, KeyboardInterrupt):
         message = message or "interrupted"
+    if len(message) > 500:
+        message = message[:500] + " …"
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _model_traceback(exc: BaseException, lines: list[str]) -> str:
     """Traceback with only the frames of the model's code, each with its source line."""
     out = ["Traceback (most recent call last):"]
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename != CODE_FILENAME:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == CODE_FILENAME]
+    if len(frames) > 12:  # deep recursion: the first and last frames say enough
+        skipped = len(frames) - 10
+        frames = frames[:4] + [None] + frames[-6:]
+    for frame in frames:
+        if frame is None:
+            out.append(f"  ... {skipped} more frames of your code ...")
             continue
         out.append(f'  File "{CODE_FILENAME}", line {frame.lineno}, in {frame.name}')
         if frame.lineno and 0 < frame.lineno <= len(lines):
             out.append(f"    {lines[frame.lineno - 1].strip()}")
     out.extend(line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc))
     return "\n".join(out)
+
+
+def _alive(scene):
+    """The scene, or the context's scene if the code deleted it."""
+    try:
+        scene.name  # noqa: B018 - raises ReferenceError when the datablock was removed
+        return scene
+    except ReferenceError:
+        return bpy.context.scene
 
 
 def _result(ok, stdout="", error=None, tb=None, changes=None, start=0.0, restored=False, **extra):
@@ -210,7 +226,11 @@ def execute_code(code: str, *, checker=None) -> dict:
 
     scene = bpy.context.scene
     before = scene_fingerprint(scene)
-    saved = snapshot.checkpoint(scene)
+    try:
+        saved = snapshot.checkpoint(scene)
+    except Exception as exc:  # noqa: BLE001 - without a checkpoint an error could not be undone
+        return _result(False, error=f"Could not save the scene before running ({type(exc).__name__}: "
+                       f"{exc}); nothing was run.", start=start)
     buffer = io.StringIO()
     failure = None
     try:
@@ -218,6 +238,7 @@ def execute_code(code: str, *, checker=None) -> dict:
             exec(compiled, _namespace())
     except BaseException as exc:  # noqa: BLE001 - model code may raise anything, even exit()
         failure = exc
+    scene = _alive(scene)
     left_mode = snapshot.ensure_object_mode()
     if left_mode:
         buffer.write(f"\n[note: the code left the scene in {left_mode} mode; it was switched back "
