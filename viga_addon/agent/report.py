@@ -1,0 +1,475 @@
+"""report.html: a run folder explained in pictures (pure Python, no bpy, no network).
+
+``write_report(run_dir)`` reads whatever the run folder holds — finished or not — and writes
+``report.html`` beside it: the photo next to the final render (or the latest render while the
+run is going), novel views (the verifier's view renders from ``stages/*/round_*/views/``: the
+report never renders anything itself), one strip per stage with a render per round, the
+verifier's verdict and checklist, the code diff from the previous round and the metrics, a
+PSNR/SSIM-over-rounds SVG, and time, tokens and cost per stage.
+
+Images are linked relatively (the file works offline next to the run folder) or, with
+``embed=True``, inlined as data: URIs so the single file can be mailed around. No script, font
+or style sheet is loaded from anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import math
+import re
+import time
+from html import escape
+from pathlib import Path
+
+from .plots import metrics_svg
+from .runstore import read_json, write_text
+
+REPORT_NAME = "report.html"
+MAX_NOVEL_VIEWS = 6
+MAX_DIFF_LINES = 400
+
+
+# ------------------------------------------------------------------------------------ reading
+def _round_number(path: Path) -> int:
+    match = re.fullmatch(r"round_(\d+)", path.name)
+    return int(match.group(1)) if match else -1
+
+
+def _read_json_safe(path: Path):
+    """A JSON file's content, or None when missing or torn (a run may be writing it right now)."""
+    try:
+        return read_json(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _read_text_safe(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return None
+
+
+def _events(run_dir: Path) -> list[dict]:
+    path = run_dir / "events.jsonl"
+    out = []
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            break  # a torn last line after a kill
+    return out
+
+
+def collect_run(run_dir) -> dict:
+    """Everything the report shows, read from a run folder (any of its files may be missing)."""
+    run_dir = Path(run_dir)
+    state = _read_json_safe(run_dir / "state.json") or {}
+    info = _read_json_safe(run_dir / "run.json") or {}
+    metrics = _read_json_safe(run_dir / "metrics.json") or {}
+    events = _events(run_dir)
+    stage_order = list(state.get("stage_order") or [s.get("name") for s in info.get("stages", [])])
+    stages_root = run_dir / "stages"
+    if stages_root.is_dir():
+        for d in sorted(p for p in stages_root.iterdir() if p.is_dir()):
+            if d.name not in stage_order:
+                stage_order.append(d.name)
+    stages = []
+    for name in stage_order:
+        ss = (state.get("stages") or {}).get(name) or {}
+        attempts = {a.get("round"): a for a in ss.get("attempts", []) if isinstance(a, dict)}
+        sdir = stages_root / name
+        round_dirs = sorted((p for p in sdir.glob("round_*") if _round_number(p) > 0),
+                            key=_round_number) if sdir.is_dir() else []
+        rounds = []
+        for rdir in round_dirs:
+            n = _round_number(rdir)
+            attempt = attempts.get(n, {})
+            verdict = _read_json_safe(rdir / "verdict.json") or attempt.get("verdict") or {}
+            views = sorted((rdir / "views").glob("*.png")) if (rdir / "views").is_dir() else []
+            render = rdir / "render.png"
+            before = rdir / "before.png"
+            rounds.append({
+                "round": n,
+                "dir": rdir,
+                "render": render if render.is_file() else None,
+                "before": before if before.is_file() else None,
+                "views": views,
+                "code": _read_text_safe(rdir / "code.py"),
+                "verdict": verdict,
+                "metrics": verdict.get("metrics") or attempt.get("metrics") or {},
+                "summary": attempt.get("summary"),
+                "coverage": attempt.get("coverage", verdict.get("coverage")),
+                "failed": attempt.get("failed") or verdict.get("failed"),
+                "finished": (rdir / "verdict.json").is_file(),
+            })
+        started, finished = ss.get("started"), ss.get("finished")
+        stages.append({
+            "name": name,
+            "status": ss.get("status", "waiting"),
+            "budget": ss.get("budget"),
+            "best": ss.get("best"),
+            "tokens": ss.get("tokens") or {},
+            "cost_usd": ss.get("cost_usd", 0.0),
+            "seconds": (finished - started) if started and finished else
+                       (time.time() - started if started and ss.get("status") == "running"
+                        else None),
+            "rounds": rounds,
+        })
+    final_png = run_dir / "final.png"
+    return {
+        "dir": run_dir,
+        "name": run_dir.name,
+        "state": state,
+        "info": info,
+        "metrics": metrics,
+        "events": events,
+        "stages": stages,
+        "reference": run_dir / "reference.png" if (run_dir / "reference.png").is_file() else None,
+        "final": final_png if final_png.is_file() else None,
+    }
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _num(value, digits=2, suffix="") -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "–"
+    if math.isinf(value):
+        return "∞"
+    return f"{value:.{digits}f}{suffix}"
+
+
+def _duration(seconds) -> str:
+    if not isinstance(seconds, int | float) or seconds < 0:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {sec:02d} s"
+
+
+class _Images:
+    """Turns image paths into src attributes: relative links or data: URIs."""
+
+    def __init__(self, run_dir: Path, embed: bool):
+        self.run_dir = run_dir
+        self.embed = embed
+
+    def src(self, path: Path) -> str:
+        if self.embed:
+            try:
+                data = base64.b64encode(path.read_bytes()).decode()
+            except OSError:
+                return ""
+            mime = "image/jpeg" if path.suffix.lower() in (".jpg", ".jpeg") else "image/png"
+            return f"data:{mime};base64,{data}"
+        try:
+            rel = path.relative_to(self.run_dir)
+        except ValueError:
+            return escape(path.as_uri())
+        return escape("/".join(rel.parts))
+
+    def img(self, path: Path | None, alt: str, cls: str = "") -> str:
+        if path is None:
+            return f'<div class="noimg {cls}">{escape(alt)}<br>(not rendered yet)</div>'
+        return (f'<img class="{cls}" src="{self.src(path)}" alt="{escape(alt)}" '
+                f'title="{escape(alt)}" loading="lazy">')
+
+
+def code_diff_html(before: str | None, after: str | None, label_before: str,
+                   label_after: str) -> str:
+    """A unified diff as escaped HTML lines (added/removed lines coloured)."""
+    if after is None:
+        return '<p class="muted">no code written in this round</p>'
+    lines = list(difflib.unified_diff((before or "").splitlines(), after.splitlines(),
+                                      label_before, label_after, lineterm="", n=2))
+    if not lines:
+        return '<p class="muted">same code as the previous round</p>'
+    cut = len(lines) > MAX_DIFF_LINES
+    lines = lines[:MAX_DIFF_LINES]
+    out = []
+    for line in lines:
+        cls = ("hunk" if line.startswith("@@") else "file" if line.startswith(("---", "+++"))
+               else "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx")
+        out.append(f'<span class="{cls}">{escape(line)}</span>')
+    if cut:
+        out.append(f'<span class="hunk">… diff cut at {MAX_DIFF_LINES} lines; see code.py</span>')
+    return '<pre class="diff">' + "\n".join(out) + "</pre>"
+
+
+def plot_points(data: dict) -> list[dict]:
+    """PSNR/SSIM points in run order (one per round with metrics, then the final render)."""
+    points = []
+    for stage in data["stages"]:
+        for rnd in stage["rounds"]:
+            m = rnd["metrics"] or {}
+            if m.get("psnr") is None and m.get("ssim") is None:
+                continue
+            points.append({"stage": stage["name"], "label": f"r{rnd['round']}",
+                           "psnr": m.get("psnr"), "ssim": m.get("ssim")})
+    final = (data["metrics"] or {}).get("final") or {}
+    if final.get("psnr") is not None or final.get("ssim") is not None:
+        points.append({"stage": "final", "label": "final", "psnr": final.get("psnr"),
+                       "ssim": final.get("ssim")})
+    return points
+
+
+_SAME_CAMERA_VIEW = re.compile(r"view_\d+")  # render_view: the scene camera, not a novel view
+
+
+def novel_views(data: dict) -> tuple[list[Path], str]:
+    """The verifier's view renders of the latest round that has novel viewpoints (falling back
+    to any view render), and where they came from."""
+    for want_novel in (True, False):
+        for stage in reversed(data["stages"]):
+            for rnd in reversed(stage["rounds"]):
+                views = [v for v in rnd["views"]
+                         if not want_novel or not _SAME_CAMERA_VIEW.fullmatch(v.stem)]
+                if views:
+                    return views[:MAX_NOVEL_VIEWS], f"{stage['name']} round {rnd['round']}"
+    return [], ""
+
+
+# ------------------------------------------------------------------------------------ HTML
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;
+background:#f6f7f9}
+main{max-width:1240px;margin:0 auto;padding:18px 22px 60px}
+h1{font-size:22px;margin:6px 0 2px}h2{font-size:17px;margin:26px 0 8px}
+h3{font-size:15px;margin:0 0 6px}
+.muted{color:#6b7280}.small{font-size:12px}
+.badge{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;margin-left:4px;
+background:#e5e7eb;color:#374151}
+.badge.approved,.badge.done{background:#d1fae5;color:#065f46}
+.badge.rejected,.badge.failed,.badge.cancelled{background:#fee2e2;color:#991b1b}
+.badge.best{background:#dbeafe;color:#1e40af}
+.badge.running,.badge.paused,.badge.budget_spent{background:#fef3c7;color:#92400e}
+.hero{display:flex;gap:16px;flex-wrap:wrap}
+.hero figure{margin:0;background:#fff;border:1px solid #e2e5ea;border-radius:8px;padding:8px}
+.hero img,.hero .noimg{width:380px;max-width:100%;display:block}
+figcaption{font-size:12px;color:#4b5563;margin-top:4px}
+.views{display:flex;gap:8px;flex-wrap:wrap;margin-top:10px}
+.views img{width:180px;border:1px solid #e2e5ea;border-radius:6px;background:#fff}
+.noimg{background:#eceff3;color:#6b7280;display:flex;align-items:center;justify-content:center;
+text-align:center;min-height:120px;border-radius:6px;font-size:12px}
+table{border-collapse:collapse;background:#fff;font-size:13px}
+th,td{border:1px solid #e2e5ea;padding:4px 9px;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f0f2f5}
+.stage{background:#fff;border:1px solid #e2e5ea;border-radius:8px;padding:12px 14px;margin:14px 0}
+.strip{display:flex;gap:12px;overflow-x:auto;padding-bottom:6px}
+.round{flex:0 0 300px;border:1px solid #e5e7eb;border-radius:8px;padding:8px;background:#fafbfc}
+.round.best{border-color:#60a5fa;box-shadow:0 0 0 2px #bfdbfe}
+.round img,.round .noimg{width:100%;border-radius:5px;display:block}
+.round ul{margin:6px 0;padding-left:18px;font-size:12.5px}
+.metrics{font-size:12.5px;margin:6px 0}
+details{margin-top:6px}summary{cursor:pointer;font-size:12.5px;color:#374151}
+pre.diff{font:11.5px/1.35 ui-monospace,Menlo,Consolas,monospace;background:#0f172a;color:#cbd5e1;
+padding:8px;border-radius:6px;overflow:auto;max-height:360px;white-space:pre}
+pre.diff .add{color:#86efac}pre.diff .del{color:#fca5a5}pre.diff .hunk{color:#93c5fd}
+pre.diff .file{color:#94a3b8}
+.plot{max-width:100%;height:auto;background:#fff;border:1px solid #e2e5ea;border-radius:8px}
+.note{font-size:12.5px;color:#4b5563}
+"""
+
+
+def _badge(text: str, cls: str = "") -> str:
+    return f'<span class="badge {escape(cls or text)}">{escape(text.replace("_", " "))}</span>'
+
+
+def _round_card(stage: dict, rnd: dict, previous_code: str | None, images: _Images) -> str:
+    n = rnd["round"]
+    verdict = rnd["verdict"] or {}
+    badges = []
+    if rnd["failed"]:
+        badges.append(_badge("failed"))
+    elif not rnd["finished"]:
+        badges.append(_badge("in progress", "running"))
+    elif verdict.get("approved"):
+        badges.append(_badge("approved"))
+    else:
+        badges.append(_badge("rejected"))
+    is_best = stage["best"] == n
+    if is_best:
+        badges.append(_badge("kept", "best"))
+    picture = rnd["render"] or rnd["before"]
+    what = "render" if rnd["render"] else "scene before the round"
+    parts = [f'<div class="round{" best" if is_best else ""}">',
+             f'<h3>Round {n}{"".join(badges)}</h3>',
+             images.img(picture, f"{stage['name']} round {n}: {what}")]
+    m = rnd["metrics"] or {}
+    metric_bits = [f"PSNR {_num(m.get('psnr'))} dB", f"SSIM {_num(m.get('ssim'), 3)}"]
+    if isinstance(verdict.get("score"), int | float):
+        metric_bits.append(f"verifier score {_num(verdict['score'], 0)}")
+    if isinstance(rnd["coverage"], int | float):
+        metric_bits.append(f"coverage {_num(rnd['coverage'] * 100, 0)}%")
+    parts.append(f'<div class="metrics">{" · ".join(metric_bits)}</div>')
+    if rnd["summary"]:
+        parts.append(f'<div class="note"><b>Generator:</b> {escape(str(rnd["summary"]))}</div>')
+    if rnd["failed"]:
+        parts.append(f'<div class="note"><b>Failed:</b> {escape(str(rnd["failed"]))}</div>')
+    checklist = verdict.get("checklist") or []
+    if checklist:
+        items = "".join(f"<li>{escape(str(c))}</li>" for c in checklist)
+        parts.append(f'<div class="note"><b>Verifier checklist:</b></div><ul>{items}</ul>')
+    elif rnd["finished"] and verdict.get("approved"):
+        parts.append('<div class="note"><b>Verifier:</b> approved, nothing left to fix</div>')
+    if verdict.get("note"):
+        parts.append(f'<div class="note"><b>Note:</b> {escape(str(verdict["note"]))}</div>')
+    label = f"round {n - 1}" if previous_code is not None else "empty"
+    summary = f"Code diff from round {n - 1}" if previous_code is not None else "Code"
+    parts.append(f"<details><summary>{escape(summary)}</summary>"
+                 + code_diff_html(previous_code, rnd["code"], label, f"round {n}")
+                 + "</details>")
+    if rnd["views"]:
+        parts.append(f"<details><summary>{len(rnd['views'])} verifier view(s)</summary>"
+                     '<div class="views">'
+                     + "".join(images.img(v, v.stem) for v in rnd["views"][:MAX_NOVEL_VIEWS])
+                     + "</div></details>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _stage_section(stage: dict, images: _Images) -> str:
+    tokens = stage["tokens"]
+    head = (f'<h2 id="stage-{escape(stage["name"])}">{escape(stage["name"].title())}'
+            f'{_badge(stage["status"])}</h2>'
+            f'<div class="note">{len(stage["rounds"])} of {stage["budget"] or "?"} rounds · '
+            f'{_duration(stage["seconds"])} · '
+            f'{tokens.get("input_tokens", 0):,} in / {tokens.get("output_tokens", 0):,} out tokens · '
+            f'{tokens.get("images", 0)} images sent · ${stage["cost_usd"] or 0:.4f}</div>')
+    if not stage["rounds"]:
+        return f'<section class="stage">{head}<p class="muted">not started</p></section>'
+    cards = []
+    previous = None
+    for rnd in stage["rounds"]:
+        # init rollouts are independent attempts; the diff still shows how they differ
+        cards.append(_round_card(stage, rnd, previous, images))
+        previous = rnd["code"] if rnd["code"] is not None else previous
+    return f'<section class="stage">{head}<div class="strip">{"".join(cards)}</div></section>'
+
+
+def _cost_table(data: dict) -> str:
+    rows = []
+    totals = {"input_tokens": 0, "output_tokens": 0, "images": 0, "requests": 0}
+    cost_total = 0.0
+    seconds_total = 0.0
+    for stage in data["stages"]:
+        t = stage["tokens"]
+        for k in totals:
+            totals[k] += t.get(k, 0) or 0
+        cost_total += stage["cost_usd"] or 0.0
+        seconds_total += stage["seconds"] or 0.0
+        best = stage["best"]
+        best_m = next((r["metrics"] for r in stage["rounds"] if r["round"] == best), {}) or {}
+        rows.append(
+            f"<tr><td>{escape(stage['name'])}</td><td>{escape(stage['status'].replace('_', ' '))}"
+            f"</td><td>{len(stage['rounds'])}</td><td>{_duration(stage['seconds'])}</td>"
+            f"<td>{t.get('requests', 0)}</td><td>{t.get('input_tokens', 0):,}</td>"
+            f"<td>{t.get('output_tokens', 0):,}</td><td>{t.get('images', 0)}</td>"
+            f"<td>${stage['cost_usd'] or 0:.4f}</td><td>{_num(best_m.get('psnr'))}</td>"
+            f"<td>{_num(best_m.get('ssim'), 3)}</td></tr>")
+    final = (data["metrics"] or {}).get("final") or {}
+    rows.append(
+        f"<tr><th>total</th><th></th><th>{sum(len(s['rounds']) for s in data['stages'])}</th>"
+        f"<th>{_duration(seconds_total)}</th><th>{totals['requests']}</th>"
+        f"<th>{totals['input_tokens']:,}</th><th>{totals['output_tokens']:,}</th>"
+        f"<th>{totals['images']}</th><th>${cost_total:.4f}</th>"
+        f"<th>{_num(final.get('psnr'))}</th><th>{_num(final.get('ssim'), 3)}</th></tr>")
+    return ("<table><tr><th>stage</th><th>status</th><th>rounds</th><th>time</th>"
+            "<th>requests</th><th>input tokens</th><th>output tokens</th><th>images</th>"
+            "<th>cost</th><th>PSNR (kept)</th><th>SSIM (kept)</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _timing_note(data: dict) -> str:
+    timing = (data["metrics"] or {}).get("timing") or (data["state"] or {}).get("timing") or {}
+    parts = [f"{k.replace('_', ' ')} {_duration(v)}" for k, v in timing.items()
+             if isinstance(v, int | float) and k != "elapsed"]
+    elapsed = timing.get("elapsed", (data["state"] or {}).get("elapsed"))
+    if not parts:
+        return ""
+    return (f'<p class="note">Time split: {", ".join(parts)}; elapsed {_duration(elapsed)}.</p>')
+
+
+def render_report(data: dict, embed: bool = False) -> str:
+    """The report page for ``collect_run`` data, as one HTML string."""
+    images = _Images(data["dir"], embed)
+    state = data["state"] or {}
+    info = data["info"] or {}
+    settings = state.get("settings") or info.get("settings") or {}
+    status = state.get("status") or ("done" if data["final"] else "unknown")
+    title = f"VIGA run {data['name']}"
+    latest = None
+    for stage in data["stages"]:
+        for rnd in stage["rounds"]:
+            latest = rnd["render"] or latest
+    if data["final"]:
+        result_img = images.img(data["final"], "final render", "")
+        result_caption = "Final render (final.png)"
+    else:
+        result_img = images.img(latest, "latest render", "")
+        result_caption = "Latest render (the run has not finished)"
+    final_m = (data["metrics"] or {}).get("final") or {}
+    if final_m:
+        result_caption += (f" · PSNR {_num(final_m.get('psnr'))} dB · "
+                           f"SSIM {_num(final_m.get('ssim'), 3)}")
+    views, views_from = novel_views(data)
+    views_html = ""
+    if views:
+        views_html = ('<h2>Novel views</h2><p class="note">The verifier\'s own view renders from '
+                      f'{escape(views_from)} (reused, not re-rendered).</p><div class="views">'
+                      + "".join(images.img(v, v.stem) for v in views) + "</div>")
+    provider = settings.get("provider", "?")
+    model = settings.get("model") or ("scripted demo, no model called" if provider == "scripted"
+                                      else "default")
+    message = state.get("message") or ""
+    body = [
+        f"<h1>{escape(title)}{_badge(status)}</h1>",
+        f'<p class="note">Photo: {escape(str(info.get("photo", "?")))} · provider '
+        f'{escape(str(provider))} ({escape(str(model))}) · memory '
+        f'{escape(str(settings.get("memory", "?")))} · created '
+        f'{escape(str(info.get("created", "?")))}'
+        + (f"<br>{escape(message)}" if message else "") + "</p>",
+        '<div class="hero">',
+        f"<figure>{images.img(data['reference'], 'reference photo')}"
+        "<figcaption>Reference photo</figcaption></figure>",
+        f"<figure>{result_img}<figcaption>{escape(result_caption)}</figcaption></figure>",
+        "</div>",
+        views_html,
+        "<h2>PSNR and SSIM over rounds</h2>",
+        metrics_svg(plot_points(data)),
+        "<h2>Time, tokens and cost per stage</h2>",
+        _cost_table(data),
+        _timing_note(data),
+        *(_stage_section(s, images) for s in data["stages"]),
+        f'<p class="muted small">Written {escape(time.strftime("%Y-%m-%d %H:%M:%S"))} from '
+        f'{escape(str(data["dir"]))}; {len(data["events"])} events.</p>',
+    ]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            "img-src 'self' data: file:; style-src 'unsafe-inline'\">"
+            f"<title>{escape(title)}</title><style>{CSS}</style></head>"
+            f"<body><main>{''.join(body)}</main></body></html>\n")
+
+
+def write_report(run_dir, embed: bool = False, out=None) -> Path:
+    """Write ``report.html`` (or ``out``) for the run folder ``run_dir``; returns its path.
+
+    Works on any run folder, finished or not; never raises for missing or torn run files.
+    ``embed=True`` inlines the images, making one self-contained offline file.
+    """
+    run_dir = Path(run_dir)
+    path = Path(out) if out else run_dir / REPORT_NAME
+    html = render_report(collect_run(run_dir), embed=embed)
+    if not embed and path.parent.resolve() != run_dir.resolve():
+        # relative links are relative to the run folder; keep them valid from elsewhere
+        html = html.replace("<head>", f'<head><base href="{escape(run_dir.resolve().as_uri())}/">', 1)
+    write_text(path, html)
+    return path
