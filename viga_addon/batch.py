@@ -1,0 +1,566 @@
+"""``python -m viga_addon batch IMAGES_DIR_OR_MANIFEST --out DIR --workers N``.
+
+Reconstructs every image of a folder (or of a manifest: a text file with one path per line, or
+a JSON list of paths / ``{"images": [...]}``) in its own headless process —
+``python -m viga_addon reconstruct …`` (or ``blender -b --python cli.py -- reconstruct …`` with
+``--blender``) — N at a time, and writes ``summary.json`` and ``summary.md`` in DIR.
+
+Layout of DIR::
+
+    batch.lock                     held while a batch runs here (a second one is refused)
+    summary.json, summary.md       rewritten whenever a run ends
+    runs/<image key>/try_<k>/<run folder>/   one per try (--best-of N makes N tries)
+    runs/<image key>/try_<k>/reconstruct.log  the process's stderr
+
+Restarting a batch on the same DIR never redoes finished work: a try whose run folder says
+"done" is kept as it is, an interrupted one is resumed with ``--resume`` (its completed rounds
+are kept), a missing one is started. Non-images, unreadable files, missing manifest entries and
+duplicates (same content hash) are skipped with a reason in the summary; they never stop the
+batch. The image key is the file's stem plus the start of its content hash, so renaming the
+folder does not lose the work and two photos with one name do not collide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .agent.runstore import read_json, write_json, write_text
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".tga", ".exr",
+                  ".hdr", ".gif"}
+METRICS = ("psnr", "ssim")
+POLL_SECONDS = 0.2
+
+# options passed through to each ``reconstruct`` process: (flag, argparse kwargs)
+PASSTHROUGH = (
+    ("--provider", {"choices": ["auto", "anthropic", "openai", "scripted"]}),
+    ("--model", {}),
+    ("--base-url", {}),
+    ("--script", {}),
+    ("--stages", {}),
+    ("--budget", {}),
+    ("--rollouts", {"type": int}),
+    ("--render-device", {"choices": ["auto", "cpu", "gpu"]}),
+    ("--engine", {"choices": ["cycles", "eevee"]}),
+    ("--preview-size", {"type": int}),
+    ("--preview-samples", {"type": int}),
+    ("--final-size", {"type": int}),
+    ("--final-samples", {"type": int}),
+    ("--memory", {"choices": ["compact", "full"]}),
+)
+PASSTHROUGH_FLAGS = ("--demo-if-no-key",)
+
+
+# ------------------------------------------------------------------------------------ CLI
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``batch`` subcommand to the CLI's subparsers; returns its parser."""
+    p = subparsers.add_parser(
+        "batch",
+        help="reconstruct a folder (or manifest) of photos, N processes in parallel",
+        description="Reconstruct every photo of a folder or manifest, one headless process per "
+                    "photo, and write summary.json / summary.md. Restarting on the same --out "
+                    "resumes interrupted runs and never redoes finished ones. With a model "
+                    "provider, starting a batch is your consent to send the photos and renders "
+                    "to that provider.",
+    )
+    p.add_argument("images", help="a folder of photos, or a manifest (text: one path per line; "
+                                  "JSON: a list of paths or {\"images\": [...]})")
+    p.add_argument("--out", required=True, help="batch folder (created; reused on restart)")
+    p.add_argument("--workers", type=int, default=1, help="processes in parallel (default 1)")
+    p.add_argument("--best-of", type=int, default=1, metavar="N",
+                   help="reconstruct each photo N times and keep the best by --metric")
+    p.add_argument("--metric", choices=METRICS, default="psnr",
+                   help="what --best-of compares (final render against the photo; default psnr)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds one reconstruct process may take before it is stopped "
+                        "(resumable on the next batch run)")
+    p.add_argument("--blender", metavar="PATH",
+                   help="run each photo in this Blender executable (blender -b) instead of "
+                        "python -m viga_addon")
+    for flag, kwargs in PASSTHROUGH:
+        p.add_argument(flag, default=None, help="passed to each reconstruct run", **kwargs)
+    for flag in PASSTHROUGH_FLAGS:
+        p.add_argument(flag, action="store_true", help="passed to each reconstruct run")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    """Run the batch described by parsed ``args``; returns the process exit code.
+
+    0 every photo finished (bad inputs skipped with a reason), 1 some runs failed or paused,
+    2 bad usage (no images, bad options, another batch holds the folder), 130 interrupted.
+    """
+    if args.workers < 1 or args.best_of < 1:
+        print("error: --workers and --best-of must be at least 1", file=sys.stderr)
+        return 2
+    source = Path(args.images)
+    if not source.exists():
+        print(f"error: {source} does not exist (give a folder of photos or a manifest)",
+              file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = _take_lock(out / "batch.lock")
+    if lock is None:
+        print(f"error: another batch is running in {out}; wait for it or stop it first",
+              file=sys.stderr)
+        return 2
+    try:
+        return Batch(args, source, out).run()
+    finally:
+        lock.close()
+
+
+def _take_lock(path: Path):
+    handle = open(path, "a+")
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock; one batch per folder is up to the user
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+# ------------------------------------------------------------------------------------ inputs
+def list_inputs(source: Path) -> list[tuple[Path, str | None]]:
+    """(path, problem) for every entry of a folder or manifest, in a stable order."""
+    if source.is_dir():
+        entries = sorted(p for p in source.iterdir() if not p.name.startswith("."))
+        return [(p, "a folder, not an image" if p.is_dir() else None) for p in entries]
+    try:
+        text = source.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read manifest {source}: {e}") from e
+    if source.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise ValueError(f"manifest {source} is not valid JSON: {e}") from e
+        items = data.get("images") if isinstance(data, dict) else data
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError(f"manifest {source} must be a list of paths or "
+                             '{"images": [paths]}')
+    else:
+        if source.suffix.lower() in IMAGE_SUFFIXES:
+            raise ValueError(f"{source} is an image; give its folder or a manifest")
+        items = [line.strip() for line in text.splitlines()
+                 if line.strip() and not line.strip().startswith("#")]
+    base = source.parent
+    return [((base / item) if not Path(item).is_absolute() else Path(item), None)
+            for item in items]
+
+
+def check_image(path: Path) -> tuple[str | None, str | None]:
+    """(sha256 of the file, None) for a readable image, else (None, why it is skipped)."""
+    if not path.exists():
+        return None, "not found" + (" (dangling link)" if path.is_symlink() else "")
+    if path.is_dir():
+        return None, "a folder, not an image"
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return None, f"unreadable: {e.strerror or e}"
+    if not data:
+        return None, "empty file"
+    from PIL import Image, UnidentifiedImageError
+
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except UnidentifiedImageError:
+        return None, "not an image"
+    except (OSError, ValueError, SyntaxError) as e:
+        return None, f"unreadable image: {e}"
+    except Image.DecompressionBombError as e:
+        return None, f"unreadable image: {e}"
+    return hashlib.sha256(data).hexdigest(), None
+
+
+def image_key(path: Path, sha: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("_")[:40] or "image"
+    return f"{stem}-{sha[:10]}"
+
+
+# ------------------------------------------------------------------------------------ runs
+def find_run_dir(try_root: Path) -> Path | None:
+    """The run folder a try made (the newest with a state.json), if any."""
+    if not try_root.is_dir():
+        return None
+    found = [p for p in try_root.iterdir() if p.is_dir() and (p / "state.json").is_file()]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def run_facts(run_dir: Path | None) -> dict:
+    """Status and numbers of one run folder (a missing or torn file gives what is known)."""
+    if run_dir is None:
+        return {"status": "not started"}
+    try:
+        state = read_json(run_dir / "state.json") or {}
+    except (OSError, ValueError):
+        state = {}
+    try:
+        metrics = read_json(run_dir / "metrics.json") or {}
+    except (OSError, ValueError):
+        metrics = {}
+    final = metrics.get("final") or {}
+    totals = metrics.get("totals") or state.get("totals") or {}
+    stages = state.get("stages") or {}
+    timing = metrics.get("timing") or {}
+    facts = {
+        "status": state.get("status", "unknown"),
+        "phase": state.get("phase"),
+        "message": state.get("message", ""),
+        "run_dir": str(run_dir),
+        "psnr": _json_number(final.get("psnr")),
+        "ssim": _json_number(final.get("ssim")),
+        "rounds": sum(len(s.get("attempts", [])) for s in stages.values()),
+        "input_tokens": totals.get("input_tokens", 0),
+        "output_tokens": totals.get("output_tokens", 0),
+        "images_sent": totals.get("images", 0),
+        "requests": totals.get("requests", 0),
+        "cost_usd": totals.get("cost_usd", 0.0),
+        "seconds": timing.get("elapsed", state.get("elapsed")),
+    }
+    for name, value in final.items():  # learned metrics, when a run computed them
+        if name not in ("psnr", "ssim", "note", "error") and isinstance(value, int | float):
+            facts[name] = value
+    if (run_dir / "report.html").is_file():
+        facts["report"] = str(run_dir / "report.html")
+    return facts
+
+
+def _json_number(value):
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return None if math.isnan(value) else (1e9 if math.isinf(value) else value)
+    return None
+
+
+def is_finished(facts: dict) -> bool:
+    return facts["status"] == "done" or (facts["status"] == "failed" and facts["phase"] == "done")
+
+
+class Batch:
+    def __init__(self, args, source: Path, out: Path):
+        self.args = args
+        self.source = source
+        self.out = out
+        self.items: list[dict] = []  # one per input entry, in order
+        self.started = time.time()
+
+    # ---------------------------------------------------------------- planning
+    def plan(self) -> None:
+        seen: dict[str, str] = {}
+        for path, problem in list_inputs(self.source):
+            item = {"image": str(path), "name": path.name}
+            if problem is None:
+                sha, problem = check_image(path)
+            if problem is None and sha in seen:
+                problem = f"duplicate of {seen[sha]} (same content)"
+            if problem is not None:
+                item.update(status="skipped", reason=problem)
+            else:
+                seen[sha] = path.name
+                key = image_key(path, sha)
+                item.update(sha256=sha, key=key, status="pending", reason="",
+                            tries=[{"try": k, "root": str(self.out / "runs" / key / f"try_{k}")}
+                                   for k in range(1, self.args.best_of + 1)])
+            self.items.append(item)
+
+    # ---------------------------------------------------------------- commands
+    def _passthrough(self) -> list[str]:
+        extra = []
+        for flag, _ in PASSTHROUGH:
+            value = getattr(self.args, flag[2:].replace("-", "_"))
+            if value is not None:
+                extra += [flag, str(value)]
+        for flag in PASSTHROUGH_FLAGS:
+            if getattr(self.args, flag[2:].replace("-", "_")):
+                extra.append(flag)
+        return extra
+
+    def command(self, item: dict, tr: dict, resume: Path | None) -> list[str]:
+        if self.args.blender:
+            head = [self.args.blender, "-b", "--factory-startup", "--python",
+                    str(PACKAGE_ROOT / "cli.py"), "--"]
+        else:
+            head = [sys.executable, "-m", "viga_addon"]
+        if resume is not None:
+            body = ["reconstruct", "--resume", str(resume)]
+        else:
+            body = ["reconstruct", item["image"], "--out", tr["root"], "--name", item["key"]]
+        return head + body + ["--quiet"] + self._passthrough()
+
+    # ---------------------------------------------------------------- running
+    def run(self) -> int:
+        try:
+            self.plan()
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        queue = []
+        for item in self.items:
+            if item["status"] == "skipped":
+                continue
+            for tr in item["tries"]:
+                facts = run_facts(find_run_dir(Path(tr["root"])))
+                tr.update(facts)
+                if is_finished(facts):
+                    tr["note"] = "finished earlier; kept, not redone"
+                else:
+                    tr["queued"] = True
+                    queue.append((item, tr))
+            self._settle(item)
+        runnable = [i for i in self.items if i["status"] != "skipped"]
+        print(f"batch: {len(self.items)} entries, {len(runnable)} photos, "
+              f"{len(queue)} runs to do, {self.args.workers} at a time", file=sys.stderr)
+        self.write_summary()
+        if not runnable:
+            print("error: no readable photos to reconstruct (see summary.md)", file=sys.stderr)
+            return 2
+        try:
+            self._pump(queue)
+        except KeyboardInterrupt:
+            print("batch interrupted; run the same command again to resume", file=sys.stderr)
+            self.write_summary()
+            return 130
+        self.write_summary()
+        bad = [i for i in runnable if i["status"] != "done"]
+        print(f"batch: {len(runnable) - len(bad)} of {len(runnable)} photos done; summary in "
+              f"{self.out / 'summary.md'}", file=sys.stderr)
+        print(self.out / "summary.json")
+        return 1 if bad else 0
+
+    def _pump(self, queue: list) -> None:
+        running: list[tuple[subprocess.Popen, dict, dict, float, object]] = []
+        env = dict(os.environ)
+        root = str(PACKAGE_ROOT.parent)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        try:
+            while queue or running:
+                while queue and len(running) < self.args.workers:
+                    item, tr = queue.pop(0)
+                    try_root = Path(tr["root"])
+                    try_root.mkdir(parents=True, exist_ok=True)
+                    resume = find_run_dir(try_root)
+                    tr["note"] = "resumed an interrupted run" if resume else "started"
+                    log = open(try_root / "reconstruct.log", "ab")
+                    log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                              f"{'resume' if resume else 'start'}\n".encode())
+                    log.flush()
+                    proc = subprocess.Popen(self.command(item, tr, resume), env=env,
+                                            stdout=subprocess.DEVNULL, stderr=log,
+                                            preexec_fn=_die_with_parent)
+                    running.append((proc, item, tr, time.monotonic(), log))
+                    tr["running"] = True
+                    self._settle(item)
+                time.sleep(POLL_SECONDS)
+                still = []
+                for proc, item, tr, t0, log in running:
+                    code = proc.poll()
+                    timed_out = (code is None and self.args.timeout is not None
+                                 and time.monotonic() - t0 > self.args.timeout)
+                    if timed_out:
+                        code = _stop(proc)  # a killed run resumes from its last round
+                    if code is None:
+                        still.append((proc, item, tr, t0, log))
+                        continue
+                    log.close()
+                    self._finish(item, tr, code, timed_out)
+                running = still
+        finally:
+            for proc, _item, _tr, _t0, log in running:
+                _stop(proc)
+                log.close()
+
+    def _finish(self, item: dict, tr: dict, code: int, timed_out: bool) -> None:
+        run_dir = find_run_dir(Path(tr["root"]))
+        facts = run_facts(run_dir)
+        tr.update(facts)
+        tr["exit_code"] = code
+        tr.pop("queued", None)
+        tr.pop("running", None)
+        if run_dir is not None:
+            try:
+                from .agent.report import write_report
+
+                tr["report"] = str(write_report(run_dir))
+            except Exception as e:  # a report problem must not stop the batch
+                tr["report_error"] = f"{type(e).__name__}: {e}"
+        if timed_out:
+            tr["note"] = f"stopped after --timeout {self.args.timeout:g} s; resumable"
+        elif facts["status"] != "done":
+            tail = _log_tail(Path(tr["root"]) / "reconstruct.log")
+            tr["note"] = f"exit code {code}: {facts.get('message') or tail}"
+        self._settle(item)
+        self.write_summary()
+        print(f"batch: {item['name']} try {tr['try']}: {tr['status']} "
+              f"(PSNR {_fmt(tr.get('psnr'))}, SSIM {_fmt(tr.get('ssim'), 3)})", file=sys.stderr)
+
+    def _settle(self, item: dict) -> None:
+        """Item status and the kept try (the best finished one by --metric)."""
+        tries = item["tries"]
+        done = [t for t in tries if t.get("status") == "done"]
+        metric = self.args.metric
+        if done:
+            best = max(done, key=lambda t: (t.get(metric) is not None, t.get(metric) or 0.0))
+            item["kept_try"] = best["try"]
+            for key in ("run_dir", "report", *RESULT_FIELDS, *self._learned_names()):
+                if key in best:
+                    item[key] = best[key]
+        if any(t.get("queued") for t in tries):
+            item["status"] = "running" if any(t.get("running") for t in tries) else "pending"
+            return
+        unfinished = [t for t in tries if t.get("status") != "done"]
+        item["status"] = "done" if done else "failed"
+        item["reason"] = "; ".join(f"try {t['try']}: {t.get('status')} ({t.get('note', '')})"
+                                   for t in unfinished)
+
+    # ---------------------------------------------------------------- summary
+    def _learned_names(self) -> list[str]:
+        return [n for n, v in self.learned.items() if v.get("available")]
+
+    @property
+    def learned(self) -> dict:
+        if not hasattr(self, "_learned"):
+            try:
+                from .tools.metrics import learned_metrics_available
+
+                self._learned = learned_metrics_available()
+            except Exception as e:  # never let an optional probe stop the batch
+                self._learned = {"learned metrics": {"available": False, "reason": str(e)}}
+        return self._learned
+
+    def summary(self) -> dict:
+        done = [i for i in self.items if i["status"] == "done"]
+        means = {}
+        for key in ("psnr", "ssim", "rounds", "input_tokens", "output_tokens", "cost_usd",
+                    "seconds", *self._learned_names()):
+            values = [i[key] for i in done if isinstance(i.get(key), int | float)]
+            means[key] = sum(values) / len(values) if values else None
+        return {
+            "source": str(self.source),
+            "out": str(self.out),
+            "options": {"workers": self.args.workers, "best_of": self.args.best_of,
+                        "metric": self.args.metric, "reconstruct": self._passthrough()},
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "counts": {s: sum(1 for i in self.items if i["status"] == s)
+                       for s in ("done", "failed", "skipped", "pending", "running")},
+            "mean": means,
+            "learned_metrics": {n: {"available": bool(v.get("available")),
+                                    "reason": v.get("reason", "")}
+                                for n, v in self.learned.items()},
+            "images": [_public(i) for i in self.items],
+        }
+
+    def write_summary(self) -> None:
+        data = self.summary()
+        write_json(self.out / "summary.json", data)
+        write_text(self.out / "summary.md", summary_markdown(data))
+
+
+RESULT_FIELDS = ("psnr", "ssim", "rounds", "input_tokens", "output_tokens", "images_sent",
+                 "requests", "cost_usd", "seconds")
+
+
+def _public(item: dict) -> dict:
+    """An item as summary.json shows it (no internal bookkeeping)."""
+    out = {k: v for k, v in item.items() if k != "tries"}
+    if item.get("tries"):
+        out["tries"] = [{k: v for k, v in t.items() if k not in ("root", "queued", "running")}
+                        for t in item["tries"]]
+    return out
+
+
+def _fmt(value, digits=2) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def summary_markdown(data: dict) -> str:
+    """summary.md: a table per photo and the means, for people."""
+    learned = [n for n, v in data["learned_metrics"].items() if v["available"]]
+    head = ["photo", "status", "PSNR", "SSIM", *learned, "rounds", "tokens in", "tokens out",
+            "cost $", "time s", "kept try", "report / reason"]
+    lines = [f"# Batch summary: {data['source']}", "",
+             f"Updated {data['updated']}. " + ", ".join(f"{n} {s}" for s, n in
+                                                       data["counts"].items() if n) + ".", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for item in data["images"]:
+        if item["status"] == "done":
+            tail = item.get("report") or item.get("run_dir") or ""
+            if item.get("reason"):
+                tail += f" ({item['reason']})"
+        else:
+            tail = item.get("reason") or ""
+        row = [item["name"], item["status"], _fmt(item.get("psnr")), _fmt(item.get("ssim"), 3),
+               *(_fmt(item.get(n), 3) for n in learned), str(item.get("rounds", "–")),
+               str(item.get("input_tokens", "–")), str(item.get("output_tokens", "–")),
+               _fmt(item.get("cost_usd"), 4), _fmt(item.get("seconds"), 1),
+               str(item.get("kept_try", "–")), tail.replace("|", "\\|")]
+        lines.append("| " + " | ".join(row) + " |")
+    m = data["mean"]
+    lines.append("| **mean** | | " + " | ".join(
+        [_fmt(m.get("psnr")), _fmt(m.get("ssim"), 3), *(_fmt(m.get(n), 3) for n in learned),
+         _fmt(m.get("rounds"), 1), _fmt(m.get("input_tokens"), 0),
+         _fmt(m.get("output_tokens"), 0), _fmt(m.get("cost_usd"), 4), _fmt(m.get("seconds"), 1),
+         "", ""]) + " |")
+    lines += ["", "Learned metrics: " + "; ".join(
+        f"{n}: {'available' if v['available'] else 'not available (' + v['reason'] + ')'}"
+        for n, v in data["learned_metrics"].items()), ""]
+    return "\n".join(lines)
+
+
+def _log_tail(path: Path, limit: int = 300) -> str:
+    try:
+        text = path.read_text(errors="replace").strip()
+    except OSError:
+        return ""
+    return " ".join(text[-limit:].split())
+
+
+def _stop(proc: subprocess.Popen) -> int:
+    """End a reconstruct process: SIGTERM, then SIGKILL. (Not SIGINT: one that lands during a
+    Cycles render is swallowed by Blender.) Its run folder resumes from the last round."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed when the batch process dies (Linux), so a killed batch leaves no
+    orphan still writing a run folder that the restarted batch will resume. Run folders are
+    written atomically, so a killed run resumes from its last completed round."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
