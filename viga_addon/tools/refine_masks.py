@@ -50,6 +50,7 @@ def object_masks(path: str, width: int, height: int) -> dict[str, np.ndarray]:
     if len(objects) >= _LEVELS**3:
         objects = objects[: _LEVELS**3 - 1]
     saved = _SavedSettings()
+    colours = []
     mat = _id_material()
     try:
         r = scene.render
@@ -81,10 +82,13 @@ def object_masks(path: str, width: int, height: int) -> dict[str, np.ndarray]:
             if obj.type == "LIGHT" and not obj.hide_render:
                 saved.set(obj, "hide_render", True)
         for i, obj in enumerate(objects, start=1):
-            code = _code(i)
-            saved.set(obj, "color", (*(_srgb_to_linear(x) for x in code), 1.0))
+            # a tuple copy: _SavedSettings would keep the live (then overwritten) colour array
+            colours.append((obj, tuple(obj.color)))
+            obj.color = (*(_srgb_to_linear(x) for x in _code(i)), 1.0)
         bpy.ops.render.render(write_still=True)
     finally:
+        for obj, colour in colours:
+            obj.color = colour
         saved.restore()
         bpy.data.materials.remove(mat)
     image = metrics.load_rgb(path)
