@@ -320,7 +320,7 @@ def test_snapshot_write_is_atomic(clean_scene, tmp_path, monkeypatch):
         snap.snapshot("s", tmp_path)
     assert open(good, "rb").read() == good_bytes
     assert sorted(os.listdir(tmp_path)) == ["s.blend"]  # no temporary file left behind
-    assert bpy.data.texts.get(snap.PAYLOAD_TEXT) is None
+    assert len(bpy.data.texts) == 0
 
 
 def test_restore_errors_are_clear(clean_scene, tmp_path):
@@ -411,3 +411,24 @@ def test_datablocks_dragged_in_by_references_are_not_duplicated(clean_scene, tmp
     table = bpy.data.objects["Table"]
     assert table.animation_data.drivers[0].driver.variables[0].targets[0].id == scene
     assert table["notes"] == bpy.data.texts["notes.py"]
+
+
+def test_truncated_snapshot_is_refused_and_scene_left_untouched(clean_scene, tmp_path):
+    scene = build_scene(clean_scene)
+    path = snap.snapshot("cut", tmp_path)["path"]
+    data = open(path, "rb").read()
+    with open(path, "wb") as handle:  # what a crash half-way through a plain write would leave
+        handle.write(data[: len(data) // 2])
+    expected, expected_counts = describe(scene), counts()
+    result = snap.restore(path)
+    assert result["ok"] is False and "not a viga snapshot" in result["error"]
+    assert describe(scene) == expected and counts() == expected_counts
+
+
+def test_snapshot_is_an_ordinary_blend_file(clean_scene, tmp_path):
+    build_scene(clean_scene)
+    path = snap.snapshot("plain", tmp_path)["path"]
+    with bpy.data.libraries.load(path) as (src, _dst):
+        assert sorted(src.objects) == sorted(o.name for o in clean_scene.objects)
+    for lib in list(bpy.data.libraries):
+        bpy.data.libraries.remove(lib)
