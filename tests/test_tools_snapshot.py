@@ -319,8 +319,22 @@ def test_snapshot_write_is_atomic(clean_scene, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         snap.snapshot("s", tmp_path)
     assert open(good, "rb").read() == good_bytes
-    assert sorted(os.listdir(tmp_path)) == ["s.blend"]  # no temporary file left behind
+    # no temporary file left behind
+    assert sorted(os.listdir(tmp_path)) == ["s.blend", "s.snapshot.json"]
     assert len(bpy.data.texts) == 0
+
+
+def test_mismatched_pair_is_refused(clean_scene, tmp_path):
+    """A kill between the two moves leaves a new .blend beside the old side-car."""
+    scene = build_scene(clean_scene)
+    snap.snapshot("a", tmp_path)
+    bpy.data.objects["Table"].location.x = 7
+    snap.snapshot("b", tmp_path)
+    os.replace(tmp_path / "b.blend", tmp_path / "a.blend")
+    expected, expected_counts = describe(scene), counts()
+    result = snap.restore("a", tmp_path)
+    assert result["ok"] is False and "does not match" in result["error"]
+    assert describe(scene) == expected and counts() == expected_counts
 
 
 def test_restore_errors_are_clear(clean_scene, tmp_path):
@@ -332,6 +346,7 @@ def test_restore_errors_are_clear(clean_scene, tmp_path):
     before = counts()
     result = snap.restore(str(other))
     assert result["ok"] is False and "not a viga snapshot" in result["error"]
+    assert "plain.snapshot.json" in result["error"]
     assert counts() == before  # nothing touched, no Library entry left
 
 
@@ -349,6 +364,8 @@ def test_checkpoint_and_rollback(clean_scene):
     handle.discard()
     assert not handle.path.exists()
     handle.discard()
+    gone = snap.rollback(handle)
+    assert gone["ok"] is False and "is gone" in gone["error"]
 
 
 def test_packed_images_shape_keys_geometry_nodes_and_animation_survive(clean_scene, tmp_path):
@@ -421,7 +438,7 @@ def test_truncated_snapshot_is_refused_and_scene_left_untouched(clean_scene, tmp
         handle.write(data[: len(data) // 2])
     expected, expected_counts = describe(scene), counts()
     result = snap.restore(path)
-    assert result["ok"] is False and "not a viga snapshot" in result["error"]
+    assert result["ok"] is False and "does not match" in result["error"]
     assert describe(scene) == expected and counts() == expected_counts
 
 

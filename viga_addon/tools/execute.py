@@ -14,6 +14,7 @@ import traceback
 import bmesh
 import bpy
 import mathutils
+import numpy as np
 from mathutils import Color, Euler, Matrix, Quaternion, Vector
 
 from . import snapshot
@@ -40,7 +41,7 @@ def _value_fp(value):
         return repr(value)
 
 
-def _object_fp(obj) -> tuple:
+def _object_fp(obj, placement: bytes) -> tuple:
     try:
         hidden = obj.hide_get()
     except RuntimeError:
@@ -52,14 +53,25 @@ def _object_fp(obj) -> tuple:
     return (
         obj.type,
         data.name if data else None,
-        tuple(_r(row) for row in obj.matrix_world),
-        _r(obj.dimensions),
+        placement,
         geometry,
         tuple((m.name, m.type, m.show_viewport, m.show_render) for m in obj.modifiers),
         tuple(s.material.name if s.material else None for s in obj.material_slots),
         obj.parent.name if obj.parent else None,
         obj.hide_viewport, obj.hide_render, hidden,
     )
+
+
+def _placements(objects) -> np.ndarray:
+    """matrix_world and dimensions of every object, rounded, one row each (read in bulk:
+    per-object Python access to them was most of the fingerprint time on big scenes)."""
+    count = len(objects)
+    matrices = np.empty(count * 16, dtype=np.float32)
+    dimensions = np.empty(count * 3, dtype=np.float32)
+    objects.foreach_get("matrix_world", matrices)
+    objects.foreach_get("dimensions", dimensions)
+    rows = np.hstack([matrices.reshape(count, 16), dimensions.reshape(count, 3)])
+    return np.round(rows.astype(np.float64), _DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _node_tree_fp(tree) -> tuple:
@@ -99,7 +111,8 @@ def scene_fingerprint(scene=None) -> dict:
     # matrix_world and dimensions are only current after a depsgraph update.
     for view_layer in scene.view_layers:
         view_layer.update()
-    objects = {o.name: _object_fp(o) for o in scene.objects}
+    placements = _placements(scene.objects)
+    objects = {o.name: _object_fp(o, placements[i].tobytes()) for i, o in enumerate(scene.objects)}
     lights = {o.data.name: _light_fp(o.data) for o in scene.objects if o.type == "LIGHT"}
     materials = {m.name: _material_fp(m) for m in bpy.data.materials}
     return {"objects": objects, "materials": materials, "lights": lights}

@@ -2,9 +2,10 @@
 
 A snapshot is one .blend file written with ``bpy.data.libraries.write``: the scene's collections,
 the objects linked straight to its master collection, its world and camera (everything they use
-comes along), followed by a JSON payload appended after the .blend's end block (Blender's reader
-stops at ENDB, so the file stays an ordinary .blend; an extra datablock as carrier would cost a
-full depsgraph relations rebuild on every checkpoint: ~200 ms at 2,000 objects). The payload holds what is not a datablock of its own: render / Cycles / EEVEE / colour-management
+comes along), and a JSON payload in a side-car file ``<name>.snapshot.json`` (a checkpoint keeps
+it in memory). A datablock as carrier inside the .blend would have to be created and removed on
+every checkpoint, and that forces a full depsgraph relations rebuild (~200 ms at 2,000 objects);
+bytes after the .blend's end block are read as garbage blocks by Blender 5.2. The payload holds what is not a datablock of its own: render / Cycles / EEVEE / colour-management
 settings, per-view-layer flags (excluded collections, hidden and selected objects, the active
 object), which datablocks go back into the master collection, and the names of every local
 datablock that existed when the snapshot was taken.
@@ -28,8 +29,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import hashlib
 import re
-import struct
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,8 +38,7 @@ from pathlib import Path
 
 import bpy
 
-PAYLOAD_MAGIC = b"VIGASNAP"  # footer: <json><magic><u64 little-endian json length>
-_FOOTER = struct.Struct("<8sQ")
+SIDECAR_SUFFIX = ".snapshot.json"
 PAYLOAD_VERSION = 1
 
 # bpy.data collections whose members are scene content: these are written, removed and appended.
@@ -209,11 +209,24 @@ def _scene_roots(scene) -> set:
 
 
 # ----------------------------------------------------------------------------- snapshot
-def snapshot(name: str, directory: str | Path, scene=None) -> dict:
-    """Write the scene state to ``<directory>/<name>.blend`` atomically.
+def _digest(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
-    Returns {"ok": True, "path": str, "seconds": float}. The file is written under a temporary
-    name and moved into place, so an interrupted write never leaves a half file under the name.
+
+def _sidecar(blend: Path) -> Path:
+    return blend.with_name(blend.stem + SIDECAR_SUFFIX)
+
+
+def snapshot(name: str, directory: str | Path, scene=None) -> dict:
+    """Write the scene state to ``<directory>/<name>.blend`` (+ ``<name>.snapshot.json``).
+
+    Returns {"ok": True, "path": str, "seconds": float}. Both files are written under temporary
+    names and moved into place; the side-car records the .blend's size and digest, so a pair
+    left mismatched by a kill between the two moves is refused by ``restore``, never trusted.
     """
     start = time.perf_counter()
     scene = scene or bpy.context.scene
@@ -221,13 +234,26 @@ def snapshot(name: str, directory: str | Path, scene=None) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{name}.blend"
     tmp = directory / f".{name}.{os.getpid()}.tmp.blend"
-    _write_snapshot(scene, tmp, durable=True)
-    os.replace(tmp, final)
+    tmp_json = directory / f".{name}.{os.getpid()}.tmp.json"
+    try:
+        payload = _write_blend(scene, tmp)
+        payload["blend_size"] = tmp.stat().st_size
+        payload["blend_digest"] = _digest(tmp)
+        with open(tmp_json, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+        os.replace(tmp_json, _sidecar(final))
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp_json.unlink(missing_ok=True)
     return {"ok": True, "path": str(final), "seconds": time.perf_counter() - start}
 
 
-def _write_snapshot(scene, path: Path, durable: bool = False) -> None:
-    payload = json.dumps(_build_payload(scene)).encode("utf-8")
+def _write_blend(scene, path: Path) -> dict:
+    """Write the scene's content to ``path`` and return the payload describing the rest."""
+    payload = _build_payload(scene)
     roots = _scene_roots(scene)
     placeholder = None
     if not roots:  # libraries.write of nothing crashes Blender 4.2; an empty scene is cheap anyway
@@ -237,23 +263,18 @@ def _write_snapshot(scene, path: Path, durable: bool = False) -> None:
         bpy.data.libraries.write(
             str(path), roots, path_remap="ABSOLUTE", fake_user=False, compress=False,
         )
-        with open(path, "ab") as handle:
-            handle.write(payload)
-            handle.write(_FOOTER.pack(PAYLOAD_MAGIC, len(payload)))
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     finally:
         if placeholder is not None:
             bpy.data.texts.remove(placeholder)
+    return payload
 
 
 # ----------------------------------------------------------------------------- restore
 class SnapshotError(RuntimeError):
-    """The snapshot file is missing or is not one of ours."""
+    """The snapshot file is missing, incomplete or not one of ours."""
 
 
 def _resolve(name_or_path, directory) -> Path:
@@ -271,35 +292,28 @@ def _drop_library(path: Path) -> None:
             bpy.data.libraries.remove(lib)
 
 
-def _read_footer(path: Path) -> dict:
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        if size < _FOOTER.size:
-            raise SnapshotError(f"{path} is not a viga snapshot (too short)")
-        handle.seek(size - _FOOTER.size)
-        magic, length = _FOOTER.unpack(handle.read(_FOOTER.size))
-        if magic != PAYLOAD_MAGIC or length > size - _FOOTER.size:
-            raise SnapshotError(f"{path} is not a viga snapshot (no payload at its end)")
-        handle.seek(size - _FOOTER.size - length)
-        raw = handle.read(length)
+def _read_sidecar(path: Path) -> dict:
+    sidecar = _sidecar(path)
+    if not sidecar.is_file():
+        raise SnapshotError(f"{path} is not a viga snapshot (no {sidecar.name} beside it)")
     try:
-        payload = json.loads(raw)
+        payload = json.loads(sidecar.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise SnapshotError(f"{path} has a damaged payload ({exc})") from exc
+        raise SnapshotError(f"{sidecar} is damaged ({exc})") from exc
     if payload.get("version") != PAYLOAD_VERSION:
         raise SnapshotError(f"{path} is a snapshot of another format version "
                             f"({payload.get('version')}, expected {PAYLOAD_VERSION})")
+    if payload.get("blend_size") != path.stat().st_size or payload.get("blend_digest") != _digest(path):
+        raise SnapshotError(f"{path} does not match {sidecar.name} (an interrupted snapshot?)")
     return payload
 
 
-def _read_payload(path: Path) -> tuple[dict, dict]:
-    """The payload and the names of every content datablock in the file, per type."""
-    payload = _read_footer(path)
+def _names_in_file(path: Path) -> dict:
+    """The names of every content datablock in the file, per type."""
     with bpy.data.libraries.load(str(path), link=False) as (src, _dst):
         in_file = {t: set(getattr(src, t)) for t in CONTENT_TYPES if hasattr(src, t)}
     _drop_library(path)
-    return payload, in_file
+    return in_file
 
 
 def _remove_replaced(scene, payload: dict, in_file: dict) -> None:
@@ -462,22 +476,27 @@ def ensure_object_mode() -> str | None:
 
 
 def restore(name_or_path, directory=None, scene=None) -> dict:
-    """Make the scene exactly the state saved by ``snapshot`` (or ``checkpoint``) again.
+    """Make the scene exactly the state saved by ``snapshot`` again.
 
     ``name_or_path`` is a snapshot name looked up in ``directory`` or a path to the .blend.
     The Scene datablock is kept (its content is swapped), so this works headless and while a
     modal operator is running. Returns {"ok", "path", "seconds"} and, when some setting could
-    not be set back, "unrestored_settings"; {"ok": False, "error"} when there is no snapshot.
+    not be set back, "unrestored_settings"; {"ok": False, "error"} when there is no usable
+    snapshot (the scene is then left untouched).
     """
     start = time.perf_counter()
-    scene = scene or bpy.context.scene
     path = _resolve(name_or_path, directory)
     if not path.is_file():
         return {"ok": False, "path": str(path), "error": f"No snapshot file at {path}"}
     try:
-        payload, in_file = _read_payload(path)
+        payload = _read_sidecar(path)
     except SnapshotError as exc:
         return {"ok": False, "path": str(path), "error": str(exc)}
+    return _restore(scene or bpy.context.scene, path, payload, start)
+
+
+def _restore(scene, path: Path, payload: dict, start: float) -> dict:
+    in_file = _names_in_file(path)
     ensure_object_mode()
     _remove_replaced(scene, payload, in_file)
     _append(scene, path, payload)
@@ -508,9 +527,11 @@ def _checkpoint_dir() -> Path:
 
 @dataclass
 class Checkpoint:
-    """A scene state saved in a temporary file; ``rollback`` restores it, ``discard`` drops it."""
+    """A scene state: content in a temporary .blend, the rest (settings ...) in memory.
+    ``rollback`` restores it (as often as needed), ``discard`` deletes the file."""
 
     path: Path
+    payload: dict
     seconds: float
 
     def discard(self) -> None:
@@ -519,13 +540,17 @@ class Checkpoint:
 
 
 def checkpoint(scene=None) -> Checkpoint:
-    """Save the scene state to a temporary file (same format as ``snapshot``)."""
+    """Save the scene state for a later ``rollback`` (the cheap path used by execute_code)."""
     start = time.perf_counter()
     path = _checkpoint_dir() / f"checkpoint_{os.getpid()}_{next(_counter)}.blend"
-    _write_snapshot(scene or bpy.context.scene, path)
-    return Checkpoint(path=path, seconds=time.perf_counter() - start)
+    payload = _write_blend(scene or bpy.context.scene, path)
+    return Checkpoint(path=path, payload=payload, seconds=time.perf_counter() - start)
 
 
 def rollback(handle: Checkpoint, scene=None) -> dict:
     """Restore the state saved by ``checkpoint``; the checkpoint stays usable until discarded."""
-    return restore(handle.path, scene=scene)
+    start = time.perf_counter()
+    if not handle.path.is_file():
+        return {"ok": False, "path": str(handle.path),
+                "error": f"The checkpoint file {handle.path} is gone (discarded?)"}
+    return _restore(scene or bpy.context.scene, handle.path, handle.payload, start)
