@@ -283,6 +283,8 @@ class Session:
         path = self.store.stage_dir(stage.name) / f"hand_edit_{k}.blend"
         self._snapshot(path)
         if self.state["phase"] in ("generator", "verifier", "attempt"):
+            if self.state["awaiting"] and self.client is not None:
+                self.client.cancel()  # its reply belongs to the round being restarted
             self._restart_interrupted_round()
             self.state["scene_at"] = str(path)
         ss["base_override"] = str(path)
@@ -303,6 +305,7 @@ class Session:
         for later in self.state["stage_order"][idx + 1:]:
             self.state["stages"][later] = _new_stage_state(self._stage_named(later))
         self._goto_stage(idx + 1)
+        self._reopen_finished_run()
         self.state["message"] = f"reverted to the end of {name}"
         self._save()
         self.store.append_event({"kind": "revert", "stage": name})
@@ -321,6 +324,7 @@ class Session:
         self.state["phase"] = "round_start"  # start.blend already exists
         self.state["stages"][name]["status"] = "running"
         self.state["stages"][name]["round"] = 1
+        self._reopen_finished_run()
         self._save()
         self.store.append_event({"kind": "rerun", "stage": name})
 
@@ -340,6 +344,12 @@ class Session:
         self._goto_stage(idx + 1)
         self._save()
         self.store.append_event({"kind": "skip", "stage": name})
+
+    def _reopen_finished_run(self) -> None:
+        """After a revert/rerun a finished run has work again: paused, resumable."""
+        if self.state["status"] in ("done", "failed", "cancelled"):
+            self.state["status"] = "paused"
+            self.state.pop("error_type", None)
 
     # ---------------------------------------------------------------- phases
     def _phase_begin(self) -> StepResult:
