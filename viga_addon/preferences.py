@@ -1,13 +1,27 @@
-"""Add-on preferences: API keys live here (or in environment variables), never in scene data."""
+"""Add-on preferences: API keys live here (or in environment variables), never in scene data.
+
+Blender keeps add-on preferences in its user preferences file (userpref.blend), not in .blend
+files; the keys are sent only to the worker process (on its stdin), never written to run folders
+or logs.
+"""
 
 from pathlib import Path
 
 import bpy
 
+from .agent.providers.base import DEFAULT_MODELS, KEY_ENV_VARS
+
 ADDON_ID = __package__
+
+PROVIDERS = (
+    ("anthropic", "Anthropic (Claude)", "Claude through the anthropic SDK"),
+    ("openai", "OpenAI / compatible", "GPT, or a local OpenAI-compatible server (base URL)"),
+    ("scripted", "Scripted demo (offline)", "Plays back recorded replies: no model is called"),
+)
 
 
 def prefs(context=None):
+    """The add-on's preferences, or None when the add-on is not enabled as an add-on."""
     context = context or bpy.context
     addon = context.preferences.addons.get(ADDON_ID)
     return addon.preferences if addon else None
@@ -18,6 +32,11 @@ def runs_root(context=None) -> Path:
     if p and p.runs_dir:
         return Path(bpy.path.abspath(p.runs_dir))
     return Path(bpy.utils.user_resource("DATAFILES", path="viga_runs"))
+
+
+def _budget(stage, default, what="rounds"):
+    return bpy.props.IntProperty(name=stage.capitalize(), default=default, min=1, max=20,
+                                 description=f"{what.capitalize()} of the {stage} stage")
 
 
 class VIGA_AddonPreferences(bpy.types.AddonPreferences):
@@ -35,19 +54,111 @@ class VIGA_AddonPreferences(bpy.types.AddonPreferences):
         "Empty: the OPENAI_API_KEY environment variable is used",
         subtype="PASSWORD",
     )
+    default_provider: bpy.props.EnumProperty(name="Provider", items=PROVIDERS,
+                                             default="anthropic")
+    default_model: bpy.props.StringProperty(
+        name="Model",
+        description="Model id; empty: the provider's default "
+        f"({DEFAULT_MODELS['anthropic']}, {DEFAULT_MODELS['openai']})",
+    )
+    base_url: bpy.props.StringProperty(
+        name="Base URL",
+        description="OpenAI-compatible server for the OpenAI provider, e.g. "
+        "http://localhost:11434/v1 (Ollama). Empty: api.openai.com",
+    )
+    render_device: bpy.props.EnumProperty(
+        name="Render device",
+        items=(("AUTO", "Auto", "A GPU when Cycles finds one, else the CPU"),
+               ("CPU", "CPU", ""), ("GPU", "GPU", "")),
+        default="AUTO",
+    )
+    engine: bpy.props.EnumProperty(
+        name="Engine",
+        items=(("CYCLES", "Cycles", ""), ("EEVEE", "EEVEE", "Fast on a GPU, slow on software GL")),
+        default="CYCLES",
+    )
+    preview_size: bpy.props.IntProperty(name="Preview size", default=256, min=32, max=2048,
+                                        subtype="PIXEL",
+                                        description="Long side of the renders the model sees")
+    preview_samples: bpy.props.IntProperty(name="Preview samples", default=16, min=1, max=4096)
+    final_size: bpy.props.IntProperty(name="Final size", default=512, min=32, max=8192,
+                                      subtype="PIXEL")
+    final_samples: bpy.props.IntProperty(name="Final samples", default=64, min=1, max=4096)
+    budget_init: _budget("init", 2, "rollouts")
+    budget_geometry: _budget("geometry", 5)
+    budget_material: _budget("material", 3)
+    budget_composition: _budget("composition", 3)
+    budget_lighting: _budget("lighting", 2)
+    budget_camera: _budget("camera", 1)
+    review_code: bpy.props.BoolProperty(
+        name="Review code before it runs",
+        description="Put the generator's code in a Text datablock and wait for Approve or Skip",
+    )
+    pause_after: bpy.props.EnumProperty(
+        name="Pause after",
+        items=(("NONE", "Never", "Run through"), ("ROUND", "Every round", ""),
+               ("STAGE", "Every stage", "")),
+        default="NONE",
+    )
     runs_dir: bpy.props.StringProperty(
         name="Runs folder",
         description="Where runs are written (empty: Blender's user data folder / viga_runs)",
         subtype="DIR_PATH",
     )
+    demo_script: bpy.props.StringProperty(
+        name="Demo script",
+        description="JSON replies for the scripted demo provider (empty: the bundled demo)",
+        subtype="FILE_PATH",
+    )
 
     def draw(self, context):
-        layout = self.layout
-        layout.label(text="Keys are kept in Blender's preferences file, never in .blend files,")
-        layout.label(text="run folders or logs. Leave empty to use the environment variables.")
-        layout.prop(self, "anthropic_api_key")
-        layout.prop(self, "openai_api_key")
-        layout.prop(self, "runs_dir")
+        draw_preferences(self, self.layout, context)
+
+
+def draw_preferences(p, layout, context) -> None:
+    """The preferences page (a function so it can be drawn into a recording layout in tests)."""
+    import os
+
+    box = layout.box()
+    box.label(text="API keys", icon="LOCKED")
+    box.label(text="Keys are kept in Blender's user preferences (userpref.blend), never in "
+                   ".blend files, run folders or logs.")
+    box.label(text="Leave a key empty to use its environment variable.")
+    for provider, env in KEY_ENV_VARS.items():
+        row = box.row()
+        row.prop(p, f"{provider}_api_key")
+        state = "set" if os.environ.get(env) else "not set"
+        box.label(text=f"    {env}: {state}")
+    col = layout.column()
+    col.label(text="Model")
+    col.prop(p, "default_provider")
+    col.prop(p, "default_model")
+    col.prop(p, "base_url")
+    col.label(text="Online access: " + ("allowed" if getattr(bpy.app, "online_access", True)
+                                        else "off — Preferences › System › Allow Online Access"))
+    col = layout.column()
+    col.label(text="Rendering")
+    row = col.row()
+    row.prop(p, "render_device")
+    row.prop(p, "engine")
+    row = col.row()
+    row.prop(p, "preview_size")
+    row.prop(p, "preview_samples")
+    row = col.row()
+    row.prop(p, "final_size")
+    row.prop(p, "final_samples")
+    col = layout.column()
+    col.label(text="Rounds per stage")
+    grid = col.grid_flow(columns=3)
+    for name in ("init", "geometry", "material", "composition", "lighting", "camera"):
+        grid.prop(p, f"budget_{name}")
+    col = layout.column()
+    col.label(text="Step-through")
+    col.prop(p, "review_code")
+    col.prop(p, "pause_after")
+    col = layout.column()
+    col.prop(p, "runs_dir")
+    col.prop(p, "demo_script")
 
 
 CLASSES = (VIGA_AddonPreferences,)

@@ -1,3 +1,47 @@
-"""Scene-level properties of the add-on (run state shown by the panel). No secrets here."""
+"""Scene-level inputs of a run (``scene.viga``). No secrets here: scene data is saved in the .blend.
 
-CLASSES = ()
+The run folder's path is kept so that a .blend saved mid-run can offer to resume it when it is
+opened again. The live Session itself lives in ``ui_runtime`` (Python objects cannot be stored in
+bpy properties).
+"""
+
+import bpy
+
+PROVIDER_ITEMS = (
+    ("DEFAULT", "Preferences default", "The provider chosen in the add-on preferences"),
+    ("anthropic", "Anthropic (Claude)", "Claude through the anthropic SDK"),
+    ("openai", "OpenAI / compatible", "GPT, or the OpenAI-compatible server of the preferences"),
+    ("scripted", "Scripted demo (offline)", "Plays back recorded replies: no model is called"),
+)
+
+
+class VIGA_SceneProperties(bpy.types.PropertyGroup):
+    photo_source: bpy.props.EnumProperty(
+        name="Reference",
+        items=(("FILE", "File", "A photo file on disk"),
+               ("IMAGE", "Image", "An image already in this .blend")),
+        default="FILE",
+    )
+    photo_path: bpy.props.StringProperty(name="Photo", subtype="FILE_PATH",
+                                         description="The reference photo (PNG, JPEG, …)")
+    photo_image: bpy.props.PointerProperty(name="Image", type=bpy.types.Image,
+                                           description="An image in this file as the reference")
+    provider: bpy.props.EnumProperty(name="Provider", items=PROVIDER_ITEMS, default="DEFAULT")
+    model: bpy.props.StringProperty(name="Model",
+                                    description="Model id (empty: the preferences' default)")
+    run_dir: bpy.props.StringProperty(
+        name="Run folder", subtype="DIR_PATH",
+        description="Folder of this scene's last run (resumable if it did not finish)")
+    show_checklist: bpy.props.BoolProperty(name="Checklist", default=True)
+
+
+CLASSES = (VIGA_SceneProperties,)
+
+
+def register_extra():
+    bpy.types.Scene.viga = bpy.props.PointerProperty(type=VIGA_SceneProperties)
+
+
+def unregister_extra():
+    if hasattr(bpy.types.Scene, "viga"):
+        del bpy.types.Scene.viga

@@ -1,5 +1,25 @@
 """Operators (``viga.*``). Each module exports ``CLASSES``; this package gathers them."""
 
-from . import run_folder
+from . import files, pump, review, run_folder, stages
 
-CLASSES = (*run_folder.CLASSES,)
+CLASSES = (*run_folder.CLASSES, *pump.CLASSES, *stages.CLASSES, *review.CLASSES,
+           *files.CLASSES)
+
+
+def register_extra():
+    import bpy
+
+    from .. import ui_runtime
+
+    if ui_runtime.on_load_pre not in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.append(ui_runtime.on_load_pre)
+
+
+def unregister_extra():
+    import bpy
+
+    from .. import ui_runtime
+
+    ui_runtime.shutdown_live_run("paused: the add-on was disabled")
+    if ui_runtime.on_load_pre in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(ui_runtime.on_load_pre)

@@ -3,3 +3,11 @@
 from . import main_panel
 
 CLASSES = (*main_panel.CLASSES,)
+
+
+def register_extra():
+    main_panel.register_extra()
+
+
+def unregister_extra():
+    main_panel.unregister_extra()

@@ -1,0 +1,281 @@
+"""Shared helpers of the UI tests (no tests here): a recording layout, fake window-manager,
+context and events, an operator harness around the modal pump, and the add-on fixture.
+
+Headless Blender never runs modal operators (timers do not fire, INVOKE_DEFAULT runs execute),
+so the modal code is driven by calling its methods with these small fakes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import types
+
+import bpy  # isort: skip  (addon_utils is importable once bpy is)
+import addon_utils  # isort: skip
+import pytest
+
+from viga_addon import ui_runtime as rt
+from viga_addon.demo import tabletop
+from viga_addon.operators import pump
+
+ADDON = "viga_addon"
+
+
+# ----------------------------------------------------------------------------- recording layout
+class OpProps:
+    """What ``layout.operator`` returns: records the properties set on it."""
+
+    def __init__(self):
+        object.__setattr__(self, "props", {})
+
+    def __setattr__(self, name, value):
+        self.props[name] = value
+
+
+class RecordingLayout:
+    """A fake ``UILayout`` that records every call; containers return child recorders."""
+
+    def __init__(self, items=None, depth=0, parent=None):
+        object.__setattr__(self, "items", items if items is not None else [])
+        object.__setattr__(self, "depth", depth)
+        object.__setattr__(self, "parent", parent)
+        object.__setattr__(self, "attrs", {})
+
+    def __setattr__(self, name, value):  # enabled, alert, scale_y, use_property_split, …
+        self.attrs[name] = value
+
+    def __getattr__(self, name):
+        if name in ("enabled", "active"):
+            return self.attrs.get(name, True)
+        if name in ("alert",):
+            return self.attrs.get(name, False)
+        raise AttributeError(name)
+
+    def _flag(self, name, default):
+        node = self
+        while node is not None:
+            if name in node.attrs and node.attrs[name] != default:
+                return node.attrs[name]
+            node = node.parent
+        return default
+
+    def _add(self, kind, **data):
+        item = {"kind": kind, "depth": self.depth, "enabled": self._flag("enabled", True),
+                "alert": self._flag("alert", False), **data}
+        self.items.append(item)
+        return item
+
+    def _child(self, kind, indent=0):
+        if kind == "box":
+            self._add("box")
+        return RecordingLayout(self.items, self.depth + indent, self)
+
+    def row(self, **_kw):
+        return self._child("row")
+
+    def column(self, **_kw):
+        return self._child("column")
+
+    def split(self, **_kw):
+        return self._child("split")
+
+    def grid_flow(self, **_kw):
+        return self._child("grid")
+
+    def box(self):
+        return self._child("box", indent=1)
+
+    def label(self, text="", icon="NONE", **_kw):
+        self._add("label", text=text, icon=icon)
+
+    def prop(self, data, prop, text=None, **kw):
+        self._add("prop", prop=prop, text=text, owner=type(data).__name__, **kw)
+
+    def operator(self, idname, text=None, icon="NONE", **_kw):
+        props = OpProps()
+        self._add("operator", idname=idname, text=text, icon=icon, props=props)
+        return props
+
+    def progress(self, factor=0.0, type="BAR", text=""):  # noqa: A002
+        self._add("progress", factor=factor, text=text)
+
+    def template_ID(self, data, prop, **_kw):  # noqa: N802
+        self._add("template_ID", prop=prop)
+
+    def template_icon(self, icon_value=0, scale=1.0):
+        self._add("icon", icon_value=icon_value)
+
+    def separator(self, **_kw):
+        self._add("separator")
+
+    # -- reading what was drawn
+    def dump(self) -> str:
+        lines = []
+        for it in self.items:
+            pad = "  " * it["depth"]
+            flags = ("" if it["enabled"] else " (disabled)") + (" (alert)" if it["alert"] else "")
+            kind = it["kind"]
+            if kind == "label":
+                icon = f" [{it['icon']}]" if it["icon"] not in ("NONE", "BLANK1") else ""
+                lines.append(f"{pad}label{icon}: {it['text']}{flags}")
+            elif kind == "operator":
+                props = " ".join(f"{k}={v}" for k, v in it["props"].props.items())
+                lines.append(f"{pad}button {it['idname']} {it['text'] or ''!r} {props}{flags}"
+                             .rstrip())
+            elif kind == "prop":
+                lines.append(f"{pad}prop {it['owner']}.{it['prop']}{flags}")
+            elif kind == "progress":
+                lines.append(f"{pad}progress {it['factor']:.2f}: {it['text']}")
+            elif kind == "box":
+                lines.append(f"{pad}[box]{flags}")
+            else:
+                lines.append(f"{pad}{kind} {it.get('prop', '')}".rstrip())
+        return "\n".join(lines)
+
+    def texts(self) -> str:
+        """All label texts joined (wrapped lines are joined with a space)."""
+        return " ".join(it["text"] for it in self.items if it["kind"] == "label")
+
+    def buttons(self, enabled_only=True) -> list[str]:
+        return [it["idname"] for it in self.items if it["kind"] == "operator"
+                and (it["enabled"] or not enabled_only)]
+
+    def button_items(self, idname) -> list[dict]:
+        return [it for it in self.items if it["kind"] == "operator" and it["idname"] == idname]
+
+
+def draw_panel(panel_cls, context=None) -> RecordingLayout:
+    layout = RecordingLayout()
+    panel_cls.draw(types.SimpleNamespace(layout=layout), context or bpy.context)
+    return layout
+
+
+def draw_all(context=None) -> RecordingLayout:
+    """The main panel and its sub-panels, in order, into one recording."""
+    from viga_addon.panels import main_panel as mp
+
+    layout = RecordingLayout()
+    for cls in mp.CLASSES:
+        layout.label(text=f"=== {cls.bl_label} ===")
+        cls.draw(types.SimpleNamespace(layout=layout), context or bpy.context)
+    return layout
+
+
+# ----------------------------------------------------------------------------- fake window manager
+class FakeWindowManager:
+    def __init__(self):
+        self.timers = []
+        self.handlers = []
+        self.removed = 0
+
+    def event_timer_add(self, step, window=None):
+        timer = types.SimpleNamespace(time_step=step)
+        self.timers.append(timer)
+        return timer
+
+    def event_timer_remove(self, timer):
+        self.timers.remove(timer)
+        self.removed += 1
+
+    def modal_handler_add(self, op):
+        self.handlers.append(op)
+        return True
+
+
+def fake_context(wm=None):
+    return types.SimpleNamespace(scene=bpy.context.scene, window_manager=wm or FakeWindowManager(),
+                                 window=None, screen=None, preferences=bpy.context.preferences)
+
+
+def event(kind, value="NOTHING"):
+    return types.SimpleNamespace(type=kind, value=value)
+
+
+class _Harness(pump.RunPump):
+    def __init__(self):
+        self.reports = []
+
+    def report(self, kinds, message):
+        self.reports.append((set(kinds), message))
+
+
+class RunHarness(_Harness):
+    invoke = pump.VIGA_OT_run.invoke
+
+
+class ResumeHarness(_Harness):
+    invoke = pump.VIGA_OT_resume_run.invoke
+    _prepare = pump.VIGA_OT_resume_run._prepare
+    run_dir = ""
+
+
+class PauseHarness(_Harness):
+    execute = pump.VIGA_OT_pause.execute
+
+
+class StepHarness(_Harness):
+    invoke = pump.VIGA_OT_step_round.invoke
+
+
+def pump_until(op, ctx, stop=lambda live: False, limit=120.0, sleep=0.01):
+    """Send TIMER events until the operator leaves modal or ``stop(live)``; returns the result."""
+    t_end = time.monotonic() + limit
+    result = {"RUNNING_MODAL"}
+    while time.monotonic() < t_end:
+        result = op.modal(ctx, event("TIMER"))
+        if result != {"PASS_THROUGH"}:
+            return result
+        live = rt.any_live_run()
+        if live is not None and stop(live):
+            return result
+        time.sleep(sleep)
+    raise AssertionError(f"run did not stop in {limit} s: {rt.any_live_run().session.progress()}")
+
+
+# ----------------------------------------------------------------------------- the add-on
+TINY_PREFS = {"preview_size": 48, "preview_samples": 2, "final_size": 64, "final_samples": 2,
+              "render_device": "CPU"}
+
+
+def write_script(tmp_path, script, name="script.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(script))
+    return str(path)
+
+
+def demo_script():
+    return copy.deepcopy(tabletop.SCRIPT)
+
+
+@pytest.fixture
+def addon(tmp_path, monkeypatch):
+    """The add-on enabled as Blender enables it (so its preferences exist), tiny renders,
+    runs under tmp_path, no API keys in the environment; disabled and a factory scene after."""
+    for env in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(env, raising=False)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon_utils.enable(ADDON, default_set=True)
+    p = bpy.context.preferences.addons[ADDON].preferences
+    for key, value in TINY_PREFS.items():
+        setattr(p, key, value)
+    p.runs_dir = str(tmp_path / "runs")
+    yield p
+    rt.shutdown_live_run("test over")
+    addon_utils.disable(ADDON, default_set=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def use_demo(script_path=None):
+    """The demo photo with the scripted provider (optionally a custom script)."""
+    bpy.ops.viga.use_demo_photo()
+    if script_path:
+        bpy.context.preferences.addons[ADDON].preferences.demo_script = script_path
+
+
+def start_modal_run(ctx=None):
+    ctx = ctx or fake_context()
+    op = RunHarness()
+    result = op.invoke(ctx, event("NONE"))
+    return op, ctx, result

@@ -1,0 +1,77 @@
+"""Open the run folder, show the latest render beside the photo, use the demo photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from .. import ui_runtime as rt
+
+
+def _run_dir(context) -> str | None:
+    live = rt.live_run(context.scene)
+    if live is not None:
+        return str(live.session.run_dir)
+    saved = context.scene.viga.run_dir
+    return bpy.path.abspath(saved) if saved else None
+
+
+class VIGA_OT_open_run_folder(bpy.types.Operator):
+    """Open this run's folder (code, renders, verdicts, snapshots, final scene)"""
+
+    bl_idname = "viga.open_run_folder"
+    bl_label = "Open Run Folder"
+
+    def execute(self, context):
+        path = _run_dir(context)
+        if not path or not Path(path).is_dir():
+            self.report({"ERROR"}, f"No run folder here ({path or 'no run yet'}).")
+            return {"CANCELLED"}
+        if bpy.app.background:
+            self.report({"INFO"}, f"VIGA: run folder {path}")
+            return {"FINISHED"}
+        bpy.ops.wm.path_open(filepath=path)
+        return {"FINISHED"}
+
+
+class VIGA_OT_show_render(bpy.types.Operator):
+    """Load the latest render as an image and show it in an Image editor (the photo beside it)"""
+
+    bl_idname = "viga.show_render"
+    bl_label = "Show Render"
+
+    def execute(self, context):
+        live = rt.live_run(context.scene)
+        if live is None:
+            self.report({"ERROR"}, "No run in this scene.")
+            return {"CANCELLED"}
+        path = rt.latest_render(live.session)
+        if path is None:
+            self.report({"WARNING"}, "No render yet.")
+            return {"CANCELLED"}
+        image = rt.load_render_image(path)
+        shown = rt.show_in_editor(context, "IMAGE_EDITOR", "image", image)
+        if not shown:
+            self.report({"INFO"}, f"VIGA: the render is the image {image.name!r} "
+                                  "(open an Image Editor to see it beside the photo)")
+        return {"FINISHED"}
+
+
+class VIGA_OT_use_demo_photo(bpy.types.Operator):
+    """Use the bundled example photo with the offline scripted demo (no model is called)"""
+
+    bl_idname = "viga.use_demo_photo"
+    bl_label = "Try the Offline Demo"
+
+    def execute(self, context):
+        from ..demo import tabletop
+
+        props = context.scene.viga
+        props.photo_source = "FILE"
+        props.photo_path = str(tabletop.PHOTO)
+        props.provider = "scripted"
+        return {"FINISHED"}
+
+
+CLASSES = (VIGA_OT_open_run_folder, VIGA_OT_show_render, VIGA_OT_use_demo_photo)

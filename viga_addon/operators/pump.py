@@ -1,0 +1,422 @@
+"""The modal operators that pump ``Session.step()`` on a window-manager timer.
+
+Run starts a run, Resume continues one (the live one, or a run folder, e.g. after reopening a
+.blend saved mid-run), Pause toggles, Step runs one round then pauses, Cancel stops (ESC too).
+There is one loop — the Session's — and one pump, ``RunPump``; it is a plain class so tests can
+drive ``invoke``/``modal``/``cancel`` with small fake events and contexts (headless Blender never
+goes modal: timers do not fire and INVOKE_DEFAULT runs ``execute``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import bpy
+
+from .. import ui_runtime as rt
+
+
+class RunPump:
+    """Modal pump shared by the operators that may start pumping a session."""
+
+    tick_budget = rt.TICK_BUDGET
+
+    # ------------------------------------------------------------------ pump lifecycle
+    def _begin_pump(self, context, live) -> set:
+        wm = context.window_manager
+        live.timer = wm.event_timer_add(rt.TICK_SECONDS, window=context.window)
+        live.pumping = True
+        self._live = live
+        wm.modal_handler_add(self)
+        rt.redraw(context)
+        return {"RUNNING_MODAL"}
+
+    def _end_pump(self, context, live) -> None:
+        if live.timer is not None:
+            try:
+                context.window_manager.event_timer_remove(live.timer)
+            except Exception:  # already removed by Blender (file load, window closed)
+                pass
+        live.timer = None
+        live.pumping = False
+        if live.session.finished:
+            live.worker.close()
+        rt.redraw(context)
+
+    def modal(self, context, event):
+        live = getattr(self, "_live", None)
+        if live is None or rt.any_live_run() is not live:
+            # the run was replaced or shut down (file load, unregister)
+            return {"CANCELLED"}
+        if event.type == "ESC" and event.value == "PRESS":
+            live.session.cancel()
+            live.last_message = "cancelled with ESC; the run folder is resumable"
+            self._end_pump(context, live)
+            self.report({"INFO"}, "VIGA: run cancelled (resume it from the panel)")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        self.tick(context, live)
+        if live.session.finished or not live.pumping:
+            self._end_pump(context, live)
+            return {"FINISHED"}
+        return {"PASS_THROUGH"}
+
+    def cancel(self, context):
+        """Blender ends the operator (file load, window closed): pause, keep it resumable."""
+        live = getattr(self, "_live", None)
+        if live is None:
+            return
+        if not live.session.finished and live.status == "running":
+            live.session.pause("paused: Blender stopped the run's timer")
+        self._end_pump(context, live)
+
+    # ------------------------------------------------------------------ one timer tick
+    def tick(self, context, live) -> None:
+        """Step the session until it waits, stops, or the tick's time budget is used."""
+        session = live.session
+        t0 = time.perf_counter()
+        # "pending": the tick only polled a request the model is still working on
+        pending = bool(session.state.get("awaiting"))
+        if rt.scene_key(context.scene) != live.scene_key:
+            live.last_message = f"waiting: switch back to scene {live.scene_name!r}"
+            live.ticks.append((time.perf_counter() - t0, pending))
+            return
+        while True:
+            try:
+                result = session.step()
+            except Exception as e:  # a bug or a broken snapshot must not leave the timer on
+                live.error = f"the run stopped: {type(e).__name__}: {e}"
+                session.pause(live.error)
+                break
+            live.last_kind = result.kind
+            if not result.waiting:
+                pending = False
+            if result.kind != "waiting":
+                live.last_message = result.message
+            self._after_step(context, live, result)
+            if result.kind in rt.STOP_KINDS or session.status != "running":
+                break
+            if time.perf_counter() - t0 > self.tick_budget:
+                break
+        live.ticks.append((time.perf_counter() - t0, pending))
+        rt.redraw(context)
+
+    def _after_step(self, context, live, result) -> None:
+        session = live.session
+        if result.kind == "review":
+            rt.show_code_text(session.code_under_review or "",
+                              "Review: edit if you like, then Approve or Skip in the VIGA panel")
+        if live.step_once and session.status == "running" and (
+                (result.kind == "round" and "approved" in result.data
+                 and session.state["phase"] != "stage_end")
+                or (result.kind == "stage" and "status" in result.data)):
+            live.step_once = False
+            session.pause("stepped one round; Step again or Resume")
+        if session.status == "paused" and live.paused_fp is None:
+            rt.remember_scene(live, context.scene)
+
+
+def _prefs(context):
+    from ..preferences import prefs
+
+    return prefs(context)
+
+
+def _run_scene(context, name: str):
+    """The scene a new run works in: the current one when empty, else a new scene.
+
+    A run replaces the content of its scene, so an artist's scene is never used for it; without
+    a window (headless) there is no way to switch scenes and the current one is used.
+    """
+    scene = context.scene
+    if not scene.objects or getattr(context, "window", None) is None:
+        return scene
+    new = bpy.data.scenes.new(f"VIGA {name}")
+    context.window.scene = new
+    return new
+
+
+def start_run(op, context):
+    """Validate the inputs and build the Session; returns the LiveRun or None (reported)."""
+    from ..agent.photo import PhotoError
+    from ..agent.providers.base import ProviderError
+    from ..agent.session import Session
+    from ..agent.worker import ModelWorker
+    from ..preferences import runs_root
+    from ..tools.host import BlenderHost
+
+    live = rt.any_live_run()
+    if rt.run_is_going(live):
+        op.report({"ERROR"}, f"A run is already going in scene {live.scene_name!r} "
+                             f"({live.status}): cancel it first, or resume it.")
+        return None
+    choice = rt.choose(context, resolve_photo=True)
+    if not choice.ok:
+        for _code, message in choice.problems:
+            op.report({"ERROR"}, message)
+        return None
+    p = _prefs(context)
+    settings = rt.settings_from_prefs(p)
+    settings.update(provider=choice.provider, base_url=choice.base_url,
+                    model=None if choice.provider == "scripted" else choice.model)
+    opts = rt.scripted_options(p) if choice.provider == "scripted" else {}
+    from ..agent.session import DEFAULT_SETTINGS
+
+    effective = {**DEFAULT_SETTINGS, **settings}
+    try:
+        worker = ModelWorker(choice.provider, settings["model"], choice.key, choice.base_url,
+                             opts)
+    except ProviderError as e:
+        op.report({"ERROR"}, str(e))
+        return None
+    host = BlenderHost(render_device=effective["render_device"], engine=effective["engine"],
+                       preview_size=effective["preview_size"],
+                       preview_samples=effective["preview_samples"])
+    try:
+        session = Session.create(choice.photo, runs_root(context), host, worker, settings,
+                                 name=Path(choice.photo).stem)
+    except (PhotoError, ValueError) as e:
+        worker.close()
+        op.report({"ERROR"}, f"The photo could not be loaded: {e}")
+        return None
+    except OSError as e:
+        worker.close()
+        op.report({"ERROR"}, f"Cannot write the run folder under {runs_root(context)}: {e}")
+        return None
+    scene = _run_scene(context, Path(choice.photo).stem)
+    if live is not None:  # a finished run's leftovers
+        live.worker.close()
+    live = rt.LiveRun(session=session, worker=worker, host=host, scene_key=rt.scene_key(scene),
+                      scene_name=scene.name)
+    rt.set_live_run(live)
+    scene.viga.run_dir = str(session.run_dir)
+    if context.scene is not scene:
+        scene.viga.photo_path = context.scene.viga.photo_path
+    worker.start()  # the child imports its SDK while the scene is set up
+    if choice.provider == "scripted":
+        op.report({"INFO"}, f"VIGA: {rt.SCRIPTED_NOTE}")
+    return live
+
+
+def resume_from_folder(op, context, run_dir: str):
+    """A Session resumed from a run folder (after Cancel, a failure, or reopening a .blend)."""
+    from ..agent.providers.base import ProviderError
+    from ..agent.runstore import RunStore
+    from ..agent.session import DEFAULT_SETTINGS, Session
+    from ..agent.worker import ModelWorker
+    from ..tools.host import BlenderHost
+
+    state = RunStore(Path(run_dir)).load_state() if run_dir else None
+    if not state:
+        op.report({"ERROR"}, f"No resumable run in {run_dir or '(no folder)'} "
+                             "(state.json missing).")
+        return None
+    if state["status"] == "done":
+        op.report({"ERROR"}, "That run has finished; revert a stage to continue it.")
+        return None
+    provider = state["settings"]["provider"]
+    p = _prefs(context)
+    key, _ = rt.api_key(provider, p)
+    base_url = state["settings"].get("base_url")
+    if rt.needs_online(provider, base_url) and not rt.online_access():
+        op.report({"ERROR"}, f"Blender's online access is off, so nothing is sent. "
+                             f"{rt.ONLINE_HELP}.")
+        return None
+    opts = rt.scripted_options(p) if provider == "scripted" else {}
+    settings = {**DEFAULT_SETTINGS, **state["settings"]}
+    try:
+        worker = ModelWorker(provider, settings.get("model"), key, base_url, opts)
+    except ProviderError as e:
+        op.report({"ERROR"}, str(e))
+        return None
+    host = BlenderHost(render_device=settings["render_device"], engine=settings["engine"],
+                       preview_size=settings["preview_size"],
+                       preview_samples=settings["preview_samples"])
+    session = Session.resume(run_dir, host, worker)
+    old = rt.any_live_run()
+    if old is not None:
+        old.worker.close()
+    live = rt.LiveRun(session=session, worker=worker, host=host,
+                      scene_key=rt.scene_key(context.scene), scene_name=context.scene.name)
+    rt.set_live_run(live)
+    context.scene.viga.run_dir = str(session.run_dir)
+    return live
+
+
+class VIGA_OT_run(RunPump, bpy.types.Operator):
+    """Reconstruct the reference photo as an editable scene, stage by stage"""
+
+    bl_idname = "viga.run"
+    bl_label = "Reconstruct"
+
+    def invoke(self, context, event):
+        live = start_run(self, context)
+        if live is None:
+            return {"CANCELLED"}
+        return self._begin_pump(context, live)
+
+    def execute(self, context):
+        """Headless (``bpy.ops.viga.run()`` in a script): run until it finishes or pauses."""
+        live = start_run(self, context)
+        if live is None:
+            return {"CANCELLED"}
+        pump_until_stop(live, context)
+        return {"FINISHED"}
+
+
+def pump_until_stop(live, context) -> str:
+    """Step a live run to its next stop on the calling thread (headless front end)."""
+    live.pumping = True
+    try:
+        status = live.session.run_to_end()
+    finally:
+        live.pumping = False
+        if live.session.finished:
+            live.worker.close()
+    if live.session.status == "review":
+        rt.show_code_text(live.session.code_under_review or "", "Review")
+    if live.session.status == "paused":
+        rt.remember_scene(live, context.scene)
+    return status
+
+
+class VIGA_OT_resume_run(RunPump, bpy.types.Operator):
+    """Continue the run: the paused one here, or the run folder this scene remembers"""
+
+    bl_idname = "viga.resume_run"
+    bl_label = "Resume Run"
+
+    run_dir: bpy.props.StringProperty(name="Run folder", subtype="DIR_PATH",
+                                      options={"SKIP_SAVE"})
+
+    def _prepare(self, context):
+        live = rt.live_run(context.scene)
+        other = rt.any_live_run()
+        if other is not None and other is not live and rt.run_is_going(other):
+            self.report({"ERROR"}, f"A run is already going in scene {other.scene_name!r}.")
+            return None
+        if live is not None and live.pumping and live.status == "running":
+            self.report({"WARNING"}, "The run is already running.")
+            return None
+        if live is not None and live.status in ("paused", "review") and not self.run_dir:
+            if live.status == "paused":
+                changes = rt.continue_live(live, context.scene)
+                if changes:
+                    self.report({"INFO"}, "VIGA: kept your edits: " + rt.summarize_changes(changes))
+            live.error = ""
+            return live
+        run_dir = self.run_dir or context.scene.viga.run_dir
+        return resume_from_folder(self, context, bpy.path.abspath(run_dir))
+
+    def invoke(self, context, event):
+        live = self._prepare(context)
+        if live is None:
+            return {"CANCELLED"}
+        if live.pumping:
+            return {"FINISHED"}  # the running pump picks the resumed session up
+        return self._begin_pump(context, live)
+
+    def execute(self, context):
+        live = self._prepare(context)
+        if live is None:
+            return {"CANCELLED"}
+        if not live.pumping:
+            pump_until_stop(live, context)
+        return {"FINISHED"}
+
+
+class VIGA_OT_pause(RunPump, bpy.types.Operator):
+    """Pause the run after the current step (or resume it, keeping your edits)"""
+
+    bl_idname = "viga.pause"
+    bl_label = "Pause / Resume"
+
+    @classmethod
+    def poll(cls, context):
+        live = rt.live_run(context.scene)
+        return live is not None and live.status in ("running", "paused")
+
+    def invoke(self, context, event):
+        return self.execute(context)
+
+    def execute(self, context):
+        live = rt.live_run(context.scene)
+        if live is None:
+            self.report({"ERROR"}, "No run to pause here.")
+            return {"CANCELLED"}
+        if live.status == "running":
+            live.session.pause("paused by you; edit the scene if you like, then Resume")
+            rt.remember_scene(live, context.scene)
+            return {"FINISHED"}
+        if live.status == "paused":
+            changes = rt.continue_live(live, context.scene)
+            if changes:
+                self.report({"INFO"}, "VIGA: kept your edits: " + rt.summarize_changes(changes))
+            if not live.pumping and not bpy.app.background:
+                return self._begin_pump(context, live)
+            return {"FINISHED"}
+        self.report({"WARNING"}, f"The run is {live.status}.")
+        return {"CANCELLED"}
+
+
+class VIGA_OT_step_round(RunPump, bpy.types.Operator):
+    """Run one round, then pause again"""
+
+    bl_idname = "viga.step_round"
+    bl_label = "Step"
+
+    @classmethod
+    def poll(cls, context):
+        live = rt.live_run(context.scene)
+        return live is not None and live.status in ("running", "paused")
+
+    def invoke(self, context, event):
+        live = rt.live_run(context.scene)
+        if live is None:
+            return {"CANCELLED"}
+        live.step_once = True
+        if live.status == "paused":
+            rt.continue_live(live, context.scene)
+        if not live.pumping:
+            return self._begin_pump(context, live)
+        return {"FINISHED"}
+
+    def execute(self, context):
+        live = rt.live_run(context.scene)
+        if live is None:
+            return {"CANCELLED"}
+        live.step_once = True
+        if live.status == "paused":
+            rt.continue_live(live, context.scene)
+        if not live.pumping:
+            pump_until_stop(live, context)
+        return {"FINISHED"}
+
+
+class VIGA_OT_cancel(bpy.types.Operator):
+    """Stop the run now; the scene stays at the last completed step and the run is resumable"""
+
+    bl_idname = "viga.cancel"
+    bl_label = "Cancel Run"
+
+    @classmethod
+    def poll(cls, context):
+        live = rt.live_run(context.scene)
+        return live is not None and not live.session.finished
+
+    def execute(self, context):
+        live = rt.live_run(context.scene)
+        if live is None or live.session.finished:
+            return {"CANCELLED"}
+        live.session.cancel()
+        live.step_once = False
+        if not live.pumping:
+            live.worker.close()
+        # a pumping modal operator sees the finished session on its next tick and ends itself
+        self.report({"INFO"}, "VIGA: run cancelled; Resume continues from the last round")
+        return {"FINISHED"}
+
+
+CLASSES = (VIGA_OT_run, VIGA_OT_resume_run, VIGA_OT_pause, VIGA_OT_step_round, VIGA_OT_cancel)
