@@ -449,3 +449,27 @@ def test_snapshot_is_an_ordinary_blend_file(clean_scene, tmp_path):
         assert sorted(src.objects) == sorted(o.name for o in clean_scene.objects)
     for lib in list(bpy.data.libraries):
         bpy.data.libraries.remove(lib)
+
+
+def test_restore_never_reloads_the_file(clean_scene, tmp_path):
+    """A reload (open_mainfile / factory settings) would end a running modal operator and
+    reset the UI; restore must swap data in place instead."""
+    scene = build_scene(clean_scene)
+    loads = []
+
+    def on_load(*_args):
+        loads.append(True)
+
+    bpy.app.handlers.load_pre.append(on_load)
+    try:
+        snap.snapshot("s", tmp_path)
+        mess_up(scene)
+        assert snap.restore("s", tmp_path)["ok"]
+        handle = snap.checkpoint()
+        mess_up(scene, tag="x")
+        assert snap.rollback(handle)["ok"]
+        handle.discard()
+    finally:
+        bpy.app.handlers.load_pre.remove(on_load)
+    assert loads == []
+    assert scene.name == "Scene" and scene == bpy.context.scene  # the held reference still works

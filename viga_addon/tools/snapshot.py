@@ -108,11 +108,10 @@ def _same(current, wanted) -> bool:
 
 
 def dict_to_rna(struct, values: dict, failures: list, prefix: str = "") -> None:
-    """Set properties from ``rna_to_dict`` output; two passes because some depend on others
+    """Set properties from ``rna_to_dict`` output, in up to three passes because some depend on others
     (e.g. view_settings.look only accepts values valid for the view_transform)."""
     pending = dict(values)
     for _attempt in range(3):
-        retry = {}
         for pid, wanted in pending.items():
             if isinstance(wanted, dict) and "__struct__" in wanted:
                 nested = getattr(struct, pid, None)
@@ -127,8 +126,8 @@ def dict_to_rna(struct, values: dict, failures: list, prefix: str = "") -> None:
                 prop = struct.bl_rna.properties[pid]
                 value = set(wanted) if getattr(prop, "is_enum_flag", False) else wanted
                 setattr(struct, pid, value)
-            except Exception as exc:  # noqa: BLE001 - collected and retried
-                retry[pid] = (wanted, exc)
+            except Exception:  # noqa: BLE001 - retried below, reported if it never takes
+                pass
         # A later property may have reset an earlier one: re-check everything that is scalar.
         pending = {
             pid: w for pid, w in values.items()
