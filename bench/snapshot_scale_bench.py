@@ -1,0 +1,138 @@
+"""Snapshot and revert time as the scene grows: 10, 100 and 1,000 objects.
+
+Times viga_addon.tools.snapshot's public calls on scenes of N objects (own mesh and one of 20
+materials each, a light and a camera): ``snapshot`` (stage/round snapshot file), ``restore``
+(back to it after a change), ``checkpoint`` + ``rollback`` (execute_code's undo path). The
+scaling exponent k fits time ∝ N^k between 100 and 1,000 objects (k = 1: linear).
+
+    /work/venv313/bin/python bench/snapshot_scale_bench.py [--sizes 10,100,1000] [--reps 3]
+
+Prints a Markdown table and, last, a line ``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+MATERIALS = 20
+
+
+def build_scene(count: int) -> None:
+    """``count`` objects: count-2 meshes (own data, shared materials), a sun, a camera."""
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    materials = []
+    for i in range(MATERIALS):
+        mat = bpy.data.materials.new(f"mat_{i:02d}")
+        mat.diffuse_color = (i / MATERIALS, 0.4, 0.2, 1.0)
+        materials.append(mat)
+    verts = [(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)]
+    faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    for i in range(count - 2):
+        mesh = bpy.data.meshes.new(f"mesh_{i:04d}")
+        mesh.from_pydata(verts, [], faces)
+        mesh.materials.append(materials[i % MATERIALS])
+        obj = bpy.data.objects.new(f"part_{i:04d}", mesh)
+        obj.location = (i % 32, (i // 32) % 32, i // 1024)
+        scene.collection.objects.link(obj)
+    sun = bpy.data.objects.new("sun", bpy.data.lights.new("sun", "SUN"))
+    cam = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
+    scene.collection.objects.link(sun)
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+
+
+def change_scene() -> None:
+    """What a model's code does between snapshot and revert: move, add, delete, recolour."""
+    import bpy
+
+    objs = [o for o in bpy.context.scene.objects if o.type == "MESH"]
+    for o in objs[:5]:
+        o.location.z += 1.0
+    bpy.data.objects.remove(objs[-1], do_unlink=True)
+    extra = bpy.data.objects.new("added", bpy.data.meshes.new("added"))
+    bpy.context.scene.collection.objects.link(extra)
+    bpy.data.materials["mat_00"].diffuse_color = (0, 1, 0, 1)
+
+
+def fingerprint() -> tuple:
+    import bpy
+
+    scene = bpy.context.scene
+    return (len(scene.objects), sorted(o.name for o in scene.objects)[:3],
+            tuple(round(v, 4) for o in list(scene.objects)[:5] for v in o.location),
+            tuple(bpy.data.materials["mat_00"].diffuse_color))
+
+
+def measure(count: int, reps: int, tmp: Path) -> dict:
+    from viga_addon.tools import snapshot as snap
+
+    build_scene(count)
+    before = fingerprint()
+    times = {"snapshot": [], "restore": [], "checkpoint": [], "rollback": []}
+    for i in range(reps):
+        t0 = time.perf_counter()
+        r = snap.snapshot(f"s{count}_{i}", tmp)
+        times["snapshot"].append(time.perf_counter() - t0)
+        assert r["ok"], r
+        change_scene()
+        t0 = time.perf_counter()
+        rr = snap.restore(r["path"])
+        times["restore"].append(time.perf_counter() - t0)
+        if not rr.get("ok") or fingerprint() != before:
+            raise RuntimeError(f"restore at {count} objects did not bring the scene back: {rr}")
+        t0 = time.perf_counter()
+        handle = snap.checkpoint()
+        times["checkpoint"].append(time.perf_counter() - t0)
+        change_scene()
+        t0 = time.perf_counter()
+        rb = snap.rollback(handle)
+        times["rollback"].append(time.perf_counter() - t0)
+        handle.discard()
+        if not rb.get("ok") or fingerprint() != before:
+            raise RuntimeError(f"rollback at {count} objects did not bring the scene back: {rb}")
+    return {k: common.median(v) for k, v in times.items()}
+
+
+def main() -> dict:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10,100,1000")
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="viga-bench-"))
+    rows = {n: measure(n, args.reps, tmp) for n in sizes}
+    result = {"sizes": rows, "reps": args.reps}
+    if len(sizes) >= 2:
+        a, b = sizes[-2], sizes[-1]
+        result["exponent"] = {k: math.log(rows[b][k] / rows[a][k]) / math.log(b / a)
+                              for k in rows[a]}
+    print(markdown(result))
+    print("RESULT " + json.dumps(result))
+    return result
+
+
+def markdown(r: dict) -> str:
+    ms = lambda v: f"{1000 * v:.0f} ms" if v >= 0.01 else f"{1000 * v:.1f} ms"  # noqa: E731
+    keys = ("snapshot", "restore", "checkpoint", "rollback")
+    rows = [[f"{int(n):,}", *(ms(t[k]) for k in keys)] for n, t in r["sizes"].items()]
+    if "exponent" in r:
+        rows.append(["scaling k (t ∝ N^k, last two sizes)",
+                     *(f"{r['exponent'][k]:.2f}" for k in keys)])
+    return common.table(["objects", "snapshot (write .blend)", "restore after a change",
+                         "checkpoint (execute_code undo)", "rollback"], rows)
+
+
+if __name__ == "__main__":
+    main()
