@@ -91,8 +91,21 @@ class Objective:
         self.start_u = self.flatten_values(self.original)
         self.low = np.array([p.low for p in params for _ in range(p.size)])
         self.high = np.array([p.high for p in params for _ in range(p.size)])
-        self.steps = np.array([p.step for p in params for _ in range(p.size)])
+        self.directions = self._directions()
         self._prepare_frame(photo_path, long_side)
+
+    def _directions(self) -> list[tuple[np.ndarray, float, bool]]:
+        """Search directions over the whole vector: each parameter's own, or its axes."""
+        out, offset, n = [], 0, sum(p.size for p in self.params)
+        for p in self.params:
+            local = p.directions or [([1.0 if i == j else 0.0 for j in range(p.size)], p.step,
+                                      True) for i in range(p.size)]
+            for vector, step, primary in local:
+                full = np.zeros(n)
+                full[offset:offset + p.size] = vector
+                out.append((full, step, primary))
+            offset += p.size
+        return out
 
     # -- frame and photo
     def _prepare_frame(self, photo_path, long_side):
@@ -307,28 +320,35 @@ def colour_steps(obj: Objective, max_steps=3) -> None:
 
 # ----------------------------------------------------------------------------- search
 def coordinate_search(obj: Objective) -> str:
-    """Adaptive coordinate search from the best state; returns why it stopped."""
+    """Adaptive search along each direction from the best state; returns why it stopped.
+
+    A success doubles that direction's step (same sign), a failure reverses and halves it
+    (Rosenbrock's rule, one render per trial); after each sweep a pattern move repeats the
+    sweep's net displacement."""
     obj.phase = "search"
-    initial = obj.steps.copy()
+    vectors = [v for v, _, _ in obj.directions]
+    initial = np.array([s for _, s, _ in obj.directions])
+    primary = np.array([p for _, _, p in obj.directions])
     steps = initial.copy()
-    n = len(steps)
+    # primary directions alone until half the remaining budget is spent or they converge
+    primary_until = obj.renders + obj.render_count_left() // 2 if not primary.all() else 0
     while True:
         sweep_start = obj.best["u"].copy()
-        for i in range(n):
-            if abs(steps[i]) < initial[i] / 64:
+        only_primary = obj.renders < primary_until and \
+            not np.all(np.abs(steps[primary]) < initial[primary] / 64)
+        for k, vector in enumerate(vectors):
+            if abs(steps[k]) < initial[k] / 64 or (only_primary and not primary[k]):
                 continue
             best = obj.best
-            u = best["u"].copy()
-            u[i] += steps[i]
-            u = obj.clip(u)
-            if u[i] == best["u"][i]:  # against a bound
-                steps[i] *= -0.5
+            u = obj.clip(best["u"] + steps[k] * vector)
+            if np.array_equal(u, best["u"]):  # against a bound
+                steps[k] *= -0.5
                 continue
             record = obj.evaluate(u)
             if record is obj.best and record["loss"] < best["loss"]:
-                steps[i] = math.copysign(min(abs(steps[i]) * 2.0, 4 * initial[i]), steps[i])
+                steps[k] = math.copysign(min(abs(steps[k]) * 2.0, 4 * initial[k]), steps[k])
             else:
-                steps[i] *= -0.5
+                steps[k] *= -0.5
         if np.all(np.abs(steps) < initial / 64):
             return "converged"
         moved = obj.best["u"] - sweep_start

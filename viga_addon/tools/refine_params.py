@@ -45,7 +45,10 @@ class Param:
     low: float = -math.inf  # bounds in internal coordinates
     high: float = math.inf
     material: str | None = None
-    extra: dict = field(default_factory=dict)
+    # Search directions within this parameter, as (vector of ``size`` floats, initial step,
+    # primary); empty means its own axes with ``step``, all primary. The search tries primary
+    # directions alone first (the big, well-separated effects), then all.
+    directions: list = field(default_factory=list)
 
     def to_internal(self, values):
         if self.kind == "log":
@@ -117,6 +120,21 @@ def scene_radius(scene) -> float:
 
     bounds = world_bounds(visible_geometry(scene))
     return float(bounds[1]) if bounds else 1.0
+
+
+def _view_directions(scene, step):
+    """Moves along the camera's right, up and viewing axes: right/up shift the object in the
+    image, depth changes its size there, so the search sees each effect on its own."""
+    cam = scene.camera
+    if cam is None:
+        return []
+    m = cam.matrix_world.to_3x3().normalized()
+    right, up, back = (list(m.col[i]) for i in range(3))
+    return [(right, step, True), (up, step, True), (back, 2.0 * step, True)]
+
+
+def _axis(i):
+    return [1.0 if i == j else 0.0 for j in range(3)]
 
 
 def _euler_check(obj, name):
@@ -193,7 +211,9 @@ def _camera_param(name, scene):
     attr = name.split(".", 1)[1]
     distance = max((cam.matrix_world.translation).length, scene_radius(scene), 0.1)
     if attr == "location":
-        return _vector_param(name, "camera", cam, "location", "linear", 0.04 * distance)
+        step = 0.04 * distance
+        return _vector_param(name, "camera", cam, "location", "linear", step,
+                             directions=_view_directions(scene, step))
     if attr == "rotation":
         _euler_check(cam, name)
         return _vector_param(name, "camera", cam, "rotation_euler", "linear", 0.03)
@@ -272,13 +292,19 @@ def _object_param(name, target, attr, scene):
         raise RefineError(f"{name}: no object named {target!r} in the scene.")
     radius = max(obj.dimensions.length / 2, 0.05) if obj.type in GEOMETRY_TYPES else 0.5
     if attr == "location":
-        return _vector_param(name, "placement", obj, "location", "linear",
-                             0.1 * max(radius, 0.1 * scene_radius(scene)))
+        step = 0.1 * max(radius, 0.1 * scene_radius(scene))
+        return _vector_param(name, "placement", obj, "location", "linear", step,
+                             directions=_view_directions(scene, step))
     if attr == "rotation":
         _euler_check(obj, name)
-        return _vector_param(name, "placement", obj, "rotation_euler", "linear", 0.15)
+        # Z is up in Blender scenes: turning about Z is the common placement change.
+        return _vector_param(name, "placement", obj, "rotation_euler", "linear", 0.15,
+                             directions=[(_axis(2), 0.15, True), (_axis(0), 0.15, False),
+                                         (_axis(1), 0.15, False)])
     if attr == "scale":
-        param = _vector_param(name, "placement", obj, "scale", "log", 0.1)
+        axes = [(_axis(i), 0.1, False) for i in range(3)]
+        param = _vector_param(name, "placement", obj, "scale", "log", 0.1,
+                              directions=[([1.0, 1.0, 1.0], 0.1, True)] + axes)
         if any(v <= 0 for v in obj.scale):
             raise RefineError(f"{name}: {target!r} has a zero or negative scale "
                               f"{tuple(round(v, 3) for v in obj.scale)}; apply or fix it first.")
