@@ -1,7 +1,9 @@
 """Time snapshot / restore and execute_code overhead on scenes of 200 and 2,000 objects.
 
 Run from the repository root:  /work/venv313/bin/python bench/snapshot_bench.py [--runs 5]
-Prints one table row per scene size (medians over --runs runs, in milliseconds).
+Prints one table row per scene size (medians over --runs runs, in milliseconds). snapshot =
+stage-boundary file (.blend + side-car, digest, fsync); checkpoint = what execute_code writes
+before running code; execute_code ok = checkpoint + two fingerprints + a one-line edit.
 """
 
 from __future__ import annotations
@@ -83,19 +85,24 @@ def bench(object_count: int, runs: int, directory: Path) -> dict:
         bpy.data.objects["Object 0000"].location.x += 1  # something to undo
         restore_times.append(snap.restore("bench", directory)["seconds"])
     assert len(bpy.context.scene.objects) == object_count
-    fingerprint_times, ok_times, fail_times = [], [], []
+    fingerprint_times, checkpoint_times, ok_times, fail_times = [], [], [], []
     for _ in range(runs):
         start = time.perf_counter()
         scene_fingerprint()
         fingerprint_times.append(time.perf_counter() - start)
+        handle = snap.checkpoint()
+        checkpoint_times.append(handle.seconds)
+        handle.discard()
         ok_times.append(execute_code("bpy.data.objects['Object 0001'].location.z += 0.1")["seconds"])
+    # errors last: a restore makes the next depsgraph update a full rebuild
+    for _ in range(runs):
         failed = execute_code("bpy.data.objects['Object 0001'].location.z += 1\nraise ValueError('x')")
         assert failed["restored"], failed
         fail_times.append(failed["seconds"])
     return {
         "objects": object_count, "file_mb": size / 1e6,
         "snapshot": _median_ms(snap_times), "restore": _median_ms(restore_times),
-        "fingerprint": _median_ms(fingerprint_times),
+        "fingerprint": _median_ms(fingerprint_times), "checkpoint": _median_ms(checkpoint_times),
         "exec_ok": _median_ms(ok_times), "exec_error": _median_ms(fail_times),
     }
 
@@ -106,14 +113,14 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
     args = parser.parse_args(argv)
     print(f"Blender {bpy.app.version_string}, median of {args.runs} runs, times in ms")
-    header = ("objects", "file MB", "snapshot", "restore", "fingerprint",
+    header = ("objects", "file MB", "snapshot", "restore", "checkpoint", "fingerprint",
               "execute_code ok", "execute_code error+restore")
     print(" | ".join(header))
     with tempfile.TemporaryDirectory(prefix="viga_bench_") as tmp:
         for count in args.sizes:
             r = bench(count, args.runs, Path(tmp))
             print(f"{r['objects']:>7} | {r['file_mb']:7.2f} | {r['snapshot']:8.1f} | "
-                  f"{r['restore']:7.1f} | {r['fingerprint']:11.1f} | {r['exec_ok']:15.1f} | "
+                  f"{r['restore']:7.1f} | {r['checkpoint']:10.1f} | {r['fingerprint']:11.1f} | {r['exec_ok']:15.1f} | "
                   f"{r['exec_error']:26.1f}")
 
 

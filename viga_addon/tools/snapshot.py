@@ -21,7 +21,10 @@ exact and leaving nothing stale behind:
   (an orphan).  One created after the snapshot that only another scene uses, or that has a fake
   user, is kept.
 A datablock outside the scene that existed at snapshot time keeps its current values even if it
-was edited since (it is not in the file).  Image paths come back absolute.
+was edited since (it is not in the file).  Not covered: the compositor and sequencer, the
+scene's own custom properties, pixels of unsaved unpacked generated images. Image paths come back
+absolute. An object also linked into another scene comes back in this scene only. Python
+references to replaced datablocks die with them: look them up by name after a restore.
 """
 
 from __future__ import annotations
