@@ -248,3 +248,16 @@ def test_runaway_recursion_gives_a_short_traceback(scene):
     tb = result["traceback"]
     assert "more frames of your code" in tb and len(tb.splitlines()) < 40
     assert "return dig(n + 1)" in tb
+
+
+def test_caller_checkpoint_is_used_and_kept(scene, monkeypatch):
+    expected = describe(scene)
+    handle = execute.snapshot.checkpoint()
+    written = []
+    monkeypatch.setattr(execute.snapshot, "checkpoint", lambda *a, **k: written.append(1))
+    result = execute_code("bpy.data.objects['Table'].scale.x = 3\nraise ValueError('late')",
+                          saved=handle)
+    assert result["restored"] is True and written == []
+    assert describe(scene) == expected
+    assert handle.path.is_file()  # still the caller's to roll back to or discard
+    handle.discard()

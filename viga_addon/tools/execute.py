@@ -204,7 +204,7 @@ def _result(ok, stdout="", error=None, tb=None, changes=None, start=0.0, restore
 
 
 # ----------------------------------------------------------------------------- execute_code
-def execute_code(code: str, *, checker=None) -> dict:
+def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None = None) -> dict:
     """Run ``code`` on the calling (main) thread and report what it changed.
 
     The code runs in a fresh namespace with bpy, bmesh, mathutils, math, random, Vector,
@@ -212,6 +212,9 @@ def execute_code(code: str, *, checker=None) -> dict:
     captured. A syntax error runs nothing. When the code raises anything (SystemExit and
     KeyboardInterrupt included) the scene is put back as it was before the call and
     "restored" is True. ``checker(code)`` may refuse the code by returning a message.
+    ``saved``: a checkpoint of the current state the caller already took (e.g. for its own
+    undo stack); it is used for the restore instead of writing a second one, and the caller
+    keeps ownership (it is not discarded here).
 
     Returns {"ok", "stdout", "error", "traceback", "changes", "seconds", "restored"} where
     changes = {"created"|"changed"|"removed": {"objects"|"materials"|"lights": [names]}}.
@@ -239,8 +242,10 @@ def execute_code(code: str, *, checker=None) -> dict:
 
     scene = bpy.context.scene
     before = scene_fingerprint(scene)
+    owned = saved is None
     try:
-        saved = snapshot.checkpoint(scene)
+        if owned:
+            saved = snapshot.checkpoint(scene)
     except Exception as exc:  # noqa: BLE001 - without a checkpoint an error could not be undone
         return _result(False, error=f"Could not save the scene before running ({type(exc).__name__}: "
                        f"{exc}); nothing was run.", start=start)
@@ -274,4 +279,5 @@ def execute_code(code: str, *, checker=None) -> dict:
         return _result(False, buffer.getvalue(), error, tb, start=start, restored=True,
                        changes=diff_fingerprints(before, scene_fingerprint(scene)))
     finally:
-        saved.discard()
+        if owned:
+            saved.discard()
