@@ -191,6 +191,7 @@ def _fake_finished_run(try_root: Path, psnr: float, ssim: float) -> Path:
     return run
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("metric, kept", [("psnr", 2), ("ssim", 1)])
 def test_best_of_keeps_the_best_try_by_the_chosen_metric(tmp_path, metric, kept):
     imgs = tmp_path / "imgs"
@@ -228,6 +229,7 @@ def test_text_manifest_with_missing_entries_and_a_try_left_to_run(tmp_path):
     assert "duplicate of photo_0.png" in items[2]["reason"]
 
 
+@pytest.mark.smoke
 def test_usage_errors(tmp_path):
     r = run_batch(str(tmp_path / "nope"), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "does not exist" in r.stderr
@@ -242,6 +244,7 @@ def test_usage_errors(tmp_path):
     assert r.returncode == 2
 
 
+@pytest.mark.smoke
 def test_a_second_batch_on_the_same_folder_is_refused(tmp_path):
     import fcntl
 

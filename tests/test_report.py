@@ -136,11 +136,13 @@ def test_unfinished_or_damaged_run_folder_still_reports(run_dir, tmp_path):
     assert "stages/init/round_1/render.png" in html
 
 
+@pytest.mark.smoke
 def test_empty_folder_reports_without_crashing(tmp_path):
     html = write_report(tmp_path).read_text()
     assert "no rounds with metrics yet" in html and "not rendered yet" in html
 
 
+@pytest.mark.smoke
 def test_plot_handles_gaps_infinity_and_markup():
     points = [{"stage": "init", "label": "r1", "psnr": 10.0, "ssim": 0.5},
               {"stage": "init", "label": "r2", "psnr": None, "ssim": None},

@@ -74,6 +74,8 @@ def collect_run(run_dir) -> dict:
     info = _read_json_safe(run_dir / "run.json") or {}
     metrics = _read_json_safe(run_dir / "metrics.json") or {}
     events = _events(run_dir)
+    last_event = max((e["t"] for e in events if isinstance(e.get("t"), int | float)),
+                     default=None)
     stage_order = list(state.get("stage_order") or [s.get("name") for s in info.get("stages", [])])
     stages_root = run_dir / "stages"
     if stages_root.is_dir():
@@ -110,6 +112,8 @@ def collect_run(run_dir) -> dict:
                 "finished": (rdir / "verdict.json").is_file(),
             })
         started, finished = ss.get("started"), ss.get("finished")
+        if started and not finished and ss.get("status") == "running":
+            finished = last_event  # still going (or interrupted): time up to its last step
         stages.append({
             "name": name,
             "status": ss.get("status", "waiting"),
@@ -117,9 +121,7 @@ def collect_run(run_dir) -> dict:
             "best": ss.get("best"),
             "tokens": ss.get("tokens") or {},
             "cost_usd": ss.get("cost_usd", 0.0),
-            "seconds": (finished - started) if started and finished else
-                       (time.time() - started if started and ss.get("status") == "running"
-                        else None),
+            "seconds": max(0.0, finished - started) if started and finished else None,
             "rounds": rounds,
         })
     final_png = run_dir / "final.png"
@@ -224,16 +226,27 @@ _SAME_CAMERA_VIEW = re.compile(r"view_\d+")  # render_view: the scene camera, no
 
 
 def novel_views(data: dict) -> tuple[list[Path], str]:
-    """The verifier's view renders of the latest round that has novel viewpoints (falling back
-    to any view render), and where they came from."""
-    for want_novel in (True, False):
-        for stage in reversed(data["stages"]):
-            for rnd in reversed(stage["rounds"]):
-                views = [v for v in rnd["views"]
-                         if not want_novel or not _SAME_CAMERA_VIEW.fullmatch(v.stem)]
-                if views:
-                    return views[:MAX_NOVEL_VIEWS], f"{stage['name']} round {rnd['round']}"
-    return [], ""
+    """Verifier view renders to show as novel views, and the round they came from.
+
+    The latest round with at least two novel viewpoints wins; else the round with the most;
+    else any view renders (render_view shows the scene camera, so it is the last resort).
+    """
+    rounds = [(stage["name"], rnd) for stage in data["stages"] for rnd in stage["rounds"]]
+    novel = [(name, rnd, [v for v in rnd["views"] if not _SAME_CAMERA_VIEW.fullmatch(v.stem)])
+             for name, rnd in rounds]
+    several = [c for c in novel if len(c[2]) >= 2]
+    if several:
+        name, rnd, views = several[-1]
+    else:
+        some = [c for c in novel if c[2]]
+        if some:
+            name, rnd, views = max(reversed(some), key=lambda c: len(c[2]))
+        else:
+            anyv = [(n, r, r["views"]) for n, r in rounds if r["views"]]
+            if not anyv:
+                return [], ""
+            name, rnd, views = anyv[-1]
+    return views[:MAX_NOVEL_VIEWS], f"{name} round {rnd['round']}"
 
 
 # ------------------------------------------------------------------------------------ HTML
@@ -423,7 +436,7 @@ def render_report(data: dict, embed: bool = False) -> str:
     views_html = ""
     if views:
         views_html = ('<h2>Novel views</h2><p class="note">The verifier\'s own view renders from '
-                      f'{escape(views_from)} (reused, not re-rendered).</p><div class="views">'
+                      f'{escape(views_from)}, showing the scene as it was then (reused, not re-rendered).</p><div class="views">'
                       + "".join(images.img(v, v.stem) for v in views) + "</div>")
     provider = settings.get("provider", "?")
     model = settings.get("model") or ("scripted demo, no model called" if provider == "scripted"
