@@ -97,6 +97,10 @@ def test_bad_inputs_are_skipped_with_reasons_and_finished_work_is_never_redone(t
         metrics = json.loads((run / "metrics.json").read_text())
         assert item["psnr"] == pytest.approx(metrics["final"]["psnr"])
         assert Path(item["report"]).is_file()
+        # four views of final.blend rendered for the report, shown by it
+        assert len(list((run / "novel_views").glob("*.png"))) == 4
+        assert item["tries"][0]["novel_views"] == 4
+        assert "Rendered from final.blend" in Path(item["report"]).read_text()
     assert summary["mean"]["psnr"] == pytest.approx(sum(i["psnr"] for i in done) / 2)
     assert summary["mean"]["ssim"] == pytest.approx(sum(i["ssim"] for i in done) / 2)
     assert set(summary["learned_metrics"]) >= {"clip", "lpips"}
@@ -110,7 +114,7 @@ def test_bad_inputs_are_skipped_with_reasons_and_finished_work_is_never_redone(t
     r = run_batch(*args)
     assert r.returncode == 0, r.stderr[-3000:]
     assert time.monotonic() - t0 < first_wall  # nothing rendered again
-    assert "0 runs to do" in r.stderr
+    assert "0 runs to do, 0 novel-view renders" in r.stderr
     assert {run: snapshot_files(run) for run in run_folders(out)} == before
     again = json.loads((out / "summary.json").read_text())
     assert all("not redone" in t["note"] for i in again["images"] if i["status"] == "done"

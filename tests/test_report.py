@@ -106,6 +106,17 @@ def test_embedded_report_is_one_self_contained_file(run_dir, tmp_path):
     shutil.copy(out, tmp_path / "moved.html")  # nothing outside the file is needed
 
 
+def test_views_of_final_blend_come_before_the_verifiers(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("*.blend"))
+    (copy / "novel_views").mkdir()
+    shutil.copy(copy / "final.png", copy / "novel_views" / "view_001_viewpoint_1.png")
+    html = write_report(copy).read_text()
+    assert "Rendered from final.blend" in html
+    hero = html[html.index("<h2>Novel views"):html.index("<h2>PSNR")]
+    assert _refs(hero).refs == ["novel_views/view_001_viewpoint_1.png"]
+
+
 def test_report_elsewhere_keeps_relative_links_valid(run_dir, tmp_path):
     html = write_report(run_dir, out=tmp_path / "r.html").read_text()
     assert f'<base href="{run_dir.resolve().as_uri()}/">' in html

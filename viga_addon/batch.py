@@ -60,6 +60,20 @@ PASSTHROUGH = (
     ("--memory", {"choices": ["compact", "full"]}),
 )
 PASSTHROUGH_FLAGS = ("--demo-if-no-key",)
+NOVEL_VIEWS_DIR = "novel_views"  # the report shows these first (see agent/report.py)
+VIEWS_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+import bpy
+bpy.ops.wm.open_mainfile(filepath={blend!r})
+from viga_addon.tools.viewing import Viewer
+viewer = Viewer()
+viewer.render_options = {options!r}
+result = viewer.initialize_viewpoint([], count={count}, out_dir={out!r})
+if not result.get("ok"):
+    print(result, file=sys.stderr)
+sys.exit(0 if result.get("ok") else 1)
+"""
 
 
 # ------------------------------------------------------------------------------------ CLI
@@ -85,6 +99,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds one reconstruct process may take before it is stopped "
                         "(resumable on the next batch run)")
+    p.add_argument("--novel-views", type=int, default=4, metavar="N",
+                   help="render N views of each finished final.blend from around the scene "
+                        "for its report, at the preview size and samples (default 4; 0: off, "
+                        "the report then reuses the verifier's views)")
     p.add_argument("--blender", metavar="PATH",
                    help="run each photo in this Blender executable (blender -b) instead of "
                         "python -m viga_addon")
@@ -328,13 +346,18 @@ class Batch:
                 tr.update(facts)
                 if is_finished(facts):
                     tr["note"] = "finished earlier; kept, not redone"
+                    if self._wants_views(tr):
+                        tr["queued"] = True
+                        queue.append((item, tr, "views"))
                 else:
                     tr["queued"] = True
-                    queue.append((item, tr))
+                    queue.append((item, tr, "reconstruct"))
             self._settle(item)
         runnable = [i for i in self.items if i["status"] != "skipped"]
         print(f"batch: {len(self.items)} entries, {len(runnable)} photos, "
-              f"{len(queue)} runs to do, {self.args.workers} at a time", file=sys.stderr)
+              f"{sum(1 for q in queue if q[2] == 'reconstruct')} runs to do, "
+              f"{sum(1 for q in queue if q[2] == 'views')} novel-view renders to catch up, "
+              f"{self.args.workers} at a time", file=sys.stderr)
         self.write_summary()
         if not runnable:
             print("error: no readable photos to reconstruct (see summary.md)", file=sys.stderr)
@@ -353,46 +376,105 @@ class Batch:
         return 1 if bad else 0
 
     def _pump(self, queue: list) -> None:
-        running: list[tuple[subprocess.Popen, dict, dict, float, object]] = []
+        running: list[tuple] = []  # (process, item, try, kind, start time, log file)
         env = dict(os.environ)
         root = str(PACKAGE_ROOT.parent)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         try:
             while queue or running:
                 while queue and len(running) < self.args.workers:
-                    item, tr = queue.pop(0)
+                    item, tr, kind = queue.pop(0)
                     try_root = Path(tr["root"])
                     try_root.mkdir(parents=True, exist_ok=True)
-                    resume = find_run_dir(try_root)
-                    tr["note"] = "resumed an interrupted run" if resume else "started"
+                    if kind == "views":
+                        command = self.views_command(find_run_dir(try_root))
+                        what = "novel views"
+                    else:
+                        resume = find_run_dir(try_root)
+                        tr["note"] = "resumed an interrupted run" if resume else "started"
+                        command = self.command(item, tr, resume)
+                        what = "resume" if resume else "start"
                     log = open(try_root / "reconstruct.log", "ab")
-                    log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} "
-                              f"{'resume' if resume else 'start'}\n".encode())
+                    log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n".encode())
                     log.flush()
-                    proc = subprocess.Popen(self.command(item, tr, resume), env=env,
-                                            stdout=subprocess.DEVNULL, stderr=log,
-                                            preexec_fn=_die_with_parent)
-                    running.append((proc, item, tr, time.monotonic(), log))
+                    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                            stderr=log, preexec_fn=_die_with_parent)
+                    running.append((proc, item, tr, kind, time.monotonic(), log))
                     tr["running"] = True
                     self._settle(item)
                 time.sleep(POLL_SECONDS)
                 still = []
-                for proc, item, tr, t0, log in running:
+                for entry in running:
+                    proc, item, tr, kind, t0, log = entry
                     code = proc.poll()
                     timed_out = (code is None and self.args.timeout is not None
                                  and time.monotonic() - t0 > self.args.timeout)
                     if timed_out:
                         code = _stop(proc)  # a killed run resumes from its last round
                     if code is None:
-                        still.append((proc, item, tr, t0, log))
+                        still.append(entry)
                         continue
                     log.close()
-                    self._finish(item, tr, code, timed_out)
+                    if kind == "views":
+                        self._finish_views(item, tr, code)
+                    else:
+                        self._finish(item, tr, code, timed_out)
+                        if self._wants_views(tr):
+                            tr["queued"] = True
+                            self._settle(item)
+                            queue.insert(0, (item, tr, "views"))
                 running = still
         finally:
-            for proc, _item, _tr, _t0, log in running:
+            for proc, _item, _tr, _kind, _t0, log in running:
                 _stop(proc)
                 log.close()
+
+    # ---------------------------------------------------------------- novel views
+    def _wants_views(self, tr: dict) -> bool:
+        if self.args.novel_views < 1 or tr.get("status") != "done" or tr.get("views_error"):
+            return False
+        run_dir = find_run_dir(Path(tr["root"]))
+        return (run_dir is not None and (run_dir / "final.blend").is_file()
+                and not any((run_dir / NOVEL_VIEWS_DIR).glob("*.png")))
+
+    def views_command(self, run_dir: Path) -> list[str]:
+        a = self.args
+        options = {"long_side": a.preview_size or 256, "samples": a.preview_samples or 16,
+                   "device": a.render_device or "auto",
+                   "engine": (a.engine or "cycles").upper()}
+        tmp = run_dir / f".{NOVEL_VIEWS_DIR}.tmp"
+        script = VIEWS_SCRIPT.format(root=str(PACKAGE_ROOT.parent),
+                                     blend=str(run_dir / "final.blend"), options=options,
+                                     count=a.novel_views, out=str(tmp))
+        if a.blender:
+            return [a.blender, "-b", "--factory-startup", "--python-expr", script]
+        return [sys.executable, "-c", script]
+
+    def _finish_views(self, item: dict, tr: dict, code: int) -> None:
+        import shutil
+
+        tr.pop("queued", None)
+        tr.pop("running", None)
+        run_dir = find_run_dir(Path(tr["root"]))
+        tmp = run_dir / f".{NOVEL_VIEWS_DIR}.tmp"
+        views = sorted(tmp.glob("*.png")) if tmp.is_dir() else []
+        if code == 0 and views:
+            final = run_dir / NOVEL_VIEWS_DIR
+            shutil.rmtree(final, ignore_errors=True)
+            tmp.rename(final)
+            tr["novel_views"] = len(views)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tr["views_error"] = (f"novel views not rendered (exit code {code}): "
+                                 + _log_tail(Path(tr["root"]) / "reconstruct.log"))
+        try:
+            from .agent.report import write_report
+
+            tr["report"] = str(write_report(run_dir))
+        except Exception as e:  # a report problem must not stop the batch
+            tr["report_error"] = f"{type(e).__name__}: {e}"
+        self._settle(item)
+        self.write_summary()
 
     def _finish(self, item: dict, tr: dict, code: int, timed_out: bool) -> None:
         run_dir = find_run_dir(Path(tr["root"]))

@@ -29,6 +29,7 @@ from .runstore import read_json, write_text
 REPORT_NAME = "report.html"
 MAX_NOVEL_VIEWS = 6
 MAX_DIFF_LINES = 400
+NOVEL_VIEWS_DIR = "novel_views"
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -125,7 +126,9 @@ def collect_run(run_dir) -> dict:
             "rounds": rounds,
         })
     final_png = run_dir / "final.png"
+    rendered = run_dir / NOVEL_VIEWS_DIR
     return {
+        "novel_views": sorted(rendered.glob("*.png")) if rendered.is_dir() else [],
         "dir": run_dir,
         "name": run_dir.name,
         "state": state,
@@ -226,11 +229,15 @@ _SAME_CAMERA_VIEW = re.compile(r"view_\d+")  # render_view: the scene camera, no
 
 
 def novel_views(data: dict) -> tuple[list[Path], str]:
-    """Verifier view renders to show as novel views, and the round they came from.
+    """Views to show as novel views, and where they came from.
 
+    Views of final.blend rendered for the report (``novel_views/``, made by the batch) come
+    first; otherwise the verifier's view renders are reused:
     The latest round with at least two novel viewpoints wins; else the round with the most;
     else any view renders (render_view shows the scene camera, so it is the last resort).
     """
+    if data.get("novel_views"):
+        return data["novel_views"][:MAX_NOVEL_VIEWS], "final.blend"
     rounds = [(stage["name"], rnd) for stage in data["stages"] for rnd in stage["rounds"]]
     novel = [(name, rnd, [v for v in rnd["views"] if not _SAME_CAMERA_VIEW.fullmatch(v.stem)])
              for name, rnd in rounds]
@@ -435,8 +442,12 @@ def render_report(data: dict, embed: bool = False) -> str:
     views, views_from = novel_views(data)
     views_html = ""
     if views:
-        views_html = ('<h2>Novel views</h2><p class="note">The verifier\'s own view renders from '
-                      f'{escape(views_from)}, showing the scene as it was then (reused, not re-rendered).</p><div class="views">'
+        if views_from == "final.blend":
+            where = "Rendered from final.blend around the scene for this report."
+        else:
+            where = (f"The verifier's own view renders from {views_from}, showing the scene as "
+                     "it was then (reused, not re-rendered).")
+        views_html = (f'<h2>Novel views</h2><p class="note">{escape(where)}</p><div class="views">'
                       + "".join(images.img(v, v.stem) for v in views) + "</div>")
     provider = settings.get("provider", "?")
     model = settings.get("model") or ("scripted demo, no model called" if provider == "scripted"
