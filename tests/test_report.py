@@ -147,6 +147,13 @@ def test_unfinished_or_damaged_run_folder_still_reports(run_dir, tmp_path):
     assert "stages/init/round_1/render.png" in html
 
 
+def test_live_state_wins_over_the_state_file(run_dir, tmp_path):
+    state = json.loads((run_dir / "state.json").read_text())
+    state["status"], state["message"] = "paused", "paused by the user"
+    html = write_report(run_dir, out=tmp_path / "r.html", state=state).read_text()
+    assert '<span class="badge paused">paused</span>' in html and "paused by the user" in html
+
+
 @pytest.mark.smoke
 def test_empty_folder_reports_without_crashing(tmp_path):
     html = write_report(tmp_path).read_text()

@@ -68,10 +68,13 @@ def _events(run_dir: Path) -> list[dict]:
     return out
 
 
-def collect_run(run_dir) -> dict:
-    """Everything the report shows, read from a run folder (any of its files may be missing)."""
+def collect_run(run_dir, state: dict | None = None) -> dict:
+    """Everything the report shows, read from a run folder (any of its files may be missing).
+
+    ``state`` is the session's live state when the caller has it (newer than state.json)."""
     run_dir = Path(run_dir)
-    state = _read_json_safe(run_dir / "state.json") or {}
+    if state is None:
+        state = _read_json_safe(run_dir / "state.json") or {}
     info = _read_json_safe(run_dir / "run.json") or {}
     metrics = _read_json_safe(run_dir / "metrics.json") or {}
     events = _events(run_dir)
@@ -483,15 +486,16 @@ def render_report(data: dict, embed: bool = False) -> str:
             f"<body><main>{''.join(body)}</main></body></html>\n")
 
 
-def write_report(run_dir, embed: bool = False, out=None) -> Path:
+def write_report(run_dir, embed: bool = False, out=None, state: dict | None = None) -> Path:
     """Write ``report.html`` (or ``out``) for the run folder ``run_dir``; returns its path.
 
     Works on any run folder, finished or not; never raises for missing or torn run files.
-    ``embed=True`` inlines the images, making one self-contained offline file.
+    ``embed=True`` inlines the images, making one self-contained offline file. A running
+    session passes its live ``state`` (state.json on disk may be a step behind).
     """
     run_dir = Path(run_dir)
     path = Path(out) if out else run_dir / REPORT_NAME
-    html = render_report(collect_run(run_dir), embed=embed)
+    html = render_report(collect_run(run_dir, state=state), embed=embed)
     if not embed and path.parent.resolve() != run_dir.resolve():
         # relative links are relative to the run folder; keep them valid from elsewhere
         html = html.replace("<head>", f'<head><base href="{escape(run_dir.resolve().as_uri())}/">', 1)
