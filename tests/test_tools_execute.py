@@ -261,3 +261,9 @@ def test_caller_checkpoint_is_used_and_kept(scene, monkeypatch):
     assert describe(scene) == expected
     assert handle.path.is_file()  # still the caller's to roll back to or discard
     handle.discard()
+
+
+def test_syntax_error_is_reported_before_the_checker_runs(scene):
+    seen = []
+    result = execute_code("x = = 1", checker=lambda code: seen.append(code) or "no")
+    assert result["error"].startswith("SyntaxError:") and seen == []

@@ -226,6 +226,13 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
     if threading.current_thread() is not threading.main_thread():
         return _result(False, error="execute_code must be called on Blender's main thread; "
                        "nothing was run.", start=start)
+    lines = code.splitlines()
+    try:
+        compiled = compile(code, CODE_FILENAME, "exec")
+    except (SyntaxError, ValueError) as exc:
+        tb = "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+        return _result(False, error=f"{_one_line(exc)} — nothing was run.", tb=tb, start=start)
+    # after compiling: a policy that parses the code gets valid code, the model a syntax error
     if checker is not None:
         try:
             refusal = checker(code)
@@ -233,12 +240,6 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
             refusal = f"the safety check itself failed ({type(exc).__name__}: {exc}); nothing was run"
         if refusal:
             return _result(False, error=f"Refused: {refusal}", start=start)
-    lines = code.splitlines()
-    try:
-        compiled = compile(code, CODE_FILENAME, "exec")
-    except (SyntaxError, ValueError) as exc:
-        tb = "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
-        return _result(False, error=f"{_one_line(exc)} — nothing was run.", tb=tb, start=start)
 
     scene = bpy.context.scene
     before = scene_fingerprint(scene)
