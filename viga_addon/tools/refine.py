@@ -64,9 +64,10 @@ def image_loss(render_rgb: np.ndarray, photo_rgb: np.ndarray) -> dict:
     """{"loss", "psnr", "ssim"} of a render against the photo (same shape, display values)."""
     mse = float(np.mean((render_rgb - photo_rgb) ** 2))
     coarse = float(np.mean((_coarse(render_rgb) - _coarse(photo_rgb)) ** 2))
+    coarser = float(np.mean((_coarse(render_rgb, 8) - _coarse(photo_rgb, 8)) ** 2))
     s = metrics.ssim(render_rgb, photo_rgb)
-    return {"loss": (1.0 - s) + 10.0 * (mse + coarse), "psnr": metrics.psnr(render_rgb, photo_rgb),
-            "ssim": s}
+    return {"loss": (1.0 - s) + 10.0 * (mse + coarse), "coarse_loss": coarse + coarser,
+            "psnr": metrics.psnr(render_rgb, photo_rgb), "ssim": s}
 
 
 class Objective:
@@ -86,6 +87,7 @@ class Objective:
         self.phase = "start"
         self.history: list[dict] = []
         self.best: dict | None = None
+        self.coarse = False  # rank by the blurred-image loss (wider basins for geometry)
         self.cancelled = False
         self.original = [p.get() for p in params]
         self.start_u = self.flatten_values(self.original)
@@ -200,11 +202,21 @@ class Objective:
         record = {"u": u, "image": image, "path": path, "render": self.renders,
                   "phase": self.phase, **image_loss(image, self.photo)}
         self.cache[key] = record
-        if self.best is None or record["loss"] < self.best["loss"]:
+        if self.best is None or self.score(record) < self.score(self.best):
             self.best = record
         self.history.append({k: record[k] for k in ("render", "phase", "loss", "psnr", "ssim")})
         self._report(record)
         return record
+
+    def score(self, record) -> float:
+        """The loss the search currently ranks by."""
+        return record["coarse_loss"] if self.coarse else record["loss"]
+
+    def set_coarse(self, coarse: bool) -> None:
+        """Switch the ranking loss; the best is re-chosen among every render so far."""
+        self.coarse = coarse
+        if self.cache:
+            self.best = min(self.cache.values(), key=self.score)
 
     def spend_extra(self, phase):
         """Count a render that is not an evaluation (the object-ID pass)."""
@@ -215,7 +227,7 @@ class Objective:
         if self.progress is None:
             return
         info = {"renders": self.renders, "budget": self.budget, "phase": self.phase,
-                "loss": record["loss"], "best_loss": self.best["loss"],
+                "loss": self.score(record), "best_loss": self.score(self.best),
                 "psnr": record["psnr"], "ssim": record["ssim"]}
         if self.progress(info) is False:
             self.cancelled = True
@@ -330,12 +342,18 @@ def coordinate_search(obj: Objective) -> str:
     initial = np.array([s for _, s, _ in obj.directions])
     primary = np.array([p for _, _, p in obj.directions])
     steps = initial.copy()
-    # primary directions alone until half the remaining budget is spent or they converge
-    primary_until = obj.renders + obj.render_count_left() // 2 if not primary.all() else 0
+    # Geometry (placement, camera): first half of the search on the blurred loss and along the
+    # primary directions only, then everything on the full loss.
+    geometric = any(p.group in ("placement", "camera") for p in obj.params)
+    first_half = obj.renders + obj.render_count_left() // 2 if geometric else 0
+    obj.set_coarse(geometric)
     while True:
+        if obj.coarse and (obj.renders >= first_half or
+                           np.all(np.abs(steps[primary]) < initial[primary] / 64)):
+            obj.set_coarse(False)
+            steps = np.copysign(np.maximum(np.abs(steps), initial / 4), steps)
         sweep_start = obj.best["u"].copy()
-        only_primary = obj.renders < primary_until and \
-            not np.all(np.abs(steps[primary]) < initial[primary] / 64)
+        only_primary = obj.coarse
         for k, vector in enumerate(vectors):
             if abs(steps[k]) < initial[k] / 64 or (only_primary and not primary[k]):
                 continue
@@ -345,7 +363,7 @@ def coordinate_search(obj: Objective) -> str:
                 steps[k] *= -0.5
                 continue
             record = obj.evaluate(u)
-            if record is obj.best and record["loss"] < best["loss"]:
+            if record is obj.best and obj.score(record) < obj.score(best):
                 steps[k] = math.copysign(min(abs(steps[k]) * 2.0, 4 * initial[k]), steps[k])
             else:
                 steps[k] *= -0.5
@@ -353,9 +371,9 @@ def coordinate_search(obj: Objective) -> str:
             return "converged"
         moved = obj.best["u"] - sweep_start
         if np.any(moved != 0):  # pattern move along this sweep's net direction
-            before = obj.best["loss"]
+            before = obj.score(obj.best)
             obj.evaluate(obj.best["u"] + moved)
-            if obj.best["loss"] < before:
+            if obj.score(obj.best) < before:
                 obj.evaluate(obj.best["u"] + moved)
 
 
@@ -422,6 +440,7 @@ def refine_parameters(targets, budget, photo, *, objects=None, allowed_groups=No
             stopped = coordinate_search(obj)
         except _Stop:
             stopped = "cancelled" if obj.cancelled else "budget"
+        obj.set_coarse(False)
         start = obj.cache[tuple(np.round(obj.clip(obj.start_u), 6))]
         best = obj.best
         obj.apply(best["u"])
