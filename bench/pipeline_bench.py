@@ -2,7 +2,8 @@
 
 1. share of a run that is neither model wait nor rendering, from state.json's timing split
    (model / execute / render / other_tools; what no category holds is the session's own
-   book-keeping: state.json and events.jsonl writes, message building);
+   book-keeping — state.json and events.jsonl writes, message building — and the host calls
+   the session does not time: saving final.blend, writing scene.py, scene info);
 2. input tokens and images per full staged run, memory="compact" against memory="full"
    (keep everything), same script, same rounds: every request is recorded as sent;
 3. the longest main-thread block while a request is pending: Session.step() durations while
@@ -212,7 +213,9 @@ def markdown(r: dict) -> str:
          ["execute_code (incl. its undo checkpoint)", f"{t['execute']:.2f}", pct(t["execute"])],
          ["other tools (snapshots, restores, compare, scene info)", f"{t['other_tools']:.2f}",
           pct(t["other_tools"])],
-         ["session book-keeping (state.json, events, messages)", f"{c['unaccounted']:.2f}",
+         ["untimed: state.json + events.jsonl writes (fsynced every step), message "
+          "building, host calls outside the split (final.blend save, scene.py, scene info)",
+          f"{c['unaccounted']:.2f}",
           pct(c["unaccounted"])],
          ["**neither model wait nor rendering**", f"{e - t['model'] - t['render']:.2f}",
           f"**{100 * c['neither_share']:.1f}%**"],

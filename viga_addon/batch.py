@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import math
 import os
@@ -161,7 +162,8 @@ def _take_lock(path: Path):
 
 # ------------------------------------------------------------------------------------ inputs
 def list_inputs(source: Path) -> list[tuple[Path, str | None]]:
-    """(path, problem) for every entry of a folder or manifest, in a stable order."""
+    """(path, problem) for every entry of a folder (sorted by name; hidden files such as
+    .DS_Store are left out) or of a manifest (in its order; paths relative to the manifest)."""
     if source.is_dir():
         entries = sorted(p for p in source.iterdir() if not p.name.startswith("."))
         return [(p, "a folder, not an image" if p.is_dir() else None) for p in entries]
@@ -202,16 +204,12 @@ def check_image(path: Path) -> tuple[str | None, str | None]:
         return None, "empty file"
     from PIL import Image, UnidentifiedImageError
 
-    import io
-
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
     except UnidentifiedImageError:
         return None, "not an image"
-    except (OSError, ValueError, SyntaxError) as e:
-        return None, f"unreadable image: {e}"
-    except Image.DecompressionBombError as e:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         return None, f"unreadable image: {e}"
     return hashlib.sha256(data).hexdigest(), None
 
