@@ -106,7 +106,7 @@ class BlenderHost:
     # ---------------------------------------------------------------- generator tools
     def tool_execute_code(self, code: str, scope: list | None = None) -> dict:
         handle = snapshot.checkpoint()
-        result = execute.execute_code(code, checker=self.checker)
+        result = execute.execute_code(code, checker=self.checker, saved=handle)
         if result.get("ok"):
             self._undo_stack.append(handle)
         else:
