@@ -174,6 +174,22 @@ def _progress_line(result, session) -> str:
             f"{result.message[:90]:<90}  {tokens / 1000:.1f}k tok  ${p['cost_usd']:.3f}")
 
 
+def _claim_stdout():
+    """Keep stdout for the run folder's path: Blender's own chatter (render "Saved: …" lines)
+    goes to the C-level stdout, which is pointed at /dev/null for the rest of the process."""
+    sys.stdout.flush()
+    try:
+        real = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        return sys.stdout
+    out = os.fdopen(real, "w", buffering=1)
+    sys.stdout = out
+    return out
+
+
 def reconstruct(args) -> int:
     from .agent.session import Session
     from .agent.worker import ModelWorker
@@ -206,6 +222,7 @@ def reconstruct(args) -> int:
         print("NOTE: --provider scripted is an offline demo that plays back recorded replies; "
               "no model is called.", file=sys.stderr)
 
+    _claim_stdout()
     import bpy
 
     from .agent.session import DEFAULT_SETTINGS

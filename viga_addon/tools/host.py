@@ -7,8 +7,10 @@ so a bad tool call from the model becomes a message the model can act on.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
+import sys
 import traceback
 from pathlib import Path
 
@@ -80,7 +82,8 @@ class BlenderHost:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.tmp.blend")
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        with contextlib.redirect_stdout(sys.stderr):  # the operator's report is chatter
+            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
         os.replace(tmp, path)
         return {"ok": True, "path": str(path)}
 
