@@ -217,6 +217,9 @@ def test_pause_toggle_keeps_hand_edits_and_tells_the_next_round(addon, tmp_path)
     live = rt.any_live_run()
     pump_until(op, ctx, stop=lambda lv: lv.status == "paused")  # after init
     assert live.paused_fp is not None
+    # ESC while paused belongs to the artist's editing: the run stays
+    assert op.modal(ctx, event("ESC", "PRESS")) == {"PASS_THROUGH"}
+    assert live.status == "paused"
     scene = bpy.context.scene
     ball = scene.objects["red_ball"]
     ball.location.z += 2.0
@@ -384,5 +387,12 @@ def test_headless_execute_runs_to_the_first_stop(addon):
     assert "init round" in bpy.data.texts[rt.CODE_TEXT_NAME].as_string()
     assert bpy.ops.viga.show_render() == {"FINISHED"}
     image = bpy.data.images[rt.RENDER_IMAGE_NAME]
-    assert tuple(image.size) != (0, 0)
+    w, h = image.size
+    assert 0 < h <= 48 and w > 2 * h  # photo | gap | render, at the 48 px preview size
+    import numpy as np
+
+    px = np.empty(w * h * 4, dtype=np.float32)
+    image.pixels.foreach_get(px)
+    px = px.reshape(h, w, 4)
+    assert not np.allclose(px[:, : w // 2 - 2], px[:, w // 2 + 2 :][:, : w // 2 - 2])
     assert bpy.ops.viga.open_run_folder() == {"FINISHED"}

@@ -125,7 +125,9 @@ def rt_stage_names():
 def test_panel_through_a_run(addon, tmp_path):
     """running → paused (objects deleted by hand) → done → reverted; checked at each state."""
     addon.pause_after = "STAGE"
-    use_demo()
+    script = demo_script()  # the first request takes a second, so "thinking" is seen
+    script["init"]["generator"][0][0] = {**script["init"]["generator"][0][0], "delay": 1.0}
+    use_demo(write_script(tmp_path, script))
     op, ctx, _ = start_modal_run()
     live = rt.any_live_run()
     pump_until(op, ctx, stop=lambda lv: lv.session.state.get("awaiting"))

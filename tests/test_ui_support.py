@@ -219,7 +219,7 @@ class StepHarness(_Harness):
     invoke = pump.VIGA_OT_step_round.invoke
 
 
-def pump_until(op, ctx, stop=lambda live: False, limit=120.0, sleep=0.01):
+def pump_until(op, ctx, stop=lambda live: False, limit=400.0, sleep=0.01):
     """Send TIMER events until the operator leaves modal or ``stop(live)``; returns the result."""
     t_end = time.monotonic() + limit
     result = {"RUNNING_MODAL"}

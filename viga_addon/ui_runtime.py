@@ -24,7 +24,7 @@ from .agent.providers.base import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS,
 TICK_SECONDS = 0.1        # window-manager timer interval of the modal pump
 TICK_BUDGET = 0.05        # a tick keeps stepping while it is under this (a render may overrun)
 CODE_TEXT_NAME = "VIGA code"
-RENDER_IMAGE_NAME = "VIGA render"
+RENDER_IMAGE_NAME = "VIGA photo | render"
 SCRIPTED_NOTE = "scripted — offline demo, no model is called"
 ONLINE_HELP = ("Turn on Edit › Preferences › System › Allow Online Access "
                "(or start Blender with --online-mode)")
@@ -452,15 +452,36 @@ def show_in_editor(context, area_type: str, attr: str, datablock) -> bool:
     return False
 
 
-def load_render_image(path: str):
-    """The "VIGA render" Image datablock pointing at ``path`` (reloaded)."""
+def side_by_side_image(photo_path: str, render_path: str):
+    """The "VIGA render" Image: the photo (left) and the render (right) at the render's size.
+
+    One image keeps them side by side in any single Image editor; it is rebuilt on each call.
+    """
+    import numpy as np
+
+    render = bpy.data.images.load(render_path, check_existing=False)
+    photo = bpy.data.images.load(photo_path, check_existing=False)
+    try:
+        w, h = render.size
+        if tuple(photo.size) != (w, h):
+            photo.scale(w, h)
+        a = np.empty(w * h * 4, dtype=np.float32)
+        b = np.empty(w * h * 4, dtype=np.float32)
+        render.pixels.foreach_get(a)
+        photo.pixels.foreach_get(b)
+        gap = np.ones((h, max(2, w // 64), 4), dtype=np.float32)
+        out = np.concatenate([b.reshape(h, w, 4), gap, a.reshape(h, w, 4)], axis=1)
+    finally:
+        bpy.data.images.remove(render)
+        bpy.data.images.remove(photo)
     image = bpy.data.images.get(RENDER_IMAGE_NAME)
+    if image is not None and tuple(image.size) != (out.shape[1], out.shape[0]):
+        bpy.data.images.remove(image)
+        image = None
     if image is None:
-        image = bpy.data.images.load(path, check_existing=False)
-        image.name = RENDER_IMAGE_NAME
-    else:
-        image.filepath = path
-        image.reload()
+        image = bpy.data.images.new(RENDER_IMAGE_NAME, out.shape[1], out.shape[0])
+    image.pixels.foreach_set(out.ravel())
+    image.update()
     return image
 
 

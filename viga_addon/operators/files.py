@@ -36,7 +36,7 @@ class VIGA_OT_open_run_folder(bpy.types.Operator):
 
 
 class VIGA_OT_show_render(bpy.types.Operator):
-    """Load the latest render as an image and show it in an Image editor (the photo beside it)"""
+    """Show the photo and the latest render side by side in an Image editor"""
 
     bl_idname = "viga.show_render"
     bl_label = "Show Render"
@@ -50,11 +50,11 @@ class VIGA_OT_show_render(bpy.types.Operator):
         if path is None:
             self.report({"WARNING"}, "No render yet.")
             return {"CANCELLED"}
-        image = rt.load_render_image(path)
+        image = rt.side_by_side_image(str(live.session.store.reference), path)
         shown = rt.show_in_editor(context, "IMAGE_EDITOR", "image", image)
         if not shown:
-            self.report({"INFO"}, f"VIGA: the render is the image {image.name!r} "
-                                  "(open an Image Editor to see it beside the photo)")
+            self.report({"INFO"}, f"VIGA: photo and render are in the image {image.name!r} "
+                                  "(open an Image Editor to see it)")
         return {"FINISHED"}
 
 

@@ -49,7 +49,8 @@ class RunPump:
         if live is None or rt.any_live_run() is not live:
             # the run was replaced or shut down (file load, unregister)
             return {"CANCELLED"}
-        if event.type == "ESC" and event.value == "PRESS":
+        # ESC cancels a running run; while paused the artist edits and ESC is theirs
+        if event.type == "ESC" and event.value == "PRESS" and live.status == "running":
             live.session.cancel()
             live.last_message = "cancelled with ESC; the run folder is resumable"
             self._end_pump(context, live)
