@@ -127,6 +127,8 @@ def choose_provider(args) -> tuple[str, str | None]:
         elif os.environ.get("OPENAI_API_KEY") or args.base_url:
             provider = "openai"
         elif args.demo_if_no_key:
+            print("No API key is set (ANTHROPIC_API_KEY / OPENAI_API_KEY): falling back to the "
+                  "offline demo.", file=sys.stderr)
             provider = "scripted"
         else:
             raise KeyMissing(no_key_message())
@@ -170,7 +172,8 @@ def _progress_line(result, session) -> str:
     p = session.progress()
     minutes, seconds = divmod(int(p["elapsed"]), 60)
     tokens = p["input_tokens"] + p["output_tokens"]
-    return (f"[{minutes:02d}:{seconds:02d}] {p['stage']:<11} round {p['round']}/{p['budget']}  "
+    demo = "[scripted demo] " if session.state["settings"]["provider"] == "scripted" else ""
+    return (f"{demo}[{minutes:02d}:{seconds:02d}] {p['stage']:<11} round {p['round']}/{p['budget']}  "
             f"{result.message[:90]:<90}  {tokens / 1000:.1f}k tok  ${p['cost_usd']:.3f}")
 
 
