@@ -396,3 +396,51 @@ def test_headless_execute_runs_to_the_first_stop(addon):
     px = px.reshape(h, w, 4)
     assert not np.allclose(px[:, : w // 2 - 2], px[:, w // 2 + 2 :][:, : w // 2 - 2])
     assert bpy.ops.viga.open_run_folder() == {"FINISHED"}
+
+
+def test_hand_edits_while_a_request_is_pending_restart_the_round(addon, tmp_path):
+    script = demo_script()
+    first = script["geometry"]["generator"][0][0]
+    script["geometry"]["generator"][0][0] = {**first, "delay": 30.0}
+    use_demo(write_script(tmp_path, script))
+    op, ctx, _ = start_modal_run()
+    live = rt.any_live_run()
+    pump_until(op, ctx, stop=lambda lv: lv.session.state.get("awaiting")
+               and lv.session.stage.name == "geometry")
+    pauser = PauseHarness()
+    pauser.execute(ctx)
+    assert live.status == "paused" and live.session.state["awaiting"]
+    bpy.context.scene.objects["red_ball"].location.x += 1.0
+    # the slow reply is not waited for: the edit restarts the round on the edited scene
+    # (the worker restarted for the redone round plays the script without the delay)
+    live.worker._config["opts"]["script"] = write_script(tmp_path, demo_script(), "fast.json")
+    t0 = time.monotonic()
+    pauser.execute(ctx)
+    assert time.monotonic() - t0 < 2.0
+    assert live.status == "running" and live.session.state["awaiting"] is None
+    assert live.hand_edits["changed"]["objects"] == ["red_ball"]
+    assert pump_until(op, ctx) == {"FINISHED"}
+    assert live.session.status == "done"
+    sent = (live.session.run_dir / "stages/geometry/round_1/messages.json").read_text()
+    assert "edited the scene by hand" in sent and "red_ball" in sent
+
+
+def test_an_exception_in_a_step_pauses_with_the_reason(addon):
+    use_demo()
+    op, ctx, _ = start_modal_run()
+    live = rt.any_live_run()
+
+    def broken():
+        raise RuntimeError("snapshot failed: disk full")
+
+    live.session.step = broken
+    assert op.modal(ctx, event("TIMER")) == {"PASS_THROUGH"}  # the pump stays, paused
+    assert live.status == "paused" and "disk full" in live.error
+    from test_ui_support import draw_panel
+    from viga_addon.panels.main_panel import VIGA_PT_main
+
+    shown = draw_panel(VIGA_PT_main)
+    assert "the run stopped: RuntimeError: snapshot failed: disk full" in shown.texts()
+    del live.session.step
+    bpy.ops.viga.cancel()
+    assert op.modal(ctx, event("TIMER")) == {"FINISHED"}

@@ -24,13 +24,33 @@ ADDON = "viga_addon"
 
 
 # ----------------------------------------------------------------------------- recording layout
-class OpProps:
-    """What ``layout.operator`` returns: records the properties set on it."""
+_ICONS = {i.identifier for i in
+          bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items}
 
-    def __init__(self):
+
+def _check_icon(icon):
+    assert icon in _ICONS, f"no icon {icon!r} in this Blender"
+
+
+def _operator_rna(idname):
+    category, name = idname.split(".")
+    op = getattr(getattr(bpy.ops, category), name)
+    try:
+        return op.get_rna_type()
+    except KeyError:
+        raise AssertionError(f"operator {idname} is not registered") from None
+
+
+class OpProps:
+    """What ``layout.operator`` returns: records the properties set on it (which must exist)."""
+
+    def __init__(self, rna=None):
         object.__setattr__(self, "props", {})
+        object.__setattr__(self, "rna", rna)
 
     def __setattr__(self, name, value):
+        if self.rna is not None:
+            assert name in self.rna.properties, f"{self.rna.identifier} has no property {name}"
         self.props[name] = value
 
 
@@ -88,20 +108,27 @@ class RecordingLayout:
         return self._child("box", indent=1)
 
     def label(self, text="", icon="NONE", **_kw):
+        _check_icon(icon)
         self._add("label", text=text, icon=icon)
 
-    def prop(self, data, prop, text=None, **kw):
+    def prop(self, data, prop, text=None, icon="NONE", **kw):
+        _check_icon(icon)
+        assert prop in data.bl_rna.properties, f"{type(data).__name__} has no property {prop}"
         self._add("prop", prop=prop, text=text, owner=type(data).__name__, **kw)
 
     def operator(self, idname, text=None, icon="NONE", **_kw):
-        props = OpProps()
-        self._add("operator", idname=idname, text=text, icon=icon, props=props)
+        _check_icon(icon)
+        rna = _operator_rna(idname)
+        props = OpProps(rna)
+        self._add("operator", idname=idname, text=text, icon=icon, props=props,
+                  label=rna.name)
         return props
 
     def progress(self, factor=0.0, type="BAR", text=""):  # noqa: A002
         self._add("progress", factor=factor, text=text)
 
     def template_ID(self, data, prop, **_kw):  # noqa: N802
+        assert prop in data.bl_rna.properties, f"{type(data).__name__} has no property {prop}"
         self._add("template_ID", prop=prop)
 
     def template_icon(self, icon_value=0, scale=1.0):
@@ -122,8 +149,8 @@ class RecordingLayout:
                 lines.append(f"{pad}label{icon}: {it['text']}{flags}")
             elif kind == "operator":
                 props = " ".join(f"{k}={v}" for k, v in it["props"].props.items())
-                lines.append(f"{pad}button {it['idname']} {it['text'] or ''!r} {props}{flags}"
-                             .rstrip())
+                lines.append(f"{pad}button {it['idname']} {it['text'] or it['label']!r} "
+                             f"{props}{flags}".rstrip())
             elif kind == "prop":
                 lines.append(f"{pad}prop {it['owner']}.{it['prop']}{flags}")
             elif kind == "progress":

@@ -150,9 +150,16 @@ def _draw_inputs(layout, context, props, live) -> None:
                 problems.operator("viga.use_demo_photo", icon="PLAY")
 
 
+_PLACEHOLDER = None
+
+
 def _supports_placeholder() -> bool:
-    fn = bpy.types.UILayout.bl_rna.functions["prop"]
-    return "placeholder" in {p.identifier for p in fn.parameters}
+    """``layout.prop(placeholder=…)`` is newer than Blender 4.2."""
+    global _PLACEHOLDER
+    if _PLACEHOLDER is None:
+        fn = bpy.types.UILayout.bl_rna.functions["prop"]
+        _PLACEHOLDER = "placeholder" in {p.identifier for p in fn.parameters}
+    return _PLACEHOLDER
 
 
 def _draw_controls(layout, context, props, live, state) -> None:
