@@ -444,3 +444,34 @@ def test_an_exception_in_a_step_pauses_with_the_reason(addon):
     del live.session.step
     bpy.ops.viga.cancel()
     assert op.modal(ctx, event("TIMER")) == {"FINISHED"}
+
+
+def test_finished_run_reopened_can_be_loaded_and_reverted(addon, tmp_path):
+    use_demo()
+    assert bpy.ops.viga.run() == {"FINISHED"}
+    live = rt.any_live_run()
+    assert live.status == "done"
+    blend = tmp_path / "finished.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    assert rt.any_live_run() is None
+    from test_ui_support import draw_panel
+    from viga_addon.panels.main_panel import VIGA_PT_main, VIGA_PT_stages
+
+    shown = draw_panel(VIGA_PT_main)
+    assert "Last run finished" in shown.texts() and "viga.resume_run" in shown.buttons()
+    assert not draw_panel(VIGA_PT_stages).button_items("viga.revert_stage")  # not loaded yet
+    ctx = fake_context()
+    loader = ResumeHarness()
+    assert loader.invoke(ctx, event("NONE")) == {"FINISHED"}
+    assert not ctx.window_manager.timers  # nothing to pump: the run is done
+    loaded = rt.any_live_run()
+    assert loaded.status == "done"
+    assert len(draw_panel(VIGA_PT_stages).button_items("viga.revert_stage")) == 6
+    assert bpy.ops.viga.revert_stage(stage="lighting") == {"FINISHED"}
+    assert loaded.status == "paused"
+    resume = ResumeHarness()
+    assert resume.invoke(ctx, event("NONE")) == {"RUNNING_MODAL"}
+    assert pump_until(resume, ctx) == {"FINISHED"}
+    assert loaded.session.status == "done"
+    assert loaded.session.state["stages"]["camera"]["status"] == "approved"

@@ -97,6 +97,8 @@ def test_scripted_demo_is_labelled_and_ready(addon):
     _keep("idle_scripted_ready", shown)
     assert rt.SCRIPTED_NOTE in shown.texts()
     assert "tabletop.png" in shown.texts()
+    drawn = {it["prop"] for it in shown.items if it["kind"] == "prop"}
+    assert {"review_code", "pause_after"} <= drawn  # step-through options of the next run
     assert shown.button_items("viga.run")[0]["enabled"]
     assert not [it for it in shown.items if it["alert"]]
 

@@ -53,6 +53,7 @@ class LiveRun:
     hand_edits: dict | None = None    # the last hand edits passed on to the session
     ticks: list = field(default_factory=list)   # (seconds, the tick only polled the model)
     started: float = field(default_factory=time.time)
+    redrawn: float = 0.0              # when the pump last redrew the sidebar
 
     @property
     def status(self) -> str:
@@ -499,14 +500,15 @@ def latest_render(session) -> str | None:
 
 
 def redraw(context) -> None:
-    screen = getattr(context, "screen", None)
+    """Redraw the sidebars of the 3D Viewports (not the viewports themselves: heavy scenes)."""
     wm = getattr(context, "window_manager", None)
     windows = getattr(wm, "windows", None) or []
-    screens = [screen] if screen else [w.screen for w in windows]
-    for sc in screens:
-        for area in getattr(sc, "areas", []):
+    for window in windows:
+        for area in window.screen.areas:
             if area.type == "VIEW_3D":
-                area.tag_redraw()
+                for region in area.regions:
+                    if region.type == "UI":
+                        region.tag_redraw()
 
 
 @bpy.app.handlers.persistent

@@ -102,7 +102,9 @@ class RunPump:
             if time.perf_counter() - t0 > self.tick_budget:
                 break
         live.ticks.append((time.perf_counter() - t0, pending))
-        rt.redraw(context)
+        if not pending or time.monotonic() - live.redrawn > 0.5:  # elapsed time ticks on
+            live.redrawn = time.monotonic()
+            rt.redraw(context)
 
     def _after_step(self, context, live, result) -> None:
         session = live.session
@@ -214,9 +216,6 @@ def resume_from_folder(op, context, run_dir: str):
         op.report({"ERROR"}, f"No resumable run in {run_dir or '(no folder)'} "
                              "(state.json missing).")
         return None
-    if state["status"] == "done":
-        op.report({"ERROR"}, "That run has finished; revert a stage to continue it.")
-        return None
     provider = state["settings"]["provider"]
     p = _prefs(context)
     key, _ = rt.api_key(provider, p)
@@ -317,13 +316,16 @@ class VIGA_OT_resume_run(RunPump, bpy.types.Operator):
             return {"CANCELLED"}
         if live.pumping:
             return {"FINISHED"}  # the running pump picks the resumed session up
+        if live.session.finished:  # a finished run, loaded so its stages can be reverted
+            self.report({"INFO"}, "VIGA: run loaded; revert a stage to continue from it")
+            return {"FINISHED"}
         return self._begin_pump(context, live)
 
     def execute(self, context):
         live = self._prepare(context)
         if live is None:
             return {"CANCELLED"}
-        if not live.pumping:
+        if not live.pumping and not live.session.finished:
             pump_until_stop(live, context)
         return {"FINISHED"}
 

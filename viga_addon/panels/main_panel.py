@@ -162,6 +162,18 @@ def _supports_placeholder() -> bool:
     return _PLACEHOLDER
 
 
+def _draw_step_through(layout, context) -> None:
+    """The step-through options of the next run (kept in the add-on preferences)."""
+    from ..preferences import prefs
+
+    p = prefs(context)
+    if p is None:
+        return
+    row = layout.row(align=True)
+    row.prop(p, "review_code", text="Review code", toggle=True, icon="TEXT")
+    row.prop(p, "pause_after", text="")
+
+
 def _draw_controls(layout, context, props, live, state) -> None:
     col = layout.column()
     if live is None:
@@ -174,9 +186,12 @@ def _draw_controls(layout, context, props, live, state) -> None:
                  icon="RECOVER_LAST")
             box.operator("viga.resume_run", icon="PLAY")
         elif state:
-            col.label(text="Last run finished", icon="CHECKMARK")
+            row = col.row()
+            row.label(text="Last run finished", icon="CHECKMARK")
+            row.operator("viga.resume_run", text="Load to Revert", icon="LOOP_BACK")
         if props.run_dir:
             col.label(text=f"Run folder: {Path(bpy.path.abspath(props.run_dir)).name}")
+        _draw_step_through(col, context)
         row = col.row()
         row.scale_y = 1.5
         other = rt.any_live_run()
