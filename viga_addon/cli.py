@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--memory", choices=["compact", "full"],
                      help="compact (default): photo pinned, old renders dropped")
     rec.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    from . import batch
+
+    batch.add_parser(sub)
     return parser
 
 
@@ -244,9 +248,20 @@ def reconstruct(args) -> int:
             session = Session.create(args.photo, args.out, host, worker, settings, name=args.name)
         print(f"run folder: {session.run_dir}", file=sys.stderr)
 
+        stop = []
+
+        def on_signal(signum, frame):
+            # Blender swallows a KeyboardInterrupt raised inside a render; stop between steps
+            stop.append(signum)
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+
         def on_step(result, s):
             if not args.quiet and not result.waiting:
                 print(_progress_line(result, s), file=sys.stderr, flush=True)
+            if stop:
+                raise KeyboardInterrupt
 
         try:
             status = session.run_to_end(on_step=on_step)
@@ -260,6 +275,7 @@ def reconstruct(args) -> int:
     message = session.state["message"]
     if status == "done":
         print(f"done: {session.run_dir}", file=sys.stderr)
+        print(f"report: {session.run_dir / 'report.html'}", file=sys.stderr)
         print(session.run_dir)
         return 0
     if status == "paused" and session.state["settings"].get("stop_after"):
@@ -284,6 +300,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "reconstruct":
             return reconstruct(args)
+        if args.command == "batch":
+            from . import batch
+
+            return batch.run(args)
     except KeyMissing as e:
         print(str(e), file=sys.stderr)
         return 3

@@ -401,7 +401,7 @@ class Session:
         previous = None if stage.rollouts else ss.get("generator_conv")
         ss["generator_conv_before_round"] = copy.deepcopy(previous)
         if previous is None:
-            info = self.host.call("get_scene_info", {})
+            info = self._timed("other_tools", "get_scene_info", {})
             first = [msg.text("Reference photo:"), msg.image(str(self.store.reference))]
             if self.state["scene_graph"] and not stage.rollouts:
                 first.append(msg.text("Scene graph from initialization:\n"
@@ -443,7 +443,7 @@ class Session:
             attempt["metrics"] = self._compare(rdir / "render.png")
         if stage.rollouts:
             attempt["scene_graph"] = ss.get("scene_graph")
-            names = self.host.call("object_names", {}).get("names", [])
+            names = self._timed("other_tools", "object_names", {}).get("names", [])
             attempt["object_names"] = names
             attempt["coverage"] = selection.coverage(ss.get("scene_graph"), names)
         ss["attempts"].append(attempt)
@@ -479,6 +479,7 @@ class Session:
         if pause:
             self.pause(f"paused after {stage.name} round {n}")
         word = "approved" if verdict.get("approved") else "rejected"
+        self._write_report()
         return StepResult("round", f"{stage.name} round {n}: {word}",
                           {"round": n, "approved": bool(verdict.get("approved"))})
 
@@ -514,6 +515,7 @@ class Session:
         ss["finished"] = time.time()
         self._snapshot_stage_end(stage.name)
         self._goto_stage(self.state["stage_index"] + 1)
+        self._write_report()
         if self.state["settings"].get("stop_after") == stage.name:
             self.pause(f"stopped after {stage.name} as asked")
         elif self.state["settings"].get("pause_after") == "stage" and self.state["phase"] != "final":
@@ -533,8 +535,8 @@ class Session:
                                              "long_side": s["final_size"],
                                              "samples": s["final_samples"],
                                              "device": s["render_device"], "engine": s["engine"]})
-        self.host.call("save_blend", {"path": str(d / "final.blend")})
-        self.host.call("write_scene_py", {"path": str(d / "scene.py")})
+        self._timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
+        self._timed("other_tools", "write_scene_py", {"path": str(d / "scene.py")})
         metrics = self._compare(d / "final.png") if r.get("ok") else {"error": r.get("error")}
         write_json(d / "metrics.json", {
             "final": metrics,
@@ -549,6 +551,7 @@ class Session:
         self.state["phase"] = "done"
         self.state["status"] = "done"
         self.state["message"] = f"done: {d / 'final.blend'}"
+        self._write_report()
         return StepResult("done", self.state["message"], {"metrics": metrics})
 
     # ---------------------------------------------------------------- conversation
@@ -921,6 +924,15 @@ class Session:
             return self.host.call(name, args)
         finally:
             self.state["timing"][category] += time.monotonic() - t0
+
+    def _write_report(self) -> None:
+        """report.html beside the run (~50 ms); a report problem never stops the run."""
+        try:
+            from .report import write_report
+
+            write_report(self.store.dir, state=self.state)
+        except Exception as e:
+            self.store.append_event({"kind": "report_error", "message": f"{type(e).__name__}: {e}"})
 
     def _save(self):
         self.state["elapsed"] = self.elapsed()
