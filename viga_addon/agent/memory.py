@@ -43,7 +43,13 @@ def compact(messages: list[dict], policy: str = "compact", keep_images: int = 2,
     old = max(0, len(out) - keep_full_text_messages)
     for message in out[1:old]:
         for part in message["content"]:
-            if part["type"] == "tool_result":
+            if part["type"] == "tool_call":
+                code = part["arguments"].get("code") if isinstance(part["arguments"], dict) else None
+                if isinstance(code, str) and len(code) > text_cap:
+                    # the scene already holds its effect; get_scene_info shows the result
+                    part["arguments"] = {**part["arguments"], "code": code[:text_cap]
+                                         + "\n# …[rest of this earlier code omitted]"}
+            elif part["type"] == "tool_result":
                 for inner in part["content"]:
                     if inner["type"] == "text" and len(inner["text"]) > text_cap:
                         inner["text"] = inner["text"][:text_cap] + " …[cut]"
