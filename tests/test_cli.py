@@ -116,3 +116,15 @@ def test_killed_run_resumes_without_losing_completed_rounds(tmp_path):
              if line.strip()]
     assert "resumed" in kinds and kinds[-1] == "done"
     assert [a["round"] for a in state["stages"]["geometry"]["attempts"]] == [1, 2]
+
+
+def test_runs_as_a_script_the_way_blender_runs_it(tmp_path):
+    """`blender -b --python viga_addon/cli.py -- reconstruct …`: cli.py is run by path, from
+    another folder, with its arguments after `--`."""
+    r = subprocess.run([sys.executable, str(ROOT / "viga_addon" / "cli.py"), "--", "reconstruct",
+                        "--provider", "scripted", "--out", str(tmp_path), "--stages", "init",
+                        "--budget", "init=1", *TINY], cwd=tmp_path, env=_env(PYTHONPATH=""),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    run_dir = Path(r.stdout.strip())
+    assert run_dir.parent == tmp_path and (run_dir / "final.blend").exists()
