@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import io
-import math
-import random
 import threading
 import time
 import traceback
 
-import bmesh
 import bpy
-import mathutils
 import numpy as np
-from mathutils import Color, Euler, Matrix, Quaternion, Vector
 
-from . import snapshot
+from . import policy, snapshot
+from . import scope as scopes
 
-CODE_FILENAME = "<your code>"
+CODE_FILENAME = policy.CODE_FILENAME
 STDOUT_LIMIT = 4000
 CHANGE_KEYS = ("objects", "materials", "lights")
 _DIGITS = 4
@@ -135,16 +130,49 @@ def _no_changes() -> dict:
 
 # ----------------------------------------------------------------------------- helpers
 def _namespace() -> dict:
-    return {
-        "__name__": "__main__", "__builtins__": builtins,
-        "bpy": bpy, "bmesh": bmesh, "mathutils": mathutils, "math": math, "random": random,
-        "Vector": Vector, "Matrix": Matrix, "Euler": Euler, "Quaternion": Quaternion,
-        "Color": Color,
-    }
+    """Model code's namespace: guarded bpy and modules, restricted builtins (see policy)."""
+    return policy.namespace()
+
+
+class _CappedOutput(io.TextIOBase):
+    """stdout/stderr of model code: keeps the first and the last ``limit // 2`` characters only,
+    so printing in a loop until the deadline cannot fill memory."""
+
+    def __init__(self, limit: int = STDOUT_LIMIT):
+        self.limit = limit // 2
+        self.head: list[str] = []
+        self.head_len = 0
+        self.tail = ""
+        self.dropped = 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        written = len(text)
+        if self.head_len < self.limit:
+            take = text[: self.limit - self.head_len]
+            self.head.append(take)
+            self.head_len += len(take)
+            text = text[len(take):]
+        if text:
+            joined = self.tail + text
+            if len(joined) > self.limit:
+                self.dropped += len(joined) - self.limit
+                joined = joined[-self.limit:]
+            self.tail = joined
+        return written
+
+    def getvalue(self) -> str:
+        head = "".join(self.head)
+        if not self.dropped:
+            return head + self.tail
+        return f"{head}\n[... output cut: {self.dropped} characters left out ...]\n{self.tail}"
 
 
 def _cap(text: str, limit: int = STDOUT_LIMIT) -> str:
-    if len(text) <= limit:
+    if len(text) <= limit or "[... output cut:" in text[: limit + 200]:
         return text
     half = limit // 2
     cut = len(text) - 2 * half
@@ -204,20 +232,30 @@ def _result(ok, stdout="", error=None, tb=None, changes=None, start=0.0, restore
 
 
 # ----------------------------------------------------------------------------- execute_code
-def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None = None) -> dict:
-    """Run ``code`` on the calling (main) thread and report what it changed.
+def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None = None,
+                 scope=None, timeout: float | None = policy.DEFAULT_TIMEOUT,
+                 stage: str | None = None) -> dict:
+    """Run model-written ``code`` under the policy on the calling (main) thread and report what
+    it changed.
 
-    The code runs in a fresh namespace with bpy, bmesh, mathutils, math, random, Vector,
-    Matrix, Euler, Quaternion and Color imported and ``__name__ == "__main__"``. Its output is
-    captured. A syntax error runs nothing. When the code raises anything (SystemExit and
-    KeyboardInterrupt included) the scene is put back as it was before the call and
-    "restored" is True. ``checker(code)`` may refuse the code by returning a message.
+    The policy (tools/policy.py) is always on: the code is checked before running (refused
+    imports, builtins, attributes and operators run nothing) and runs with restricted builtins,
+    a guarded bpy and guarded modules, an audit hook and a deadline of ``timeout`` seconds.
+    The namespace has bpy, bmesh, mathutils, math, random, Vector, Matrix, Euler, Quaternion and
+    Color and ``__name__ == "__main__"``. Its output is captured. A syntax error runs nothing.
+    When the code raises anything (SystemExit, KeyboardInterrupt, a refusal at run time and the
+    time limit included) the scene is put back as it was before the call and "restored" is True.
+    ``checker(code)`` may refuse the code by returning a message (checked before the policy).
+    ``scope``: the stage scopes (stages.base.SCOPES names) the code may change; when given,
+    a call that changed anything else is rolled back as a whole and reported ("out_of_scope").
     ``saved``: a checkpoint of the current state the caller already took (e.g. for its own
     undo stack); it is used for the restore instead of writing a second one, and the caller
     keeps ownership (it is not discarded here).
 
     Returns {"ok", "stdout", "error", "traceback", "changes", "seconds", "restored"} where
-    changes = {"created"|"changed"|"removed": {"objects"|"materials"|"lights": [names]}}.
+    changes = {"created"|"changed"|"removed": {"objects"|"materials"|"lights": [names]}};
+    plus "refused": True for a policy refusal, "timed_out": True when the deadline fired,
+    "out_of_scope": [{"what", "scopes"}] when the scope check rolled the call back.
     """
     start = time.perf_counter()
     if not isinstance(code, str) or not code.strip():
@@ -239,10 +277,18 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
         except Exception as exc:  # noqa: BLE001 - a broken policy must not let code through
             refusal = f"the safety check itself failed ({type(exc).__name__}: {exc}); nothing was run"
         if refusal:
-            return _result(False, error=f"Refused: {refusal}", start=start)
+            return _result(False, error=f"Refused: {refusal}", start=start, refused=True)
+    try:
+        refusal = policy.check_code(code)
+    except Exception as exc:  # noqa: BLE001 - a broken policy must not let code through
+        refusal = f"the safety check itself failed ({type(exc).__name__}: {exc}); nothing was run"
+    if refusal:
+        return _result(False, error=f"Refused: {refusal}", start=start, refused=True)
+    compiled = policy.compile_guarded(code)
 
     scene = bpy.context.scene
     before = scene_fingerprint(scene)
+    scope_before = scopes.capture(scene) if scope is not None else None
     owned = saved is None
     try:
         if owned:
@@ -250,24 +296,63 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
     except Exception as exc:  # noqa: BLE001 - without a checkpoint an error could not be undone
         return _result(False, error=f"Could not save the scene before running ({type(exc).__name__}: "
                        f"{exc}); nothing was run.", start=start)
-    buffer = io.StringIO()
+    buffer = _CappedOutput()
     failure = None
+    guard = policy.Guard(timeout=timeout)
+    namespace = None
     try:
-        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-            exec(compiled, _namespace())
-    except BaseException as exc:  # noqa: BLE001 - model code may raise anything, even exit()
-        failure = exc
+        namespace = _namespace()
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), guard:
+            try:
+                exec(compiled, namespace)
+            except BaseException as exc:  # noqa: BLE001 - model code may raise anything
+                failure = exc
+        if failure is None and guard.refusals:
+            # the code caught a refusal and went on: what it asked for did not happen, but the
+            # call still fails so the model hears about it
+            failure = policy.PolicyViolation(guard.refusals[0])
+    except BaseException as exc:  # noqa: BLE001 - set-up or tear-down of the guard failed
+        failure = failure or exc
+    finally:
+        for _attempt in range(20):  # a timeout landing late may interrupt the first close()
+            try:
+                guard.close()
+                break
+            except policy.ExecutionTimeout:
+                failure = failure or policy.ExecutionTimeout()
+    del namespace
     scene = _alive(scene)
     left_mode = snapshot.ensure_object_mode()
     if left_mode:
         buffer.write(f"\n[note: the code left the scene in {left_mode} mode; it was switched back "
                      "to Object Mode so the edits are applied and renders see them]\n")
     try:
-        if failure is None:
+        out_of_scope = None
+        if failure is None and scope is not None:
+            found = scopes.changes(scope_before, scopes.capture(scene))
+            out_of_scope = scopes.out_of_scope(found, scope)
+        if failure is None and not out_of_scope:
             return _result(True, buffer.getvalue(), changes=diff_fingerprints(
                 before, scene_fingerprint(scene)), start=start)
-        error = _one_line(failure)
-        tb = _model_traceback(failure, lines)
+        extra = {}
+        if out_of_scope:
+            error = "Refused: " + scopes.describe(out_of_scope, scope, stage)
+            tb = None
+            extra = {"out_of_scope": out_of_scope, "refused": True}
+        else:
+            error = _one_line(failure)
+            tb = _model_traceback(failure, lines)
+            if isinstance(failure, policy.ExecutionTimeout):
+                error = f"Timeout: {failure}"
+                extra = {"timed_out": True}
+            elif isinstance(failure, policy.PolicyViolation) or guard.refusals:
+                reason = str(failure) if isinstance(failure, policy.PolicyViolation) \
+                    else guard.refusals[0]
+                error = f"Refused: {reason}"
+                extra = {"refused": True}
+            elif isinstance(failure, MemoryError):
+                error = ("MemoryError: the code tried to use more memory than scene code may "
+                         "(about 4 GB more); build less at once")
         try:
             restored = snapshot.rollback(saved, scene=scene)
         except Exception as exc:  # noqa: BLE001 - report rather than lose the original error
@@ -275,10 +360,11 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
         if not restored["ok"]:
             return _result(False, buffer.getvalue(), error, tb, start=start, restored=False,
                            restore_error=f"The scene could NOT be restored: {restored['error']}",
-                           changes=diff_fingerprints(before, scene_fingerprint(scene)))
-        error += " — the scene was restored to its state before this code ran."
+                           changes=diff_fingerprints(before, scene_fingerprint(scene)), **extra)
+        if not out_of_scope:
+            error += " — the scene was restored to its state before this code ran."
         return _result(False, buffer.getvalue(), error, tb, start=start, restored=True,
-                       changes=diff_fingerprints(before, scene_fingerprint(scene)))
+                       changes=diff_fingerprints(before, scene_fingerprint(scene)), **extra)
     finally:
         if owned:
             saved.discard()

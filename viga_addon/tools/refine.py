@@ -284,6 +284,7 @@ def colour_steps(obj: Objective, max_steps=3) -> None:
         return
     obj.phase = "colour"
     obj.spend_extra("object-id masks")
+    obj.apply(obj.best["u"])  # masks of the best state's geometry, not the last one tried
     w, h = obj.render_size
     masks = refine_masks.object_masks(os.path.join(obj.workdir, "ids.png"), w, h)
     masks = {name: obj.frame(m.astype(np.float32)[..., None])[..., 0] > 0.5
