@@ -34,6 +34,30 @@ from viga_addon.tools import refine, render  # noqa: E402
 FACTORS = ("lighting", "material", "placement", "camera")
 PHOTO = {"long_side": 128, "samples": 32}
 SECTION = "## Refiner"
+NOTES = """\
+Where it falls short, and why:
+- **Small budgets on geometry.** At 15 renders placement (9 numbers) and camera (7) often stay
+  under +6 dB: one render for the start, then the search spends its first half on a blurred-image
+  loss along the primary moves (camera-aligned shifts, uniform scale, turns about Z) before it
+  refines every axis; 15 renders is about two sweeps. Give geometry 30 or more.
+- **Plateaus.** The loss is (1 - SSIM) + 10 (MSE + coarse MSE), not PSNR, so a run can improve its
+  loss while PSNR stands still for a while (pillars lighting at 15 vs 30 renders: the sun
+  direction search moves shadows, which SSIM rewards before MSE does).
+- **Ceiling.** The photo is a 128 px / 32-sample render with another seed, the refiner sees
+  64 px / 8 samples: the true values themselves score 43.5 / 45.1 / 42.6 dB (tabletop / pillars
+  / stack; SSIM 0.987-0.993), so end PSNR saturates around there.
+- **Large errors (checked by hand, not in the table; tabletop, 60 renders):** a camera panned 8°
+  or moved 1 unit, the box moved 0.8 or turned 40°, the sun turned 115° in azimuth, the box
+  scaled 2x: all recovered to 30-44 dB (+9.9 to +13.2 dB). A camera panned 20° (+2 dB) or an object
+  moved 2 units, clear of where it should be (+4 dB), fail: when render and photo no longer
+  overlap, neither SSIM nor the blurred MSE points back, and the local search stalls in a local
+  minimum. Those are for the model to fix coarsely first (composition and camera stages);
+  the refiner finishes the numbers.
+- **What is not closed-form.** Intensity (joint scale of light energies, world strength,
+  exposure) and colours (per-object ratios from the ID render, world colour from the background,
+  light colour overall) take 2-6 renders; light direction, roughness, metallic, transforms and
+  the camera are searched render by render.
+"""
 
 
 # ----------------------------------------------------------------------------- scenes
@@ -270,7 +294,7 @@ def main(argv=None) -> int:
         "lighting = sun energy, colour, rotation + world strength and colour: 11 numbers), "
         "not just the perturbed values.", "",
         f"Reproduce: `{command}` ({wall / 60:.1f} min wall on this 2-core machine, shared).", "",
-        table(rows, budgets), "",
+        table(rows, budgets), "", NOTES,
     ])
     print(body)
     if args.write:

@@ -148,6 +148,19 @@ def test_recovers_material_colour_with_object_masks(clean_scene, tmp_path):
     assert after["objects"]["Sun"][4] == before["objects"]["Sun"][4]
 
 
+def test_mixed_targets_as_a_comma_string(clean_scene, tmp_path):
+    build_scene()
+    photo = shoot(tmp_path / "photo.png")
+    red().default_value = (0.3, 0.5, 0.6, 1.0)
+    bpy.data.objects["Sun"].data.energy = 1.0
+    result = run("light:Sun.energy, material:Red.base_color", 16, photo)
+    assert result["ok"], result
+    assert set(result["params"]) == {"light:Sun.energy", "material:Red.base_color"}
+    assert result["end"]["psnr"] >= result["start"]["psnr"] + 6
+    assert abs(bpy.data.objects["Sun"].data.energy - 3.0) / 3.0 < 0.25
+    assert np.abs(np.array(red().default_value[:3]) - [0.7, 0.1, 0.08]).max() < 0.15
+
+
 def test_object_masks_separate_objects(clean_scene, tmp_path):
     from viga_addon.tools import refine_masks
 
