@@ -11,7 +11,7 @@ import pytest
 
 from fake_model_server import fake_server
 from pipeline_helpers import demo_script, flatten_script
-from test_ui_support import addon, event, fake_context, start_modal_run, use_demo  # noqa: F401
+from test_ui_support import addon, event, start_modal_run, use_demo  # noqa: F401
 from viga_addon import ui_runtime as rt
 from viga_addon.agent.photo import prepare_reference
 from viga_addon.demo import tabletop

@@ -188,6 +188,7 @@ def start_run(op, context):
         worker.close()
         op.report({"ERROR"}, f"Cannot write the run folder under {runs_root(context)}: {e}")
         return None
+    source = context.scene
     scene = _run_scene(context, Path(choice.photo).stem)
     if live is not None:  # a finished run's leftovers
         live.worker.close()
@@ -195,8 +196,9 @@ def start_run(op, context):
                       scene_name=scene.name)
     rt.set_live_run(live)
     scene.viga.run_dir = str(session.run_dir)
-    if context.scene is not scene:
-        scene.viga.photo_path = context.scene.viga.photo_path
+    if scene != source:  # the new scene shows the same inputs
+        for name in ("photo_source", "photo_path", "photo_image", "provider", "model"):
+            setattr(scene.viga, name, getattr(source.viga, name))
     worker.start()  # the child imports its SDK while the scene is set up
     if choice.provider == "scripted":
         op.report({"INFO"}, f"VIGA: {rt.SCRIPTED_NOTE}")
