@@ -392,10 +392,14 @@ def _check_budget(budget):
 def _check_scope(params, allowed_groups):
     if allowed_groups is None:
         return
-    outside = [p.name for p in params if p.group not in allowed_groups]
+    outside = [p for p in params if p.group not in allowed_groups]
     if outside:
-        raise RefineError(f"{', '.join(outside)} may not be refined here: this stage may only "
-                          f"refine {' and '.join(allowed_groups)} parameters.")
+        names = ", ".join(p.name for p in outside[:3])
+        if len(outside) > 3:
+            names += f" and {len(outside) - 3} more"
+        groups = ", ".join(sorted({p.group for p in outside}))
+        raise RefineError(f"{names} ({groups}) may not be refined here: this stage may only "
+                          f"refine {' and '.join(allowed_groups) or 'no'} parameters.")
 
 
 def refine_parameters(targets, budget, photo, *, objects=None, allowed_groups=None,
