@@ -145,6 +145,7 @@ def test_panel_through_a_run(addon, tmp_path):
     rows = _stage_rows(shown)
     assert list(rows) == ["init", "geometry", "material", "composition", "lighting", "camera"]
     assert rows["init"][:2] == ["running", "1/2"]
+    assert "final.blend" not in text
     assert rows["geometry"][:2] == ["waiting", "0/5"]
 
     pump_until(op, ctx, stop=lambda lv: lv.status == "paused")  # after init
@@ -170,6 +171,7 @@ def test_panel_through_a_run(addon, tmp_path):
     _keep("done", shown)
     text = shown.texts()
     assert "Done: the scene is editable" in text
+    assert "final.blend, final.png and scene.py are in the run folder" in text
     assert "100%" in [it for it in shown.items if it["kind"] == "progress"][0]["text"]
     assert "Hand edits kept: removed objects: red_ball" in text
     rows = _stage_rows(shown)
@@ -199,6 +201,7 @@ def test_review_state_shows_approve_and_skip(addon):
     assert {"viga.approve_code", "viga.skip_code", "viga.open_code", "viga.cancel"} <= \
         set(shown.buttons())
     assert "viga.pause" not in shown.buttons()
+    assert _stage_rows(shown)["init"][0] == "review"
     revert = shown.button_items("viga.revert_stage")
     assert all(not it["enabled"] for it in revert)  # no stage changes mid-review
     bpy.ops.viga.cancel()
@@ -222,7 +225,7 @@ def test_failed_run_says_why(addon, tmp_path):
     assert any(it["alert"] for it in shown.items if it["kind"] == "label"
                and it["text"].startswith("failed"))
     assert {"viga.resume_run", "viga.run"} <= set(shown.buttons())
-    assert _stage_rows(shown)["geometry"][0] == "running"
+    assert _stage_rows(shown)["geometry"][0] == "stopped"
 
 
 def test_a_run_in_another_scene_is_announced(addon):

@@ -361,7 +361,9 @@ def describe_step(live: LiveRun) -> str:
     status = st["status"]
     if live.error:
         return live.error
-    if status in ("paused", "review", "done", "failed", "cancelled") and st.get("message"):
+    if status == "done":
+        return "done: final.blend, final.png and scene.py are in the run folder"
+    if status in ("paused", "review", "failed", "cancelled") and st.get("message"):
         return st["message"]
     phase = st["phase"]
     stage = session.stage.name

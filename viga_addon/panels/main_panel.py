@@ -264,11 +264,15 @@ def draw_stages(layout, context) -> None:
     for name in state["stage_order"]:
         ss = state["stages"][name]
         status = ss["status"]
+        word = STATUS_WORDS.get(status, status)
+        run_status = state.get("status")
+        if status == "running" and run_status in ("paused", "review", "failed", "cancelled"):
+            word = {"failed": "stopped", "cancelled": "stopped"}.get(run_status, run_status)
         row = col.row(align=True)
         split = row.split(factor=0.42, align=True)
         split.label(text=name.capitalize(), icon=STATUS_ICONS.get(status, "QUESTION"))
         right = split.row(align=True)
-        right.label(text=STATUS_WORDS.get(status, status))
+        right.label(text=word)
         right.label(text=f"{ss['round']}/{ss['budget']}")
         metrics = rt.latest_metrics(ss)
         if metrics and metrics.get("psnr") is not None:
