@@ -15,6 +15,7 @@ from . import policy, snapshot
 from . import scope as scopes
 
 CODE_FILENAME = policy.CODE_FILENAME
+DEFAULT_TIMEOUT = policy.DEFAULT_TIMEOUT
 STDOUT_LIMIT = 4000
 CHANGE_KEYS = ("objects", "materials", "lights")
 _DIGITS = 4

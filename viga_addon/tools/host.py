@@ -21,10 +21,13 @@ from . import execute, metrics, render, scene_info, snapshot, viewing
 
 class BlenderHost:
     def __init__(self, render_device="auto", engine="CYCLES", preview_size=256,
-                 preview_samples=16, checker=None):
+                 preview_samples=16, checker=None, code_timeout=execute.DEFAULT_TIMEOUT):
         self.render_device = render_device
         self.engine = engine
+        # An extra refusal hook run before the built-in policy (tools/policy.py), which is
+        # always on: there is no way to run model code around it.
         self.checker = checker
+        self.code_timeout = code_timeout
         self.view_options = {"long_side": preview_size, "samples": preview_samples,
                              "device": render_device, "engine": engine}
         self.viewer = self._new_viewer()
@@ -108,8 +111,14 @@ class BlenderHost:
 
     # ---------------------------------------------------------------- generator tools
     def tool_execute_code(self, code: str, scope: list | None = None) -> dict:
+        """Run model code under the policy; changes outside ``scope`` (the stage's scopes,
+        stages.base.SCOPES names) roll the whole call back. The only path model code takes."""
+        if scope is not None and (not isinstance(scope, (list, tuple))
+                                  or not all(isinstance(s, str) for s in scope)):
+            return {"ok": False, "error": "execute_code: scope must be a list of scope names"}
         handle = snapshot.checkpoint()
-        result = execute.execute_code(code, checker=self.checker, saved=handle)
+        result = execute.execute_code(code, checker=self.checker, saved=handle, scope=scope,
+                                      timeout=self.code_timeout)
         if result.get("ok"):
             self._undo_stack.append(handle)
         else:

@@ -168,6 +168,15 @@ class ExecutionTimeout(BaseException):
         super().__init__(*(args or ("the code ran longer than its time limit and was stopped",)))
 
 
+def _violation(message: str) -> PolicyViolation:
+    """A refusal at run time, recorded on the active guard so the call fails even when the
+    model's code catches the exception."""
+    guard = getattr(_state, "guard", None)
+    if guard is not None and message not in guard.refusals:
+        guard.refusals.append(message)
+    return PolicyViolation(message)
+
+
 def refusal(what: str, why: str) -> str:
     return f"{what} is not allowed in scene code ({why}). {ADVICE}"
 
@@ -501,7 +510,7 @@ class _Guarded:
         object.__setattr__(self, "_label", label)
 
     def __setattr__(self, name, value):
-        raise PolicyViolation(refusal(f"changing {self._label}.{name}",
+        raise _violation(refusal(f"changing {self._label}.{name}",
                                       "shared modules cannot be modified"))
 
     __delattr__ = __setattr__
@@ -522,12 +531,12 @@ class GuardedModule(_Guarded):
         label = self._label
         problem = attribute_refusal(name) or _module_attr_refusal(label, name)
         if problem:
-            raise PolicyViolation(problem)
+            raise _violation(problem)
         value = getattr(self._target, name)
         if isinstance(value, types.ModuleType):
             sub = value.__name__
             if sub not in ALLOWED_MODULES and f"{label}.{name}" not in ALLOWED_MODULES:
-                raise PolicyViolation(module_refusal(f"{label}.{name}"))
+                raise _violation(module_refusal(f"{label}.{name}"))
             return _guard_module(value, f"{label}.{name}" if sub not in ALLOWED_MODULES else sub)
         return value
 
@@ -542,11 +551,11 @@ class GuardedOps(_Guarded):
         if category is None:
             problem = operator_refusal(name)
             if problem:
-                raise PolicyViolation(problem)
+                raise _violation(problem)
             return GuardedOps(getattr(self._target, name), f"bpy.ops.{name}")
         problem = operator_refusal(category, name)
         if problem:
-            raise PolicyViolation(problem)
+            raise _violation(problem)
         return getattr(self._target, name)
 
 
@@ -556,7 +565,7 @@ class GuardedApp(_Guarded):
     def __getattr__(self, name):
         problem = _bpy_attribute_refusal("app", name)
         if problem:
-            raise PolicyViolation(problem)
+            raise _violation(problem)
         return getattr(self._target, name)
 
 
@@ -566,7 +575,7 @@ class GuardedBpy(_Guarded):
     def __getattr__(self, name):
         problem = _bpy_attribute_refusal(name)
         if problem:
-            raise PolicyViolation(problem)
+            raise _violation(problem)
         value = getattr(self._target, name)
         if name == "ops":
             return GuardedOps(value, "bpy.ops")
@@ -592,10 +601,10 @@ def _safe_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa
         # still refuses loading a module that is neither loaded already nor allowed.
         return _builtins.__import__(name, globals, locals, fromlist, level)
     if level:
-        raise PolicyViolation(refusal("a relative import", "there is no package here"))
+        raise _violation(refusal("a relative import", "there is no package here"))
     problem = module_refusal(name)
     if problem:
-        raise PolicyViolation(problem)
+        raise _violation(problem)
     import importlib
 
     module = importlib.import_module(name)
@@ -608,7 +617,7 @@ def _safe_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa
 def _safe_getattr(obj, name, *default):
     problem = attribute_refusal(name)
     if problem:
-        raise PolicyViolation(problem)
+        raise _violation(problem)
     return getattr(obj, name, *default)
 
 
@@ -621,14 +630,14 @@ def _safe_hasattr(obj, name):
 def _safe_setattr(obj, name, value):
     problem = attribute_refusal(name, store=True)
     if problem:
-        raise PolicyViolation(problem)
+        raise _violation(problem)
     setattr(obj, name, value)
 
 
 def _safe_delattr(obj, name):
     problem = attribute_refusal(name, store=True)
     if problem:
-        raise PolicyViolation(problem)
+        raise _violation(problem)
     delattr(obj, name)
 
 
@@ -638,7 +647,7 @@ def _exit(code=None):
 
 def _refused_builtin(name):
     def refused(*_args, **_kwargs):
-        raise PolicyViolation(refusal(f"{name!r}", REFUSED_BUILTINS[name]))
+        raise _violation(refusal(f"{name!r}", REFUSED_BUILTINS[name]))
 
     refused.__name__ = name
     return refused
@@ -748,8 +757,7 @@ def _audit(event: str, args) -> None:
     finally:
         _state.in_hook = False
     if problem:
-        guard.refusals.append(problem)
-        raise PolicyViolation(problem)
+        raise _violation(problem)
 
 
 def _audit_refusal(event: str, args) -> str | None:

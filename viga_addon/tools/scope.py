@@ -24,6 +24,7 @@ Which scope covers what:
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 import bpy
 import numpy as np
@@ -144,7 +145,12 @@ def _transform_scope(obj) -> tuple:
 
 def capture(scene=None) -> dict:
     """``{label: (scopes, value)}`` for everything a stage scope covers."""
-    scene = scene or bpy.context.scene
+    with warnings.catch_warnings():  # reading deprecated properties (use_nodes) warns in 5.x
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _capture(scene or bpy.context.scene)
+
+
+def _capture(scene) -> dict:
     out = {}
     view_layer = bpy.context.view_layer
     for obj in scene.objects:
