@@ -1,0 +1,299 @@
+"""Faults of the model service (through the local fake server and the real SDKs, driving a real
+session) and of the machine (the CLI killed at random points, a full disk).
+
+Service faults: transport faults (429 with/without retry-after, 500, 529, dropped connection,
+timeout) are retried with backoff; when they persist the run pauses with everything saved and
+resumes to the end. Model faults (malformed/truncated tool calls, a refusal in plain text,
+endless text without a tool call) are re-asked, then fail the round cleanly and the run goes on.
+No step of the session blocks while the model is slow.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fake_model_server import fake_server
+from pipeline_helpers import demo_script, flatten_script, new_session, tiny_host
+from viga_addon.agent.session import Session
+from viga_addon.agent.worker import ModelWorker
+
+KEY = "sk-test-FAULTS-0123456789abcdef"
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["init"]
+SETTINGS = {"stages": STAGES, "budgets": {"init": 1}}
+MAX_RETRIES = 2
+
+
+class TimedList(list):
+    """server.requests that also records when each request arrived."""
+
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def append(self, item):
+        self.times.append(time.monotonic())
+        super().append(item)
+
+
+def _replies():
+    return flatten_script(demo_script(), STAGES, {"init": 1})
+
+
+def _worker(provider, url, **opts):
+    base_url = url if provider == "anthropic" else url + "/v1"
+    return ModelWorker(provider, model="test-model", api_key=KEY, base_url=base_url,
+                       opts={"base_delay": 0.01, "max_retries": MAX_RETRIES, "timeout": 0.6,
+                             **opts})
+
+
+def _pump(session):
+    """run_to_end, also checking that no waiting step blocks."""
+    slowest = [0.0]
+
+    def on_step(result, _session):
+        if result.waiting:
+            slowest[0] = max(slowest[0], time.monotonic() - started[0])
+        started[0] = time.monotonic()
+
+    started = [time.monotonic()]
+    status = session.run_to_end(on_step=on_step)
+    return status, slowest[0]
+
+
+TRANSPORT_FAULTS = {
+    "429_retry_after": {"fault": "429", "retry_after": 0.3},
+    "429_no_retry_after": {"fault": "429"},
+    "500": {"fault": "500"},
+    "529": {"fault": "529"},
+    "dropped_connection": {"fault": "drop"},
+    "timeout": {"fault": "slow", "delay": 2.0, "text": "late"},
+}
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("fault", sorted(TRANSPORT_FAULTS))
+def test_transient_fault_is_retried_with_backoff_and_the_run_finishes(tmp_path, provider, fault):
+    replies = _replies()
+    with fake_server() as server:
+        server.requests = TimedList()
+        server.queue(dict(TRANSPORT_FAULTS[fault]), dict(TRANSPORT_FAULTS[fault]), *replies)
+        session, worker = new_session(tmp_path, worker=_worker(provider, server.url), **SETTINGS)
+        try:
+            status, slowest = _pump(session)
+        finally:
+            worker.close()
+        times = server.requests.times
+    assert status == "done", session.state["message"]
+    assert len(times) == len(replies) + 2
+    if fault == "429_retry_after":
+        assert times[1] - times[0] >= 0.25 and times[2] - times[1] >= 0.25
+    assert slowest < 1.0
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("fault", sorted(TRANSPORT_FAULTS))
+def test_persistent_fault_pauses_with_everything_saved_then_resumes(tmp_path, provider, fault):
+    replies = _replies()
+    with fake_server() as server:
+        server.queue(*[dict(TRANSPORT_FAULTS[fault]) for _ in range(MAX_RETRIES + 1)])
+        session, worker = new_session(tmp_path, worker=_worker(provider, server.url), **SETTINGS)
+        try:
+            status, slowest = _pump(session)
+        finally:
+            worker.close()
+        assert status == "paused"
+        assert len(server.requests) == MAX_RETRIES + 1
+        assert slowest < 1.0
+        run_dir = session.run_dir
+        saved = json.loads((run_dir / "state.json").read_text())
+        assert saved["status"] == "paused" and saved["phase"] == "round_start"
+        assert saved["error_type"] in ("RateLimited", "ServerError", "Timeout")
+        assert "resume" in saved["message"] and KEY not in saved["message"]
+        assert (run_dir / "stages/init/start.blend").is_file()
+        kinds = [json.loads(line)["kind"] for line in (run_dir / "events.jsonl").open()]
+        assert kinds[-1] == "paused"
+        # a new process would do this: resume from the folder with a fresh host and worker
+        server.queue(*replies)
+        worker = _worker(provider, server.url)
+        resumed = Session.resume(run_dir, tiny_host(), worker)
+        try:
+            status, _ = _pump(resumed)
+        finally:
+            worker.close()
+    assert status == "done", resumed.state["message"]
+    assert (run_dir / "final.blend").is_file()
+    assert [a["round"] for a in resumed.state["stages"]["init"]["attempts"]] == [1]
+
+
+MODEL_FAULTS = {
+    "malformed_tool_call": {"fault": "malformed",
+                            "tool_calls": [{"name": "execute_code", "arguments": {"code": "x"}}]},
+    "refusal_text": {"fault": "no_tool", "text": "I'm sorry, I can't help with that request."},
+    "endless_text": {"fault": "no_tool", "text": "Let me think about the scene. " * 20000},
+}
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("fault", sorted(MODEL_FAULTS))
+def test_bad_model_answer_is_reasked_then_fails_the_round_cleanly(tmp_path, provider, fault):
+    with fake_server() as server:
+        server.queue(*[dict(MODEL_FAULTS[fault]) for _ in range(3)])  # first ask + 2 re-asks
+        session, worker = new_session(tmp_path, worker=_worker(provider, server.url, reask=2),
+                                      **SETTINGS)
+        try:
+            status, _ = _pump(session)
+        finally:
+            worker.close()
+        requests = list(server.requests)
+    assert status == "done", session.state["message"]
+    assert len(requests) == 3
+    body = json.dumps(requests[-1]["body"])
+    assert "Call one of the tools to act" in body  # the re-ask nudge went to the model
+    stage = session.state["stages"]["init"]
+    assert stage["status"] == "failed" and stage["attempts"][0]["failed"]
+    verdict = json.loads((session.run_dir / "stages/init/round_1/verdict.json").read_text())
+    assert verdict["failed"]
+    assert (session.run_dir / "final.blend").is_file()
+
+
+# ------------------------------------------------------------------ faults of the machine
+TINY = ["--preview-size", "48", "--preview-samples", "2", "--final-size", "64",
+        "--final-samples", "4", "--render-device", "cpu", "--quiet"]
+
+
+def _env():
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "viga_addon", *args], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _start(out):
+    args = ["reconstruct", "--provider", "scripted", "--out", str(out),
+            "--stages", "init,geometry", "--rollouts", "1", *TINY]
+    return subprocess.Popen([sys.executable, "-m", "viga_addon", *args], cwd=ROOT, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _temp_files(run_dir):
+    return [p for p in run_dir.rglob(".*") if p.is_file() and ".tmp" in p.name]
+
+
+def _kill_when(proc, out, condition, deadline=240):
+    """SIGKILL the CLI as soon as ``condition(run_dir)`` holds; returns the run folder and
+    what held (None when the run ended first)."""
+    end = time.time() + deadline
+    while time.time() < end and proc.poll() is None:
+        runs = list(Path(out).glob("*"))
+        if runs:
+            held = condition(runs[0])
+            if held:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                return runs[0], held
+        time.sleep(0.002)
+    proc.wait()
+    runs = list(Path(out).glob("*"))
+    return (runs[0] if runs else None), None
+
+
+def _completed_rounds(run_dir):
+    state = json.loads((run_dir / "state.json").read_text())
+    done = {}
+    for name, stage in state["stages"].items():
+        for attempt in stage["attempts"]:
+            verdict = run_dir / "stages" / name / f"round_{attempt['round']}" / "verdict.json"
+            if verdict.is_file():
+                done[(name, attempt["round"])] = verdict.read_bytes()
+    return done
+
+
+def _mid(kind):
+    def condition(run_dir):
+        for path in _temp_files(run_dir):
+            if kind == "snapshot" and path.name.endswith(".tmp.blend"):
+                return f"mid-snapshot ({path.name})"
+            if kind == "render" and path.name.endswith(".tmp.png"):
+                return f"mid-render ({path.name})"
+        return None
+    return condition
+
+
+def _after_seconds(seconds):
+    start = time.time()
+
+    def condition(run_dir):
+        return f"at {seconds:.2f} s" if time.time() - start >= seconds else None
+    return condition
+
+
+def _after_file(pattern):
+    def condition(run_dir):
+        found = list(run_dir.glob(pattern))
+        return f"after {found[0].relative_to(run_dir)}" if found else None
+    return condition
+
+
+RNG = random.Random(int(os.environ.get("VIGA_KILL_SEED", "5")))
+KILL_POINTS = {
+    "mid_snapshot": _mid("snapshot"),
+    "mid_render": _mid("render"),
+    "after_first_verdict": _after_file("stages/init/round_1/verdict.json"),
+    "random_early": lambda: _after_seconds(RNG.uniform(1.5, 4.0)),
+    "random_late": lambda: _after_seconds(RNG.uniform(4.0, 9.0)),
+}
+
+
+@pytest.mark.parametrize("point", sorted(KILL_POINTS))
+def test_killed_at_a_random_point_resumes_without_losing_rounds(tmp_path, point):
+    condition = KILL_POINTS[point]
+    if point.startswith("random"):
+        condition = condition()
+    proc = _start(tmp_path)
+    run_dir, held = _kill_when(proc, tmp_path, condition)
+    assert run_dir is not None
+    if held is None:
+        pytest.skip(f"the run finished before the kill point {point}")
+    before = _completed_rounds(run_dir) if (run_dir / "state.json").exists() else {}
+    r = _cli("reconstruct", "--resume", str(run_dir), *TINY)
+    if not (run_dir / "state.json").exists():
+        # killed before the first state was written: nothing to resume, nothing was lost
+        assert r.returncode == 2 and "state.json" in r.stderr
+        return
+    assert r.returncode == 0, (held, r.stderr[-2000:])
+    state = json.loads((run_dir / "state.json").read_text())
+    assert state["status"] == "done", held
+    after = _completed_rounds(run_dir)
+    for key, verdict in before.items():  # no completed round lost or redone
+        assert after.get(key) == verdict, (held, key)
+    for name, stage in state["stages"].items():
+        rounds = [a["round"] for a in stage["attempts"]]
+        assert rounds == sorted(set(rounds)), (held, name, rounds)
+    assert _temp_files(run_dir) == []  # no half-written file left behind as if good
+    for blend in run_dir.rglob("*.blend"):
+        if blend.name in ("final.blend",):
+            continue
+        sidecar = blend.with_name(blend.stem + ".snapshot.json")
+        assert sidecar.is_file(), blend
+        payload = json.loads(sidecar.read_text())
+        assert payload["blend_size"] == blend.stat().st_size, blend
+    kinds = []
+    for line in (run_dir / "events.jsonl").read_text().splitlines():
+        try:
+            kinds.append(json.loads(line)["kind"])
+        except ValueError:  # the line torn by the kill
+            continue
+    assert "resumed" in kinds and kinds[-1] == "done"
