@@ -297,3 +297,70 @@ def test_killed_at_a_random_point_resumes_without_losing_rounds(tmp_path, point)
         except ValueError:  # the line torn by the kill
             continue
     assert "resumed" in kinds and kinds[-1] == "done"
+
+
+# ------------------------------------------------------------------ disk full
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 600 KB tmpfs (needs root); skipped where it cannot be mounted."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)],
+                          capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode()[:200]}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_disk_full_pauses_with_a_clear_message_and_resumes_after_space_is_freed(tiny_disk):
+    session, worker = new_session(tiny_disk, **SETTINGS)
+    try:
+        status = session.run_to_end()
+    finally:
+        worker.close()
+    assert status == "paused"
+    message = session.state["message"]
+    assert message.startswith("Disk full: could not write to") and "resume" in message
+    run_dir = session.run_dir
+    saved = json.loads((run_dir / "state.json").read_text())  # the last complete state
+    assert saved["stages"]["init"]["status"] in ("waiting", "running", "approved",
+                                                  "budget_spent")
+    # more space (as if the artist freed some), then resume in place
+    grown = subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_disk)],
+                           capture_output=True)
+    assert grown.returncode == 0, grown.stderr
+    worker = ModelWorker("scripted", opts={"script": demo_script()})
+    resumed = Session.resume(run_dir, tiny_host(), worker)
+    try:
+        status = resumed.run_to_end()
+    finally:
+        worker.close()
+    assert status == "done", resumed.state["message"]
+    assert (run_dir / "final.blend").is_file()
+
+
+def test_disk_full_errno_from_any_write_is_named(tmp_path, monkeypatch):
+    """Where no tmpfs can be mounted: ENOSPC raised by the run folder's writer."""
+    import errno
+
+    from viga_addon.agent import runstore
+
+    session, worker = new_session(tmp_path, **SETTINGS)
+    real = runstore.RunStore.save_state
+    calls = []
+
+    def full_after_three(self, state):
+        calls.append(1)
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, state)
+
+    monkeypatch.setattr(runstore.RunStore, "save_state", full_after_three)
+    try:
+        status = session.run_to_end()
+    finally:
+        worker.close()
+    assert status == "paused" and session.state["error_type"] == "DiskFull"
+    assert "No space left on device" in session.state["message"]
+    json.loads((session.run_dir / "state.json").read_text())  # still a complete file

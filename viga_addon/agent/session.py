@@ -198,17 +198,38 @@ class Session:
             return StepResult("done" if st["status"] == "done" else st["status"], st["message"])
         if st["status"] in ("paused", "review"):
             return StepResult(st["status"], st["message"])
-        if st["awaiting"]:
-            result = self._poll()
-            if result.waiting:
-                return result
-        else:
-            result = getattr(self, f"_phase_{st['phase']}")()
-        self._save()
+        try:
+            if st["awaiting"]:
+                result = self._poll()
+                if result.waiting:
+                    return result
+            else:
+                result = getattr(self, f"_phase_{st['phase']}")()
+            self._save()
+        except Exception as exc:
+            full = _disk_full_message(exc, self.store.dir)
+            if not full:
+                raise
+            return self._pause_disk_full(full)
         self.store.append_event({"kind": result.kind, "phase": st["phase"],
                                  "stage": self.stage.name if st["phase"] != "done" else None,
                                  "message": result.message[:300], **result.data})
         return result
+
+    def _pause_disk_full(self, message: str) -> StepResult:
+        """The disk filled up mid-step: pause. state.json on disk is the last complete one
+        (files are written to a temporary name, then renamed), so a resume redoes the
+        interrupted round only."""
+        self._restart_interrupted_round()
+        self.state["status"] = "paused"
+        self.state["message"] = message
+        self.state["error_type"] = "DiskFull"
+        try:
+            self._save()
+            self.store.append_event({"kind": "paused", "message": message})
+        except OSError:
+            pass  # still full: the previous state.json stands
+        return StepResult("paused", message, {"error_type": "DiskFull"})
 
     def run_to_end(self, on_step=None, poll_interval=0.02) -> str:
         """Pump ``step`` until the run finishes, pauses or waits for review (headless use)."""
@@ -937,6 +958,28 @@ class Session:
     def _save(self):
         self.state["elapsed"] = self.elapsed()
         self.store.save_state(self.state)
+
+
+_LOW_DISK = 64 << 20  # bytes: below this a failed write is taken for a full disk
+
+
+def _disk_full_message(exc: BaseException, run_dir: Path) -> str | None:
+    """A clear message when ``exc`` came from a full disk (ENOSPC, or a write that failed with
+    almost no space left: Blender's own writers report other errors), else None."""
+    import errno
+    import shutil
+
+    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    try:
+        free = shutil.disk_usage(run_dir).free
+    except OSError:
+        free = None
+    if not full and not (free is not None and free < _LOW_DISK
+                         and isinstance(exc, (OSError, RuntimeError))):
+        return None
+    left = f" ({free // 1024} KB free)" if free is not None else ""
+    return (f"Disk full: could not write to {run_dir}{left}: {exc}. Free some space and resume "
+            "the run; every completed round is kept.")
 
 
 def _new_stage_state(stage) -> dict:
