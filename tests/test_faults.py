@@ -434,3 +434,62 @@ def test_submit_verdict_survives_any_arguments(verifier_session, args):
         json.dumps(verdict)  # what is saved stays JSON
     else:
         assert is_error and parts[0]["text"]
+
+
+# ------------------------------------------------------------------ renders that run too long
+def _slow_render_scene():
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.mesh.primitive_cube_add()
+    cam = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    bpy.context.scene.collection.objects.link(cam)
+    bpy.context.scene.camera = cam
+    cam.location = (4, -4, 3)
+    cam.rotation_euler = (1.1, 0, 0.8)
+    return bpy.context.scene
+
+
+@pytest.mark.smoke
+def test_cycles_time_limit_stops_a_render_headless(tmp_path):
+    """The bound the host relies on: a render of a million samples stops at the time limit."""
+    import bpy
+
+    scene = _slow_render_scene()
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.render.resolution_x = scene.render.resolution_y = 32
+    scene.cycles.samples = 1_000_000
+    scene.cycles.use_adaptive_sampling = False
+    scene.cycles.use_denoising = False
+    scene.cycles.time_limit = 1.0
+    scene.render.filepath = str(tmp_path / "slow.png")
+    started = time.monotonic()
+    bpy.ops.render.render(write_still=True)
+    assert time.monotonic() - started < 15
+    assert (tmp_path / "slow.png").is_file()
+
+
+@pytest.mark.smoke
+def test_host_renders_under_its_time_limit_and_restores_the_scene_value(tmp_path):
+    import bpy
+
+    from viga_addon.tools.host import BlenderHost
+
+    scene = _slow_render_scene()
+    scene.cycles.time_limit = 0.0  # what a model's code might leave: unlimited
+    seen = []
+
+    def record(scene_, *_):
+        seen.append(scene_.cycles.time_limit)
+
+    bpy.app.handlers.render_pre.append(record)
+    try:
+        host = BlenderHost(render_device="cpu", render_timeout=2.5)
+        result = host.call("render", {"path": str(tmp_path / "r.png"), "long_side": 32,
+                                      "samples": 4})
+    finally:
+        bpy.app.handlers.render_pre.remove(record)
+    assert result["ok"], result
+    assert seen and seen[0] == pytest.approx(2.5)
+    assert scene.cycles.time_limit == 0.0

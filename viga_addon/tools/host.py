@@ -8,6 +8,7 @@ so a bad tool call from the model becomes a message the model can act on.
 from __future__ import annotations
 
 import contextlib
+import contextlib
 import inspect
 import os
 import sys
@@ -19,15 +20,43 @@ import bpy
 from . import execute, metrics, render, scene_info, snapshot, viewing
 
 
+RENDER_TIMEOUT = 300.0  # seconds of Cycles sampling per render before it stops early
+
+
+@contextlib.contextmanager
+def render_time_limit(seconds):
+    """Cap Cycles' sampling time (``cycles.time_limit``) for one render, whatever the scene or
+    the model's code set; the scene's own value comes back afterwards.
+
+    Headless Blender has no way to cancel a running ``render.render`` from Python (no timers,
+    no job cancel): Cycles' own time limit is the bound. It stops sampling, so scene sync and
+    BVH build of huge geometry are not bounded by it; EEVEE has no equivalent (its samples are
+    bounded by the render preset)."""
+    cycles = getattr(bpy.context.scene, "cycles", None)
+    if not seconds or cycles is None or not hasattr(cycles, "time_limit"):
+        yield
+        return
+    old = cycles.time_limit
+    cycles.time_limit = float(seconds)
+    try:
+        yield
+    finally:
+        scene_cycles = getattr(bpy.context.scene, "cycles", None)
+        if scene_cycles is not None:
+            scene_cycles.time_limit = old
+
+
 class BlenderHost:
     def __init__(self, render_device="auto", engine="CYCLES", preview_size=256,
-                 preview_samples=16, checker=None, code_timeout=execute.DEFAULT_TIMEOUT):
+                 preview_samples=16, checker=None, code_timeout=execute.DEFAULT_TIMEOUT,
+                 render_timeout=RENDER_TIMEOUT):
         self.render_device = render_device
         self.engine = engine
         # An extra refusal hook run before the built-in policy (tools/policy.py), which is
         # always on: there is no way to run model code around it.
         self.checker = checker
         self.code_timeout = code_timeout
+        self.render_timeout = render_timeout
         self.view_options = {"long_side": preview_size, "samples": preview_samples,
                              "device": render_device, "engine": engine}
         self.viewer = self._new_viewer()
@@ -140,9 +169,10 @@ class BlenderHost:
     def tool_render(self, path: str, preset: str = "preview", long_side: int | None = None,
                     samples: int | None = None, device: str | None = None,
                     engine: str | None = None) -> dict:
-        return render.render(preset, path=path, engine=engine or self.engine,
-                             device=device or self.render_device, long_side=long_side,
-                             samples=samples)
+        with render_time_limit(self.render_timeout):
+            return render.render(preset, path=path, engine=engine or self.engine,
+                                 device=device or self.render_device, long_side=long_side,
+                                 samples=samples)
 
     # ---------------------------------------------------------------- verifier tools
     def tool_initialize_viewpoint(self, object_names: list, out_dir: str | None = None) -> dict:
