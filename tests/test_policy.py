@@ -26,6 +26,13 @@ def demo_scene():
     bpy.ops.wm.read_factory_settings(use_empty=True)
     result = execute_code(tabletop.TRUTH)
     assert result["ok"], result
+    # the artist's other work in the same file: a second scene with its own object and material
+    here = bpy.context.scene
+    other = bpy.data.scenes.new("artist_other_scene")
+    statue = bpy.data.objects.new("artist_statue", bpy.data.meshes.new("statue_mesh"))
+    statue.data.materials.append(bpy.data.materials.new("marble"))
+    other.collection.objects.link(statue)
+    assert bpy.context.scene == here
     yield bpy.context.scene
     bpy.ops.wm.read_factory_settings(use_empty=True)
 
@@ -72,6 +79,11 @@ def _state():
         "autoexec": bpy.context.preferences.filepaths.use_scripts_auto_execute,
         "cwd": os.getcwd(),
         "modules": {"math.sin": id(sys.modules["math"].sin)},
+        "other_scenes": {s.name: sorted((o.name, tuple(round(v, 4) for v in o.location))
+                                        for o in s.objects)
+                         for s in bpy.data.scenes if s != bpy.context.scene},
+        "all_materials": {m.name: tuple(round(v, 4) for v in m.diffuse_color)
+                          for m in bpy.data.materials},
     }
 
 
@@ -98,7 +110,7 @@ def test_corpus_is_big_and_varied():
     assert len(SNIPPETS) >= 40
     assert len({s.name for s in SNIPPETS}) == len(SNIPPETS)
     assert {"file", "network", "process", "import", "attribute", "loop", "memory", "scope",
-            "operator", "escape"} <= set(CATEGORIES)
+            "operator", "escape", "other_scene"} <= set(CATEGORIES)
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=[s.name for s in SNIPPETS])

@@ -116,6 +116,19 @@ REFUSED_ATTRIBUTES = {
     "ctypes": "raw memory access is blocked",
     "register_class": "registering classes is blocked", "execfile": "running files is blocked",
     "shading_system": "OSL script shaders are blocked",
+    # Blender's preferences, window manager and data-API helpers reachable other ways
+    # (bpy.context.copy()["preferences"], bpy.data.window_managers[0] ...)
+    **{name: "Blender's preferences and window manager are off limits" for name in (
+        "filepaths", "addons", "extensions", "use_scripts_auto_execute", "keyconfigs",
+        "window_managers", "studio_lights")},
+    "clipboard": "the clipboard may hold the artist's data",
+    "temp_data": "temporary blend-file data can load other files",
+    "file_path_map": "file paths of the artist's data are off limits",
+    "file_path_foreach": "file paths of the artist's data are off limits",
+    "pack_linked_ids_hierarchy": "packing reads files",
+    "orphans_purge": "purging would delete the artist's unused data",
+    **{name: "use bpy.data and bpy.context.scene" for name in (
+        "blend_data", "all_ids", "user_map", "users_scene")},
 }
 # Attribute names refused only as assignment targets (reading them is harmless).
 REFUSED_STORES = {
@@ -133,13 +146,17 @@ ALLOWED_OP_CATEGORIES = frozenset({
     "mesh", "object", "curve", "curves", "material", "node", "transform", "uv", "collection",
     "scene", "world", "anim", "constraint", "surface", "armature", "pose", "texture", "lattice",
     "mball", "geometry", "particle", "rigidbody", "graph", "action", "view3d", "pointcloud",
-    "grease_pencil", "gpencil", "sculpt", "paint", "camera", "outliner", "ed",
+    "grease_pencil", "gpencil", "sculpt", "paint", "camera",
 })
 EXTRA_ALLOWED_OPS = frozenset({"image.new", "font.text_insert"})
 # Substrings of operator names that touch files, presets, caches or other scripts.
 _REFUSED_OP_WORDS = ("preset", "open", "save", "export", "import", "bake", "reload", "unpack",
                      "pack_all", "external", "append", "script", "quit", "file", "browse",
-                     "directory", "cache", "undo", "redo", "link_append")
+                     "directory", "cache", "undo", "redo", "link_append", "driver", "load",
+                     "image_add", "copybuffer", "pastebuffer", "clipboard", "copy_to_selected")
+# Operators in allowed families that still reach files or the clipboard buffer files.
+REFUSED_OPS = frozenset({"material.copy", "material.paste", "object.multires_external_pack",
+                         "node.add_file", "object.lightprobe_cache_bake"})
 # wm holds open/save/quit/link/append, preferences and context_* operators that exec() strings
 # (wm.context_set_value runs its value as Python): none of them is safe for model code.
 SAFE_WM_OPS = frozenset()
@@ -225,7 +242,7 @@ def operator_refusal(category: str, name: str | None = None) -> str | None:
         return refusal(f"bpy.ops.{full}", "this operator family touches files, preferences, "
                        "add-ons, scripts, rendering or the UI; build the scene with bpy.data "
                        "and the mesh/object/material operators")
-    if name and any(word in name for word in _REFUSED_OP_WORDS):
+    if name and (full in REFUSED_OPS or any(word in name for word in _REFUSED_OP_WORDS)):
         return refusal(f"bpy.ops.{full}", "it reads or writes files, caches or scripts")
     return None
 
@@ -581,6 +598,133 @@ class GuardedBpy(_Guarded):
             return GuardedOps(value, "bpy.ops")
         if name == "app":
             return GuardedApp(value, "bpy.app")
+        if name == "data":
+            offlimits = getattr(_state, "offlimits", None)
+            if offlimits:
+                return GuardedData(value, "bpy.data")
+        return value
+
+
+# ----------------------------------------------------------------------------- other scenes
+def _other_scene_ids(scene) -> frozenset:
+    """Pointers of the datablocks only other scenes of the file use (the artist's other
+    work): model code may neither see, change nor remove them. Empty with one scene."""
+    import bpy
+
+    if len(bpy.data.scenes) < 2:
+        return frozenset()
+    uses: dict = {}
+    for used, users in bpy.data.user_map().items():
+        for user in users:
+            uses.setdefault(user, set()).add(used)
+
+    def reach(start):
+        seen, stack = set(), [start]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(uses.get(current, ()))
+        return seen
+
+    mine = reach(scene)
+    others = set()
+    for other in bpy.data.scenes:
+        if other != scene:
+            others |= reach(other)
+    return frozenset(i.as_pointer() for i in others - mine)
+
+
+def _hidden(item) -> bool:
+    offlimits = getattr(_state, "offlimits", None) or ()
+    pointer = getattr(item, "as_pointer", None)
+    return bool(offlimits) and pointer is not None and pointer() in offlimits
+
+
+def _other_scene_refusal(what) -> str:
+    return refusal(what, "it belongs to another scene of the artist's file; work in "
+                   "bpy.context.scene only")
+
+
+class GuardedIDCollection(_Guarded):
+    """A ``bpy.data`` collection without the datablocks of the artist's other scenes."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        problem = attribute_refusal(name)
+        if problem:
+            raise _violation(problem)
+        if name == "remove":
+            return self._remove
+        if name in ("keys", "values", "items"):
+            return getattr(self, "_" + name)
+        if name == "get":
+            return self._get
+        return getattr(self._target, name)
+
+    def _check(self, item, key):
+        if _hidden(item):
+            raise _violation(_other_scene_refusal(f"{self._label}[{key!r}]"))
+        return item
+
+    def __getitem__(self, key):
+        return self._check(self._target[key], key)
+
+    def _get(self, key, default=None):
+        item = self._target.get(key)
+        return default if item is None else self._check(item, key)
+
+    def __iter__(self):
+        return (i for i in self._target if not _hidden(i))
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+    def __bool__(self):
+        return len(self) > 0
+
+    def __contains__(self, key):
+        item = self._target.get(key) if isinstance(key, str) else key
+        return item is not None and item in self._target and not _hidden(item)
+
+    def _keys(self):
+        return [i.name for i in self]
+
+    def _values(self):
+        return list(self)
+
+    def _items(self):
+        return [(i.name, i) for i in self]
+
+    def _remove(self, item, *args, **kwargs):
+        self._check(item, getattr(item, "name", item))
+        return self._target.remove(item, *args, **kwargs)
+
+
+class GuardedData(_Guarded):
+    """``bpy.data`` when the file has other scenes: their datablocks are off limits."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        problem = attribute_refusal(name)
+        if problem:
+            raise _violation(problem)
+        value = getattr(self._target, name)
+        if name == "batch_remove":
+            def batch_remove(ids):
+                ids = list(ids)
+                for item in ids:
+                    if _hidden(item):
+                        raise _violation(_other_scene_refusal(f"removing {item.name!r}"))
+                return value(ids)
+            return batch_remove
+        import bpy
+
+        if isinstance(value, bpy.types.bpy_prop_collection):
+            return GuardedIDCollection(value, f"bpy.data.{name}")
         return value
 
 
@@ -688,6 +832,7 @@ def namespace() -> dict:
     import bpy
     import mathutils
 
+    _state.offlimits = _other_scene_ids(bpy.context.scene)
     ns = {"__name__": "__main__", "__builtins__": safe_builtins()}
     for name, module in (("bpy", bpy), ("bmesh", bmesh), ("mathutils", mathutils),
                          ("math", math), ("random", sys.modules["random"])):
@@ -943,5 +1088,6 @@ class Guard:
         """Disarm everything (idempotent; call again if a late timeout interrupted it)."""
         _active_thread[0] = None
         _state.guard = None
+        _state.offlimits = None
         self._disarm()
         self._uncap_memory()
