@@ -149,6 +149,11 @@ SNIPPETS = [
        "bpy.data.materials['marble'].diffuse_color = (1, 0, 0, 1)"),
     _s("reach_other_scene_via_users", "other_scene",
        "for o in bpy.data.objects:\n    print(o.name, o.users_scene)"),
+    _s("plant_method_on_blender_type", "escape",
+       "bpy.types.Object.evil = lambda self: 1"),
+    _s("plant_method_via_type", "escape",
+       "T = type(bpy.context.scene)\nT.evil = property(lambda self: 1)"),
+    _s("numpy_global_error_state", "escape", "import numpy as np\nnp.seterr(all='raise')"),
     # ---------------------------------------------------------------- network
     _s("socket_connect", "network",
        "import socket\nsocket.create_connection(('127.0.0.1', @PORT@))"),

@@ -82,6 +82,8 @@ def _state():
         "other_scenes": {s.name: sorted((o.name, tuple(round(v, 4) for v in o.location))
                                         for o in s.objects)
                          for s in bpy.data.scenes if s != bpy.context.scene},
+        "planted": [hasattr(bpy.types.Object, "evil"), hasattr(bpy.types.Scene, "evil")],
+        "numpy_err": __import__("numpy").geterr(),
         "all_materials": {m.name: tuple(round(v, 4) for v in m.diffuse_color)
                           for m in bpy.data.materials},
     }

@@ -166,6 +166,8 @@ _NUMPY_REFUSED = frozenset({
     "load", "save", "savez", "savez_compressed", "fromfile", "memmap", "loadtxt", "savetxt",
     "genfromtxt", "fromregex", "ctypeslib", "lib", "DataSource", "f2py", "testing",
     "distutils", "show_config", "show_runtime", "info", "source", "get_include", "core",
+    # global numpy state the add-on's own numpy code shares
+    "seterr", "seterrcall", "set_printoptions", "setbufsize", "set_string_function",
 })
 _MODULE_REFUSED = {"numpy": _NUMPY_REFUSED, "random": frozenset({"SystemRandom"})}
 
@@ -598,6 +600,8 @@ class GuardedBpy(_Guarded):
             return GuardedOps(value, "bpy.ops")
         if name == "app":
             return GuardedApp(value, "bpy.app")
+        if name == "types":
+            return GuardedTypes(value, "bpy.types")
         if name == "data":
             offlimits = getattr(_state, "offlimits", None)
             if offlimits:
@@ -728,8 +732,84 @@ class GuardedData(_Guarded):
         return value
 
 
+def _is_blender_type(value) -> bool:
+    import bpy
+
+    return isinstance(value, type) and issubclass(value, bpy.types.bpy_struct)
+
+
+class GuardedType(_Guarded):
+    """A Blender class (``bpy.types.Object``, ``type(obj)``): readable, usable in isinstance
+    and issubclass, but not changeable. Blender's classes are shared with the add-on and their
+    metaclass raises no audit event, so a method planted on one would run later, outside the
+    policy."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        problem = attribute_refusal(name)
+        if problem:
+            raise _violation(problem)
+        return getattr(self._target, name)
+
+    def __instancecheck__(self, instance):
+        return isinstance(instance, self._target)
+
+    def __subclasscheck__(self, cls):
+        return issubclass(_unwrap_type(cls), self._target)
+
+    def __eq__(self, other):
+        return self._target == _unwrap_type(other)
+
+    def __hash__(self):
+        return hash(self._target)
+
+    def __call__(self, *args, **kwargs):
+        return self._target(*args, **kwargs)
+
+    def __repr__(self):
+        return repr(self._target)
+
+
+def _unwrap_type(value):
+    return object.__getattribute__(value, "_target") if isinstance(value, GuardedType) else value
+
+
+class GuardedTypes(GuardedModule):
+    """``bpy.types``: every class comes as a GuardedType."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        value = GuardedModule.__getattr__(self, name)
+        return GuardedType(value, f"bpy.types.{name}") if _is_blender_type(value) else value
+
+
+def _safe_type(*args):
+    if len(args) == 1:
+        result = type(args[0])
+        return GuardedType(result, result.__name__) if _is_blender_type(result) else result
+    return type(*args)
+
+
+def _safe_isinstance(obj, classes):
+    return isinstance(obj, _unwrap_all(classes))
+
+
+def _safe_issubclass(cls, classes):
+    return issubclass(_unwrap_type(cls), _unwrap_all(classes))
+
+
+def _unwrap_all(classes):
+    if isinstance(classes, tuple):
+        return tuple(_unwrap_all(c) for c in classes)
+    return _unwrap_type(classes)
+
+
 def _guard_module(module, label=None):
     label = label or module.__name__
+    if label == "bpy.types":
+        return GuardedTypes(module, "bpy.types")
     if label == "bpy":
         return GuardedBpy(module, "bpy")
     if label == "bpy.ops":
@@ -818,6 +898,7 @@ def safe_builtins() -> dict:
     out.update({
         "__import__": _safe_import, "getattr": _safe_getattr, "hasattr": _safe_hasattr,
         "setattr": _safe_setattr, "delattr": _safe_delattr, "exit": _exit, "quit": _exit,
+        "type": _safe_type, "isinstance": _safe_isinstance, "issubclass": _safe_issubclass,
         "PolicyViolation": PolicyViolation,
     })
     for name in REFUSED_BUILTINS:
@@ -926,6 +1007,15 @@ def _audit_refusal(event: str, args) -> str | None:
         if name in sys.modules or name in ALLOWED_MODULES:
             return None
         return module_refusal(name)
+    if event in ("object.__setattr__", "object.__delattr__"):
+        # raised for attribute changes on classes: Blender's types and library classes are
+        # shared with the add-on; a method planted there would run later, outside the policy
+        target, name = args[0], args[1] if len(args) > 1 else ""
+        if isinstance(target, type) and name != "__module__" \
+                and target.__dict__.get("__module__") != "__main__":
+            return refusal(f"changing the class {target.__name__!r}", "classes shared with "
+                           "Blender and the add-on cannot be modified")
+        return None
     if event in ("exec", "compile"):
         caller = sys._getframe(2) if _frame_depth_ok() else None
         if caller is not None and caller.f_code.co_filename == CODE_FILENAME:
