@@ -236,6 +236,16 @@ SNIPPETS = [
     _s("bytearray_dynamic", "memory", "n = 10\nx = bytearray(n ** 11)", "contained"),
     _s("list_growth", "memory",
        "chunks = []\nsize = 5 * 10 ** 7\nwhile True:\n    chunks.append(bytearray(size))", "contained"),
+    _s("subdivision_level_12", "memory",
+       "m = bpy.data.objects['blue_box'].modifiers.new('s', 'SUBSURF')\nm.levels = 6\n"
+       "m.render_levels = 12", "refused", ("objects", "meshes", "modifiers", "transforms")),
+    _s("array_million_copies", "memory",
+       "m = bpy.data.objects['red_ball'].modifiers.new('a', 'ARRAY')\nm.count = 1_000_000",
+       "refused", ("objects", "meshes", "modifiers", "transforms")),
+    _s("particle_billions", "memory",
+       "o = bpy.data.objects['ground']\nm = o.modifiers.new('p', 'PARTICLE_SYSTEM')\n"
+       "m.particle_system.settings.count = 10_000_000", "refused",
+       ("objects", "meshes", "modifiers", "transforms")),
     _s("print_flood", "memory", "while True:\n    print('x' * 1000)", "timeout"),
     # ---------------------------------------------------------------- exits
     _s("exit_builtin", "exit", "bpy.data.objects['ground'].location.z = 3\nexit()", "contained"),

@@ -324,6 +324,11 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
     del namespace
     scene = _alive(scene)
     left_mode = snapshot.ensure_object_mode()
+    if failure is None:
+        # before anything evaluates the scene (the fingerprints below update the depsgraph)
+        heavy = policy.heavy_geometry(scene)
+        if heavy:
+            failure = policy.PolicyViolation(heavy)
     if left_mode:
         buffer.write(f"\n[note: the code left the scene in {left_mode} mode; it was switched back "
                      "to Object Mode so the edits are applied and renders see them]\n")
