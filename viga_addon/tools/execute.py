@@ -358,7 +358,7 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
                 extra = {"refused": True}
             elif isinstance(failure, MemoryError):
                 error = ("MemoryError: the code tried to use more memory than scene code may "
-                         "(about 4 GB more); build less at once")
+                         "(about 2 GB more); build less at once")
         try:
             restored = snapshot.rollback(saved, scene=scene)
         except Exception as exc:  # noqa: BLE001 - report rather than lose the original error

@@ -14,21 +14,27 @@ each of which would stop most escapes alone:
    refused with a message that says what and why.
 2. **While running** (``Guard``): the code gets restricted ``__builtins__`` (a safe
    ``__import__`` that only returns guarded allowed modules; ``getattr``/``setattr``/``hasattr``/
-   ``delattr`` that apply the same name rules to dynamic names), a guarded ``bpy`` (``bpy.ops``
-   only hands out allowed operators, ``bpy.app`` only version facts, no ``bpy.utils``,
-   ``bpy.props``, ``bpy.msgbus`` or ``bpy.path``) and guarded modules (no private attributes, no
-   submodules outside the allow list, no monkey-patching). A deadline is enforced with
-   ``sys.settrace`` (an exception on every line after the deadline, so a ``try/except`` cannot
-   swallow it), and on Linux the address space is capped with ``RLIMIT_AS`` while the code runs.
+   ``delattr`` that apply the same name rules to dynamic names; ``type`` that hands out Blender
+   classes read-only), a guarded ``bpy`` (``bpy.ops`` only hands out allowed operators,
+   ``bpy.app`` only version facts, ``bpy.types`` read-only classes, ``bpy.data`` without the
+   datablocks of the artist's other scenes; no ``bpy.utils``, ``bpy.props``, ``bpy.msgbus`` or
+   ``bpy.path``) and guarded modules (no private attributes, no submodules outside the allow
+   list, no monkey-patching). A watchdog thread raises ``ExecutionTimeout`` in the main thread
+   once the deadline passes (PyThreadState_SetAsyncExc, repeated until the code is out; bare
+   ``except:`` and ``except BaseException`` are compiled as ``except Exception``, ``__exit__``
+   and ``return`` in ``finally`` are refused, so the code cannot swallow it), and on Linux the
+   address space is capped with ``RLIMIT_AS`` (2 GB above what Blender uses) while it runs.
+   After it ran, geometry its modifiers would blow up (``heavy_geometry``) is refused before
+   anything evaluates the scene.
 3. **A process-wide audit hook** (PEP 578), installed once and active only while model code runs
    on this thread: it refuses file opens (except reading Python's/Blender's own install files),
    socket, subprocess/os.system/exec/spawn/fork, ctypes, file-system changes, new imports outside
    the allow list, and ``exec``/``compile`` called straight from the model's frames. It is the
    backstop for any object the code reaches that the first two layers did not foresee.
 
-Not contained (and why): a single long C call (``sum(range(10**12))`` built from non-constant
-values, one huge bpy operator) cannot be interrupted from Python; it ends when the call returns,
-then the deadline fires. Blender's C code reading/writing files does not raise audit events; the
+Not contained (and why): a single long C call (``sum(range(n))`` with a huge non-constant n,
+one huge bpy operator) cannot be interrupted from Python; it ends when the call returns, then
+the deadline fires. Memory is bounded by the address-space cap only on Linux. Blender's C code reading/writing files does not raise audit events; the
 operators and data-API names that do so are refused by name instead.
 
 numpy is allowed (``foreach_get``/``foreach_set`` with arrays is the fast way to build big meshes,
@@ -50,7 +56,7 @@ import types
 
 CODE_FILENAME = "<your code>"
 DEFAULT_TIMEOUT = 10.0
-DEFAULT_MEMORY_HEADROOM = 4 << 30  # bytes of address space model code may add (Linux only)
+DEFAULT_MEMORY_HEADROOM = 2 << 30  # bytes of address space model code may add (Linux only)
 ADVICE = "Use bpy, bmesh, mathutils, math, random and the other allowed modules only."
 
 # Modules model code may import (submodules must be listed to be importable / reachable).
