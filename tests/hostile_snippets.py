@@ -154,6 +154,14 @@ SNIPPETS = [
     _s("plant_method_via_type", "escape",
        "T = type(bpy.context.scene)\nT.evil = property(lambda self: 1)"),
     _s("numpy_global_error_state", "escape", "import numpy as np\nnp.seterr(all='raise')"),
+    _s("compositor_file_output", "file",
+       "s = bpy.context.scene\nn = s.node_tree if hasattr(s, 'node_tree') and s.node_tree else None\n"
+       "kind = 'CompositorNode' + 'OutputFile'\nout = bpy.data.node_groups.new('c', 'CompositorNodeTree')"
+       ".nodes.new(kind)\nout.base_path = '@TMP@'"),
+    _s("sequencer_reads_user_image", "file",
+       "se = bpy.context.scene.sequence_editor_create()\n"
+       "se.strips.new_image('x', '@CANARY@', 1, 1)"),
+    _s("delete_the_scene_operator", "operator", "bpy.ops.scene.delete()"),
     # ---------------------------------------------------------------- network
     _s("socket_connect", "network",
        "import socket\nsocket.create_connection(('127.0.0.1', @PORT@))"),

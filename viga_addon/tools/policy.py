@@ -133,6 +133,8 @@ REFUSED_ATTRIBUTES = {
     "file_path_foreach": "file paths of the artist's data are off limits",
     "pack_linked_ids_hierarchy": "packing reads files",
     "orphans_purge": "purging would delete the artist's unused data",
+    **{name: "the sequencer loads images, movies and sounds from files" for name in (
+        "sequence_editor_create", "new_image", "new_movie", "new_sound")},
     **{name: "use bpy.data and bpy.context.scene" for name in (
         "blend_data", "all_ids", "user_map", "users_scene")},
 }
@@ -143,14 +145,17 @@ REFUSED_STORES = {
     "expression": "Python driver expressions run outside the policy",
     "use_module": "registering a Text as a module is blocked",
     "use_autopack": "packing reads files",
+    "base_path": "the compositor's File Output node writes files",
+    "file_subpath": "the compositor's File Output node writes files",
 }
 # Node types refused as string constants (script nodes read external files / run OSL).
-REFUSED_STRINGS = {"ShaderNodeScript": "OSL script nodes are blocked"}
+REFUSED_STRINGS = {"ShaderNodeScript": "OSL script nodes are blocked",
+                   "CompositorNodeOutputFile": "the File Output node writes files"}
 
 # bpy.ops: operator categories model code may use, and names refused inside them.
 ALLOWED_OP_CATEGORIES = frozenset({
     "mesh", "object", "curve", "curves", "material", "node", "transform", "uv", "collection",
-    "scene", "world", "anim", "constraint", "surface", "armature", "pose", "texture", "lattice",
+    "world", "anim", "constraint", "surface", "armature", "pose", "texture", "lattice",
     "mball", "geometry", "particle", "rigidbody", "graph", "action", "view3d", "pointcloud",
     "grease_pencil", "gpencil", "sculpt", "paint", "camera",
 })
