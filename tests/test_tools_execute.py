@@ -143,7 +143,7 @@ def test_delete_everything_then_raise_brings_everything_back(scene):
 
 
 @pytest.mark.parametrize("code, start", [
-    ("bpy.data.objects['Cup'].location.x = 4\nimport sys\nsys.exit(2)", "SystemExit: "),
+    ("bpy.data.objects['Cup'].location.x = 4\nraise SystemExit(2)", "SystemExit: "),
     ("bpy.data.objects['Cup'].location.x = 4\nraise KeyboardInterrupt", "KeyboardInterrupt"),
     ("bpy.data.objects['Cup'].location.x = 4\nexit()", "SystemExit: "),
 ])
