@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import batch
 
     batch.add_parser(sub)
+    from . import refine_cli
+
+    refine_cli.add_parser(sub)
     return parser
 
 
@@ -304,6 +307,10 @@ def main(argv=None) -> int:
             from . import batch
 
             return batch.run(args)
+        if args.command == "refine":
+            from . import refine_cli
+
+            return refine_cli.run(args)
     except KeyMissing as e:
         print(str(e), file=sys.stderr)
         return 3
