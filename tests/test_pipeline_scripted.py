@@ -226,3 +226,28 @@ json.dump({{"objects": facts, "render": r["ok"]}}, open({str(facts)!r}, "w"))
 
     m = compare(str(out), str(d / "final.png"))
     assert m["psnr"] > 30, m
+
+
+def test_refine_parameters_is_a_lighting_tool_scoped_to_the_stage(tmp_path):
+    script = demo_script()
+    dim = {"name": "execute_code", "arguments": {"code": 'bpy.data.objects["sun"].data.energy = 0.3'}}
+    refine = {"name": "refine_parameters", "arguments": {"targets": ["lighting"], "budget": 8}}
+    wrong = {"name": "refine_parameters", "arguments": {"targets": ["material"], "budget": 4}}
+    script["lighting"]["generator"] = [[
+        {"text": "", "tool_calls": [dim]}, {"text": "", "tool_calls": [wrong]},
+        {"text": "", "tool_calls": [refine]},
+        {"text": "", "tool_calls": [{"name": "end_round", "arguments": {"summary": "refined"}}]}]]
+    session, worker = new_session(tmp_path, script, stages=["init", "lighting"],
+                                  budgets={"init": 1, "lighting": 1})
+    try:
+        assert session.run_to_end() == "done"
+    finally:
+        worker.close()
+    msgs = json.loads((session.run_dir / "stages/lighting/round_1/messages.json").read_text())
+    results = [p for m in msgs["generator"]["messages"] for p in m["content"]
+               if p["type"] == "tool_result"]
+    assert results[1]["is_error"]  # material is out of the lighting stage's scope
+    assert not results[2]["is_error"]
+    assert bpy.data.objects["sun"].data.energy > 0.3  # better than the dimmed start
+    assert (session.run_dir / "stages/lighting/round_1/refine_2").exists() or \
+        (session.run_dir / "stages/lighting/round_1/refine_1").exists()

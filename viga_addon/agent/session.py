@@ -790,6 +790,30 @@ class Session:
             self.state["scene_at"] = None
         return _result_parts(result), not result.get("ok", False), None
 
+    def _tool_refine_parameters(self, call, args):
+        targets = args.get("targets")
+        if isinstance(targets, str):
+            targets = [targets]
+        if not isinstance(targets, list) or not targets or \
+                not all(isinstance(t, str) for t in targets):
+            return [msg.text("refine_parameters needs 'targets': a list of groups or parameter "
+                             "names, e.g. [\"lighting\"] or [\"light:Sun.energy\"]")], True, None
+        budget = args.get("budget", 30)
+        if isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= 200:
+            return [msg.text("refine_parameters 'budget' must be a whole number of renders "
+                             "between 1 and 200")], True, None
+        ss = self.state["stages"][self.stage.name]
+        rdir = self.store.round_dir(self.stage.name, ss["round"])
+        k = len(list(rdir.glob("refine_*"))) if rdir.exists() else 0
+        result = self._timed("render", "refine_parameters", {
+            "targets": targets, "budget": budget, "photo": str(self.store.reference),
+            "objects": args.get("objects"),
+            "allowed_groups": list(self.stage.extra.get("refine_groups", ())),
+            "out_dir": str(rdir / f"refine_{k + 1}")})
+        if result.get("ok") and result.get("improved"):
+            self.state["scene_at"] = None
+        return _result_parts(result), not result.get("ok", False), None
+
     def _tool_end_round(self, call, args):
         summary = args.get("summary")
         self.state["stages"][self.stage.name]["summary"] = summary if isinstance(summary, str) else ""

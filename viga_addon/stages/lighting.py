@@ -1,6 +1,9 @@
 from .base import Stage
+from .toolspecs import REFINE_GENERATOR_TOOLS
 
 STAGE = Stage(
+    generator_tools=REFINE_GENERATOR_TOOLS,
+    extra={"refine_groups": ("lighting",)},
     name="lighting",
     title="Lighting",
     budget=2,

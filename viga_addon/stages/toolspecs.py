@@ -100,8 +100,23 @@ SPECS = {
     ),
 }
 
+SPECS["refine_parameters"] = tool(
+    "refine_parameters",
+    "Fine-tune exact numbers by render-and-compare: renders small previews, compares them with "
+    "the photo (SSIM + MSE) and keeps the best values found, never worse than now. Use once the "
+    "structure is right. targets: groups this stage may edit (lighting, material, placement, "
+    "camera) and/or names: light:NAME.energy|.color|.rotation|.location, world.color, "
+    "world.strength, exposure, material:NAME.base_color|.roughness|.metallic, "
+    "object:NAME.location|.rotation|.scale, camera.location|.rotation|.lens. objects: limit "
+    "groups to these objects. budget: renders to spend (default 30; 0.1-0.4 s each).",
+    {"targets": {"type": "array", "items": {"type": "string"}}, "objects": _OBJECTS,
+     "budget": {"type": "integer", "minimum": 1, "maximum": 200}},
+    ["targets"],
+)
+
 GENERATOR_TOOLS = ("make_plan", "execute_code", "get_scene_info", "render_view", "revert_last",
                    "end_round")
+REFINE_GENERATOR_TOOLS = GENERATOR_TOOLS[:-1] + ("refine_parameters", "end_round")
 VERIFIER_TOOLS = ("get_scene_info", "initialize_viewpoint", "set_camera", "investigate",
                   "set_visibility", "submit_verdict")
 

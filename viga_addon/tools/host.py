@@ -154,6 +154,24 @@ class BlenderHost:
             handle.discard()
         return result
 
+    def tool_refine_parameters(self, targets, photo: str, budget: int = 30,
+                               objects: list | None = None, allowed_groups: list | None = None,
+                               out_dir: str | None = None) -> dict:
+        """Numeric render-and-compare refinement (tools/refine.py); undoable with revert_last."""
+        from . import refine
+
+        handle = snapshot.checkpoint()
+        result = refine.refine_parameters(targets, budget, photo, objects=objects,
+                                          allowed_groups=allowed_groups,
+                                          device=self.render_device, workdir=out_dir)
+        if result.get("ok") and result.get("improved"):
+            self._undo_stack.append(handle)
+        else:
+            handle.discard()
+        result.pop("history", None)
+        result["text"] = refine.summary(result)
+        return result
+
     def tool_revert_last(self) -> dict:
         if not self._undo_stack:
             return {"ok": False, "error": "nothing to revert: no successful execute_code call "
