@@ -46,7 +46,7 @@ def test_jpeg_is_accepted(tmp_path):
 
 
 @pytest.mark.parametrize("content, expect", [(None, "not found"), (b"garbage", "not an image"),
-                                             (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "")])
+                                             (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "photo|image")])
 def test_bad_files(tmp_path, content, expect):
     src = tmp_path / "x.png"
     if content is not None:
