@@ -97,11 +97,14 @@ def blender_ext_script() -> Path:
         found = sorted(Path(location).glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
         if found:
             return found[-1]
-    raise BuildError("blender_ext.py not found in the bpy package (expected scripts/addons_core/bl_pkg/cli/)")
+    raise BuildError(
+        "blender_ext.py not found in the bpy package (expected scripts/addons_core/bl_pkg/cli/)"
+    )
 
 
-def download_wheels(platform: str, python_version: str, requirements: list[str],
-                    cache: Path = WHEEL_CACHE) -> list[Path]:
+def download_wheels(
+    platform: str, python_version: str, requirements: list[str], cache: Path = WHEEL_CACHE
+) -> list[Path]:
     """Binary wheels of ``requirements`` and their dependencies for one platform and Python.
 
     pip resolves the full dependency set for the target platform (a dry-run install with
@@ -123,8 +126,21 @@ def download_wheels(platform: str, python_version: str, requirements: list[str],
     for tag in PLATFORM_TAGS[platform]:
         tag_args += ["--platform", tag]
     report = target / "report.json"
-    _pip(["install", "--dry-run", "--ignore-installed", "--target", str(target / "dry-run"),
-          "--report", str(report), *tag_args, *requirements], platform, python_version)
+    _pip(
+        [
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--target",
+            str(target / "dry-run"),
+            "--report",
+            str(report),
+            *tag_args,
+            *requirements,
+        ],
+        platform,
+        python_version,
+    )
     resolved = json.loads(report.read_text(encoding="utf-8"))["install"]
     wanted = {}
     for item in resolved:
@@ -134,8 +150,11 @@ def download_wheels(platform: str, python_version: str, requirements: list[str],
             wanted[filename] = f"{name}=={item['metadata']['version']}"
     missing = [pin for filename, pin in wanted.items() if not (target / filename).is_file()]
     if missing:
-        _pip(["download", "--no-deps", "--dest", str(target), *tag_args, *missing],
-             platform, python_version)
+        _pip(
+            ["download", "--no-deps", "--dest", str(target), *tag_args, *missing],
+            platform,
+            python_version,
+        )
     files = [target / filename for filename in sorted(wanted)]
     absent = [f.name for f in files if not f.is_file()]
     if absent:
@@ -145,7 +164,15 @@ def download_wheels(platform: str, python_version: str, requirements: list[str],
 
 
 def _pip(args: list[str], platform: str, python_version: str) -> None:
-    command = [sys.executable, "-m", "pip", *args[:1], "--disable-pip-version-check", "--quiet", *args[1:]]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        *args[:1],
+        "--disable-pip-version-check",
+        "--quiet",
+        *args[1:],
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         errors = "\n".join(line for line in result.stderr.splitlines() if "is ignored" not in line)
@@ -161,7 +188,8 @@ def stage(platforms: list[str], wheels: list[Path], stage_dir: Path = STAGE_DIR)
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
     shutil.copytree(
-        PACKAGE_DIR, stage_dir,
+        PACKAGE_DIR,
+        stage_dir,
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".*", "*.blend1"),
     )
     wheel_dir = stage_dir / "wheels"
@@ -183,9 +211,14 @@ def manifest_text(source: str, platforms: list[str], wheel_names: list[str]) -> 
 
     Top-level keys must come before the first ``[table]``, so they are inserted there.
     """
-    lines = [line for line in source.splitlines() if not re.match(r"\s*(platforms|wheels)\s*=", line)]
+    lines = [
+        line for line in source.splitlines() if not re.match(r"\s*(platforms|wheels)\s*=", line)
+    ]
     first_table = next((i for i, line in enumerate(lines) if line.startswith("[")), len(lines))
-    generated = ["# Written by build_addon.py", "platforms = [" + ", ".join(f'"{p}"' for p in platforms) + "]"]
+    generated = [
+        "# Written by build_addon.py",
+        "platforms = [" + ", ".join(f'"{p}"' for p in platforms) + "]",
+    ]
     if wheel_names:
         generated += ["wheels = ["] + [f'  "./wheels/{name}",' for name in wheel_names] + ["]"]
     text = "\n".join(lines[:first_table] + generated + [""] + lines[first_table:]) + "\n"
@@ -215,11 +248,15 @@ def build(platforms: list[str], out_dir: Path, with_wheels: bool = True) -> list
 
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = tomllib.loads((stage_dir / MANIFEST.name).read_text(encoding="utf-8"))
-    expected = [out_dir / f"{manifest['id']}-{manifest['version']}-{p.replace('-', '_')}.zip" for p in platforms]
+    expected = [
+        out_dir / f"{manifest['id']}-{manifest['version']}-{p.replace('-', '_')}.zip"
+        for p in platforms
+    ]
     for path in expected:
         path.unlink(missing_ok=True)
-    result = blender_ext("build", "--source-dir", str(stage_dir), "--output-dir", str(out_dir),
-                         "--split-platforms")
+    result = blender_ext(
+        "build", "--source-dir", str(stage_dir), "--output-dir", str(out_dir), "--split-platforms"
+    )
     if result.returncode != 0:
         raise BuildError(f"blender_ext build failed:\n{result.stdout}{result.stderr}")
     for path in expected:
@@ -233,8 +270,11 @@ def build(platforms: list[str], out_dir: Path, with_wheels: bool = True) -> list
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--platforms", default=",".join(PLATFORM_TAGS),
-                        help="comma-separated Blender platforms (default: all four)")
+    parser.add_argument(
+        "--platforms",
+        default=",".join(PLATFORM_TAGS),
+        help="comma-separated Blender platforms (default: all four)",
+    )
     parser.add_argument("--out", default=str(ROOT / "dist"), help="output folder for the zips")
     args = parser.parse_args(argv)
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]

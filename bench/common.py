@@ -23,16 +23,23 @@ def scripted_session(runs_root: Path, settings: dict, script=None, client=None):
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     settings = {"render_device": "cpu", **settings}
-    worker = client or ModelWorker("scripted", opts={"script": script or copy.deepcopy(tabletop.SCRIPT)})
-    host = BlenderHost(render_device="cpu", preview_size=settings.get("preview_size", 256),
-                       preview_samples=settings.get("preview_samples", 16))
+    worker = client or ModelWorker(
+        "scripted", opts={"script": script or copy.deepcopy(tabletop.SCRIPT)}
+    )
+    host = BlenderHost(
+        render_device="cpu",
+        preview_size=settings.get("preview_size", 256),
+        preview_samples=settings.get("preview_samples", 16),
+    )
     return Session.create(tabletop.PHOTO, runs_root, host, worker, settings), worker
 
 
 def demo_final_blend(tmp: Path) -> Path:
     """final.blend of the offline demo (tiny renders): the tabletop scene the benches use."""
-    session, worker = scripted_session(tmp / "demo", {"preview_size": 32, "preview_samples": 1,
-                                                      "final_size": 32, "final_samples": 1})
+    session, worker = scripted_session(
+        tmp / "demo",
+        {"preview_size": 32, "preview_samples": 1, "final_size": 32, "final_samples": 1},
+    )
     try:
         status = session.run_to_end()
     finally:

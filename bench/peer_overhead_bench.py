@@ -53,11 +53,16 @@ print("PEER " + json.dumps({{"ok": r["ok"], "import": t1 - t0, "open": t2 - t1,
 
 
 def peer_call(blend: Path, out: Path, size: int, samples: int) -> dict:
-    script = PEER_SCRIPT.format(root=str(common.ROOT), blend=str(blend), code=TOOL_CODE,
-                                out=str(out), size=size, samples=samples)
+    script = PEER_SCRIPT.format(
+        root=str(common.ROOT),
+        blend=str(blend),
+        code=TOOL_CODE,
+        out=str(out),
+        size=size,
+        samples=samples,
+    )
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       timeout=900)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - t0
     line = next((ln for ln in r.stdout.splitlines() if ln.startswith("PEER ")), None)
     if r.returncode != 0 or line is None:
@@ -74,8 +79,16 @@ def ours_call(host, out: Path, size: int, samples: int) -> dict:
     t0 = time.perf_counter()
     r = host.call("execute_code", {"code": TOOL_CODE})
     t1 = time.perf_counter()
-    rr = host.call("render", {"path": str(out), "preset": "preview", "long_side": size,
-                              "samples": samples, "device": "cpu"})
+    rr = host.call(
+        "render",
+        {
+            "path": str(out),
+            "preset": "preview",
+            "long_side": size,
+            "samples": samples,
+            "device": "cpu",
+        },
+    )
     t2 = time.perf_counter()
     if not (r.get("ok") and rr.get("ok")):
         raise RuntimeError(f"our tool call failed: {r} {rr}")
@@ -99,16 +112,19 @@ def main() -> dict:
     peer_blend = tmp / "peer.blend"
     peer_blend.write_bytes(blend.read_bytes())
     ours = [ours_call(host, tmp / f"ours_{i}.png", *PREVIEW) for i in range(args.reps)]
-    peer_equal = [peer_call(peer_blend, tmp / f"peer_eq_{i}.png", *PREVIEW)
-                  for i in range(args.reps)]
-    peer_heavy = [peer_call(peer_blend, tmp / f"peer_{i}.png", *PEER)
-                  for i in range(args.peer_heavy_reps)]
+    peer_equal = [
+        peer_call(peer_blend, tmp / f"peer_eq_{i}.png", *PREVIEW) for i in range(args.reps)
+    ]
+    peer_heavy = [
+        peer_call(peer_blend, tmp / f"peer_{i}.png", *PEER) for i in range(args.peer_heavy_reps)
+    ]
 
     def med(runs, key):
         return common.median([r[key] for r in runs])
 
     result = {
-        "ours_wall": med(ours, "wall"), "ours_execute": med(ours, "execute"),
+        "ours_wall": med(ours, "wall"),
+        "ours_execute": med(ours, "execute"),
         "ours_render": med(ours, "render"),
         "peer_equal_wall": med(peer_equal, "wall"),
         "peer_equal_process": med(peer_equal, "process"),
@@ -118,7 +134,8 @@ def main() -> dict:
         "peer_heavy_render": med(peer_heavy, "render"),
         "peer_heavy_process": med(peer_heavy, "process"),
         "peer_heavy_open": med(peer_heavy, "open"),
-        "reps": args.reps, "peer_heavy_reps": args.peer_heavy_reps,
+        "reps": args.reps,
+        "peer_heavy_reps": args.peer_heavy_reps,
     }
     result["ratio_heavy"] = result["peer_heavy_wall"] / result["ours_wall"]
     result["ratio_equal"] = result["peer_equal_wall"] / result["ours_wall"]
@@ -132,17 +149,32 @@ def main() -> dict:
 def markdown(r: dict) -> str:
     s = lambda v: f"{v:.2f} s"  # noqa: E731
     rows = [
-        ["ours: in-process execute_code + preview render (256 px, 16 spp)", s(r["ours_wall"]),
-         s(r["ours_render"]), s(r["overhead_ours"]), "1.0×"],
-        ["peer, equal render settings (256 px, 16 spp): new process, open .blend, run, save, "
-         "render", s(r["peer_equal_wall"]), s(r["peer_equal_render"]),
-         s(r["overhead_peer_equal"]), f"{r['ratio_equal']:.1f}×"],
-        ["peer as published (512×512, 512 spp)", s(r["peer_heavy_wall"]),
-         s(r["peer_heavy_render"]), s(r["peer_heavy_wall"] - r["peer_heavy_render"]),
-         f"{r['ratio_heavy']:.1f}×"],
+        [
+            "ours: in-process execute_code + preview render (256 px, 16 spp)",
+            s(r["ours_wall"]),
+            s(r["ours_render"]),
+            s(r["overhead_ours"]),
+            "1.0×",
+        ],
+        [
+            "peer, equal render settings (256 px, 16 spp): new process, open .blend, run, save, "
+            "render",
+            s(r["peer_equal_wall"]),
+            s(r["peer_equal_render"]),
+            s(r["overhead_peer_equal"]),
+            f"{r['ratio_equal']:.1f}×",
+        ],
+        [
+            "peer as published (512×512, 512 spp)",
+            s(r["peer_heavy_wall"]),
+            s(r["peer_heavy_render"]),
+            s(r["peer_heavy_wall"] - r["peer_heavy_render"]),
+            f"{r['ratio_heavy']:.1f}×",
+        ],
     ]
-    return common.table(["one tool call + render", "wall (median)", "render", "everything else",
-                         "vs ours"], rows)
+    return common.table(
+        ["one tool call + render", "wall (median)", "render", "everything else", "vs ours"], rows
+    )
 
 
 if __name__ == "__main__":

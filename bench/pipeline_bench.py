@@ -89,8 +89,9 @@ def run_recorded(tmp: Path, settings: dict, script=None):
     from viga_addon.agent.worker import ModelWorker
     from viga_addon.demo import tabletop
 
-    client = RecordingClient(ModelWorker("scripted", opts={
-        "script": script or copy.deepcopy(tabletop.SCRIPT)}))
+    client = RecordingClient(
+        ModelWorker("scripted", opts={"script": script or copy.deepcopy(tabletop.SCRIPT)})
+    )
     session, _ = common.scripted_session(tmp, settings, client=client)
     try:
         status = session.run_to_end()
@@ -113,35 +114,46 @@ def always_rejecting_script():
         for i, turns in enumerate(entry.get("verifier", [])):
             call = turns[-1]["tool_calls"][0]
             if call["name"] == "submit_verdict":
-                call["arguments"].update(approved=False, best_attempt=1,
-                                         checklist=[f"{name}: still not right ({i + 1})"])
+                call["arguments"].update(
+                    approved=False, best_attempt=1, checklist=[f"{name}: still not right ({i + 1})"]
+                )
     return script
 
 
 def run_share(tmp: Path, size: int, samples: int) -> dict:
-    settings = {"preview_size": size, "preview_samples": samples, "final_size": size,
-                "final_samples": samples}
+    settings = {
+        "preview_size": size,
+        "preview_samples": samples,
+        "final_size": size,
+        "final_samples": samples,
+    }
     session, _client = run_recorded(tmp / "share", settings)
     timing = dict(session.state["timing"])
     elapsed = session.state["elapsed"]
-    return {"timing": timing, "elapsed": elapsed,
-            "unaccounted": elapsed - sum(timing.values()),
-            "rounds": sum(len(s["attempts"]) for s in session.state["stages"].values()),
-            "neither_share": (elapsed - timing["model"] - timing["render"]) / elapsed}
+    return {
+        "timing": timing,
+        "elapsed": elapsed,
+        "unaccounted": elapsed - sum(timing.values()),
+        "rounds": sum(len(s["attempts"]) for s in session.state["stages"].values()),
+        "neither_share": (elapsed - timing["model"] - timing["render"]) / elapsed,
+    }
 
 
 def run_memory(tmp: Path, scenario: str, script) -> dict:
     settings = {"preview_size": 32, "preview_samples": 1, "final_size": 32, "final_samples": 1}
     out = {}
     for policy in ("compact", "full"):
-        session, client = run_recorded(tmp / f"{scenario}-{policy}",
-                                       {**settings, "memory": policy}, script=script)
+        session, client = run_recorded(
+            tmp / f"{scenario}-{policy}", {**settings, "memory": policy}, script=script
+        )
         ref = str(session.store.reference)
         costs = [request_cost(r, ref) for r in client.requests]
-        out[policy] = {"requests": len(client.requests),
-                       "rounds": sum(len(s["attempts"]) for s in session.state["stages"].values()),
-                       "images": sum(c["images"] for c in costs),
-                       "tokens": sum(c["tokens"] for c in costs)}
+        out[policy] = {
+            "requests": len(client.requests),
+            "rounds": sum(len(s["attempts"]) for s in session.state["stages"].values()),
+            "images": sum(c["images"] for c in costs),
+            "tokens": sum(c["tokens"] for c in costs),
+        }
     out["image_ratio"] = out["compact"]["images"] / out["full"]["images"]
     out["token_ratio"] = out["compact"]["tokens"] / out["full"]["tokens"]
     return out
@@ -157,8 +169,13 @@ def main_thread_block(tmp: Path, delay: float) -> dict:
             for turns in rounds:
                 for turn in turns:
                     turn["delay"] = delay
-    settings = {"preview_size": 32, "preview_samples": 1, "final_size": 32, "final_samples": 1,
-                "stages": ["init", "geometry"]}
+    settings = {
+        "preview_size": 32,
+        "preview_samples": 1,
+        "final_size": 32,
+        "final_samples": 1,
+        "stages": ["init", "geometry"],
+    }
     session, worker = common.scripted_session(tmp, settings, script=script)
     pending, other = [], []
     try:
@@ -176,9 +193,14 @@ def main_thread_block(tmp: Path, delay: float) -> dict:
         worker.close()
     if session.status != "done":
         raise RuntimeError(session.state["message"])
-    return {"delay": delay, "requests": session.state["totals"]["requests"],
-            "pending_steps": len(pending), "pending_max": max(pending),
-            "pending_median": common.median(pending), "other_max": max(other)}
+    return {
+        "delay": delay,
+        "requests": session.state["totals"]["requests"],
+        "pending_steps": len(pending),
+        "pending_max": max(pending),
+        "pending_median": common.median(pending),
+        "other_max": max(other),
+    }
 
 
 def main() -> dict:
@@ -188,11 +210,14 @@ def main() -> dict:
     ap.add_argument("--delay", type=float, default=0.5)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="viga-bench-"))
-    result = {"share": run_share(tmp, args.preview_size, args.preview_samples),
-              "settings": {"preview_size": args.preview_size,
-                           "preview_samples": args.preview_samples},
-              "memory": {"demo": run_memory(tmp, "demo", None),
-                         "budget_spent": run_memory(tmp, "long", always_rejecting_script())}}
+    result = {
+        "share": run_share(tmp, args.preview_size, args.preview_samples),
+        "settings": {"preview_size": args.preview_size, "preview_samples": args.preview_samples},
+        "memory": {
+            "demo": run_memory(tmp, "demo", None),
+            "budget_spent": run_memory(tmp, "long", always_rejecting_script()),
+        },
+    }
     result["main_thread"] = main_thread_block(tmp / "block", args.delay)
     print(markdown(result))
     print("RESULT " + json.dumps(result))
@@ -206,41 +231,80 @@ def markdown(r: dict) -> str:
     pct = lambda v: f"{100 * v / e:.1f}%"  # noqa: E731
     size = r["settings"]
     share = common.table(
-        [f"full staged run, {c['rounds']} rounds ({size['preview_size']} px, "
-         f"{size['preview_samples']} spp)", "seconds", "share"],
-        [["model wait (scripted: replies are instant)", f"{t['model']:.2f}", pct(t["model"])],
-         ["rendering (previews, verifier views, final)", f"{t['render']:.2f}", pct(t["render"])],
-         ["execute_code (incl. its undo checkpoint)", f"{t['execute']:.2f}", pct(t["execute"])],
-         ["other tools (snapshots, restores, compare, scene info)", f"{t['other_tools']:.2f}",
-          pct(t["other_tools"])],
-         ["untimed: state.json + events.jsonl writes (fsynced every step), message "
-          "building, host calls outside the split (final.blend save, scene.py, scene info)",
-          f"{c['unaccounted']:.2f}",
-          pct(c["unaccounted"])],
-         ["**neither model wait nor rendering**", f"{e - t['model'] - t['render']:.2f}",
-          f"**{100 * c['neither_share']:.1f}%**"],
-         ["elapsed", f"{e:.2f}", "100%"]])
+        [
+            f"full staged run, {c['rounds']} rounds ({size['preview_size']} px, "
+            f"{size['preview_samples']} spp)",
+            "seconds",
+            "share",
+        ],
+        [
+            ["model wait (scripted: replies are instant)", f"{t['model']:.2f}", pct(t["model"])],
+            ["rendering (previews, verifier views, final)", f"{t['render']:.2f}", pct(t["render"])],
+            ["execute_code (incl. its undo checkpoint)", f"{t['execute']:.2f}", pct(t["execute"])],
+            [
+                "other tools (snapshots, restores, compare, scene info)",
+                f"{t['other_tools']:.2f}",
+                pct(t["other_tools"]),
+            ],
+            [
+                "untimed: state.json + events.jsonl writes (fsynced every step), message "
+                "building, host calls outside the split (final.blend save, scene.py, scene info)",
+                f"{c['unaccounted']:.2f}",
+                pct(c["unaccounted"]),
+            ],
+            [
+                "**neither model wait nor rendering**",
+                f"{e - t['model'] - t['render']:.2f}",
+                f"**{100 * c['neither_share']:.1f}%**",
+            ],
+            ["elapsed", f"{e:.2f}", "100%"],
+        ],
+    )
     rows = []
-    for label, key in (("demo script (stages approve early)", "demo"),
-                       ("every verifier rejects: default budgets spent", "budget_spent")):
+    for label, key in (
+        ("demo script (stages approve early)", "demo"),
+        ("every verifier rejects: default budgets spent", "budget_spent"),
+    ):
         mm = r["memory"][key]
         f, cc = mm["full"], mm["compact"]
-        rows.append([label, cc["rounds"], cc["requests"], f"{f['images']} → {cc['images']}",
-                     f"**{100 * mm['image_ratio']:.0f}%**",
-                     f"{f['tokens']:,.0f} → {cc['tokens']:,.0f}",
-                     f"**{100 * mm['token_ratio']:.0f}%**"])
-    memory = common.table(["run", "rounds", "requests", "images full → compact", "images %",
-                           "input tokens (est.) full → compact", "tokens %"], rows)
+        rows.append(
+            [
+                label,
+                cc["rounds"],
+                cc["requests"],
+                f"{f['images']} → {cc['images']}",
+                f"**{100 * mm['image_ratio']:.0f}%**",
+                f"{f['tokens']:,.0f} → {cc['tokens']:,.0f}",
+                f"**{100 * mm['token_ratio']:.0f}%**",
+            ]
+        )
+    memory = common.table(
+        [
+            "run",
+            "rounds",
+            "requests",
+            "images full → compact",
+            "images %",
+            "input tokens (est.) full → compact",
+            "tokens %",
+        ],
+        rows,
+    )
     m = r["main_thread"]
     block = common.table(
         ["main thread while a request is pending", "value"],
-        [["model delay per reply (scripted)", f"{m['delay']:.2f} s"],
-         ["requests", m["requests"]],
-         ["step() calls while pending", m["pending_steps"]],
-         ["**longest step() while pending**", f"**{1000 * m['pending_max']:.1f} ms**"],
-         ["median step() while pending", f"{1000 * m['pending_median']:.2f} ms"],
-         ["longest step() otherwise (a render or snapshot, no request pending)",
-          f"{1000 * m['other_max']:.0f} ms"]])
+        [
+            ["model delay per reply (scripted)", f"{m['delay']:.2f} s"],
+            ["requests", m["requests"]],
+            ["step() calls while pending", m["pending_steps"]],
+            ["**longest step() while pending**", f"**{1000 * m['pending_max']:.1f} ms**"],
+            ["median step() while pending", f"{1000 * m['pending_median']:.2f} ms"],
+            [
+                "longest step() otherwise (a render or snapshot, no request pending)",
+                f"{1000 * m['other_max']:.0f} ms",
+            ],
+        ],
+    )
     return "\n\n".join([share, memory, block])
 
 

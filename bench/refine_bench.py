@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
@@ -103,18 +102,39 @@ def _common(camera_at, target, sun_rotation, world_colour):
 def scene_tabletop():
     _add("plane", "Ground", _material("Floor", (0.5, 0.5, 0.45)), size=8)
     _add("cube", "Box", _material("Red", (0.7, 0.1, 0.08)), size=1, location=(-0.8, 0, 0.5))
-    _add("uv_sphere", "Ball", _material("Blue", (0.1, 0.2, 0.7), 0.3), radius=0.5,
-         location=(0.8, 0.3, 0.5), segments=24, ring_count=12)
+    _add(
+        "uv_sphere",
+        "Ball",
+        _material("Blue", (0.1, 0.2, 0.7), 0.3),
+        radius=0.5,
+        location=(0.8, 0.3, 0.5),
+        segments=24,
+        ring_count=12,
+    )
     _common((4.5, -4.5, 3.2), (0, 0, 0.4), (0.6, 0.2, 0.8), (0.4, 0.5, 0.6))
     return "Box"
 
 
 def scene_pillars():
     _add("plane", "Ground", _material("Stone", (0.35, 0.33, 0.3), 0.8), size=8)
-    _add("cylinder", "Pillar", _material("Green", (0.15, 0.55, 0.2)), radius=0.35, depth=1.6,
-         location=(-0.6, 0.4, 0.8), vertices=24)
-    _add("cone", "Cone", _material("Yellow", (0.8, 0.65, 0.1), 0.4), radius1=0.5, depth=1.0,
-         location=(0.7, -0.3, 0.5), vertices=24)
+    _add(
+        "cylinder",
+        "Pillar",
+        _material("Green", (0.15, 0.55, 0.2)),
+        radius=0.35,
+        depth=1.6,
+        location=(-0.6, 0.4, 0.8),
+        vertices=24,
+    )
+    _add(
+        "cone",
+        "Cone",
+        _material("Yellow", (0.8, 0.65, 0.1), 0.4),
+        radius1=0.5,
+        depth=1.0,
+        location=(0.7, -0.3, 0.5),
+        vertices=24,
+    )
     _common((3.8, -5.0, 2.6), (0, 0, 0.6), (0.8, -0.3, 2.2), (0.55, 0.5, 0.45))
     return "Cone"
 
@@ -122,10 +142,22 @@ def scene_pillars():
 def scene_stack():
     _add("plane", "Ground", _material("Wood", (0.45, 0.3, 0.18), 0.6), size=8)
     _add("cube", "Base", _material("Grey", (0.6, 0.6, 0.62)), size=1.2, location=(0, 0, 0.6))
-    _add("cube", "Top", _material("Purple", (0.45, 0.15, 0.6)), size=0.6,
-         location=(0.1, -0.1, 1.5), rotation=(0, 0, 0.5))
-    _add("torus", "Ring", _material("Orange", (0.9, 0.35, 0.05), 0.3),
-         location=(1.3, -0.6, 0.12), major_radius=0.4, minor_radius=0.12)
+    _add(
+        "cube",
+        "Top",
+        _material("Purple", (0.45, 0.15, 0.6)),
+        size=0.6,
+        location=(0.1, -0.1, 1.5),
+        rotation=(0, 0, 0.5),
+    )
+    _add(
+        "torus",
+        "Ring",
+        _material("Orange", (0.9, 0.35, 0.05), 0.3),
+        location=(1.3, -0.6, 0.12),
+        major_radius=0.4,
+        minor_radius=0.12,
+    )
     _common((-3.5, -5.0, 3.5), (0.3, 0, 0.7), (0.5, 0.4, -0.6), (0.45, 0.5, 0.6))
     return "Top"
 
@@ -198,40 +230,60 @@ def run_task(scene_name, factor, seed, budget, photo):
     if not result["ok"]:
         raise RuntimeError(f"{scene_name}/{factor}: {result['error']}")
     return {
-        "scene": scene_name, "factor": factor, "budget": budget,
-        "start_psnr": result["start"]["psnr"], "end_psnr": result["end"]["psnr"],
-        "start_ssim": result["start"]["ssim"], "end_ssim": result["end"]["ssim"],
-        "renders": result["renders"], "seconds": time.perf_counter() - started,
-        "render_seconds": result["render_seconds"], "stopped": result["stopped"],
+        "scene": scene_name,
+        "factor": factor,
+        "budget": budget,
+        "start_psnr": result["start"]["psnr"],
+        "end_psnr": result["end"]["psnr"],
+        "start_ssim": result["start"]["ssim"],
+        "end_ssim": result["end"]["ssim"],
+        "renders": result["renders"],
+        "seconds": time.perf_counter() - started,
+        "render_seconds": result["render_seconds"],
+        "stopped": result["stopped"],
         "dims": sum(len(v["before"]) for v in result["params"].values()),
     }
 
 
 def table(rows, budgets) -> str:
-    lines = ["| scene | factor | dims | budget | start PSNR | end PSNR | gain dB | start SSIM | "
-             "end SSIM | renders | seconds |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scene | factor | dims | budget | start PSNR | end PSNR | gain dB | start SSIM | "
+        "end SSIM | renders | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['scene']} | {r['factor']} | {r['dims']} | {r['budget']} | "
-                     f"{r['start_psnr']:.2f} | {r['end_psnr']:.2f} | "
-                     f"{r['end_psnr'] - r['start_psnr']:+.2f} | {r['start_ssim']:.3f} | "
-                     f"{r['end_ssim']:.3f} | {r['renders']} | {r['seconds']:.1f} |")
-    lines += ["", "Median PSNR gain (dB) per factor and budget; goal: >= 6 dB within 60 renders:",
-              "", "| factor | " + " | ".join(f"budget {b}" for b in budgets) + " |",
-              "|---|" + "---|" * len(budgets)]
+        lines.append(
+            f"| {r['scene']} | {r['factor']} | {r['dims']} | {r['budget']} | "
+            f"{r['start_psnr']:.2f} | {r['end_psnr']:.2f} | "
+            f"{r['end_psnr'] - r['start_psnr']:+.2f} | {r['start_ssim']:.3f} | "
+            f"{r['end_ssim']:.3f} | {r['renders']} | {r['seconds']:.1f} |"
+        )
+    lines += [
+        "",
+        "Median PSNR gain (dB) per factor and budget; goal: >= 6 dB within 60 renders:",
+        "",
+        "| factor | " + " | ".join(f"budget {b}" for b in budgets) + " |",
+        "|---|" + "---|" * len(budgets),
+    ]
     for factor in FACTORS:
         cells = []
         for b in budgets:
-            gains = [r["end_psnr"] - r["start_psnr"] for r in rows
-                     if r["factor"] == factor and r["budget"] == b]
+            gains = [
+                r["end_psnr"] - r["start_psnr"]
+                for r in rows
+                if r["factor"] == factor and r["budget"] == b
+            ]
             cells.append(f"{statistics.median(gains):+.2f}" if gains else "-")
         lines.append(f"| {factor} | " + " | ".join(cells) + " |")
     renders = sum(r["renders"] for r in rows)
     render_s = sum(r["render_seconds"] for r in rows)
     total_s = sum(r["seconds"] for r in rows)
-    lines += ["", f"{len(rows)} runs, {renders} renders: {render_s / renders:.3f} s per render "
-              f"(Cycles alone), {total_s / renders:.3f} s per render all-in (scene updates, "
-              f"PNG I/O, loss), {total_s / len(rows):.1f} s per run on average."]
+    lines += [
+        "",
+        f"{len(rows)} runs, {renders} renders: {render_s / renders:.3f} s per render "
+        f"(Cycles alone), {total_s / renders:.3f} s per render all-in (scene updates, "
+        f"PNG I/O, loss), {total_s / len(rows):.1f} s per run on average.",
+    ]
     return "\n".join(lines)
 
 
@@ -243,8 +295,9 @@ def write_section(path, body):
     if start is None:
         new = text.rstrip("\n") + "\n\n" + body.rstrip("\n") + "\n"
     else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
         new = "\n".join(lines[:start] + body.rstrip("\n").splitlines() + [""] + lines[end:])
         new = new.rstrip("\n") + "\n"
     Path(path).write_text(new)
@@ -272,30 +325,44 @@ def main(argv=None) -> int:
                 for budget in budgets:
                     row = run_task(scene_name, factor, seed, budget, photo)
                     rows.append(row)
-                    print(f"{scene_name:9s} {factor:9s} budget {budget:3d}: PSNR "
-                          f"{row['start_psnr']:6.2f} -> {row['end_psnr']:6.2f} "
-                          f"({row['renders']} renders, {row['seconds']:.1f} s, {row['stopped']})",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"{scene_name:9s} {factor:9s} budget {budget:3d}: PSNR "
+                        f"{row['start_psnr']:6.2f} -> {row['end_psnr']:6.2f} "
+                        f"({row['renders']} renders, {row['seconds']:.1f} s, {row['stopped']})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     wall = time.perf_counter() - started
-    command = ("/work/venv313/bin/python bench/refine_bench.py --budgets " + args.budgets
-               + (f" --scenes {args.scenes}" if args.scenes != ",".join(SCENES) else "")
-               + (f" --factors {args.factors}" if args.factors != ",".join(FACTORS) else "")
-               + (f" --seed {args.seed}" if args.seed != 1 else "") + " --write BENCHMARKS.md")
-    body = "\n".join([
-        SECTION, "",
-        "Synthetic tasks with known ground truth (bench/refine_bench.py): three primitive scenes "
-        "(tabletop, pillars, stack), each with one factor perturbed at random (lighting: sun "
-        "energy x/÷2-3, sun colour, sun direction ±9-17°, world strength x/÷1.5-2; material: "
-        "every base colour redrawn, roughness ±0.3; placement: one object moved 0.15-0.3 in x "
-        "and y, turned 9-20°, scaled x/÷1.15-1.3; camera: moved 0.1-0.3 per axis, tilted and "
-        "panned 1-2°, focal length x/÷1.08-1.15). The photo is the ground truth rendered at "
-        "128 px / 32 samples with another seed; the refiner renders 64 px / 8 samples, Cycles "
-        "CPU, denoised. PSNR/SSIM are at 64 px. The refiner tunes the whole group (e.g. "
-        "lighting = sun energy, colour, rotation + world strength and colour: 11 numbers), "
-        "not just the perturbed values.", "",
-        f"Reproduce: `{command}` ({wall / 60:.1f} min wall on this 2-core machine, shared).", "",
-        table(rows, budgets), "", NOTES,
-    ])
+    command = (
+        "/work/venv313/bin/python bench/refine_bench.py --budgets "
+        + args.budgets
+        + (f" --scenes {args.scenes}" if args.scenes != ",".join(SCENES) else "")
+        + (f" --factors {args.factors}" if args.factors != ",".join(FACTORS) else "")
+        + (f" --seed {args.seed}" if args.seed != 1 else "")
+        + " --write BENCHMARKS.md"
+    )
+    body = "\n".join(
+        [
+            SECTION,
+            "",
+            "Synthetic tasks with known ground truth (bench/refine_bench.py): three primitive scenes "
+            "(tabletop, pillars, stack), each with one factor perturbed at random (lighting: sun "
+            "energy x/÷2-3, sun colour, sun direction ±9-17°, world strength x/÷1.5-2; material: "
+            "every base colour redrawn, roughness ±0.3; placement: one object moved 0.15-0.3 in x "
+            "and y, turned 9-20°, scaled x/÷1.15-1.3; camera: moved 0.1-0.3 per axis, tilted and "
+            "panned 1-2°, focal length x/÷1.08-1.15). The photo is the ground truth rendered at "
+            "128 px / 32 samples with another seed; the refiner renders 64 px / 8 samples, Cycles "
+            "CPU, denoised. PSNR/SSIM are at 64 px. The refiner tunes the whole group (e.g. "
+            "lighting = sun energy, colour, rotation + world strength and colour: 11 numbers), "
+            "not just the perturbed values.",
+            "",
+            f"Reproduce: `{command}` ({wall / 60:.1f} min wall on this 2-core machine, shared).",
+            "",
+            table(rows, budgets),
+            "",
+            NOTES,
+        ]
+    )
     print(body)
     if args.write:
         write_section(args.write, body)

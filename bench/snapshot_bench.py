@@ -40,9 +40,11 @@ def build_scene(object_count: int) -> None:
         bsdf.inputs["Roughness"].default_value = (i % 10) / 10
         materials.append(mat)
     cube = bpy.data.meshes.new("proto cube")
-    cube.from_pydata([(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)], [],
-                     [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4),
-                      (1, 5, 7, 3)])
+    cube.from_pydata(
+        [(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)],
+        [],
+        [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)],
+    )
     collections = []
     for c in range(10):
         coll = bpy.data.collections.new(f"Group {c}")
@@ -96,17 +98,26 @@ def bench(object_count: int, runs: int, directory: Path) -> dict:
         handle = snap.checkpoint()
         checkpoint_times.append(handle.seconds)
         handle.discard()
-        ok_times.append(execute_code("bpy.data.objects['Object 0001'].location.z += 0.1")["seconds"])
+        ok_times.append(
+            execute_code("bpy.data.objects['Object 0001'].location.z += 0.1")["seconds"]
+        )
     # errors last: a restore makes the next depsgraph update a full rebuild
     for _ in range(runs):
-        failed = execute_code("bpy.data.objects['Object 0001'].location.z += 1\nraise ValueError('x')")
+        failed = execute_code(
+            "bpy.data.objects['Object 0001'].location.z += 1\nraise ValueError('x')"
+        )
         assert failed["restored"], failed
         fail_times.append(failed["seconds"])
     return {
-        "objects": object_count, "file_mb": size / 1e6,
-        "snapshot": _median_ms(snap_times), "restore": _median_ms(restore_times), "restore_cpu": _median_ms(restore_cpu),
-        "fingerprint": _median_ms(fingerprint_times), "checkpoint": _median_ms(checkpoint_times),
-        "exec_ok": _median_ms(ok_times), "exec_error": _median_ms(fail_times),
+        "objects": object_count,
+        "file_mb": size / 1e6,
+        "snapshot": _median_ms(snap_times),
+        "restore": _median_ms(restore_times),
+        "restore_cpu": _median_ms(restore_cpu),
+        "fingerprint": _median_ms(fingerprint_times),
+        "checkpoint": _median_ms(checkpoint_times),
+        "exec_ok": _median_ms(ok_times),
+        "exec_error": _median_ms(fail_times),
     }
 
 
@@ -115,18 +126,30 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
     args = parser.parse_args(argv)
-    print(f"Blender {bpy.app.version_string}, median of {args.runs} runs, wall times in ms "
-          f"(restore CPU = process time; load average now {os.getloadavg()[0]:.1f})")
-    header = ("objects", "file MB", "snapshot", "restore", "restore CPU", "checkpoint",
-              "fingerprint",
-              "execute_code ok", "execute_code error+restore")
+    print(
+        f"Blender {bpy.app.version_string}, median of {args.runs} runs, wall times in ms "
+        f"(restore CPU = process time; load average now {os.getloadavg()[0]:.1f})"
+    )
+    header = (
+        "objects",
+        "file MB",
+        "snapshot",
+        "restore",
+        "restore CPU",
+        "checkpoint",
+        "fingerprint",
+        "execute_code ok",
+        "execute_code error+restore",
+    )
     print(" | ".join(header))
     with tempfile.TemporaryDirectory(prefix="viga_bench_") as tmp:
         for count in args.sizes:
             r = bench(count, args.runs, Path(tmp))
-            print(f"{r['objects']:>7} | {r['file_mb']:7.2f} | {r['snapshot']:8.1f} | "
-                  f"{r['restore']:7.1f} | {r['restore_cpu']:11.1f} | {r['checkpoint']:10.1f} | {r['fingerprint']:11.1f} | {r['exec_ok']:15.1f} | "
-                  f"{r['exec_error']:26.1f}")
+            print(
+                f"{r['objects']:>7} | {r['file_mb']:7.2f} | {r['snapshot']:8.1f} | "
+                f"{r['restore']:7.1f} | {r['restore_cpu']:11.1f} | {r['checkpoint']:10.1f} | {r['fingerprint']:11.1f} | {r['exec_ok']:15.1f} | "
+                f"{r['exec_error']:26.1f}"
+            )
 
 
 if __name__ == "__main__":

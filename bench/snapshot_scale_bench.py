@@ -70,9 +70,12 @@ def fingerprint() -> tuple:
     import bpy
 
     scene = bpy.context.scene
-    return (len(scene.objects), sorted(o.name for o in scene.objects)[:3],
-            tuple(round(v, 4) for o in list(scene.objects)[:5] for v in o.location),
-            tuple(bpy.data.materials["mat_00"].diffuse_color))
+    return (
+        len(scene.objects),
+        sorted(o.name for o in scene.objects)[:3],
+        tuple(round(v, 4) for o in list(scene.objects)[:5] for v in o.location),
+        tuple(bpy.data.materials["mat_00"].diffuse_color),
+    )
 
 
 def measure(count: int, reps: int, tmp: Path) -> dict:
@@ -116,8 +119,9 @@ def main() -> dict:
     result = {"sizes": rows, "reps": args.reps}
     if len(sizes) >= 2:
         a, b = sizes[-2], sizes[-1]
-        result["exponent"] = {k: math.log(rows[b][k] / rows[a][k]) / math.log(b / a)
-                              for k in rows[a]}
+        result["exponent"] = {
+            k: math.log(rows[b][k] / rows[a][k]) / math.log(b / a) for k in rows[a]
+        }
     print(markdown(result))
     print("RESULT " + json.dumps(result))
     return result
@@ -128,10 +132,19 @@ def markdown(r: dict) -> str:
     keys = ("snapshot", "restore", "checkpoint", "rollback")
     rows = [[f"{int(n):,}", *(ms(t[k]) for k in keys)] for n, t in r["sizes"].items()]
     if "exponent" in r:
-        rows.append(["scaling k (t ∝ N^k, last two sizes)",
-                     *(f"{r['exponent'][k]:.2f}" for k in keys)])
-    return common.table(["objects", "snapshot (write .blend)", "restore after a change",
-                         "checkpoint (execute_code undo)", "rollback"], rows)
+        rows.append(
+            ["scaling k (t ∝ N^k, last two sizes)", *(f"{r['exponent'][k]:.2f}" for k in keys)]
+        )
+    return common.table(
+        [
+            "objects",
+            "snapshot (write .blend)",
+            "restore after a change",
+            "checkpoint (execute_code undo)",
+            "rollback",
+        ],
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Render the offline demo's photo from its ground-truth scene.
 
-    .venv/bin/python examples/build_demo_photo.py   (writes viga_addon/demo/tabletop.png)
+.venv/bin/python examples/build_demo_photo.py   (writes viga_addon/demo/tabletop.png)
 """
 
 import math

@@ -86,7 +86,13 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError:
             body = {"_raw": raw.decode("utf-8", "replace")}
-        self.fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+        self.fake.requests.append(
+            {
+                "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body,
+            }
+        )
         if self.path.rstrip("/").endswith("/messages"):
             wire = "anthropic"
         elif self.path.rstrip("/").endswith("/chat/completions"):
@@ -145,7 +151,12 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.get("fault") == "malformed":
                 arguments = '{"code": "import bpy'  # not an object
             content.append(
-                {"type": "tool_use", "id": f"toolu_{self.fake.next_id():04d}", "name": call["name"], "input": arguments}
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_{self.fake.next_id():04d}",
+                    "name": call["name"],
+                    "input": arguments,
+                }
             )
         usage = {**DEFAULT_USAGE, **(reply.get("usage") or {})}
         return {
@@ -173,7 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "function": {"name": call["name"], "arguments": arguments},
                 }
             )
-        text = reply.get("text") or ("Looks good to me." if reply.get("fault") == "no_tool" else None)
+        text = reply.get("text") or (
+            "Looks good to me." if reply.get("fault") == "no_tool" else None
+        )
         usage = {**DEFAULT_USAGE, **(reply.get("usage") or {})}
         return {
             "id": f"chatcmpl-{self.fake.next_id():04d}",
@@ -183,7 +196,11 @@ class _Handler(BaseHTTPRequestHandler):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text, "tool_calls": tool_calls or None},
+                    "message": {
+                        "role": "assistant",
+                        "content": text,
+                        "tool_calls": tool_calls or None,
+                    },
                     "finish_reason": "tool_calls" if tool_calls else "stop",
                 }
             ],

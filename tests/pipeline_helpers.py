@@ -9,13 +9,21 @@ from viga_addon.agent.worker import ModelWorker
 from viga_addon.demo import tabletop
 from viga_addon.tools.host import BlenderHost
 
-TINY = {"preview_size": 64, "preview_samples": 4, "final_size": 96, "final_samples": 8,
-        "render_device": "cpu"}
+TINY = {
+    "preview_size": 64,
+    "preview_samples": 4,
+    "final_size": 96,
+    "final_samples": 8,
+    "render_device": "cpu",
+}
 
 
 def tiny_host():
-    return BlenderHost(render_device="cpu", preview_size=TINY["preview_size"],
-                       preview_samples=TINY["preview_samples"])
+    return BlenderHost(
+        render_device="cpu",
+        preview_size=TINY["preview_size"],
+        preview_samples=TINY["preview_samples"],
+    )
 
 
 def demo_script():
@@ -25,8 +33,9 @@ def demo_script():
 def new_session(tmp_path, script=None, worker=None, **settings):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     worker = worker or ModelWorker("scripted", opts={"script": script or demo_script()})
-    session = Session.create(tabletop.PHOTO, tmp_path / "runs", tiny_host(), worker,
-                             {**TINY, **settings})
+    session = Session.create(
+        tabletop.PHOTO, tmp_path / "runs", tiny_host(), worker, {**TINY, **settings}
+    )
     return session, worker
 
 
@@ -44,8 +53,11 @@ def flatten_script(script, stages, budgets=None):
             for role in ("generator", "verifier"):
                 turns = entry[role][min(n, len(entry[role]) - 1)]
                 replies.extend(copy.deepcopy(turns))
-                if role == "verifier" and not stage.rollouts and \
-                        turns[-1]["tool_calls"][0]["arguments"].get("approved"):
+                if (
+                    role == "verifier"
+                    and not stage.rollouts
+                    and turns[-1]["tool_calls"][0]["arguments"].get("approved")
+                ):
                     return_after = True
                 else:
                     return_after = False

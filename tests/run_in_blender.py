@@ -18,21 +18,30 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Imported by the tests or needed to run them; only pytest is strictly required to start.
-TEST_REQUIREMENTS = {"pytest": "pytest", "hypothesis": "hypothesis", "anthropic": "anthropic",
-                     "openai": "openai", "PIL": "pillow"}
+TEST_REQUIREMENTS = {
+    "pytest": "pytest",
+    "hypothesis": "hypothesis",
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "PIL": "pillow",
+}
 
 
 def pytest_args(argv: list[str]) -> list[str]:
     """Arguments meant for pytest: everything after ``--``, or after the script when run by Python."""
     if "--" in argv:
-        return argv[argv.index("--") + 1:]
+        return argv[argv.index("--") + 1 :]
     if "--python" in argv or "-P" in argv:  # started by the blender binary without `--`
         return []
     return argv[1:]
 
 
 def missing_requirements() -> list[str]:
-    return [dist for module, dist in TEST_REQUIREMENTS.items() if importlib.util.find_spec(module) is None]
+    return [
+        dist
+        for module, dist in TEST_REQUIREMENTS.items()
+        if importlib.util.find_spec(module) is None
+    ]
 
 
 def install_hint(missing: list[str]) -> str:
@@ -56,12 +65,17 @@ def main(argv: list[str]) -> int:
 
     missing = missing_requirements()
     if "pytest" in missing:
-        print("run_in_blender.py: pytest is not importable in this Python.\n" + install_hint(missing),
-              file=sys.stderr)
+        print(
+            "run_in_blender.py: pytest is not importable in this Python.\n" + install_hint(missing),
+            file=sys.stderr,
+        )
         return 2
     if missing:
-        print(f"run_in_blender.py: warning: {', '.join(missing)} missing; tests that need them will "
-              "fail or be skipped.\n" + install_hint(missing), file=sys.stderr)
+        print(
+            f"run_in_blender.py: warning: {', '.join(missing)} missing; tests that need them will "
+            "fail or be skipped.\n" + install_hint(missing),
+            file=sys.stderr,
+        )
 
     import pytest
 

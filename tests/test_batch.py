@@ -13,8 +13,20 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "viga_addon/demo/tabletop.png"
-TINY = ["--provider", "scripted", "--preview-size", "40", "--preview-samples", "2",
-        "--final-size", "48", "--final-samples", "2", "--render-device", "cpu"]
+TINY = [
+    "--provider",
+    "scripted",
+    "--preview-size",
+    "40",
+    "--preview-samples",
+    "2",
+    "--final-size",
+    "48",
+    "--final-samples",
+    "2",
+    "--render-device",
+    "cpu",
+]
 # the batch entry point as the CLI calls it (add_parser + run), independent of cli.py wiring
 SHIM = """
 import argparse, sys
@@ -29,8 +41,11 @@ sys.exit(args.func(args))
 def _env():
     import os
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+    }
     env["PYTHONPATH"] = str(ROOT)
     return env
 
@@ -40,8 +55,9 @@ def batch_cmd(*args):
 
 
 def run_batch(*args, timeout=600):
-    return subprocess.run(batch_cmd(*args), cwd=ROOT, env=_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        batch_cmd(*args), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def make_photos(folder: Path, n: int) -> list[Path]:
@@ -61,8 +77,10 @@ def run_folders(out: Path) -> list[Path]:
 
 
 def snapshot_files(run_dir: Path) -> dict:
-    return {p: p.read_bytes() for p in (run_dir / "events.jsonl", run_dir / "state.json",
-                                        run_dir / "final.png")}
+    return {
+        p: p.read_bytes()
+        for p in (run_dir / "events.jsonl", run_dir / "state.json", run_dir / "final.png")
+    }
 
 
 def test_bad_inputs_are_skipped_with_reasons_and_finished_work_is_never_redone(tmp_path):
@@ -75,8 +93,18 @@ def test_bad_inputs_are_skipped_with_reasons_and_finished_work_is_never_redone(t
     (imgs / "gone.png").symlink_to(tmp_path / "nowhere.png")
     (imgs / "sub").mkdir()
     out = tmp_path / "out"
-    args = [str(imgs), "--out", str(out), "--workers", "2", "--stages", "init",
-            "--rollouts", "1", *TINY]
+    args = [
+        str(imgs),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--stages",
+        "init",
+        "--rollouts",
+        "1",
+        *TINY,
+    ]
     t0 = time.monotonic()
     r = run_batch(*args)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -88,8 +116,7 @@ def test_bad_inputs_are_skipped_with_reasons_and_finished_work_is_never_redone(t
     assert "truncated" in by_name["truncated.png"]["reason"]
     assert "not found" in by_name["gone.png"]["reason"]
     assert "folder" in by_name["sub"]["reason"]
-    assert summary["counts"] == {"done": 2, "failed": 0, "skipped": 5, "pending": 0,
-                                 "running": 0}
+    assert summary["counts"] == {"done": 2, "failed": 0, "skipped": 5, "pending": 0, "running": 0}
     done = [by_name["photo_0.png"], by_name["photo_1.png"]]
     for item in done:
         assert item["status"] == "done" and item["rounds"] == 1
@@ -117,24 +144,42 @@ def test_bad_inputs_are_skipped_with_reasons_and_finished_work_is_never_redone(t
     assert "0 runs to do, 0 novel-view renders" in r.stderr
     assert {run: snapshot_files(run) for run in run_folders(out)} == before
     again = json.loads((out / "summary.json").read_text())
-    assert all("not redone" in t["note"] for i in again["images"] if i["status"] == "done"
-               for t in i["tries"])
+    assert all(
+        "not redone" in t["note"]
+        for i in again["images"]
+        if i["status"] == "done"
+        for t in i["tries"]
+    )
 
 
 def test_killed_batch_restarts_resuming_the_interrupted_run(tmp_path):
     imgs = tmp_path / "imgs"
     make_photos(imgs, 2)
     out = tmp_path / "out"
-    args = [str(imgs), "--out", str(out), "--workers", "1", "--stages", "init,geometry",
-            "--budget", "geometry=2", *TINY]
-    proc = subprocess.Popen(batch_cmd(*args), cwd=ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        str(imgs),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--stages",
+        "init,geometry",
+        "--budget",
+        "geometry=2",
+        *TINY,
+    ]
+    proc = subprocess.Popen(
+        batch_cmd(*args), cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 300
     second = None
     while time.time() < deadline and proc.poll() is None:
         runs = run_folders(out)
-        late = [r for r in runs if "photo_1" in str(r)
-                and (r / "stages/init/round_1/verdict.json").exists()]
+        late = [
+            r
+            for r in runs
+            if "photo_1" in str(r) and (r / "stages/init/round_1/verdict.json").exists()
+        ]
         if late:
             second = late[0]
             break
@@ -159,13 +204,18 @@ def test_killed_batch_restarts_resuming_the_interrupted_run(tmp_path):
     assert snapshot_files(first) == first_files  # the finished photo was not redone
     assert run_folders(out) == sorted([first, second])  # resumed in place, no second folder
     assert (second / "stages/init/round_1/verdict.json").read_bytes() == init_verdict
-    kinds = [json.loads(line)["kind"] for line in (second / "events.jsonl").read_text()
-             .splitlines() if line.strip()]
+    kinds = [
+        json.loads(line)["kind"]
+        for line in (second / "events.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     assert "resumed" in kinds and kinds[-1] == "done"
     summary = json.loads((out / "summary.json").read_text())
     notes = {i["name"]: i["tries"][0]["note"] for i in summary["images"]}
-    assert notes == {"photo_0.png": "finished earlier; kept, not redone",
-                     "photo_1.png": "resumed an interrupted run"}
+    assert notes == {
+        "photo_0.png": "finished earlier; kept, not redone",
+        "photo_1.png": "resumed an interrupted run",
+    }
 
 
 def _processes_mentioning(text: str) -> list[int]:
@@ -183,15 +233,39 @@ def _fake_finished_run(try_root: Path, psnr: float, ssim: float) -> Path:
     """A run folder as a finished run leaves it (only the files the batch reads)."""
     run = try_root / "20260101-000000-x"
     run.mkdir(parents=True)
-    (run / "state.json").write_text(json.dumps({
-        "status": "done", "phase": "done", "message": "done", "elapsed": 3.0,
-        "stages": {"init": {"attempts": [{"round": 1}]}},
-        "totals": {"input_tokens": 10, "output_tokens": 5, "images": 2, "requests": 1,
-                   "cost_usd": 0.01}}))
-    (run / "metrics.json").write_text(json.dumps({
-        "final": {"psnr": psnr, "ssim": ssim}, "timing": {"elapsed": 3.0},
-        "totals": {"input_tokens": 10, "output_tokens": 5, "images": 2, "requests": 1,
-                   "cost_usd": 0.01}}))
+    (run / "state.json").write_text(
+        json.dumps(
+            {
+                "status": "done",
+                "phase": "done",
+                "message": "done",
+                "elapsed": 3.0,
+                "stages": {"init": {"attempts": [{"round": 1}]}},
+                "totals": {
+                    "input_tokens": 10,
+                    "output_tokens": 5,
+                    "images": 2,
+                    "requests": 1,
+                    "cost_usd": 0.01,
+                },
+            }
+        )
+    )
+    (run / "metrics.json").write_text(
+        json.dumps(
+            {
+                "final": {"psnr": psnr, "ssim": ssim},
+                "timing": {"elapsed": 3.0},
+                "totals": {
+                    "input_tokens": 10,
+                    "output_tokens": 5,
+                    "images": 2,
+                    "requests": 1,
+                    "cost_usd": 0.01,
+                },
+            }
+        )
+    )
     return run
 
 
@@ -208,8 +282,10 @@ def test_best_of_keeps_the_best_try_by_the_chosen_metric(tmp_path, metric, kept)
     sha, problem = check_image(photo)
     assert problem is None
     key = image_key(photo, sha)
-    runs = {1: _fake_finished_run(out / "runs" / key / "try_1", 20.0, 0.9),
-            2: _fake_finished_run(out / "runs" / key / "try_2", 25.0, 0.8)}
+    runs = {
+        1: _fake_finished_run(out / "runs" / key / "try_1", 20.0, 0.9),
+        2: _fake_finished_run(out / "runs" / key / "try_2", 25.0, 0.8),
+    }
     r = run_batch(str(manifest), "--out", str(out), "--best-of", "2", "--metric", metric, *TINY)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "0 runs to do" in r.stderr
@@ -224,8 +300,7 @@ def test_text_manifest_with_missing_entries_and_a_try_left_to_run(tmp_path):
     manifest = tmp_path / "list.txt"
     manifest.write_text(f"# photos\nimgs/photo_0.png\n\nimgs/missing.jpg\n{photo}\n")
     out = tmp_path / "out"
-    r = run_batch(str(manifest), "--out", str(out), "--stages", "init", "--rollouts", "1",
-                  *TINY)
+    r = run_batch(str(manifest), "--out", str(out), "--stages", "init", "--rollouts", "1", *TINY)
     assert r.returncode == 0, r.stderr[-3000:]
     items = json.loads((out / "summary.json").read_text())["images"]
     assert [i["status"] for i in items] == ["done", "skipped", "skipped"]

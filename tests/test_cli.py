@@ -11,21 +11,41 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--preview-size", "48", "--preview-samples", "2", "--final-size", "64",
-        "--final-samples", "4", "--render-device", "cpu", "--quiet"]
+TINY = [
+    "--preview-size",
+    "48",
+    "--preview-samples",
+    "2",
+    "--final-size",
+    "64",
+    "--final-samples",
+    "4",
+    "--render-device",
+    "cpu",
+    "--quiet",
+]
 
 
 def _env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+    }
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
     return env
 
 
 def cli(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "viga_addon", *args], cwd=ROOT, env=env or _env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "viga_addon", *args],
+        cwd=ROOT,
+        env=env or _env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_help_documents_consent_and_exit_codes():
@@ -41,11 +61,17 @@ def test_no_key_explains_how_to_set_one_and_the_demo(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing half-made
 
 
-@pytest.mark.parametrize("make, expect", [
-    (lambda p: p / "missing.png", "photo not found"),
-    (lambda p: (p / "notes.png").write_text("not an image") and p / "notes.png", "not an image"),
-    (lambda p: p, "folder"),
-])
+@pytest.mark.parametrize(
+    "make, expect",
+    [
+        (lambda p: p / "missing.png", "photo not found"),
+        (
+            lambda p: (p / "notes.png").write_text("not an image") and p / "notes.png",
+            "not an image",
+        ),
+        (lambda p: p, "folder"),
+    ],
+)
 def test_bad_photo_is_a_clear_error(tmp_path, make, expect):
     photo = make(tmp_path)
     r = cli("reconstruct", str(photo), "--provider", "scripted", "--out", str(tmp_path / "runs"))
@@ -54,12 +80,15 @@ def test_bad_photo_is_a_clear_error(tmp_path, make, expect):
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
-@pytest.mark.parametrize("args, expect", [
-    (["--stages", "init,texture"], "unknown stage"),
-    (["--budget", "geometry=x"], "--budget expects"),
-    (["--budget", "geometry=0"], "at least 1"),
-    (["--rollouts", "0"], "at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["--stages", "init,texture"], "unknown stage"),
+        (["--budget", "geometry=x"], "--budget expects"),
+        (["--budget", "geometry=0"], "at least 1"),
+        (["--rollouts", "0"], "at least 1"),
+    ],
+)
 def test_bad_options_are_clear_errors(tmp_path, args, expect):
     r = cli("reconstruct", "--provider", "scripted", "--out", str(tmp_path), *args)
     assert r.returncode == 2, r.stderr
@@ -72,8 +101,18 @@ def test_resume_of_a_folder_without_a_run(tmp_path):
 
 
 def test_stop_after_then_resume_finishes(tmp_path):
-    r = cli("reconstruct", "--provider", "scripted", "--out", str(tmp_path), "--stages",
-            "init,geometry,material", "--stop-after", "geometry", *TINY)
+    r = cli(
+        "reconstruct",
+        "--provider",
+        "scripted",
+        "--out",
+        str(tmp_path),
+        "--stages",
+        "init,geometry,material",
+        "--stop-after",
+        "geometry",
+        *TINY,
+    )
     assert r.returncode == 0, r.stderr
     assert "scripted" in r.stderr and "no model is called" in r.stderr
     run_dir = next(tmp_path.iterdir())
@@ -87,10 +126,23 @@ def test_stop_after_then_resume_finishes(tmp_path):
 
 def test_killed_run_resumes_without_losing_completed_rounds(tmp_path):
     """Kill the process after the geometry stage's first round, then resume."""
-    args = ["reconstruct", "--provider", "scripted", "--out", str(tmp_path),
-            "--stages", "init,geometry,material", *TINY]
-    proc = subprocess.Popen([sys.executable, "-m", "viga_addon", *args], cwd=ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        "reconstruct",
+        "--provider",
+        "scripted",
+        "--out",
+        str(tmp_path),
+        "--stages",
+        "init,geometry,material",
+        *TINY,
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "viga_addon", *args],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 240
     verdict = None
     while time.time() < deadline and proc.poll() is None:
@@ -112,8 +164,11 @@ def test_killed_run_resumes_without_losing_completed_rounds(tmp_path):
     # nothing completed was redone: the finished rounds' verdicts are byte-identical
     assert {p: p.read_bytes() for p in init_verdicts} == init_verdicts
     assert verdict.read_bytes() == geo1
-    kinds = [json.loads(line)["kind"] for line in (run_dir / "events.jsonl").read_text().splitlines()
-             if line.strip()]
+    kinds = [
+        json.loads(line)["kind"]
+        for line in (run_dir / "events.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     assert "resumed" in kinds and kinds[-1] == "done"
     assert [a["round"] for a in state["stages"]["geometry"]["attempts"]] == [1, 2]
 
@@ -121,10 +176,28 @@ def test_killed_run_resumes_without_losing_completed_rounds(tmp_path):
 def test_runs_as_a_script_the_way_blender_runs_it(tmp_path):
     """`blender -b --python viga_addon/cli.py -- reconstruct …`: cli.py is run by path, from
     another folder, with its arguments after `--`."""
-    r = subprocess.run([sys.executable, str(ROOT / "viga_addon" / "cli.py"), "--", "reconstruct",
-                        "--provider", "scripted", "--out", str(tmp_path), "--stages", "init",
-                        "--budget", "init=1", *TINY], cwd=tmp_path, env=_env(PYTHONPATH=""),
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "viga_addon" / "cli.py"),
+            "--",
+            "reconstruct",
+            "--provider",
+            "scripted",
+            "--out",
+            str(tmp_path),
+            "--stages",
+            "init",
+            "--budget",
+            "init=1",
+            *TINY,
+        ],
+        cwd=tmp_path,
+        env=_env(PYTHONPATH=""),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     run_dir = Path(r.stdout.strip())
     assert run_dir.parent == tmp_path and (run_dir / "final.blend").exists()

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_model_server import fake_server
 from pipeline_helpers import demo_script, flatten_script, new_session, tiny_host
+
 from viga_addon.agent.session import Session
 from viga_addon.agent.worker import ModelWorker
 
@@ -49,9 +49,13 @@ def _replies():
 
 def _worker(provider, url, **opts):
     base_url = url if provider == "anthropic" else url + "/v1"
-    return ModelWorker(provider, model="test-model", api_key=KEY, base_url=base_url,
-                       opts={"base_delay": 0.01, "max_retries": MAX_RETRIES, "timeout": 0.6,
-                             **opts})
+    return ModelWorker(
+        provider,
+        model="test-model",
+        api_key=KEY,
+        base_url=base_url,
+        opts={"base_delay": 0.01, "max_retries": MAX_RETRIES, "timeout": 0.6, **opts},
+    )
 
 
 def _pump(session):
@@ -134,8 +138,10 @@ def test_persistent_fault_pauses_with_everything_saved_then_resumes(tmp_path, pr
 
 
 MODEL_FAULTS = {
-    "malformed_tool_call": {"fault": "malformed",
-                            "tool_calls": [{"name": "execute_code", "arguments": {"code": "x"}}]},
+    "malformed_tool_call": {
+        "fault": "malformed",
+        "tool_calls": [{"name": "execute_code", "arguments": {"code": "x"}}],
+    },
     "refusal_text": {"fault": "no_tool", "text": "I'm sorry, I can't help with that request."},
     "endless_text": {"fault": "no_tool", "text": "Let me think about the scene. " * 20000},
 }
@@ -146,8 +152,9 @@ MODEL_FAULTS = {
 def test_bad_model_answer_is_reasked_then_fails_the_round_cleanly(tmp_path, provider, fault):
     with fake_server() as server:
         server.queue(*[dict(MODEL_FAULTS[fault]) for _ in range(3)])  # first ask + 2 re-asks
-        session, worker = new_session(tmp_path, worker=_worker(provider, server.url, reask=2),
-                                      **SETTINGS)
+        session, worker = new_session(
+            tmp_path, worker=_worker(provider, server.url, reask=2), **SETTINGS
+        )
         try:
             status, _ = _pump(session)
         finally:
@@ -165,27 +172,62 @@ def test_bad_model_answer_is_reasked_then_fails_the_round_cleanly(tmp_path, prov
 
 
 # ------------------------------------------------------------------ faults of the machine
-TINY = ["--preview-size", "48", "--preview-samples", "2", "--final-size", "64",
-        "--final-samples", "4", "--render-device", "cpu", "--quiet"]
+TINY = [
+    "--preview-size",
+    "48",
+    "--preview-samples",
+    "2",
+    "--final-size",
+    "64",
+    "--final-samples",
+    "4",
+    "--render-device",
+    "cpu",
+    "--quiet",
+]
 
 
 def _env():
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+    }
     env["PYTHONPATH"] = str(ROOT)
     return env
 
 
 def _cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "viga_addon", *args], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "viga_addon", *args],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _start(out):
-    args = ["reconstruct", "--provider", "scripted", "--out", str(out),
-            "--stages", "init,geometry", "--rollouts", "1", *TINY]
-    return subprocess.Popen([sys.executable, "-m", "viga_addon", *args], cwd=ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        "reconstruct",
+        "--provider",
+        "scripted",
+        "--out",
+        str(out),
+        "--stages",
+        "init,geometry",
+        "--rollouts",
+        "1",
+        *TINY,
+    ]
+    return subprocess.Popen(
+        [sys.executable, "-m", "viga_addon", *args],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _temp_files(run_dir):
@@ -222,7 +264,9 @@ def _assert_every_file_whole(run_dir):
             json.loads(path.read_text())
         elif path.suffix == ".png":
             data = path.read_bytes()
-            assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[-12:-4] == b"\x00\x00\x00\x00IEND", path
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[-12:-4] == b"\x00\x00\x00\x00IEND", (
+                path
+            )
         elif path.suffix == ".blend" and path.name != "final.blend":
             sidecar = path.with_name(path.stem + snapshot.SIDECAR_SUFFIX)
             payload = json.loads(sidecar.read_text())
@@ -251,6 +295,7 @@ def _mid(kind):
             if kind == "state" and path.name.startswith(".state.json.tmp"):
                 return f"mid-state-write ({path.name})"
         return None
+
     return condition
 
 
@@ -259,6 +304,7 @@ def _after_seconds(seconds):
 
     def condition(run_dir):
         return f"at {seconds:.2f} s" if time.time() - start >= seconds else None
+
     return condition
 
 
@@ -266,6 +312,7 @@ def _after_file(pattern):
     def condition(run_dir):
         found = list(run_dir.glob(pattern))
         return f"after {found[0].relative_to(run_dir)}" if found else None
+
     return condition
 
 
@@ -319,7 +366,7 @@ def test_killed_at_a_random_point_resumes_without_losing_rounds(tmp_path, point)
             continue
     assert "resumed" in kinds and "done" in kinds
     # (killed after the run had finished: the resume only records that it looked)
-    assert kinds[-1] == "done" or kinds[kinds.index("done"):][-1] == "resumed"
+    assert kinds[-1] == "done" or kinds[kinds.index("done") :][-1] == "resumed"
 
 
 # ------------------------------------------------------------------ disk full
@@ -328,8 +375,9 @@ def tiny_disk(tmp_path):
     """A 600 KB tmpfs (needs root); skipped where it cannot be mounted."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)],
-                          capture_output=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], capture_output=True
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode()[:200]}")
     yield mount
@@ -347,11 +395,9 @@ def test_disk_full_pauses_with_a_clear_message_and_resumes_after_space_is_freed(
     assert message.startswith("Disk full: could not write to") and "resume" in message
     run_dir = session.run_dir
     saved = json.loads((run_dir / "state.json").read_text())  # the last complete state
-    assert saved["stages"]["init"]["status"] in ("waiting", "running", "approved",
-                                                  "budget_spent")
+    assert saved["stages"]["init"]["status"] in ("waiting", "running", "approved", "budget_spent")
     # more space (as if the artist freed some), then resume in place
-    grown = subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_disk)],
-                           capture_output=True)
+    grown = subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_disk)], capture_output=True)
     assert grown.returncode == 0, grown.stderr
     worker = ModelWorker("scripted", opts={"script": demo_script()})
     resumed = Session.resume(run_dir, tiny_host(), worker)
@@ -397,18 +443,20 @@ except ImportError:  # the Blender 4.2 venv has no hypothesis: property tests sk
     st = None
 
 if st is None:
+
     @pytest.mark.skip(reason="hypothesis is not installed")
     def test_property_tests_need_hypothesis():
         pass
 else:
-
     _json_values = st.recursive(
-        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-                  st.text(max_size=20)),
-        lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                st.dictionaries(st.text(max_size=5), inner, max_size=3)),
-        max_leaves=6)
-
+        st.one_of(
+            st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20)
+        ),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
 
     @pytest.fixture(scope="module")
     def verifier_session(tmp_path_factory):
@@ -423,13 +471,21 @@ else:
         yield session
         worker.close()
 
-
-    @settings(max_examples=60, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-    @given(args=st.one_of(
-        st.dictionaries(st.sampled_from(["approved", "checklist", "best_attempt", "score", "x"]),
-                        _json_values, max_size=5),
-        _json_values))
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        args=st.one_of(
+            st.dictionaries(
+                st.sampled_from(["approved", "checklist", "best_attempt", "score", "x"]),
+                _json_values,
+                max_size=5,
+            ),
+            _json_values,
+        )
+    )
     def test_submit_verdict_survives_any_arguments(verifier_session, args):
         call = {"id": "call_1", "name": "submit_verdict", "arguments": args}
         parts, is_error, control = verifier_session._run_tool("verifier", call)
@@ -443,8 +499,6 @@ else:
             json.dumps(verdict)  # what is saved stays JSON
         else:
             assert is_error and parts[0]["text"]
-
-
 
 
 # ------------------------------------------------------------------ renders that run too long
@@ -497,8 +551,9 @@ def test_host_renders_under_its_time_limit_and_restores_the_scene_value(tmp_path
     bpy.app.handlers.render_pre.append(record)
     try:
         host = BlenderHost(render_device="cpu", render_timeout=2.5)
-        result = host.call("render", {"path": str(tmp_path / "r.png"), "long_side": 32,
-                                      "samples": 4})
+        result = host.call(
+            "render", {"path": str(tmp_path / "r.png"), "long_side": 32, "samples": 4}
+        )
     finally:
         bpy.app.handlers.render_pre.remove(record)
     assert result["ok"], result

@@ -17,8 +17,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PURE_DIRS = (ROOT / "viga_addon" / "agent", ROOT / "viga_addon" / "stages")
-BLENDER_MODULES = ("bpy", "bmesh", "mathutils", "gpu", "gpu_extras", "aud", "freestyle",
-                   "idprop", "imbuf", "blf", "bgl", "addon_utils", "bpy_extras", "_bpy")
+BLENDER_MODULES = (
+    "bpy",
+    "bmesh",
+    "mathutils",
+    "gpu",
+    "gpu_extras",
+    "aud",
+    "freestyle",
+    "idprop",
+    "imbuf",
+    "blf",
+    "bgl",
+    "addon_utils",
+    "bpy_extras",
+    "_bpy",
+)
 
 
 def is_blender_module(name: str) -> bool:
@@ -39,8 +53,12 @@ def blender_imports(source: str, filename: str = "<src>") -> list[tuple[int, str
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             first = node.args[0]
-            if name in {"import_module", "__import__"} and isinstance(first, ast.Constant) \
-                    and isinstance(first.value, str) and is_blender_module(first.value):
+            if (
+                name in {"import_module", "__import__"}
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and is_blender_module(first.value)
+            ):
                 found.append((node.lineno, first.value))
     return found
 
@@ -67,7 +85,14 @@ def test_checker_sees_every_import_form():
         "def f():\n    import bpy_extras\n    importlib.import_module('bl_operators')\n"
     )
     assert [m for _, m in blender_imports(source)] == [
-        "bpy", "bmesh", "mathutils", "gpu.types", "bl_ui", "bpy_extras", "bl_operators"]
+        "bpy",
+        "bmesh",
+        "mathutils",
+        "gpu.types",
+        "bl_ui",
+        "bpy_extras",
+        "bl_operators",
+    ]
 
 
 @pytest.mark.smoke
@@ -78,10 +103,12 @@ def test_no_blender_imports_in_pure_layers():
     for path in files:
         for line, module in blender_imports(path.read_text(encoding="utf-8"), str(path)):
             offenders.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
-    assert offenders == [], "agent/ and stages/ must not import Blender modules:\n" + "\n".join(offenders)
+    assert offenders == [], "agent/ and stages/ must not import Blender modules:\n" + "\n".join(
+        offenders
+    )
 
 
-_BLOCKED_IMPORT = r'''
+_BLOCKED_IMPORT = r"""
 import importlib, importlib.abc, json, sys
 
 BLOCKED = set(json.loads(sys.argv[1]))
@@ -106,18 +133,30 @@ blender_loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
 # Written to a file: a module may legitimately redirect stdout at import (e.g. a worker protocol).
 with open(sys.argv[3], "w", encoding="utf-8") as fh:
     json.dump({"failures": failures, "blender_loaded": blender_loaded}, fh)
-'''
+"""
 
 
 def _import_blocked(modules: list[str], tmp_path: Path) -> dict:
     """Import ``modules`` in a fresh interpreter that refuses Blender modules; return its report."""
     report = tmp_path / "report.json"
     result = subprocess.run(
-        [sys.executable, "-c", _BLOCKED_IMPORT, json.dumps(BLENDER_MODULES), json.dumps(modules), str(report)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            _BLOCKED_IMPORT,
+            json.dumps(BLENDER_MODULES),
+            json.dumps(modules),
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
         stdin=subprocess.DEVNULL,  # agent/worker_boot.py serves stdin when imported: give it EOF
     )
-    assert result.returncode == 0 and report.is_file(), result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.returncode == 0 and report.is_file(), (
+        result.stdout[-2000:] + result.stderr[-2000:]
+    )
     return json.loads(report.read_text(encoding="utf-8"))
 
 

@@ -12,10 +12,27 @@ def _conversation(rounds=5):
     messages = [msg.user(msg.image("photo.png"), msg.text("Reference photo"))]
     for n in range(rounds):
         code = f"# round {n}\n" + "x = 1\n" * 400
-        messages.append({"role": "assistant", "content": [
-            {"type": "tool_call", "id": f"c{n}", "name": "execute_code", "arguments": {"code": code}}]})
-        messages.append({"role": "user", "content": [msg.tool_result(
-            f"c{n}", [msg.text("ok " * 500), msg.image(f"render_{n}.png")])]})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "tool_call",
+                        "id": f"c{n}",
+                        "name": "execute_code",
+                        "arguments": {"code": code},
+                    }
+                ],
+            }
+        )
+        messages.append(
+            {
+                "role": "user",
+                "content": [
+                    msg.tool_result(f"c{n}", [msg.text("ok " * 500), msg.image(f"render_{n}.png")])
+                ],
+            }
+        )
     return messages
 
 
@@ -29,8 +46,14 @@ def test_compact_pins_the_photo_keeps_latest_renders_and_shrinks_old_text():
     sent = memory.compact(conv, "compact", keep_images=2)
     assert sent[0]["content"][0] == msg.image("photo.png")
     assert msg.images_in(sent) == 3
-    kept = [q["path"] for m in sent for p in m["content"] if p["type"] == "tool_result"
-            for q in p["content"] if q["type"] == "image"]
+    kept = [
+        q["path"]
+        for m in sent
+        for p in m["content"]
+        if p["type"] == "tool_result"
+        for q in p["content"]
+        if q["type"] == "image"
+    ]
     assert kept == ["render_8.png", "render_9.png"]
     old_call = sent[1]["content"][0]["arguments"]["code"]
     assert len(old_call) < 700 and "omitted" in old_call

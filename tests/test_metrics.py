@@ -70,7 +70,8 @@ def test_ssim_decreases_with_noise_and_is_symmetric():
 
 def test_ssim_matches_scikit_image():
     skimage_metrics = pytest.importorskip(
-        "skimage.metrics", reason="scikit-image not installed (pip install scikit-image) - independent SSIM check skipped"
+        "skimage.metrics",
+        reason="scikit-image not installed (pip install scikit-image) - independent SSIM check skipped",
     )
     rng = np.random.default_rng(3)
     a = _textured(70, 90, seed=1)
@@ -109,7 +110,9 @@ def test_alpha_is_composited_over_background(tmp_path):
     np.testing.assert_allclose(on_white[2, 0], [1, 1 - half, 1 - half], atol=1e-6)
     np.testing.assert_allclose(on_black[2, 0], [half, 0, 0], atol=1e-6)
     # 0-255 integer backgrounds are accepted too
-    np.testing.assert_allclose(metrics.load_rgb(path, background=(0, 255, 0))[1, 0], [0, 1, 0], atol=1e-6)
+    np.testing.assert_allclose(
+        metrics.load_rgb(path, background=(0, 255, 0))[1, 0], [0, 1, 0], atol=1e-6
+    )
 
 
 def test_greyscale_and_16_bit_greyscale(tmp_path):
@@ -194,8 +197,12 @@ def test_mask_restricts_psnr_and_ssim(tmp_path):
         metrics.psnr(a, b, mask=np.zeros((40, 60), dtype=bool))
 
     # as an image file in photo coordinates, through compare()
-    mask_path = _save(tmp_path / "mask.png", np.repeat(right[..., None], 3, axis=2).astype(np.float32))
-    result = metrics.compare(_save(tmp_path / "r.png", b), _save(tmp_path / "p.png", a), mask=mask_path)
+    mask_path = _save(
+        tmp_path / "mask.png", np.repeat(right[..., None], 3, axis=2).astype(np.float32)
+    )
+    result = metrics.compare(
+        _save(tmp_path / "r.png", b), _save(tmp_path / "p.png", a), mask=mask_path
+    )
     assert result["ok"] and result["psnr"] == math.inf
     assert result["masked_fraction"] == pytest.approx(25 / 60)
 

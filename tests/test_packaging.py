@@ -56,7 +56,9 @@ def linux_zip(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
         [sys.executable, str(ROOT / "build_addon.py"), "--platforms", PLATFORM, "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     zips = sorted(out.glob("*.zip"))
@@ -74,10 +76,15 @@ def test_zip_validates_and_holds_the_right_files(linux_zip):
         names = archive.namelist()
         manifest = tomllib.loads(archive.read("blender_manifest.toml").decode("utf-8"))
     assert manifest["platforms"] == [PLATFORM]
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith("tests/")]
+    assert not [
+        n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith("tests/")
+    ]
 
-    sources = {p.relative_to(ROOT / "viga_addon").as_posix()
-               for p in (ROOT / "viga_addon").rglob("*.py") if "__pycache__" not in p.parts}
+    sources = {
+        p.relative_to(ROOT / "viga_addon").as_posix()
+        for p in (ROOT / "viga_addon").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
     assert sources <= set(names), sorted(sources - set(names))
 
     wheels = [Path(w).name for w in manifest["wheels"]]
@@ -86,7 +93,7 @@ def test_zip_validates_and_holds_the_right_files(linux_zip):
     assert {"anthropic", "openai", "pillow", "pydantic-core", "jiter"} <= dists
     assert not dists & build_addon.BLENDER_SHIPPED, "bundled something Blender ships"
     for wheel in wheels:
-        python_tag, platform_tag = wheel[:-4].split("-")[-3], wheel[:-4].split("-")[-1]
+        platform_tag = wheel[:-4].split("-")[-1]
         assert platform_tag == "any" or "linux" in platform_tag, wheel
     for dist in ("pillow", "pydantic-core", "jiter"):  # compiled: one wheel per Blender Python
         tags = {w.split("-")[2] for w in wheels if build_addon.wheel_distribution(w) == dist}
@@ -175,11 +182,15 @@ def test_installs_into_blender_and_uses_bundled_sdks(linux_zip, tmp_path):
     env["PYTHONNOUSERSITE"] = "1"
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, str(linux_zip)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     assert result.returncode == 0 and lines, result.stdout[-3000:] + result.stderr[-3000:]
-    out = json.loads(lines[-1][len("RESULT "):])
+    out = json.loads(lines[-1][len("RESULT ") :])
 
     # The hook really hides the venv's copies, so what imports later came from the extension.
     assert out["hidden_before_install"] == ["anthropic", "openai", "PIL"]
@@ -203,7 +214,9 @@ def test_installs_into_blender_and_uses_bundled_sdks(linux_zip, tmp_path):
     assert out["jiter"] == {"a": [1, 2]}
     assert out["anthropic_client"] == "Anthropic" and out["openai_client"] == "OpenAI"
 
-    shipped = {build_addon.canonical_name(d) for d in out["local_dists"]} & build_addon.BLENDER_SHIPPED
+    shipped = {
+        build_addon.canonical_name(d) for d in out["local_dists"]
+    } & build_addon.BLENDER_SHIPPED
     assert not shipped, f"extension bundled what Blender ships: {shipped}"
 
 
@@ -213,15 +226,26 @@ def test_download_failure_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
     monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
     with pytest.raises(build_addon.BuildError) as caught:
-        build_addon.download_wheels("windows-x64", "3.11", ["anthropic>=0.40"], cache=tmp_path / "cache")
+        build_addon.download_wheels(
+            "windows-x64", "3.11", ["anthropic>=0.40"], cache=tmp_path / "cache"
+        )
     message = str(caught.value)
     assert "windows-x64" in message and "3.11" in message and "win_amd64" in message
 
 
 def test_build_cli_exits_nonzero_on_unknown_platform(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "build_addon.py"), "--platforms", "amiga-m68k", "--out", str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "build_addon.py"),
+            "--platforms",
+            "amiga-m68k",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode != 0
     assert "amiga-m68k" in result.stderr and "linux-x64" in result.stderr
@@ -229,7 +253,10 @@ def test_build_cli_exits_nonzero_on_unknown_platform(tmp_path):
 
 def test_bundled_requirements_drop_what_blender_ships():
     requirements = build_addon.bundled_requirements()
-    names = {build_addon.canonical_name(r.split(">")[0].split("=")[0].split("<")[0]) for r in requirements}
+    names = {
+        build_addon.canonical_name(r.split(">")[0].split("=")[0].split("<")[0])
+        for r in requirements
+    }
     assert {"anthropic", "openai", "pillow"} <= names
     assert not names & build_addon.BLENDER_SHIPPED
 
@@ -238,21 +265,43 @@ def test_bundled_requirements_drop_what_blender_ships():
 def test_run_in_blender_takes_args_after_double_dash():
     from tests import run_in_blender
 
-    blender_argv = ["/opt/blender/blender", "-b", "--factory-startup", "--python",
-                    "tests/run_in_blender.py", "--", "-m", "smoke", "-q"]
+    blender_argv = [
+        "/opt/blender/blender",
+        "-b",
+        "--factory-startup",
+        "--python",
+        "tests/run_in_blender.py",
+        "--",
+        "-m",
+        "smoke",
+        "-q",
+    ]
     assert run_in_blender.pytest_args(blender_argv) == ["-m", "smoke", "-q"]
     assert run_in_blender.pytest_args(blender_argv[:5]) == []
-    assert run_in_blender.pytest_args(["tests/run_in_blender.py", "-x", "tests/a.py"]) == ["-x", "tests/a.py"]
+    assert run_in_blender.pytest_args(["tests/run_in_blender.py", "-x", "tests/a.py"]) == [
+        "-x",
+        "tests/a.py",
+    ]
 
 
 def test_run_in_blender_exits_with_pytest_code(tmp_path):
     """The runner under a Python with bpy: pytest's exit code is the process exit code."""
     runner = str(ROOT / "tests" / "run_in_blender.py")
     selected = "tests/test_layering.py::test_checker_sees_every_import_form"
-    ok = subprocess.run([sys.executable, runner, "--", selected, "-q", "-p", "no:cacheprovider"],
-                        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    ok = subprocess.run(
+        [sys.executable, runner, "--", selected, "-q", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr[-2000:]
     assert "1 passed" in ok.stdout
-    none = subprocess.run([sys.executable, runner, selected, "-q", "-k", "no_such_test",
-                           "-p", "no:cacheprovider"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    none = subprocess.run(
+        [sys.executable, runner, selected, "-q", "-k", "no_such_test", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert none.returncode == 5, none.stdout[-2000:]

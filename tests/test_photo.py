@@ -45,8 +45,14 @@ def test_jpeg_is_accepted(tmp_path):
     assert out.size == (30, 20)
 
 
-@pytest.mark.parametrize("content, expect", [(None, "not found"), (b"garbage", "not an image"),
-                                             (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "photo|image")])
+@pytest.mark.parametrize(
+    "content, expect",
+    [
+        (None, "not found"),
+        (b"garbage", "not an image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "photo|image"),
+    ],
+)
 def test_bad_files(tmp_path, content, expect):
     src = tmp_path / "x.png"
     if content is not None:

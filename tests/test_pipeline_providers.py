@@ -6,9 +6,9 @@ import base64
 import json
 
 import pytest
-
 from fake_model_server import fake_server
 from pipeline_helpers import demo_script, flatten_script, new_session
+
 from viga_addon.agent.worker import ModelWorker
 from viga_addon.stages import STAGE_NAMES
 
@@ -17,8 +17,13 @@ MARKER_KEY = "sk-test-MARKER-a1b2c3d4e5f6g7h8"
 
 def _run(tmp_path, provider, server_url):
     base_url = server_url if provider == "anthropic" else server_url + "/v1"
-    worker = ModelWorker(provider, model="test-model", api_key=MARKER_KEY, base_url=base_url,
-                         opts={"base_delay": 0.01, "max_retries": 2})
+    worker = ModelWorker(
+        provider,
+        model="test-model",
+        api_key=MARKER_KEY,
+        base_url=base_url,
+        opts={"base_delay": 0.01, "max_retries": 2},
+    )
     session, worker = new_session(tmp_path, worker=worker, provider=provider)
     try:
         status = session.run_to_end()
@@ -43,15 +48,24 @@ def test_full_run_through_the_real_sdk(tmp_path, provider):
     if provider == "anthropic":
         assert first["system"].startswith("Stage: init — Generator")
         tool_names = {t["name"] for t in first["tools"]}
-        images = [b for m in first["messages"] for b in m["content"]
-                  if isinstance(b, dict) and b.get("type") == "image"]
+        images = [
+            b
+            for m in first["messages"]
+            for b in m["content"]
+            if isinstance(b, dict) and b.get("type") == "image"
+        ]
         data = base64.b64decode(images[0]["source"]["data"])
     else:
         assert first["messages"][0]["role"] == "system"
         assert first["messages"][0]["content"].startswith("Stage: init — Generator")
         tool_names = {t["function"]["name"] for t in first["tools"]}
-        images = [p for m in first["messages"] if isinstance(m.get("content"), list)
-                  for p in m["content"] if p.get("type") == "image_url"]
+        images = [
+            p
+            for m in first["messages"]
+            if isinstance(m.get("content"), list)
+            for p in m["content"]
+            if p.get("type") == "image_url"
+        ]
         data = base64.b64decode(images[0]["image_url"]["url"].split(",", 1)[1])
     assert {"execute_code", "end_round", "make_plan"} <= tool_names
     assert data[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb", b"\xff\xd8\xff\xee")
@@ -59,8 +73,9 @@ def test_full_run_through_the_real_sdk(tmp_path, provider):
     systems = []
     for r in requests:
         body = r["body"]
-        systems.append(body["system"] if provider == "anthropic"
-                       else body["messages"][0]["content"])
+        systems.append(
+            body["system"] if provider == "anthropic" else body["messages"][0]["content"]
+        )
     firsts = {s.splitlines()[0] for s in systems}
     for stage in STAGE_NAMES:
         assert f"Stage: {stage} — Generator" in firsts and f"Stage: {stage} — Verifier" in firsts

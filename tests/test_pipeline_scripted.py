@@ -4,8 +4,8 @@ import json
 
 import bpy
 import pytest
-
 from pipeline_helpers import demo_script, new_session
+
 from viga_addon.stages import STAGE_NAMES
 
 
@@ -24,8 +24,16 @@ def test_full_run_finishes_and_writes_the_run_folder(full_run):
     session, status = full_run
     assert status == "done", session.state["message"]
     d = session.run_dir
-    for name in ("run.json", "events.jsonl", "reference.png", "scene.py", "final.blend",
-                 "final.png", "metrics.json", "state.json"):
+    for name in (
+        "run.json",
+        "events.jsonl",
+        "reference.png",
+        "scene.py",
+        "final.blend",
+        "final.png",
+        "metrics.json",
+        "state.json",
+    ):
         assert (d / name).is_file(), name
     for stage in STAGE_NAMES:
         assert (d / "stages" / stage / "snapshot.blend").is_file(), stage
@@ -50,8 +58,12 @@ def test_rejected_round_checklist_reaches_the_next_generator_round(full_run):
     geo = session.state["stages"]["geometry"]
     assert geo["status"] == "approved" and geo["best"] == 2 and len(geo["attempts"]) == 2
     sent = json.loads((session.run_dir / "stages/geometry/round_2/messages.json").read_text())
-    texts = [p["text"] for m in sent["generator"]["messages"] for p in m["content"]
-             if p["type"] == "text"]
+    texts = [
+        p["text"]
+        for m in sent["generator"]["messages"]
+        for p in m["content"]
+        if p["type"] == "text"
+    ]
     assert any("blue_box must be 1.5 units tall" in t for t in texts)
     verdict = json.loads((session.run_dir / "stages/geometry/round_1/verdict.json").read_text())
     assert verdict["approved"] is False and len(verdict["checklist"]) == 2
@@ -90,23 +102,31 @@ def test_memory_pins_the_photo_and_drops_old_renders(full_run):
 
     sent = memory.compact(msgs["generator"]["messages"])
     images = [p for m in sent for p in m["content"] if p["type"] == "image"]
-    nested = [q for m in sent for p in m["content"] if p["type"] == "tool_result"
-              for q in p["content"] if q["type"] == "image"]
+    nested = [
+        q
+        for m in sent
+        for p in m["content"]
+        if p["type"] == "tool_result"
+        for q in p["content"]
+        if q["type"] == "image"
+    ]
     assert len(images) + len(nested) <= 3  # pinned photo + the 2 latest renders
 
 
 def _always_reject(script, stage):
     rounds = script[stage]["verifier"]
     for i, rnd in enumerate(rounds):
-        rnd[-1]["tool_calls"][0]["arguments"].update(approved=False, best_attempt=1,
-                                                     checklist=[f"still wrong ({i + 1})"])
+        rnd[-1]["tool_calls"][0]["arguments"].update(
+            approved=False, best_attempt=1, checklist=[f"still wrong ({i + 1})"]
+        )
     return script
 
 
 def test_spent_budget_restores_the_best_attempt(tmp_path):
     script = _always_reject(demo_script(), "geometry")
-    session, worker = new_session(tmp_path, script, stages=["init", "geometry"],
-                                  budgets={"geometry": 2})
+    session, worker = new_session(
+        tmp_path, script, stages=["init", "geometry"], budgets={"geometry": 2}
+    )
     try:
         assert session.run_to_end() == "done"
     finally:
@@ -121,8 +141,9 @@ def test_spent_budget_restores_the_best_attempt(tmp_path):
 def test_verifier_that_errors_fails_its_round_and_the_run_goes_on(tmp_path):
     script = demo_script()
     script["material"]["verifier"] = [[{"fault": "no_tool", "text": "I think it looks fine."}]]
-    session, worker = new_session(tmp_path, script, stages=["init", "material"],
-                                  budgets={"material": 2})
+    session, worker = new_session(
+        tmp_path, script, stages=["init", "material"], budgets={"material": 2}
+    )
     try:
         assert session.run_to_end() == "done"
     finally:
@@ -135,8 +156,10 @@ def test_verifier_that_errors_fails_its_round_and_the_run_goes_on(tmp_path):
 
 def test_generator_without_tool_call_fails_the_round_cleanly(tmp_path):
     script = demo_script()
-    script["geometry"]["generator"] = [[{"fault": "no_tool", "text": "Sure!"}],
-                                       *script["geometry"]["generator"][1:]]
+    script["geometry"]["generator"] = [
+        [{"fault": "no_tool", "text": "Sure!"}],
+        *script["geometry"]["generator"][1:],
+    ]
     session, worker = new_session(tmp_path, script, stages=["init", "geometry"])
     try:
         assert session.run_to_end() == "done"
@@ -157,9 +180,10 @@ def test_rate_limits_pause_the_run_and_resume_continues(tmp_path):
         done_before = len(session.state["stages"]["init"]["attempts"])
         fixed = demo_script()
         worker.close()
+        from pipeline_helpers import tiny_host
+
         from viga_addon.agent.session import Session
         from viga_addon.agent.worker import ModelWorker
-        from pipeline_helpers import tiny_host
 
         worker = ModelWorker("scripted", opts={"script": fixed})
         resumed = Session.resume(session.run_dir, tiny_host(), worker)
@@ -170,8 +194,7 @@ def test_rate_limits_pause_the_run_and_resume_continues(tmp_path):
 
 
 def test_review_mode_waits_for_the_artist_and_runs_edited_code(tmp_path):
-    session, worker = new_session(tmp_path, stages=["init"], budgets={"init": 1},
-                                  review_code=True)
+    session, worker = new_session(tmp_path, stages=["init"], budgets={"init": 1}, review_code=True)
     try:
         assert session.run_to_end() == "review"
         assert "primitive_plane_add" in session.code_under_review
@@ -230,24 +253,37 @@ json.dump({{"objects": facts, "render": r["ok"]}}, open({str(facts)!r}, "w"))
 
 def test_refine_parameters_is_a_lighting_tool_scoped_to_the_stage(tmp_path):
     script = demo_script()
-    dim = {"name": "execute_code", "arguments": {"code": 'bpy.data.objects["sun"].data.energy = 0.3'}}
+    dim = {
+        "name": "execute_code",
+        "arguments": {"code": 'bpy.data.objects["sun"].data.energy = 0.3'},
+    }
     refine = {"name": "refine_parameters", "arguments": {"targets": ["lighting"], "budget": 8}}
     wrong = {"name": "refine_parameters", "arguments": {"targets": ["material"], "budget": 4}}
-    script["lighting"]["generator"] = [[
-        {"text": "", "tool_calls": [dim]}, {"text": "", "tool_calls": [wrong]},
-        {"text": "", "tool_calls": [refine]},
-        {"text": "", "tool_calls": [{"name": "end_round", "arguments": {"summary": "refined"}}]}]]
-    session, worker = new_session(tmp_path, script, stages=["init", "lighting"],
-                                  budgets={"init": 1, "lighting": 1})
+    script["lighting"]["generator"] = [
+        [
+            {"text": "", "tool_calls": [dim]},
+            {"text": "", "tool_calls": [wrong]},
+            {"text": "", "tool_calls": [refine]},
+            {
+                "text": "",
+                "tool_calls": [{"name": "end_round", "arguments": {"summary": "refined"}}],
+            },
+        ]
+    ]
+    session, worker = new_session(
+        tmp_path, script, stages=["init", "lighting"], budgets={"init": 1, "lighting": 1}
+    )
     try:
         assert session.run_to_end() == "done"
     finally:
         worker.close()
     msgs = json.loads((session.run_dir / "stages/lighting/round_1/messages.json").read_text())
-    results = [p for m in msgs["generator"]["messages"] for p in m["content"]
-               if p["type"] == "tool_result"]
+    results = [
+        p for m in msgs["generator"]["messages"] for p in m["content"] if p["type"] == "tool_result"
+    ]
     assert results[1]["is_error"]  # material is out of the lighting stage's scope
     assert not results[2]["is_error"]
     assert bpy.data.objects["sun"].data.energy > 0.3  # better than the dimmed start
-    assert (session.run_dir / "stages/lighting/round_1/refine_2").exists() or \
-        (session.run_dir / "stages/lighting/round_1/refine_1").exists()
+    assert (session.run_dir / "stages/lighting/round_1/refine_2").exists() or (
+        session.run_dir / "stages/lighting/round_1/refine_1"
+    ).exists()

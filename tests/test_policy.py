@@ -10,8 +10,8 @@ import time
 
 import bpy
 import pytest
-
 from hostile_snippets import CATEGORIES, SNIPPETS
+
 from viga_addon.demo import tabletop
 from viga_addon.tools import execute, policy, scope
 from viga_addon.tools.execute import execute_code
@@ -66,8 +66,11 @@ def listener():
 def _state():
     """Everything a snippet could have changed, for a before/after comparison."""
     app = bpy.app
-    handlers = {name: len(getattr(app.handlers, name)) for name in dir(app.handlers)
-                if not name.startswith("_") and isinstance(getattr(app.handlers, name), list)}
+    handlers = {
+        name: len(getattr(app.handlers, name))
+        for name in dir(app.handlers)
+        if not name.startswith("_") and isinstance(getattr(app.handlers, name), list)
+    }
     return {
         "scope": scope.capture(),
         "fingerprint": execute.scene_fingerprint(),
@@ -79,19 +82,25 @@ def _state():
         "autoexec": bpy.context.preferences.filepaths.use_scripts_auto_execute,
         "cwd": os.getcwd(),
         "modules": {"math.sin": id(sys.modules["math"].sin)},
-        "other_scenes": {s.name: sorted((o.name, tuple(round(v, 4) for v in o.location))
-                                        for o in s.objects)
-                         for s in bpy.data.scenes if s != bpy.context.scene},
+        "other_scenes": {
+            s.name: sorted((o.name, tuple(round(v, 4) for v in o.location)) for o in s.objects)
+            for s in bpy.data.scenes
+            if s != bpy.context.scene
+        },
         "planted": [hasattr(bpy.types.Object, "evil"), hasattr(bpy.types.Scene, "evil")],
         "numpy_err": __import__("numpy").geterr(),
-        "all_materials": {m.name: tuple(round(v, 4) for v in m.diffuse_color)
-                          for m in bpy.data.materials},
+        "all_materials": {
+            m.name: tuple(round(v, 4) for v in m.diffuse_color) for m in bpy.data.materials
+        },
     }
 
 
 def _fill(code, tmp, canary, port):
-    return code.replace("@TMP@", str(tmp)).replace("@CANARY@", str(canary)).replace(
-        "@PORT@", str(port))
+    return (
+        code.replace("@TMP@", str(tmp))
+        .replace("@CANARY@", str(canary))
+        .replace("@PORT@", str(port))
+    )
 
 
 def _children():
@@ -111,8 +120,19 @@ def _children():
 def test_corpus_is_big_and_varied():
     assert len(SNIPPETS) >= 40
     assert len({s.name for s in SNIPPETS}) == len(SNIPPETS)
-    assert {"file", "network", "process", "import", "attribute", "loop", "memory", "scope",
-            "operator", "escape", "other_scene"} <= set(CATEGORIES)
+    assert {
+        "file",
+        "network",
+        "process",
+        "import",
+        "attribute",
+        "loop",
+        "memory",
+        "scope",
+        "operator",
+        "escape",
+        "other_scene",
+    } <= set(CATEGORIES)
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=[s.name for s in SNIPPETS])
@@ -158,14 +178,15 @@ def test_refusal_message_says_what_and_why(demo_scene):
     assert result["error"] == (
         "Refused: line 1: import of 'os' is not allowed in scene code (file and process access "
         "are blocked). Use bpy, bmesh, mathutils, math, random and the other allowed modules "
-        "only. Nothing was run.")
+        "only. Nothing was run."
+    )
 
 
 @pytest.mark.smoke
 def test_demo_and_typical_scene_code_still_run(tmp_path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     assert execute_code(tabletop.TRUTH)["ok"]
-    typical = '''
+    typical = """
 import math, random, colorsys, itertools, functools, statistics
 from collections import namedtuple, defaultdict, Counter
 import bmesh
@@ -227,14 +248,28 @@ def main():
     return 1
 if __name__ == "__main__":
     main()
-'''
-    result = execute_code(typical, scope=("objects", "meshes", "modifiers", "materials",
-                                          "transforms", "camera", "lights", "world", "render"))
+"""
+    result = execute_code(
+        typical,
+        scope=(
+            "objects",
+            "meshes",
+            "modifiers",
+            "materials",
+            "transforms",
+            "camera",
+            "lights",
+            "world",
+            "render",
+        ),
+    )
     assert result["ok"], result
-    printed = [line for line in result["stdout"].splitlines()
-               if "Warning" not in line and line.startswith(("3", "fill", "handled"))]
-    assert printed == ["3 10 0.3 True True", "fill True True",
-                                                  "handled"]
+    printed = [
+        line
+        for line in result["stdout"].splitlines()
+        if "Warning" not in line and line.startswith(("3", "fill", "handled"))
+    ]
+    assert printed == ["3 10 0.3 True True", "fill True True", "handled"]
     assert {"block_0", "block_1", "block_2", "tri", "fill"} <= set(bpy.data.objects.keys())
     assert bpy.data.objects["tri"].data.vertices[1].co.x == pytest.approx(2.0)
 
@@ -244,8 +279,10 @@ def test_timeout_is_configurable_and_restores_the_scene(demo_scene):
     before = scope.capture()
     host = BlenderHost(render_device="cpu", code_timeout=0.5)
     started = time.monotonic()
-    result = host.call("execute_code", {"code": "bpy.data.objects['ground'].location.z = 9\n"
-                                                "while True:\n    pass\n"})
+    result = host.call(
+        "execute_code",
+        {"code": "bpy.data.objects['ground'].location.z = 9\nwhile True:\n    pass\n"},
+    )
     assert time.monotonic() - started < 4
     assert result["timed_out"] and "time limit" in result["error"]
     assert "restored" in result["error"] and scope.capture() == before
@@ -256,9 +293,11 @@ def test_timeout_is_configurable_and_restores_the_scene(demo_scene):
 @pytest.mark.smoke
 def test_refusal_caught_by_the_code_still_fails_the_call(demo_scene):
     before = scope.capture()
-    code = ("bpy.data.objects['ground'].location.z = 4\n"
-            "try:\n    w = getattr(bpy.ops, 'w' + 'm')\nexcept Exception as e:\n"
-            "    print('caught', e)\n")
+    code = (
+        "bpy.data.objects['ground'].location.z = 4\n"
+        "try:\n    w = getattr(bpy.ops, 'w' + 'm')\nexcept Exception as e:\n"
+        "    print('caught', e)\n"
+    )
     result = execute_code(code)
     assert result["ok"] is False and result["refused"] and result["restored"]
     assert "caught bpy.ops.wm is not allowed" in result["stdout"]
@@ -271,8 +310,10 @@ _AUDIT_CASES = {
     "os_system": ("real_os.system('touch {tmp}/spawned')", {"real_os": os}),
     "socket": ("real_socket.create_connection(('127.0.0.1', {port}))", {"real_socket": socket}),
     "listdir": ("real_os.listdir('/')", {"real_os": os}),
-    "subprocess": ("real_sp.run(['touch', '{tmp}/spawned'])",
-                   {"real_sp": __import__("subprocess")}),
+    "subprocess": (
+        "real_sp.run(['touch', '{tmp}/spawned'])",
+        {"real_sp": __import__("subprocess")},
+    ),
     "ctypes": ("real_ctypes.CDLL(None)", {"real_ctypes": __import__("ctypes")}),
     "exec": ("real_exec('import os')", {"real_exec": exec}),
     "new_import": ("real_import('xml.dom.minidom')", {"real_import": __import__}),
@@ -301,19 +342,22 @@ def test_audit_hook_blocks_what_slips_past_the_other_layers(case, tmp_path, list
         assert os.listdir(tmp_path)
 
 
-@pytest.mark.parametrize("code, error", [
-    ("__import__('os')", policy.PolicyViolation),
-    ("open('/etc/hostname')", policy.PolicyViolation),
-    ("import os", policy.PolicyViolation),
-    ("import statistics\nstatistics.sys", policy.PolicyViolation),
-    ("getattr(bpy.ops, 'wm')", policy.PolicyViolation),
-    ("bpy.utils", policy.PolicyViolation),
-    ("bpy.app.handlers", policy.PolicyViolation),
-    ("getattr(random, '_os')", policy.PolicyViolation),
-    ("getattr(bpy.data, 'libraries')", policy.PolicyViolation),
-    ("math.pi = 3", policy.PolicyViolation),
-    ("BaseException", NameError),
-])
+@pytest.mark.parametrize(
+    "code, error",
+    [
+        ("__import__('os')", policy.PolicyViolation),
+        ("open('/etc/hostname')", policy.PolicyViolation),
+        ("import os", policy.PolicyViolation),
+        ("import statistics\nstatistics.sys", policy.PolicyViolation),
+        ("getattr(bpy.ops, 'wm')", policy.PolicyViolation),
+        ("bpy.utils", policy.PolicyViolation),
+        ("bpy.app.handlers", policy.PolicyViolation),
+        ("getattr(random, '_os')", policy.PolicyViolation),
+        ("getattr(bpy.data, 'libraries')", policy.PolicyViolation),
+        ("math.pi = 3", policy.PolicyViolation),
+        ("BaseException", NameError),
+    ],
+)
 def test_runtime_layer_alone_refuses(code, error):
     """The namespace and builtins refuse even when the AST check is skipped."""
     with policy.Guard(timeout=2), pytest.raises(error):
@@ -323,8 +367,12 @@ def test_runtime_layer_alone_refuses(code, error):
 @pytest.mark.smoke
 def test_ast_check_alone_refuses_without_running():
     for snippet in SNIPPETS:
-        if snippet.expect == "refused" and snippet.name in ("open_read", "wm_quit",
-                                                            "subclasses_walk", "power_tower"):
+        if snippet.expect == "refused" and snippet.name in (
+            "open_read",
+            "wm_quit",
+            "subclasses_walk",
+            "power_tower",
+        ):
             assert policy.check_code(snippet.code)
     assert policy.check_code("x = [0] * 1000\nfor i in range(100):\n    pass") is None
 
@@ -358,36 +406,71 @@ except ImportError:  # the Blender 4.2 venv has no hypothesis: property tests sk
     st = None
 
 if st is None:
+
     @pytest.mark.skip(reason="hypothesis is not installed")
     def test_property_tests_need_hypothesis():
         pass
 else:
-
     _FRAGMENTS = [
-        "import os", "import math", "import bpy", "from mathutils import Vector", "x = 1",
-        "bpy.ops.mesh.primitive_cube_add()", "bpy.ops.wm.quit_blender()", "open('/etc/passwd')",
-        "for i in range(3):", "    pass", "    x += 1", "while False: pass", "def f():",
-        "    return f", "print(x)", "raise ValueError('x')", "try:", "except:", "finally:",
-        "bpy.data.objects.remove(bpy.data.objects[0])", "().__class__", "getattr(bpy, 'ops')",
-        "lambda: 0", "x = [0] * 10", "'{}'.format(1)", "bpy.context.scene.render.fps = 5",
-        "bpy.data.materials.new('m')", "exit()", "yield 1", "global x", "del x", "import sys",
+        "import os",
+        "import math",
+        "import bpy",
+        "from mathutils import Vector",
+        "x = 1",
+        "bpy.ops.mesh.primitive_cube_add()",
+        "bpy.ops.wm.quit_blender()",
+        "open('/etc/passwd')",
+        "for i in range(3):",
+        "    pass",
+        "    x += 1",
+        "while False: pass",
+        "def f():",
+        "    return f",
+        "print(x)",
+        "raise ValueError('x')",
+        "try:",
+        "except:",
+        "finally:",
+        "bpy.data.objects.remove(bpy.data.objects[0])",
+        "().__class__",
+        "getattr(bpy, 'ops')",
+        "lambda: 0",
+        "x = [0] * 10",
+        "'{}'.format(1)",
+        "bpy.context.scene.render.fps = 5",
+        "bpy.data.materials.new('m')",
+        "exit()",
+        "yield 1",
+        "global x",
+        "del x",
+        "import sys",
     ]
-    _HYPO = settings(max_examples=40, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                            HealthCheck.too_slow])
-
+    _HYPO = settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
     @_HYPO
-    @given(st.one_of(
-        st.text(max_size=200),
-        st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=8).map("\n".join),
-    ))
+    @given(
+        st.one_of(
+            st.text(max_size=200),
+            st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=8).map("\n".join),
+        )
+    )
     def test_execute_code_survives_any_text(demo_scene, code):
         before = scope.capture()
         result = execute_code(code, timeout=1.0, scope=("materials",))
         assert isinstance(result["ok"], bool)
-        assert set(result) >= {"ok", "stdout", "error", "traceback", "changes", "seconds",
-                               "restored"}
+        assert set(result) >= {
+            "ok",
+            "stdout",
+            "error",
+            "traceback",
+            "changes",
+            "seconds",
+            "restored",
+        }
         if result["ok"]:
             assert result["error"] is None
         else:
@@ -395,29 +478,41 @@ else:
             assert scope.capture() == before  # refused, failed and restored, or out of scope
         assert bpy.context.scene is not None and execute_code("x = 1")["ok"]
 
-
     _names = st.one_of(st.text(max_size=30), st.sampled_from(["ground", "red_ball", "camera", ""]))
-    _numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6))
-
+    _numbers = st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**6), 10**6)
+    )
 
     @pytest.fixture(scope="module")
     def tiny_viewer_host():
         return BlenderHost(render_device="cpu", preview_size=16, preview_samples=1)
 
-
-    @settings(max_examples=12, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-    @given(tool=st.sampled_from(["initialize_viewpoint", "set_camera", "investigate",
-                                 "set_visibility"]),
-           names=st.lists(_names, max_size=3), number=_numbers, word=_names,
-           vector=st.lists(_numbers, max_size=4))
-    def test_viewing_tools_survive_random_names_and_numbers(demo_scene, tiny_viewer_host, tmp_path,
-                                                           tool, names, number, word, vector):
+    @settings(
+        max_examples=12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        tool=st.sampled_from(
+            ["initialize_viewpoint", "set_camera", "investigate", "set_visibility"]
+        ),
+        names=st.lists(_names, max_size=3),
+        number=_numbers,
+        word=_names,
+        vector=st.lists(_numbers, max_size=4),
+    )
+    def test_viewing_tools_survive_random_names_and_numbers(
+        demo_scene, tiny_viewer_host, tmp_path, tool, names, number, word, vector
+    ):
         args = {
             "initialize_viewpoint": {"object_names": names, "out_dir": str(tmp_path)},
             "set_camera": {"location": vector, "lens": number, "out_dir": str(tmp_path)},
-            "investigate": {"operation": word, "object_name": names[0] if names else None,
-                            "amount": number, "out_dir": str(tmp_path)},
+            "investigate": {
+                "operation": word,
+                "object_name": names[0] if names else None,
+                "amount": number,
+                "out_dir": str(tmp_path),
+            },
             "set_visibility": {"show": names, "hide": [word]},
         }[tool]
         before = {o.name for o in bpy.data.objects}

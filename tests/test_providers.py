@@ -35,7 +35,10 @@ TOOL = m.tool(
     {"code": {"type": "string", "description": "Python code"}},
     ["code"],
 )
-CALL = {"name": "execute_code", "arguments": {"code": "import bpy\nbpy.ops.mesh.primitive_cube_add()"}}
+CALL = {
+    "name": "execute_code",
+    "arguments": {"code": "import bpy\nbpy.ops.mesh.primitive_cube_add()"},
+}
 
 
 @pytest.fixture
@@ -81,8 +84,16 @@ def decode_size(data_b64):
 @pytest.mark.smoke
 @pytest.mark.parametrize("name", WIRES)
 def test_tool_call_round_trip_sends_image_and_tool_schema(name, server, photo):
-    server.queue({"text": "Adding a cube.", "tool_calls": [CALL], "usage": {"input_tokens": 900, "output_tokens": 50}})
-    response = provider_for(name, server).complete(request(m.user(m.text("Rebuild this photo."), m.image(photo))))
+    server.queue(
+        {
+            "text": "Adding a cube.",
+            "tool_calls": [CALL],
+            "usage": {"input_tokens": 900, "output_tokens": 50},
+        }
+    )
+    response = provider_for(name, server).complete(
+        request(m.user(m.text("Rebuild this photo."), m.image(photo)))
+    )
 
     assert response["tool_calls"][0]["name"] == "execute_code"
     assert response["tool_calls"][0]["arguments"] == CALL["arguments"]
@@ -95,7 +106,13 @@ def test_tool_call_round_trip_sends_image_and_tool_schema(name, server, photo):
     if name == "anthropic":
         assert server.requests[-1]["path"] == "/v1/messages"
         assert body["system"] == "Stage: geometry — Generator"
-        assert body["tools"] == [{"name": "execute_code", "description": TOOL["description"], "input_schema": TOOL["parameters"]}]
+        assert body["tools"] == [
+            {
+                "name": "execute_code",
+                "description": TOOL["description"],
+                "input_schema": TOOL["parameters"],
+            }
+        ]
         assert body["tool_choice"] == {"type": "any"}
         image = body["messages"][0]["content"][1]
         assert image["type"] == "image" and image["source"]["media_type"] == "image/png"
@@ -103,7 +120,16 @@ def test_tool_call_round_trip_sends_image_and_tool_schema(name, server, photo):
     else:
         assert server.requests[-1]["path"] == "/v1/chat/completions"
         assert body["messages"][0] == {"role": "system", "content": "Stage: geometry — Generator"}
-        assert body["tools"] == [{"type": "function", "function": {"name": "execute_code", "description": TOOL["description"], "parameters": TOOL["parameters"]}}]
+        assert body["tools"] == [
+            {
+                "type": "function",
+                "function": {
+                    "name": "execute_code",
+                    "description": TOOL["description"],
+                    "parameters": TOOL["parameters"],
+                },
+            }
+        ]
         assert body["tool_choice"] == "required"
         url = body["messages"][1]["content"][1]["image_url"]["url"]
         assert url.startswith("data:image/png;base64,")
@@ -118,15 +144,36 @@ def test_tool_results_with_images_are_mapped(name, server, photo):
     server.queue({"tool_calls": [{"name": "execute_code", "arguments": {"code": "pass"}}]})
     history = [
         m.user(m.text("Rebuild this photo.")),
-        {"role": "assistant", "content": [m.text("Rendering."), {"type": "tool_call", "id": "call_7", "name": "execute_code", "arguments": {"code": "x = 1"}}]},
-        m.user(m.tool_result("call_7", [m.text("Traceback: NameError"), m.image(photo)], is_error=True), m.text("Go on.")),
+        {
+            "role": "assistant",
+            "content": [
+                m.text("Rendering."),
+                {
+                    "type": "tool_call",
+                    "id": "call_7",
+                    "name": "execute_code",
+                    "arguments": {"code": "x = 1"},
+                },
+            ],
+        },
+        m.user(
+            m.tool_result(
+                "call_7", [m.text("Traceback: NameError"), m.image(photo)], is_error=True
+            ),
+            m.text("Go on."),
+        ),
     ]
     response = provider_for(name, server).complete(request(*history))
     assert response["usage"]["images"] == 1
     sent = server.requests[-1]["body"]["messages"]
 
     if name == "anthropic":
-        assert sent[1]["content"][1] == {"type": "tool_use", "id": "call_7", "name": "execute_code", "input": {"code": "x = 1"}}
+        assert sent[1]["content"][1] == {
+            "type": "tool_use",
+            "id": "call_7",
+            "name": "execute_code",
+            "input": {"code": "x = 1"},
+        }
         result = sent[2]["content"][0]  # tool results come first in the user turn
         assert result["type"] == "tool_result" and result["tool_use_id"] == "call_7"
         assert result["is_error"] is True
@@ -136,7 +183,9 @@ def test_tool_results_with_images_are_mapped(name, server, photo):
     else:
         assistant, tool_msg, follow_up = sent[2], sent[3], sent[4]
         call = assistant["tool_calls"][0]
-        assert call["id"] == "call_7" and json.loads(call["function"]["arguments"]) == {"code": "x = 1"}
+        assert call["id"] == "call_7" and json.loads(call["function"]["arguments"]) == {
+            "code": "x = 1"
+        }
         assert tool_msg["role"] == "tool" and tool_msg["tool_call_id"] == "call_7"
         assert tool_msg["content"].startswith("ERROR: Traceback: NameError")
         assert follow_up["role"] == "user"
@@ -178,7 +227,9 @@ def test_retry_after_header_is_honoured(name, server):
 
 @pytest.mark.smoke
 @pytest.mark.parametrize("name", WIRES)
-@pytest.mark.parametrize(("fault", "error"), [("429", RateLimited), ("500", ServerError), ("529", ServerError)])
+@pytest.mark.parametrize(
+    ("fault", "error"), [("429", RateLimited), ("500", ServerError), ("529", ServerError)]
+)
 def test_retries_exhausted_raise(name, fault, error, server):
     server.queue(*[{"fault": fault}] * 3)
     with pytest.raises(error, match="Gave up after 3 attempts"):
@@ -239,7 +290,9 @@ def test_no_tools_means_no_reask(name, server):
 
 # -- keys -------------------------------------------------------------------------------------
 @pytest.mark.smoke
-@pytest.mark.parametrize(("name", "env"), [("anthropic", "ANTHROPIC_API_KEY"), ("openai", "OPENAI_API_KEY")])
+@pytest.mark.parametrize(
+    ("name", "env"), [("anthropic", "ANTHROPIC_API_KEY"), ("openai", "OPENAI_API_KEY")]
+)
 def test_missing_key_fails_fast_with_clear_message(name, env, server, monkeypatch):
     monkeypatch.delenv(env, raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
@@ -255,7 +308,10 @@ def test_key_from_environment_is_used(server, monkeypatch):
     server.queue({"tool_calls": [CALL]})
     make_provider("anthropic", base_url=server.url, base_delay=0.001).complete(request())
     headers = server.requests[-1]["headers"]
-    assert KEY in (headers.get("x-api-key", ""), headers.get("authorization", "").removeprefix("Bearer "))
+    assert KEY in (
+        headers.get("x-api-key", ""),
+        headers.get("authorization", "").removeprefix("Bearer "),
+    )
 
 
 @pytest.mark.smoke
@@ -327,7 +383,12 @@ def test_cost_table_prefixes_unknown_and_overrides(tmp_path, monkeypatch):
     table = cost.load_price_table()
     assert cost.estimate_cost("my-finetune", usage, table) == pytest.approx(3.0)
     assert cost.estimate_cost("gpt-4o", usage, table) == pytest.approx(25.0)
-    assert cost.estimate_cost("claude-sonnet-4-5", usage, cost.load_price_table({"claude-sonnet-4-5": [1, 1]})) == 2.0
+    assert (
+        cost.estimate_cost(
+            "claude-sonnet-4-5", usage, cost.load_price_table({"claude-sonnet-4-5": [1, 1]})
+        )
+        == 2.0
+    )
     prices.write_text(json.dumps({"x": "cheap"}))
     with pytest.raises(ValueError, match="USD per million"):
         cost.load_price_table()
@@ -377,13 +438,24 @@ def test_encode_image_formats_and_errors(tmp_path):
 SCRIPT = {
     "init": {
         "generator": [
-            [{"text": "r1t0", "tool_calls": [{"name": "make_plan", "arguments": {"plan": "a"}}]},
-             {"text": "r1t1", "tool_calls": [{"name": "end_round", "arguments": {}}]}],
+            [
+                {"text": "r1t0", "tool_calls": [{"name": "make_plan", "arguments": {"plan": "a"}}]},
+                {"text": "r1t1", "tool_calls": [{"name": "end_round", "arguments": {}}]},
+            ],
             [{"text": "r2t0", "tool_calls": [{"name": "end_round", "arguments": {}}]}],
         ],
     },
     "*": {
-        "generator": [[{"fault": "rate_limit", "times": 1, "text": "ok", "tool_calls": [{"name": "end_round", "arguments": {}}]}]],
+        "generator": [
+            [
+                {
+                    "fault": "rate_limit",
+                    "times": 1,
+                    "text": "ok",
+                    "tool_calls": [{"name": "end_round", "arguments": {}}],
+                }
+            ]
+        ],
         "verifier": [[{"fault": "no_tool"}]],
     },
     "lighting": {"generator": [[{"fault": "server"}]], "verifier": [[{"fault": "malformed"}]]},
@@ -403,10 +475,14 @@ def test_scripted_playback_by_meta(capsys):
     assert "no model is called" in capsys.readouterr().err
     first = provider.complete(scripted_request("init"))
     assert first["text"] == "r1t0" and first["model"] == SCRIPTED_MODEL
-    assert first["tool_calls"] == [{"id": "call_init_generator_1_0_0", "name": "make_plan", "arguments": {"plan": "a"}}]
+    assert first["tool_calls"] == [
+        {"id": "call_init_generator_1_0_0", "name": "make_plan", "arguments": {"plan": "a"}}
+    ]
     assert first["cost_usd"] == 0.0
     assert provider.complete(scripted_request("init", turn=1))["text"] == "r1t1"
-    assert provider.complete(scripted_request("init", turn=9))["text"] == "r1t1"  # past the end: last turn
+    assert (
+        provider.complete(scripted_request("init", turn=9))["text"] == "r1t1"
+    )  # past the end: last turn
     assert provider.complete(scripted_request("init", round_no=2))["text"] == "r2t0"
     assert provider.complete(scripted_request("init", round_no=7))["text"] == "r2t0"  # last round
     assert provider.complete(scripted_request("init", round_no=1, rollout=2))["text"] == "r2t0"
@@ -443,4 +519,6 @@ def test_scripted_config_errors():
     with pytest.raises(ConfigError, match="needs a script"):
         make_provider("scripted")
     with pytest.raises(ConfigError, match="no entry for stage"):
-        make_provider("scripted", script={"init": SCRIPT["init"]}).complete(scripted_request("material"))
+        make_provider("scripted", script={"init": SCRIPT["init"]}).complete(
+            scripted_request("material")
+        )

@@ -66,8 +66,7 @@ def build_scene(camera=True):
 
 
 def shoot(path):
-    result = render.render("preview", path=str(path), long_side=SIDE, samples=SAMPLES,
-                           device="cpu")
+    result = render.render("preview", path=str(path), long_side=SIDE, samples=SAMPLES, device="cpu")
     assert result["ok"], result
     return str(path)
 
@@ -81,8 +80,13 @@ def state():
     scene = bpy.context.scene
     out = {"exposure": scene.view_settings.exposure, "objects": {}, "materials": {}}
     for obj in scene.objects:
-        entry = [tuple(obj.location), tuple(obj.rotation_euler), tuple(obj.scale), tuple(obj.color),
-                 obj.hide_render]
+        entry = [
+            tuple(obj.location),
+            tuple(obj.rotation_euler),
+            tuple(obj.scale),
+            tuple(obj.color),
+            obj.hide_render,
+        ]
         if obj.type == "LIGHT":
             entry += [obj.data.energy, tuple(obj.data.color)]
         if obj.type == "CAMERA":
@@ -91,12 +95,17 @@ def state():
     for mat in bpy.data.materials:
         bsdf = mat.node_tree.nodes.get("Principled BSDF") if mat.node_tree else None
         if bsdf:
-            out["materials"][mat.name] = [tuple(bsdf.inputs["Base Color"].default_value),
-                                          bsdf.inputs["Roughness"].default_value,
-                                          bsdf.inputs["Metallic"].default_value]
+            out["materials"][mat.name] = [
+                tuple(bsdf.inputs["Base Color"].default_value),
+                bsdf.inputs["Roughness"].default_value,
+                bsdf.inputs["Metallic"].default_value,
+            ]
     if scene.world:
         bg = scene.world.node_tree.nodes["Background"]
-        out["world"] = [tuple(bg.inputs["Color"].default_value), bg.inputs["Strength"].default_value]
+        out["world"] = [
+            tuple(bg.inputs["Color"].default_value),
+            bg.inputs["Strength"].default_value,
+        ]
     out["view_transform"] = scene.view_settings.view_transform
     out["override"] = bpy.context.view_layer.material_override
     out["samples"] = scene.cycles.samples
@@ -217,19 +226,23 @@ def test_cancel_from_progress_keeps_the_best(clean_scene, tmp_path):
 
 
 # --------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("targets, kwargs, words", [
-    (["light:Moon.energy"], {}, ["Moon", "Sun"]),
-    (["light:Sun.brightness"], {}, ["brightness", "energy"]),
-    (["material:Nope.base_color"], {}, ["Nope", "Red"]),
-    (["object:Cube.colour"], {}, ["colour", "location"]),
-    (["sky.color"], {}, ["sky.color"]),
-    (["material"], {"objects": ["Bare"]}, ["Bare", "no material"]),
-    (["placement"], {"objects": ["Ghost"]}, ["Ghost"]),
-    (["lighting"], {"allowed_groups": ["material"]}, ["light:Sun.energy", "material"]),
-    ([], {}, ["non-empty"]),
-])
-def test_bad_targets_are_refused_and_the_scene_unchanged(clean_scene, tmp_path, targets, kwargs,
-                                                         words):
+@pytest.mark.parametrize(
+    "targets, kwargs, words",
+    [
+        (["light:Moon.energy"], {}, ["Moon", "Sun"]),
+        (["light:Sun.brightness"], {}, ["brightness", "energy"]),
+        (["material:Nope.base_color"], {}, ["Nope", "Red"]),
+        (["object:Cube.colour"], {}, ["colour", "location"]),
+        (["sky.color"], {}, ["sky.color"]),
+        (["material"], {"objects": ["Bare"]}, ["Bare", "no material"]),
+        (["placement"], {"objects": ["Ghost"]}, ["Ghost"]),
+        (["lighting"], {"allowed_groups": ["material"]}, ["light:Sun.energy", "material"]),
+        ([], {}, ["non-empty"]),
+    ],
+)
+def test_bad_targets_are_refused_and_the_scene_unchanged(
+    clean_scene, tmp_path, targets, kwargs, words
+):
     build_scene()
     photo = shoot(tmp_path / "photo.png")
     before = state()
@@ -304,14 +317,24 @@ def test_groups_expand_to_named_parameters(clean_scene):
 
     scene = build_scene()
     assert refine_params.group_names("lighting", scene) == [
-        "light:Sun.energy", "light:Sun.color", "light:Sun.rotation", "world.strength",
-        "world.color"]
+        "light:Sun.energy",
+        "light:Sun.color",
+        "light:Sun.rotation",
+        "world.strength",
+        "world.color",
+    ]
     material = refine_params.group_names("material", scene)
     assert "material:Red.base_color" in material and "material:Floor.metallic" in material
     assert refine_params.group_names("placement", scene, ["Cube"]) == [
-        "object:Cube.location", "object:Cube.rotation", "object:Cube.scale"]
+        "object:Cube.location",
+        "object:Cube.rotation",
+        "object:Cube.scale",
+    ]
     assert refine_params.group_names("camera", scene) == [
-        "camera.location", "camera.rotation", "camera.lens"]
+        "camera.location",
+        "camera.rotation",
+        "camera.lens",
+    ]
 
 
 # --------------------------------------------------------------------------- CLI
@@ -329,10 +352,30 @@ def test_cli_writes_refined_blend_renders_and_metrics(clean_scene, tmp_path):
     parser = argparse.ArgumentParser()
     refine_cli.add_parser(parser.add_subparsers(dest="command"))
     out = tmp_path / "out"
-    args = parser.parse_args(["refine", str(blend), photo, "--params", "material", "--objects",
-                              "Cube", "--budget", "10", "--out", str(out), "--long-side",
-                              str(SIDE), "--view-size", "48", "--view-samples", "8",
-                              "--device", "cpu", "--quiet"])
+    args = parser.parse_args(
+        [
+            "refine",
+            str(blend),
+            photo,
+            "--params",
+            "material",
+            "--objects",
+            "Cube",
+            "--budget",
+            "10",
+            "--out",
+            str(out),
+            "--long-side",
+            str(SIDE),
+            "--view-size",
+            "48",
+            "--view-samples",
+            "8",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     assert refine_cli.run(args) == 0
     for name in ("refined.blend", "before.png", "after.png", "metrics.json"):
         assert (out / name).is_file(), name
@@ -350,17 +393,49 @@ def test_cli_writes_refined_blend_renders_and_metrics(clean_scene, tmp_path):
 def test_cli_as_a_process_reports_bad_input(tmp_path, clean_scene):
     blend, photo = _save_task(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "viga_addon.refine_cli", "refine", str(blend), photo,
-           "--out", str(tmp_path / "out")]
-    bad = subprocess.run(cmd + ["--params", "light:Moon.energy", "--device", "cpu"],
-                         capture_output=True, text=True, env=env, timeout=120)
+    cmd = [
+        sys.executable,
+        "-m",
+        "viga_addon.refine_cli",
+        "refine",
+        str(blend),
+        photo,
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    bad = subprocess.run(
+        cmd + ["--params", "light:Moon.energy", "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "Moon" in bad.stderr
     assert not (tmp_path / "out" / "before.png").exists()
-    zero = subprocess.run(cmd + ["--params", "lighting", "--budget", "0"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    zero = subprocess.run(
+        cmd + ["--params", "lighting", "--budget", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert zero.returncode == 2 and "budget" in zero.stderr
-    missing = subprocess.run([sys.executable, "-m", "viga_addon.refine_cli", "refine",
-                              str(tmp_path / "none.blend"), photo, "--params", "camera",
-                              "--out", str(tmp_path / "o2")], capture_output=True, text=True,
-                             env=env, timeout=120)
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "viga_addon.refine_cli",
+            "refine",
+            str(tmp_path / "none.blend"),
+            photo,
+            "--params",
+            "camera",
+            "--out",
+            str(tmp_path / "o2"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert missing.returncode == 2 and "none.blend" in missing.stderr

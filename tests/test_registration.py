@@ -29,7 +29,8 @@ def _blender_state() -> dict:
         if not category.startswith("_"):
             operators |= {f"{category}.{op}" for op in dir(getattr(bpy.ops, category))}
     handlers = {
-        name: len(value) for name in dir(bpy.app.handlers)
+        name: len(value)
+        for name in dir(bpy.app.handlers)
         if isinstance(value := getattr(bpy.app.handlers, name), list)
     }
     return {
@@ -48,7 +49,9 @@ def _added(before: dict, after: dict) -> dict:
         "types": after["types"] - before["types"],
         "rna": {k: after["rna"][k] - before["rna"][k] for k in _RNA_OWNERS},
         "operators": after["operators"] - before["operators"],
-        "handlers": {k: after["handlers"][k] - before["handlers"].get(k, 0) for k in after["handlers"]},
+        "handlers": {
+            k: after["handlers"][k] - before["handlers"].get(k, 0) for k in after["handlers"]
+        },
     }
 
 

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
-
 from pipeline_helpers import demo_script, new_session
+
 from viga_addon.agent.plots import metrics_svg
 from viga_addon.agent.report import collect_run, write_report
 
@@ -44,9 +44,11 @@ def run_dir(tmp_path_factory):
     script = demo_script()
     # a checklist item with markup: it must come out escaped, never as HTML
     script["geometry"]["verifier"][0][-1]["tool_calls"][0]["arguments"]["checklist"].append(
-        "<script>alert('x')</script> & <b>bold</b>")
-    session, worker = new_session(tmp_path_factory.mktemp("report"), script,
-                                  stages=["init", "geometry", "material"])
+        "<script>alert('x')</script> & <b>bold</b>"
+    )
+    session, worker = new_session(
+        tmp_path_factory.mktemp("report"), script, stages=["init", "geometry", "material"]
+    )
     try:
         assert session.run_to_end() == "done", session.state["message"]
     finally:
@@ -90,7 +92,7 @@ def test_report_shows_checklist_escaped_diff_and_numbers(run_dir):
 def test_plot_has_a_point_per_round_and_final(run_dir):
     data = collect_run(run_dir)
     html = write_report(run_dir).read_text()
-    svg = html[html.index("<svg"):html.index("</svg>") + 6]
+    svg = html[html.index("<svg") : html.index("</svg>") + 6]
     root = ET.fromstring(svg)
     circles = root.findall(".//{http://www.w3.org/2000/svg}circle")
     rounds = sum(len(s["rounds"]) for s in data["stages"])
@@ -112,7 +114,7 @@ def test_views_of_final_blend_come_before_the_verifiers(run_dir, tmp_path):
     shutil.copy(copy / "final.png", copy / "novel_views" / "view_001_viewpoint_1.png")
     html = write_report(copy).read_text()
     assert "Rendered from final.blend" in html
-    hero = html[html.index("<h2>Novel views"):html.index("<h2>PSNR")]
+    hero = html[html.index("<h2>Novel views") : html.index("<h2>PSNR")]
     assert _refs(hero).refs == ["novel_views/view_001_viewpoint_1.png"]
 
 
@@ -161,10 +163,12 @@ def test_empty_folder_reports_without_crashing(tmp_path):
 
 @pytest.mark.smoke
 def test_plot_handles_gaps_infinity_and_markup():
-    points = [{"stage": "init", "label": "r1", "psnr": 10.0, "ssim": 0.5},
-              {"stage": "init", "label": "r2", "psnr": None, "ssim": None},
-              {"stage": "<g>", "label": "r1", "psnr": math.inf, "ssim": 1.0},
-              {"stage": "<g>", "label": "r2", "psnr": 55.0, "ssim": 0.9}]
+    points = [
+        {"stage": "init", "label": "r1", "psnr": 10.0, "ssim": 0.5},
+        {"stage": "init", "label": "r2", "psnr": None, "ssim": None},
+        {"stage": "<g>", "label": "r1", "psnr": math.inf, "ssim": 1.0},
+        {"stage": "<g>", "label": "r2", "psnr": 55.0, "ssim": 0.9},
+    ]
     root = ET.fromstring(metrics_svg(points))
     ns = "{http://www.w3.org/2000/svg}"
     assert len(root.findall(f".//{ns}circle")) == 6
@@ -174,17 +178,31 @@ def test_plot_handles_gaps_infinity_and_markup():
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
 def test_report_renders_in_headless_chromium(run_dir, tmp_path):
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     path = write_report(run_dir)
     shot = tmp_path / "shot.png"
     r = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tempfile.mkdtemp()}", f"--screenshot={shot}",
-         "--window-size=1000,900", path.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tempfile.mkdtemp()}",
+            f"--screenshot={shot}",
+            "--window-size=1000,900",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.is_file(), r.stderr[-2000:]
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.float32)
     assert pixels.std() > 20  # not a blank page: the photo and renders are on it

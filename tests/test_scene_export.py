@@ -46,7 +46,11 @@ def _rebuild(python, scene_py, tmp_path, render=False):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(
         [str(python), str(driver), str(scene_py), str(blend), str(png)],
-        capture_output=True, text=True, cwd=str(tmp_path), env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        env=env,
+        timeout=300,
     )
     return done, blend, png
 
@@ -125,14 +129,18 @@ def build_full_scene(scene):
     bevel.segments = 3
     box.data.materials.append(red)
 
-    bpy.ops.mesh.primitive_uv_sphere_add(radius=0.35, segments=16, ring_count=8, location=(0, 0, 0.95))
+    bpy.ops.mesh.primitive_uv_sphere_add(
+        radius=0.35, segments=16, ring_count=8, location=(0, 0, 0.95)
+    )
     ball = bpy.context.object
     ball.name = "Ball"
     bpy.ops.object.shade_smooth()
     ball.data.materials.append(noisy)
     ball.parent = box  # keeps its local transform; the world position follows the box
 
-    bpy.ops.mesh.primitive_cylinder_add(vertices=12, radius=0.4, depth=1.0, location=(1.2, -0.3, 0.5))
+    bpy.ops.mesh.primitive_cylinder_add(
+        vertices=12, radius=0.4, depth=1.0, location=(1.2, -0.3, 0.5)
+    )
     pillar = bpy.context.object
     pillar.name = "Pillar"
     pillar.rotation_mode = "QUATERNION"
@@ -156,7 +164,9 @@ def build_full_scene(scene):
     sun.data.energy = 2.5
     sun.data.angle = math.radians(8)
 
-    bpy.ops.object.camera_add(location=(5.0, -5.0, 3.5), rotation=(math.radians(65), 0, math.radians(45)))
+    bpy.ops.object.camera_add(
+        location=(5.0, -5.0, 3.5), rotation=(math.radians(65), 0, math.radians(45))
+    )
     camera = bpy.context.object
     camera.name = "Shot"
     camera.data.lens = 35.0
@@ -233,7 +243,9 @@ def describe(scene):
         if obj.type == "LIGHT":
             light = obj.data
             entry["light"] = {
-                "type": light.type, "energy": light.energy, "color": _vec(light.color),
+                "type": light.type,
+                "energy": light.energy,
+                "color": _vec(light.color),
                 "shadow_soft_size": light.shadow_soft_size,
                 "angle": getattr(light, "angle", None) if light.type == "SUN" else None,
                 "size": light.size if light.type == "AREA" else None,
@@ -241,11 +253,24 @@ def describe(scene):
         if obj.type == "CAMERA":
             cam = obj.data
             entry["camera"] = {
-                k: getattr(cam, k) for k in ("type", "lens", "sensor_width", "sensor_height", "clip_start", "clip_end", "ortho_scale", "shift_x", "shift_y")
+                k: getattr(cam, k)
+                for k in (
+                    "type",
+                    "lens",
+                    "sensor_width",
+                    "sensor_height",
+                    "clip_start",
+                    "clip_end",
+                    "ortho_scale",
+                    "shift_x",
+                    "shift_y",
+                )
             }
         for modifier in obj.modifiers:
             entry.setdefault("modifier_values", {})[modifier.name] = {
-                k: getattr(modifier, k) for k in ("width", "segments", "levels") if hasattr(modifier, k)
+                k: getattr(modifier, k)
+                for k in ("width", "segments", "levels")
+                if hasattr(modifier, k)
             }
         objects[obj.name] = entry
     materials = {}
@@ -261,28 +286,48 @@ def describe(scene):
                 value = socket.default_value
                 # group sockets may be renumbered on rebuild: compare them by name
                 key = socket.name if node.bl_idname == "ShaderNodeGroup" else socket.identifier
-                values[key] = _vec(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
+                values[key] = (
+                    _vec(value)
+                    if hasattr(value, "__len__") and not isinstance(value, str)
+                    else value
+                )
             nodes[node.name] = {"type": node.bl_idname, "inputs": values}
             if node.bl_idname == "ShaderNodeValToRGB":
-                nodes[node.name]["ramp"] = [[e.position, *_vec(e.color)] for e in node.color_ramp.elements]
+                nodes[node.name]["ramp"] = [
+                    [e.position, *_vec(e.color)] for e in node.color_ramp.elements
+                ]
         links = sorted(
-            (l.from_node.name, _socket_key(l.from_socket), l.to_node.name, _socket_key(l.to_socket))
-            for l in mat.node_tree.links
+            (
+                lk.from_node.name,
+                _socket_key(lk.from_socket),
+                lk.to_node.name,
+                _socket_key(lk.to_socket),
+            )
+            for lk in mat.node_tree.links
         )
-        materials[mat.name] = {"nodes": nodes, "links": [list(l) for l in links]}
+        materials[mat.name] = {"nodes": nodes, "links": [list(lk) for lk in links]}
     world = scene.world
     background = world.node_tree.nodes.get("Background") if world and world.node_tree else None
     return {
         "objects": objects,
         "materials": materials,
         "camera": scene.camera.name if scene.camera else None,
-        "world": _vec(background.inputs["Color"].default_value) + [background.inputs["Strength"].default_value] if background else None,
+        "world": _vec(background.inputs["Color"].default_value)
+        + [background.inputs["Strength"].default_value]
+        if background
+        else None,
         "render": {
-            "engine": scene.render.engine, "x": scene.render.resolution_x, "y": scene.render.resolution_y,
-            "percent": scene.render.resolution_percentage, "samples": scene.cycles.samples,
-            "seed": scene.cycles.seed, "film_transparent": scene.render.film_transparent,
-            "view_transform": scene.view_settings.view_transform, "look": scene.view_settings.look,
-            "exposure": scene.view_settings.exposure, "gamma": scene.view_settings.gamma,
+            "engine": scene.render.engine,
+            "x": scene.render.resolution_x,
+            "y": scene.render.resolution_y,
+            "percent": scene.render.resolution_percentage,
+            "samples": scene.cycles.samples,
+            "seed": scene.cycles.seed,
+            "film_transparent": scene.render.film_transparent,
+            "view_transform": scene.view_settings.view_transform,
+            "look": scene.view_settings.look,
+            "exposure": scene.view_settings.exposure,
+            "gamma": scene.view_settings.gamma,
         },
     }
 
@@ -291,7 +336,9 @@ def assert_close(expected, actual, path="", tol=1e-4):
     """Recursive equality with a float tolerance; the message names the differing entry."""
     if isinstance(expected, dict):
         assert isinstance(actual, dict), path
-        assert sorted(expected) == sorted(actual), f"{path}: keys {sorted(expected)} != {sorted(actual)}"
+        assert sorted(expected) == sorted(actual), (
+            f"{path}: keys {sorted(expected)} != {sorted(actual)}"
+        )
         for key in expected:
             assert_close(expected[key], actual[key], f"{path}.{key}", tol)
     elif isinstance(expected, (list, tuple)):
@@ -332,8 +379,10 @@ def test_full_scene_round_trip_in_fresh_process_matches_data_and_render(clean_sc
     b = metrics.load_rgb(png)
     assert a.shape == b.shape == (48, 64, 3)
     mean_abs = float(np.abs(a - b).mean())
-    print(f"\nscene.py round trip: mean abs pixel difference {mean_abs:.6f} (0-1 scale), "
-          f"PSNR {metrics.psnr(a, b):.2f} dB, scene.py {result['bytes']} bytes")
+    print(
+        f"\nscene.py round trip: mean abs pixel difference {mean_abs:.6f} (0-1 scale), "
+        f"PSNR {metrics.psnr(a, b):.2f} dB, scene.py {result['bytes']} bytes"
+    )
     assert mean_abs < 0.005
     # the render is not trivially empty: objects and lights made it into the picture
     assert a.std() > 0.05
@@ -354,7 +403,10 @@ def test_small_scene_round_trip_same_version(clean_scene, tmp_path):
     assert_close(expected, describe(bpy.context.scene))
 
 
-@pytest.mark.skipif(not VENV311.exists() or bpy.app.version < (5, 0, 0), reason="needs Blender 5.x here and the 4.2 venv")
+@pytest.mark.skipif(
+    not VENV311.exists() or bpy.app.version < (5, 0, 0),
+    reason="needs Blender 5.x here and the 4.2 venv",
+)
 def test_scene_from_5x_rebuilds_in_42_with_warnings_not_crashes(clean_scene, tmp_path):
     build_full_scene(clean_scene)
     clean_scene.render.engine = "BLENDER_EEVEE"  # the 5.x id; 4.2 calls it BLENDER_EEVEE_NEXT
@@ -367,12 +419,17 @@ def test_scene_from_5x_rebuilds_in_42_with_warnings_not_crashes(clean_scene, tmp
     assert "'Diffuse Roughness': not in this Blender version" in done.stdout
     # a 4.2 process reads its own .blend back and lists the objects
     listing = subprocess.run(
-        [str(VENV311), "-c",
-         "import bpy, json, sys; bpy.ops.wm.open_mainfile(filepath=sys.argv[1]); "
-         "print(bpy.context.scene.render.engine); "
-         "print(json.dumps({o.name: [o.type, o.parent.name if o.parent else None, list(o.location)] for o in bpy.context.scene.objects}))",
-         str(blend)],
-        capture_output=True, text=True, timeout=120,
+        [
+            str(VENV311),
+            "-c",
+            "import bpy, json, sys; bpy.ops.wm.open_mainfile(filepath=sys.argv[1]); "
+            "print(bpy.context.scene.render.engine); "
+            "print(json.dumps({o.name: [o.type, o.parent.name if o.parent else None, list(o.location)] for o in bpy.context.scene.objects}))",
+            str(blend),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert listing.returncode == 0, listing.stderr[-2000:]
     *_, engine, objects_json = listing.stdout.strip().splitlines()
@@ -429,7 +486,12 @@ def test_rebuild_survives_unknown_nodes_sockets_and_properties(clean_scene, tmp_
     assert "link Principled BSDF.BSDF -> Material Output.Surface" in out
     bpy.ops.wm.open_mainfile(filepath=str(blend))
     assert bpy.data.objects["Cam"].data.lens == pytest.approx(28.0)
-    assert sorted(o.name for o in bpy.context.scene.objects) == ["Cam", "Crate", "Handle", "Softbox"]
+    assert sorted(o.name for o in bpy.context.scene.objects) == [
+        "Cam",
+        "Crate",
+        "Handle",
+        "Softbox",
+    ]
 
 
 @pytest.mark.smoke
@@ -471,8 +533,12 @@ def build_extras_scene(scene, image_path):
     group = bpy.data.node_groups.new("Tint", "ShaderNodeTree")
     group.interface.new_socket("Color", in_out="INPUT", socket_type="NodeSocketColor")
     scratch = group.interface.new_socket("Scratch", in_out="INPUT", socket_type="NodeSocketFloat")
-    group.interface.new_socket("Amount", in_out="INPUT", socket_type="NodeSocketFloat").default_value = 0.25
-    group.interface.remove(scratch)  # leaves a gap in the socket identifiers (Socket_0, Socket_2, ...)
+    group.interface.new_socket(
+        "Amount", in_out="INPUT", socket_type="NodeSocketFloat"
+    ).default_value = 0.25
+    group.interface.remove(
+        scratch
+    )  # leaves a gap in the socket identifiers (Socket_0, Socket_2, ...)
     group.interface.new_socket("Color", in_out="OUTPUT", socket_type="NodeSocketColor")
     g_in = group.nodes.new("NodeGroupInput")
     g_out = group.nodes.new("NodeGroupOutput")
@@ -551,7 +617,10 @@ def test_collections_curves_text_images_groups_round_trip(clean_scene, tmp_path)
     assert [o.name for o in bpy.data.collections["Props"].objects] == ["Crate"]
 
     crate = bpy.data.objects["Crate"]
-    assert crate.material_slots[0].link == "OBJECT" and crate.material_slots[0].material.name == "Other"
+    assert (
+        crate.material_slots[0].link == "OBJECT"
+        and crate.material_slots[0].material.name == "Other"
+    )
     assert crate.data.materials[0].name == "Printed"
     tree = bpy.data.materials["Printed"].node_tree
     assert Path(tree.nodes["Label"].image.filepath).name == "label.png"
@@ -560,15 +629,22 @@ def test_collections_curves_text_images_groups_round_trip(clean_scene, tmp_path)
     group = bpy.data.node_groups["Tint"]
     assert group.nodes["Mix"].blend_type == "MULTIPLY" and group.nodes["Mix"].data_type == "RGBA"
     sockets = [(i.name, i.in_out) for i in group.interface.items_tree]
-    assert sockets == [("Color", "INPUT"), ("Amount", "INPUT"), ("Color", "OUTPUT")] or sorted(sockets) == sorted(
-        [("Color", "INPUT"), ("Amount", "INPUT"), ("Color", "OUTPUT")]
-    )
+    assert sockets == [("Color", "INPUT"), ("Amount", "INPUT"), ("Color", "OUTPUT")] or sorted(
+        sockets
+    ) == sorted([("Color", "INPUT"), ("Amount", "INPUT"), ("Color", "OUTPUT")])
     assert group.interface.items_tree["Amount"].default_value == pytest.approx(0.25)
     assert len(group.links) == 3
-    assert [link.from_socket.name for link in group.links if link.to_node.name == "Mix"] == ["Color", "Amount"] or sorted(
-        link.from_socket.name for link in group.links if link.to_node.name == "Mix"
-    ) == ["Amount", "Color"]
-    assert [s.identifier for s in tree.nodes["Tinted"].inputs] != ["Socket_0", "Socket_2"]  # renumbered
+    assert [link.from_socket.name for link in group.links if link.to_node.name == "Mix"] == [
+        "Color",
+        "Amount",
+    ] or sorted(link.from_socket.name for link in group.links if link.to_node.name == "Mix") == [
+        "Amount",
+        "Color",
+    ]
+    assert [s.identifier for s in tree.nodes["Tinted"].inputs] != [
+        "Socket_0",
+        "Socket_2",
+    ]  # renumbered
     assert tree.nodes["Tinted"].inputs["Amount"].default_value == pytest.approx(0.6)
 
     rope = bpy.data.objects["Rope"].data
@@ -593,7 +669,9 @@ def test_names_with_quotes_and_backslashes(clean_scene, tmp_path):
     result = scene_export.write_scene_py(tmp_path / "scene.py")
     assert result["ok"], result
     done, blend, _ = _rebuild(sys.executable, tmp_path / "scene.py", tmp_path)
-    assert done.returncode == 0 and "scene rebuilt completely" in done.stdout, done.stdout + done.stderr[-2000:]
+    assert done.returncode == 0 and "scene rebuilt completely" in done.stdout, (
+        done.stdout + done.stderr[-2000:]
+    )
     bpy.ops.wm.open_mainfile(filepath=str(blend))
     obj = bpy.data.objects[odd_object]
     assert bpy.context.scene.name == 'Shot "1"'

@@ -38,52 +38,79 @@ def test_every_scope_name_is_known_to_the_classifier():
 
 
 @pytest.mark.smoke
-@pytest.mark.parametrize("stage, code", [
-    ("geometry", tabletop._GEOMETRY_1),
-    ("geometry", tabletop._GEOMETRY_2),
-    ("material", tabletop._MATERIAL),
-    ("composition", tabletop._COMPOSITION),
-    ("lighting", tabletop._LIGHTING),
-    ("camera", tabletop._CAMERA),
-])
+@pytest.mark.parametrize(
+    "stage, code",
+    [
+        ("geometry", tabletop._GEOMETRY_1),
+        ("geometry", tabletop._GEOMETRY_2),
+        ("material", tabletop._MATERIAL),
+        ("composition", tabletop._COMPOSITION),
+        ("lighting", tabletop._LIGHTING),
+        ("camera", tabletop._CAMERA),
+    ],
+)
 def test_demo_stage_code_fits_its_stage_scope(demo_scene, stage, code):
     result = BlenderHost(render_device="cpu").call(
-        "execute_code", {"code": code, "scope": list(STAGES[stage].scope)})
+        "execute_code", {"code": code, "scope": list(STAGES[stage].scope)}
+    )
     assert result["ok"], result
 
 
 @pytest.mark.smoke
 def test_out_of_scope_call_is_rolled_back_whole_and_explained(demo_scene):
     before = scope.capture()
-    code = ("bpy.data.materials['placeholder_grey'].diffuse_color = (1, 0, 0, 1)\n"
-            "bpy.data.objects['red_ball'].location.x = 3\n")
+    code = (
+        "bpy.data.materials['placeholder_grey'].diffuse_color = (1, 0, 0, 1)\n"
+        "bpy.data.objects['red_ball'].location.x = 3\n"
+    )
     result = BlenderHost(render_device="cpu").call(
-        "execute_code", {"code": code, "scope": ["materials"]})
+        "execute_code", {"code": code, "scope": ["materials"]}
+    )
     assert result["ok"] is False and result["restored"] is True
-    assert result["out_of_scope"] == [{"what": "changed transform of 'red_ball'",
-                                       "scopes": ["transforms"]}]
+    assert result["out_of_scope"] == [
+        {"what": "changed transform of 'red_ball'", "scopes": ["transforms"]}
+    ]
     assert "(allowed: materials)" in result["error"]
     assert "changed transform of 'red_ball' (needs scope transforms)" in result["error"]
     assert scope.capture() == before  # the in-scope material edit was rolled back too
 
 
-@pytest.mark.parametrize("code, expected", [
-    ("bpy.data.objects['sun'].rotation_euler.x = 1", {"changed transform of 'sun'": ["lights"]}),
-    ("bpy.data.objects['camera'].location.x = 1", {"changed transform of 'camera'": ["camera"]}),
-    ("bpy.data.objects['red_ball'].scale.x = 2",
-     {"changed transform of 'red_ball'": ["transforms"]}),
-    ("bpy.data.objects['blue_box'].data.vertices[0].co.x = 2",
-     {"changed mesh 'Cube'": ["meshes"]}),
-    ("bpy.data.objects['blue_box'].modifiers.new('b', 'BEVEL')",
-     {"changed modifiers of 'blue_box'": ["modifiers"]}),
-    ("bpy.data.objects['blue_box'].hide_render = True",
-     {"changed object 'blue_box'": ["objects"]}),
-    ("bpy.data.lights['sun'].energy = 9", {"changed light 'sun'": ["lights"]}),
-    ("bpy.data.cameras['camera'].lens = 80", {"changed camera 'camera'": ["camera"]}),
-    ("bpy.context.scene.view_settings.exposure = 1",
-     {"changed view_settings settings": ["render"]}),
-    ("bpy.context.scene.camera = None", {"changed scene camera": ["camera"]}),
-])
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        (
+            "bpy.data.objects['sun'].rotation_euler.x = 1",
+            {"changed transform of 'sun'": ["lights"]},
+        ),
+        (
+            "bpy.data.objects['camera'].location.x = 1",
+            {"changed transform of 'camera'": ["camera"]},
+        ),
+        (
+            "bpy.data.objects['red_ball'].scale.x = 2",
+            {"changed transform of 'red_ball'": ["transforms"]},
+        ),
+        (
+            "bpy.data.objects['blue_box'].data.vertices[0].co.x = 2",
+            {"changed mesh 'Cube'": ["meshes"]},
+        ),
+        (
+            "bpy.data.objects['blue_box'].modifiers.new('b', 'BEVEL')",
+            {"changed modifiers of 'blue_box'": ["modifiers"]},
+        ),
+        (
+            "bpy.data.objects['blue_box'].hide_render = True",
+            {"changed object 'blue_box'": ["objects"]},
+        ),
+        ("bpy.data.lights['sun'].energy = 9", {"changed light 'sun'": ["lights"]}),
+        ("bpy.data.cameras['camera'].lens = 80", {"changed camera 'camera'": ["camera"]}),
+        (
+            "bpy.context.scene.view_settings.exposure = 1",
+            {"changed view_settings settings": ["render"]},
+        ),
+        ("bpy.context.scene.camera = None", {"changed scene camera": ["camera"]}),
+    ],
+)
 def test_changes_are_classified(demo_scene, code, expected):
     assert _changed(code) == expected
 
@@ -93,22 +120,31 @@ def test_new_objects_count_under_their_kind(demo_scene):
         "l = bpy.data.lights.new('fill', 'POINT')\n"
         "o = bpy.data.objects.new('fill', l)\nbpy.context.scene.collection.objects.link(o)\n"
         "o.location = (1, 2, 3)\n"
-        "bpy.ops.mesh.primitive_cube_add()\n")
+        "bpy.ops.mesh.primitive_cube_add()\n"
+    )
     assert found["created light object 'fill'"] == ["lights"]
     assert found["created light 'fill'"] == ["lights"]
     assert found["created object 'Cube'"] == ["objects"]
     assert found["created mesh 'Cube.001'"] == ["meshes"]
     assert not any(k.startswith("created transform") for k in found)
-    assert scope.out_of_scope(
-        [{"what": k, "scopes": v} for k, v in found.items() if "light" in k], ["lights"]) == []
+    assert (
+        scope.out_of_scope(
+            [{"what": k, "scopes": v} for k, v in found.items() if "light" in k], ["lights"]
+        )
+        == []
+    )
 
 
 def test_material_assignment_needs_the_materials_scope(demo_scene):
     found = _changed(
         "m = bpy.data.materials.new('wood')\n"
-        "o = bpy.data.objects['ground']\no.data.materials.clear()\no.data.materials.append(m)\n")
-    assert set(found) == {"created material 'wood'", "changed material slots of 'ground'",
-                          "changed material indices of mesh 'Plane'"}
+        "o = bpy.data.objects['ground']\no.data.materials.clear()\no.data.materials.append(m)\n"
+    )
+    assert set(found) == {
+        "created material 'wood'",
+        "changed material slots of 'ground'",
+        "changed material indices of mesh 'Plane'",
+    }
     assert all(v == ["materials"] for v in found.values())
 
 

@@ -9,20 +9,33 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fake_model_server import fake_server
 from pipeline_helpers import demo_script, flatten_script
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "sk-MARKER-secret-5e3c1a9b7d2f4e6a8c0b"
-TINY = ["--preview-size", "48", "--preview-samples", "2", "--final-size", "64",
-        "--final-samples", "4", "--render-device", "cpu", "--quiet"]
+TINY = [
+    "--preview-size",
+    "48",
+    "--preview-samples",
+    "2",
+    "--final-size",
+    "64",
+    "--final-samples",
+    "4",
+    "--render-device",
+    "cpu",
+    "--quiet",
+]
 
 
 def _pieces(secret):
     """The key and every 8-character slice of it (services echo keys partially)."""
-    return [secret.encode()] + [secret[i:i + 8].encode() for i in range(len(secret) - 7)
-                                if "MARKER" in secret[i:i + 8] or i > 8]
+    return [secret.encode()] + [
+        secret[i : i + 8].encode()
+        for i in range(len(secret) - 7)
+        if "MARKER" in secret[i : i + 8] or i > 8
+    ]
 
 
 def _leaks(folders, secret=MARKER):
@@ -40,19 +53,35 @@ def _leaks(folders, secret=MARKER):
 
 def _isolated_env(tmp_path, **extra):
     """Temp files and the home folder of the run go where the test can search them."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+    }
     for name in ("tmp", "home"):
         (tmp_path / name).mkdir(exist_ok=True)
-    env.update({"PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path / "tmp"),
-                "TEMP": str(tmp_path / "tmp"), "TMP": str(tmp_path / "tmp"),
-                "HOME": str(tmp_path / "home"), **extra})
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "TMPDIR": str(tmp_path / "tmp"),
+            "TEMP": str(tmp_path / "tmp"),
+            "TMP": str(tmp_path / "tmp"),
+            "HOME": str(tmp_path / "home"),
+            **extra,
+        }
+    )
     return env
 
 
 def _cli(env, *args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "viga_addon", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "viga_addon", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _written(tmp_path):
@@ -61,8 +90,19 @@ def _written(tmp_path):
 
 def test_scripted_run_with_marker_keys_in_the_environment_writes_them_nowhere(tmp_path):
     env = _isolated_env(tmp_path, ANTHROPIC_API_KEY=MARKER, OPENAI_API_KEY=MARKER)
-    r = _cli(env, "reconstruct", "--provider", "scripted", "--out", str(tmp_path / "runs"),
-             "--stages", "init,geometry", "--rollouts", "1", *TINY)
+    r = _cli(
+        env,
+        "reconstruct",
+        "--provider",
+        "scripted",
+        "--out",
+        str(tmp_path / "runs"),
+        "--stages",
+        "init,geometry",
+        "--rollouts",
+        "1",
+        *TINY,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     run_dir = next((tmp_path / "runs").iterdir())
     assert (run_dir / "final.blend").is_file() and (run_dir / "report.html").is_file()
@@ -81,10 +121,24 @@ def test_fake_server_run_through_the_cli_sends_the_key_only_in_the_auth_header(t
     env = _isolated_env(tmp_path, OPENAI_API_KEY=MARKER)
     with fake_server() as server:
         server.queue(*replies)
-        r = _cli(env, "reconstruct", str(ROOT / "viga_addon/demo/tabletop.png"),
-                 "--provider", "openai", "--base-url", server.url + "/v1", "--model", "m",
-                 "--out", str(tmp_path / "runs"), "--stages", ",".join(stages),
-                 "--rollouts", "1", *TINY)
+        r = _cli(
+            env,
+            "reconstruct",
+            str(ROOT / "viga_addon/demo/tabletop.png"),
+            "--provider",
+            "openai",
+            "--base-url",
+            server.url + "/v1",
+            "--model",
+            "m",
+            "--out",
+            str(tmp_path / "runs"),
+            "--stages",
+            ",".join(stages),
+            "--rollouts",
+            "1",
+            *TINY,
+        )
         requests = list(server.requests)
     assert r.returncode == 0, r.stderr[-2000:]
     assert len(requests) == len(replies)
@@ -98,9 +152,24 @@ def test_rejected_key_is_not_echoed_in_errors_or_files(tmp_path):
     env = _isolated_env(tmp_path, OPENAI_API_KEY=MARKER)
     with fake_server() as server:
         server.queue({"fault": "401"})
-        r = _cli(env, "reconstruct", str(ROOT / "viga_addon/demo/tabletop.png"),
-                 "--provider", "openai", "--base-url", server.url + "/v1", "--model", "m",
-                 "--out", str(tmp_path / "runs"), "--stages", "init", "--rollouts", "1", *TINY)
+        r = _cli(
+            env,
+            "reconstruct",
+            str(ROOT / "viga_addon/demo/tabletop.png"),
+            "--provider",
+            "openai",
+            "--base-url",
+            server.url + "/v1",
+            "--model",
+            "m",
+            "--out",
+            str(tmp_path / "runs"),
+            "--stages",
+            "init",
+            "--rollouts",
+            "1",
+            *TINY,
+        )
     assert r.returncode == 3, r.stderr[-2000:]
     assert "OPENAI_API_KEY" in r.stderr
     for piece in _pieces(MARKER):
@@ -109,16 +178,19 @@ def test_rejected_key_is_not_echoed_in_errors_or_files(tmp_path):
 
 
 @pytest.mark.smoke
-@pytest.mark.parametrize("code", [
-    "import os\nprint(os.environ)",
-    "print(random._os.environ)",
-    "print('{m._os.environ}'.format_map({'m': random}))",
-    "o = getattr(random, '_o' + 's')\nprint(o.environ)",
-    "print(bpy.app.driver_namespace)",
-    "print(bpy.context.preferences.addons)",
-    "print(getattr(bpy.context, 'prefer' + 'ences'))",
-    "import statistics\nprint(statistics.sys.modules['os'].environ)",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\nprint(os.environ)",
+        "print(random._os.environ)",
+        "print('{m._os.environ}'.format_map({'m': random}))",
+        "o = getattr(random, '_o' + 's')\nprint(o.environ)",
+        "print(bpy.app.driver_namespace)",
+        "print(bpy.context.preferences.addons)",
+        "print(getattr(bpy.context, 'prefer' + 'ences'))",
+        "import statistics\nprint(statistics.sys.modules['os'].environ)",
+    ],
+)
 def test_model_code_cannot_read_a_key_from_the_environment(monkeypatch, code):
     import bpy
 

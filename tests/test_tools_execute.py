@@ -37,9 +37,15 @@ def test_success_reports_created_changed_removed_and_stdout(scene):
     assert result["stdout"] == "working on 7 objects\n"
     changes = result["changes"]
     assert _all_names(changes, "created") == {
-        "objects": ["Fill"], "materials": ["Blue Glass"], "lights": ["Fill"]}
+        "objects": ["Fill"],
+        "materials": ["Blue Glass"],
+        "lights": ["Fill"],
+    }
     assert _all_names(changes, "changed") == {
-        "objects": ["Cup", "Table"], "materials": [], "lights": ["Key Light"]}  # Cup is parented
+        "objects": ["Cup", "Table"],
+        "materials": [],
+        "lights": ["Key Light"],
+    }  # Cup is parented
     assert _all_names(changes, "removed") == {"objects": ["Ghost"], "materials": [], "lights": []}
     assert result["seconds"] > 0
 
@@ -142,11 +148,14 @@ def test_delete_everything_then_raise_brings_everything_back(scene):
     assert scene.camera.name == "Camera" and scene.world.name == "Studio"
 
 
-@pytest.mark.parametrize("code, start", [
-    ("bpy.data.objects['Cup'].location.x = 4\nraise SystemExit(2)", "SystemExit: "),
-    ("bpy.data.objects['Cup'].location.x = 4\nraise KeyboardInterrupt", "KeyboardInterrupt"),
-    ("bpy.data.objects['Cup'].location.x = 4\nexit()", "SystemExit: "),
-])
+@pytest.mark.parametrize(
+    "code, start",
+    [
+        ("bpy.data.objects['Cup'].location.x = 4\nraise SystemExit(2)", "SystemExit: "),
+        ("bpy.data.objects['Cup'].location.x = 4\nraise KeyboardInterrupt", "KeyboardInterrupt"),
+        ("bpy.data.objects['Cup'].location.x = 4\nexit()", "SystemExit: "),
+    ],
+)
 def test_exit_and_interrupt_are_caught_and_restored(scene, code, start):
     expected = describe(scene)
     result = execute_code(code)
@@ -158,7 +167,7 @@ def test_exit_and_interrupt_are_caught_and_restored(scene, code, start):
 def test_operator_error_is_reported_as_a_model_line(scene):
     result = execute_code("x = 1\nbpy.ops.mesh.primitive_cube_add(size=2, colour='red')\n")
     assert result["ok"] is False and result["restored"] is True
-    assert 'line 2' in result["traceback"] and "colour" in result["error"]
+    assert "line 2" in result["traceback"] and "colour" in result["error"]
 
 
 @pytest.mark.parametrize("code", ["", "   \n\t\n"])
@@ -255,8 +264,9 @@ def test_caller_checkpoint_is_used_and_kept(scene, monkeypatch):
     handle = execute.snapshot.checkpoint()
     written = []
     monkeypatch.setattr(execute.snapshot, "checkpoint", lambda *a, **k: written.append(1))
-    result = execute_code("bpy.data.objects['Table'].scale.x = 3\nraise ValueError('late')",
-                          saved=handle)
+    result = execute_code(
+        "bpy.data.objects['Table'].scale.x = 3\nraise ValueError('late')", saved=handle
+    )
     assert result["restored"] is True and written == []
     assert describe(scene) == expected
     assert handle.path.is_file()  # still the caller's to roll back to or discard

@@ -30,13 +30,20 @@ def _settings(scene):
     """Everything render() may touch, as plain values."""
     r, img, cyc = scene.render, scene.render.image_settings, scene.cycles
     return {
-        "engine": r.engine, "res": (r.resolution_x, r.resolution_y),
-        "percentage": r.resolution_percentage, "filepath": r.filepath,
-        "use_file_extension": r.use_file_extension, "format": img.file_format,
-        "color_mode": img.color_mode, "color_depth": img.color_depth,
-        "samples": cyc.samples, "adaptive": cyc.use_adaptive_sampling,
-        "threshold": round(cyc.adaptive_threshold, 6), "denoise": cyc.use_denoising,
-        "device": cyc.device, "camera": scene.camera.name if scene.camera else None,
+        "engine": r.engine,
+        "res": (r.resolution_x, r.resolution_y),
+        "percentage": r.resolution_percentage,
+        "filepath": r.filepath,
+        "use_file_extension": r.use_file_extension,
+        "format": img.file_format,
+        "color_mode": img.color_mode,
+        "color_depth": img.color_depth,
+        "samples": cyc.samples,
+        "adaptive": cyc.use_adaptive_sampling,
+        "threshold": round(cyc.adaptive_threshold, 6),
+        "denoise": cyc.use_denoising,
+        "device": cyc.device,
+        "camera": scene.camera.name if scene.camera else None,
         "eevee_samples": scene.eevee.taa_render_samples,
         "objects": sorted(o.name for o in bpy.data.objects),
         "cameras": sorted(c.name for c in bpy.data.cameras),
@@ -102,8 +109,10 @@ def test_settings_restored_when_blender_render_raises(clean_scene, tmp_path, mon
     monkeypatch.setattr(render_tool, "_run_render", failing_render)
     result = render("preview", path=str(tmp_path / "a.png"), **TINY)
 
-    assert result == {"ok": False,
-                      "error": "Render failed: RuntimeError: Error: simulated render failure"}
+    assert result == {
+        "ok": False,
+        "error": "Render failed: RuntimeError: Error: simulated render failure",
+    }
     assert _settings(clean_scene) == before  # the temporary camera is gone as well
     assert not list(tmp_path.iterdir())
 
@@ -204,8 +213,9 @@ def test_eevee_render(clean_scene, tmp_path):
     _build_simple_scene()
     before = _settings(clean_scene)
 
-    result = render("preview", path=str(tmp_path / "ev.png"), engine="EEVEE", long_side=32,
-                    samples=1)
+    result = render(
+        "preview", path=str(tmp_path / "ev.png"), engine="EEVEE", long_side=32, samples=1
+    )
 
     assert result["ok"], result
     assert result["engine"] == "EEVEE" and result["device"] == "GPU"

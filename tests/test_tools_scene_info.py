@@ -141,7 +141,9 @@ def test_caps_two_thousand_objects(clean_scene):
     assert smaller["counts"]["objects_omitted"] > counts["objects_omitted"]
 
 
-@pytest.mark.parametrize("value, text", [(1.23456, "1.235"), (2.0, "2"), (-0.0001, "0"),
-                                         (0.5, "0.5"), (-3.25, "-3.25"), (100, "100")])
+@pytest.mark.parametrize(
+    "value, text",
+    [(1.23456, "1.235"), (2.0, "2"), (-0.0001, "0"), (0.5, "0.5"), (-3.25, "-3.25"), (100, "100")],
+)
 def test_number_format(value, text):
     assert num(value) == text

@@ -125,7 +125,8 @@ def describe(scene):
         bsdf = next((n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
         if bsdf is not None:
             materials[mat.name] = {
-                k: _r(bsdf.inputs[k].default_value) if k == "Base Color"
+                k: _r(bsdf.inputs[k].default_value)
+                if k == "Base Color"
                 else round(bsdf.inputs[k].default_value, 5)
                 for k in ("Base Color", "Roughness", "Metallic")
             }
@@ -139,18 +140,34 @@ def describe(scene):
         "objects": objects,
         "materials": materials,
         "lights": lights,
-        "world": (scene.world.name, _r(background.inputs["Color"].default_value),
-                  round(background.inputs["Strength"].default_value, 4)) if background else None,
+        "world": (
+            scene.world.name,
+            _r(background.inputs["Color"].default_value),
+            round(background.inputs["Strength"].default_value, 4),
+        )
+        if background
+        else None,
         "camera": scene.camera.name if scene.camera else None,
         "lens": {c.name: round(c.lens, 4) for c in bpy.data.cameras},
-        "collections": {c.name: sorted(ch.name for ch in c.children)
-                        for c in scene.collection.children_recursive},
+        "collections": {
+            c.name: sorted(ch.name for ch in c.children)
+            for c in scene.collection.children_recursive
+        },
         "master": sorted(c.name for c in scene.collection.children),
-        "render": (scene.render.engine, scene.render.resolution_x, scene.render.resolution_y,
-                   scene.render.resolution_percentage, scene.render.film_transparent),
+        "render": (
+            scene.render.engine,
+            scene.render.resolution_x,
+            scene.render.resolution_y,
+            scene.render.resolution_percentage,
+            scene.render.film_transparent,
+        ),
         "cycles": (scene.cycles.samples,),
-        "color": (scene.view_settings.view_transform, round(scene.view_settings.exposure, 4),
-                  round(scene.view_settings.gamma, 4), scene.view_settings.look),
+        "color": (
+            scene.view_settings.view_transform,
+            round(scene.view_settings.exposure, 4),
+            round(scene.view_settings.gamma, 4),
+            scene.view_settings.look,
+        ),
     }
 
 
@@ -222,8 +239,12 @@ def test_repeated_cycles_leave_no_orphans_libraries_or_renamed_duplicates(clean_
         assert names() == expected_names, cycle
         assert describe(scene) == expected, cycle
         assert len(bpy.data.libraries) == 0
-        renamed = [i.name for t in snap.CONTENT_TYPES for i in getattr(bpy.data, t)
-                   if re.search(r"\.\d{3}$", i.name)]
+        renamed = [
+            i.name
+            for t in snap.CONTENT_TYPES
+            for i in getattr(bpy.data, t)
+            if re.search(r"\.\d{3}$", i.name)
+        ]
         assert renamed == []
         # snapshot the restored state again: the next cycle restores from it
         snap.snapshot("s", tmp_path)
@@ -273,7 +294,9 @@ def test_datablocks_outside_the_scene_are_left_alone(clean_scene, tmp_path):
     other_scene = bpy.data.scenes.new("Layout B")
     other_obj = bpy.data.objects.new("Only In B", bpy.data.meshes.new("B mesh"))
     other_scene.collection.objects.link(other_obj)
-    pointers = {x.name: x.as_pointer() for x in (kept_material, kept_orphan, other_scene, other_obj)}
+    pointers = {
+        x.name: x.as_pointer() for x in (kept_material, kept_orphan, other_scene, other_obj)
+    }
 
     snap.snapshot("outside", tmp_path)
     mess_up(scene)
@@ -381,8 +404,9 @@ def test_packed_images_shape_keys_geometry_nodes_and_animation_survive(clean_sce
     group = bpy.data.node_groups.new("Passthrough", "GeometryNodeTree")
     group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
     group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
-    group.links.new(group.nodes.new("NodeGroupInput").outputs[0],
-                    group.nodes.new("NodeGroupOutput").inputs[0])
+    group.links.new(
+        group.nodes.new("NodeGroupInput").outputs[0], group.nodes.new("NodeGroupOutput").inputs[0]
+    )
     table.modifiers.new("GN", "NODES").node_group = group
     table.keyframe_insert("location", frame=1)
     table.location.x = 2.0

@@ -47,15 +47,21 @@ def _state(scene):
     """The scene state the viewer must leave alone."""
     return {
         "scene_camera": scene.camera.name if scene.camera else None,
-        "cameras": {o.name: ([round(x, 6) for row in o.matrix_world for x in row], o.data.lens)
-                    for o in scene.objects if o.type == "CAMERA"},
-        "visibility": {o.name: (o.hide_render, o.hide_viewport, o.hide_get(), o.hide_select)
-                       for o in scene.objects},
+        "cameras": {
+            o.name: ([round(x, 6) for row in o.matrix_world for x in row], o.data.lens)
+            for o in scene.objects
+            if o.type == "CAMERA"
+        },
+        "visibility": {
+            o.name: (o.hide_render, o.hide_viewport, o.hide_get(), o.hide_select)
+            for o in scene.objects
+        },
         "objects": sorted(o.name for o in bpy.data.objects),
         "camera_data": sorted(c.name for c in bpy.data.cameras),
         "selected": sorted(o.name for o in scene.objects if o.select_get()),
         "active": bpy.context.view_layer.objects.active.name
-        if bpy.context.view_layer.objects.active else None,
+        if bpy.context.view_layer.objects.active
+        else None,
     }
 
 
@@ -97,8 +103,9 @@ def test_initialize_viewpoint_views_corners_above_objects(scene, viewer, tmp_pat
         assert abs(location.x - centre.x) > 1 and abs(location.y - centre.y) > 1  # diagonal
         forward = look_at_euler(location, centre).to_quaternion() @ Vector((0, 0, -1))
         rotation = image["camera"]["rotation"]
-        actual_forward = Euler([math.radians(a) for a in rotation]).to_quaternion() @ \
-            Vector((0, 0, -1))
+        actual_forward = Euler([math.radians(a) for a in rotation]).to_quaternion() @ Vector(
+            (0, 0, -1)
+        )
         assert (actual_forward - forward).length < 1e-3  # looking at the centre
     first, second = (Vector(i["camera"]["location"]) for i in result["images"])
     assert abs((first - centre).length - (second - centre).length) < 1e-3
@@ -139,10 +146,12 @@ def test_unknown_names_and_operations_change_nothing(scene, viewer, tmp_path):
     before = _state(scene)
     viewer.set_visibility(hide=["Plane"])
 
-    for result in (viewer.initialize_viewpoint(["Cube", "Ghost"]),
-                   viewer.investigate("focus", object_name="Ghost"),
-                   viewer.set_visibility(hide=["Ghost"]),
-                   viewer.set_visibility(show=["Cube"], hide=["Ghost"])):
+    for result in (
+        viewer.initialize_viewpoint(["Cube", "Ghost"]),
+        viewer.investigate("focus", object_name="Ghost"),
+        viewer.set_visibility(hide=["Ghost"]),
+        viewer.set_visibility(show=["Cube"], hide=["Ghost"]),
+    ):
         assert result["ok"] is False
         assert result["error"].startswith("No object named 'Ghost'. Objects in the scene: ")
         assert "Cube" in result["error"] and "Sphere" in result["error"]
@@ -173,8 +182,7 @@ def test_module_functions_use_default_viewer(scene, tmp_path, monkeypatch):
     monkeypatch.setattr(viewing.default_viewer, "render_options", TINY)
     before = _state(scene)
     try:
-        shot = viewing.set_camera([5, 5, 5], rotation=[60, 0, 135], lens=30,
-                                  out_dir=str(tmp_path))
+        shot = viewing.set_camera([5, 5, 5], rotation=[60, 0, 135], lens=30, out_dir=str(tmp_path))
         orbit = viewing.investigate("orbit_right", out_dir=str(tmp_path))
         hidden = viewing.set_visibility(hide="Plane")
     finally:

@@ -11,13 +11,11 @@ import time
 import bpy  # isort: skip  (addon_utils is importable once bpy is)
 import addon_utils  # isort: skip
 import pytest
-
-from test_ui_support import (  # noqa: F401  (addon is a fixture)
+from ui_support import (
     ADDON,
     PauseHarness,
     ResumeHarness,
     StepHarness,
-    addon,
     demo_script,
     event,
     fake_context,
@@ -26,6 +24,7 @@ from test_ui_support import (  # noqa: F401  (addon is a fixture)
     use_demo,
     write_script,
 )
+
 from viga_addon import ui_runtime as rt
 
 
@@ -43,9 +42,21 @@ def _errors(op):
 # ----------------------------------------------------------------------------- registration
 @pytest.mark.smoke
 def test_enable_disable_twice_leaves_nothing_behind(addon):
-    ops = ("run", "resume_run", "pause", "step_round", "cancel", "revert_stage", "rerun_stage",
-           "skip_stage", "approve_code", "skip_code", "open_run_folder", "open_code",
-           "show_render")
+    ops = (
+        "run",
+        "resume_run",
+        "pause",
+        "step_round",
+        "cancel",
+        "revert_stage",
+        "rerun_stage",
+        "skip_stage",
+        "approve_code",
+        "skip_code",
+        "open_run_folder",
+        "open_code",
+        "show_render",
+    )
     for name in ops:
         assert hasattr(bpy.ops.viga, name), name
     assert hasattr(bpy.types.Scene, "viga")
@@ -151,8 +162,9 @@ def test_modal_run_to_done_with_a_slow_model_keeps_ticks_short(addon, tmp_path, 
     assert live.session.status == "done"
     assert not ctx.window_manager.timers and ctx.window_manager.removed == 1
     assert (live.session.run_dir / "final.blend").is_file()
-    assert {"ground", "red_ball", "blue_box", "yellow_can"} <= {o.name for o in
-                                                                 bpy.context.scene.objects}
+    assert {"ground", "red_ball", "blue_box", "yellow_can"} <= {
+        o.name for o in bpy.context.scene.objects
+    }
     pending = rt.tick_stats(live, pending_only=True)
     every = rt.tick_stats(live)
     # 2 × 2 s of model time: the pump polled the worker many times meanwhile
@@ -160,9 +172,11 @@ def test_modal_run_to_done_with_a_slow_model_keeps_ticks_short(addon, tmp_path, 
     assert pending["max"] < 0.05, pending  # a poll never blocks on the model
     record_property("ticks_pending", pending)
     record_property("ticks_all", every)
-    print(f"\nTICKS wall={wall:.1f}s pending: n={pending['count']} max={pending['max'] * 1000:.2f} ms "
-          f"p99={pending['p99'] * 1000:.2f} ms | all: n={every['count']} "
-          f"max={every['max'] * 1000:.0f} ms p99={every['p99'] * 1000:.0f} ms")
+    print(
+        f"\nTICKS wall={wall:.1f}s pending: n={pending['count']} max={pending['max'] * 1000:.2f} ms "
+        f"p99={pending['p99'] * 1000:.2f} ms | all: n={every['count']} "
+        f"max={every['max'] * 1000:.0f} ms p99={every['p99'] * 1000:.0f} ms"
+    )
     # the worker was closed at the end of the run
     assert live.worker._proc is None
 
@@ -171,8 +185,12 @@ def test_escape_cancels_and_resume_continues_to_done(addon, tmp_path):
     use_demo(write_script(tmp_path, _delayed_script(30.0)))
     op, ctx, _ = start_modal_run()
     live = rt.any_live_run()
-    pump_until(op, ctx, stop=lambda lv: lv.session.state.get("awaiting")
-               and lv.session.stage.name == "geometry", limit=60)
+    pump_until(
+        op,
+        ctx,
+        stop=lambda lv: lv.session.state.get("awaiting") and lv.session.stage.name == "geometry",
+        limit=60,
+    )
     t0 = time.monotonic()
     assert op.modal(ctx, event("ESC", "PRESS")) == {"CANCELLED"}
     assert time.monotonic() - t0 < 1.0  # the 30 s request was killed, not waited for
@@ -188,8 +206,9 @@ def test_escape_cancels_and_resume_continues_to_done(addon, tmp_path):
     assert resumed is not live and resumed.session.run_dir == live.session.run_dir
     assert pump_until(resume, ctx) == {"FINISHED"}
     assert resumed.session.status == "done"
-    assert resumed.session.state["stages"]["init"]["attempts"] == \
-        state["stages"]["init"]["attempts"]  # the init stage was not redone
+    assert (
+        resumed.session.state["stages"]["init"]["attempts"] == state["stages"]["init"]["attempts"]
+    )  # the init stage was not redone
 
 
 def test_step_runs_one_round_then_pauses(addon, tmp_path):
@@ -261,8 +280,11 @@ def test_pause_without_edits_reports_none(addon):
 
 # ----------------------------------------------------------------------------- revert / rerun / skip
 def _object_state():
-    return {o.name: tuple(round(v, 4) for v in o.matrix_world.translation) + tuple(
-        round(v, 4) for v in o.scale) for o in bpy.context.scene.objects}
+    return {
+        o.name: tuple(round(v, 4) for v in o.matrix_world.translation)
+        + tuple(round(v, 4) for v in o.scale)
+        for o in bpy.context.scene.objects
+    }
 
 
 def test_revert_after_done_restores_the_stage_and_the_run_continues(addon):
@@ -301,8 +323,13 @@ def test_revert_while_running_pauses_first_and_bad_stage_is_refused(addon):
     pump_until(op, ctx, stop=lambda lv: lv.status == "paused")  # init done
     live.session.state["settings"]["pause_after"] = None
     PauseHarness().execute(ctx)
-    pump_until(op, ctx, stop=lambda lv: lv.session.state["phase"] == "generator"
-               and lv.session.stage.name == "geometry")
+    pump_until(
+        op,
+        ctx,
+        stop=lambda lv: (
+            lv.session.state["phase"] == "generator" and lv.session.stage.name == "geometry"
+        ),
+    )
     assert live.status == "running"
     with pytest.raises(RuntimeError):  # geometry has not finished: nothing to revert to
         bpy.ops.viga.revert_stage(stage="geometry")
@@ -327,8 +354,10 @@ def test_review_mode_edit_approve_and_skip(addon):
     text = bpy.data.texts[rt.CODE_TEXT_NAME]
     assert live.session.code_under_review.strip() in text.as_string()
     # edit: add a marker object, approve
-    text.write("\nbpy.ops.mesh.primitive_cube_add(size=0.1, location=(9, 9, 9))\n"
-               "bpy.context.object.name = 'artist_marker'\n")
+    text.write(
+        "\nbpy.ops.mesh.primitive_cube_add(size=0.1, location=(9, 9, 9))\n"
+        "bpy.context.object.name = 'artist_marker'\n"
+    )
     assert bpy.ops.viga.approve_code() == {"FINISHED"}
     assert live.status == "running"
     op.modal(ctx, event("TIMER"))  # the approved code runs on the next step
@@ -358,7 +387,8 @@ def test_blend_saved_mid_run_offers_resume_after_reopening(addon, tmp_path):
     assert rt.any_live_run() is None
     assert live.worker._proc is None
     assert bpy.context.scene.viga.run_dir == run_dir
-    from test_ui_support import draw_panel
+    from ui_support import draw_panel
+
     from viga_addon.panels.main_panel import VIGA_PT_main
 
     shown = draw_panel(VIGA_PT_main)
@@ -405,8 +435,11 @@ def test_hand_edits_while_a_request_is_pending_restart_the_round(addon, tmp_path
     use_demo(write_script(tmp_path, script))
     op, ctx, _ = start_modal_run()
     live = rt.any_live_run()
-    pump_until(op, ctx, stop=lambda lv: lv.session.state.get("awaiting")
-               and lv.session.stage.name == "geometry")
+    pump_until(
+        op,
+        ctx,
+        stop=lambda lv: lv.session.state.get("awaiting") and lv.session.stage.name == "geometry",
+    )
     pauser = PauseHarness()
     pauser.execute(ctx)
     assert live.status == "paused" and live.session.state["awaiting"]
@@ -436,7 +469,8 @@ def test_an_exception_in_a_step_pauses_with_the_reason(addon):
     live.session.step = broken
     assert op.modal(ctx, event("TIMER")) == {"PASS_THROUGH"}  # the pump stays, paused
     assert live.status == "paused" and "disk full" in live.error
-    from test_ui_support import draw_panel
+    from ui_support import draw_panel
+
     from viga_addon.panels.main_panel import VIGA_PT_main
 
     shown = draw_panel(VIGA_PT_main)
@@ -455,7 +489,8 @@ def test_finished_run_reopened_can_be_loaded_and_reverted(addon, tmp_path):
     bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
     bpy.ops.wm.open_mainfile(filepath=str(blend))
     assert rt.any_live_run() is None
-    from test_ui_support import draw_panel
+    from ui_support import draw_panel
+
     from viga_addon.panels.main_panel import VIGA_PT_main, VIGA_PT_stages
 
     shown = draw_panel(VIGA_PT_main)

@@ -8,10 +8,8 @@ import os
 
 import bpy
 import pytest
-
-from test_ui_support import (  # noqa: F401  (addon is a fixture)
+from ui_support import (
     PauseHarness,
-    addon,
     demo_script,
     draw_all,
     draw_panel,
@@ -20,6 +18,7 @@ from test_ui_support import (  # noqa: F401  (addon is a fixture)
     use_demo,
     write_script,
 )
+
 from viga_addon import ui_runtime as rt
 from viga_addon.panels import main_panel as mp
 
@@ -56,8 +55,9 @@ def test_no_key_says_where_to_set_it(addon):
     assert "No Anthropic API key" in text
     assert "Edit › Preferences › Add-ons › VIGA" in text and "ANTHROPIC_API_KEY" in text
     assert not shown.button_items("viga.run")[0]["enabled"]
-    assert any(it["alert"] for it in shown.items if it["kind"] == "label"
-               and "API key" in it["text"])
+    assert any(
+        it["alert"] for it in shown.items if it["kind"] == "label" and "API key" in it["text"]
+    )
 
 
 @pytest.mark.smoke
@@ -198,8 +198,9 @@ def test_review_state_shows_approve_and_skip(addon):
     _keep("review", shown)
     text = shown.texts()
     assert "Review the generator's code" in text and rt.CODE_TEXT_NAME in text
-    assert {"viga.approve_code", "viga.skip_code", "viga.open_code", "viga.cancel"} <= \
-        set(shown.buttons())
+    assert {"viga.approve_code", "viga.skip_code", "viga.open_code", "viga.cancel"} <= set(
+        shown.buttons()
+    )
     assert "viga.pause" not in shown.buttons()
     assert _stage_rows(shown)["init"][0] == "review"
     revert = shown.button_items("viga.revert_stage")
@@ -222,8 +223,11 @@ def test_failed_run_says_why(addon, tmp_path):
     _keep("failed", shown)
     text = shown.texts()
     assert "failed: Scripted fault: API key rejected" in text
-    assert any(it["alert"] for it in shown.items if it["kind"] == "label"
-               and it["text"].startswith("failed"))
+    assert any(
+        it["alert"]
+        for it in shown.items
+        if it["kind"] == "label" and it["text"].startswith("failed")
+    )
     assert {"viga.resume_run", "viga.run"} <= set(shown.buttons())
     assert _stage_rows(shown)["geometry"][0] == "stopped"
 
@@ -249,7 +253,8 @@ def test_a_run_in_another_scene_is_announced(addon):
 # ----------------------------------------------------------------------------- preferences
 @pytest.mark.smoke
 def test_preferences_page_says_where_keys_live(addon):
-    from test_ui_support import RecordingLayout
+    from ui_support import RecordingLayout
+
     from viga_addon.preferences import draw_preferences
 
     layout = RecordingLayout()
@@ -259,6 +264,17 @@ def test_preferences_page_says_where_keys_live(addon):
     assert "never in .blend files, run folders or logs" in text
     assert "ANTHROPIC_API_KEY: not set" in text and "OPENAI_API_KEY: not set" in text
     props = {it["prop"] for it in layout.items if it["kind"] == "prop"}
-    assert {"anthropic_api_key", "openai_api_key", "default_provider", "default_model",
-            "base_url", "render_device", "preview_size", "review_code", "pause_after",
-            "runs_dir", "budget_geometry", "budget_camera"} <= props
+    assert {
+        "anthropic_api_key",
+        "openai_api_key",
+        "default_provider",
+        "default_model",
+        "base_url",
+        "render_device",
+        "preview_size",
+        "review_code",
+        "pause_after",
+        "runs_dir",
+        "budget_geometry",
+        "budget_camera",
+    } <= props

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import bpy
 import pytest
-
 from fake_model_server import fake_server
 from pipeline_helpers import demo_script, flatten_script
-from test_ui_support import addon, event, start_modal_run, use_demo  # noqa: F401
+from ui_support import event, start_modal_run, use_demo
+
 from viga_addon import ui_runtime as rt
 from viga_addon.agent.photo import prepare_reference
 from viga_addon.demo import tabletop
@@ -32,8 +32,10 @@ def test_key_fields_are_passwords_in_preferences_and_absent_from_scene_data(addo
 def test_key_lookup_preferences_then_environment(addon, monkeypatch):
     assert rt.api_key("anthropic", addon) == (None, "")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "  env-key-123  ")
-    assert rt.api_key("anthropic", addon) == ("env-key-123",
-                                              "environment variable ANTHROPIC_API_KEY")
+    assert rt.api_key("anthropic", addon) == (
+        "env-key-123",
+        "environment variable ANTHROPIC_API_KEY",
+    )
     addon.anthropic_api_key = "pref-key-456"
     assert rt.api_key("anthropic", addon) == ("pref-key-456", "add-on preferences")
     assert rt.api_key("scripted", addon) == (None, "no key needed")
@@ -147,7 +149,10 @@ def test_key_goes_to_the_provider_only_never_to_blend_or_run_folder(addon, tmp_p
     run_dir = live.session.run_dir
     blend = tmp_path / "saved.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
-    leaks = [str(p) for p in [blend, *run_dir.rglob("*")]
-             if p.is_file() and SECRET.encode() in p.read_bytes()]
+    leaks = [
+        str(p)
+        for p in [blend, *run_dir.rglob("*")]
+        if p.is_file() and SECRET.encode() in p.read_bytes()
+    ]
     assert leaks == []
     assert props.run_dir == str(run_dir)

@@ -20,7 +20,9 @@ AGENT_DIR = Path(__file__).resolve().parent.parent / "viga_addon" / "agent"
 CALL = {"name": "execute_code", "arguments": {"code": "print('hi')"}}
 SCRIPT = {
     "*": {
-        "generator": [[{"text": "scripted", "tool_calls": [{"name": "end_round", "arguments": {}}]}]],
+        "generator": [
+            [{"text": "scripted", "tool_calls": [{"name": "end_round", "arguments": {}}]}]
+        ],
         "verifier": [[{"fault": "crash"}]],
     },
     "lighting": {"generator": [[{"fault": "rate_limit"}]]},
@@ -66,7 +68,9 @@ def photo(tmp_path):
 @pytest.mark.smoke
 def test_submit_and_poll_through_worker_with_nonblocking_poll(server, photo):
     server.queue({"fault": "slow", "delay": 0.8, "tool_calls": [CALL]})
-    with ModelWorker("anthropic", "claude-sonnet-4-6", KEY, server.url, {"base_delay": 0.001}) as worker:
+    with ModelWorker(
+        "anthropic", "claude-sonnet-4-6", KEY, server.url, {"base_delay": 0.001}
+    ) as worker:
         start = time.perf_counter()
         request_id = worker.submit(request(photo))
         assert time.perf_counter() - start < 0.5  # starting the child does not wait for it
@@ -93,7 +97,9 @@ def test_submit_and_poll_through_worker_with_nonblocking_poll(server, photo):
 @pytest.mark.smoke
 def test_provider_errors_cross_the_process_boundary(server):
     server.queue({"fault": "429"}, {"fault": "429"}, {"fault": "401"})
-    with ModelWorker("openai", "gpt-4o", KEY, server.url + "/v1", {"base_delay": 0.001, "max_retries": 1}) as worker:
+    with ModelWorker(
+        "openai", "gpt-4o", KEY, server.url + "/v1", {"base_delay": 0.001, "max_retries": 1}
+    ) as worker:
         worker.submit(request())
         result = wait_result(worker)
         assert result["ok"] is False and result["error_type"] == "RateLimited"
@@ -201,7 +207,12 @@ def test_worker_runs_when_the_addon_package_has_another_name(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run(
-        [sys.executable, "-c", driver], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", driver],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert '"ok": true' in out.stdout and '"scripted"' in out.stdout

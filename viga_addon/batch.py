@@ -38,8 +38,19 @@ from pathlib import Path
 from .agent.runstore import read_json, write_json, write_text
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".tga", ".exr",
-                  ".hdr", ".gif"}
+IMAGE_SUFFIXES = {
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".webp",
+    ".tga",
+    ".exr",
+    ".hdr",
+    ".gif",
+}
 METRICS = ("psnr", "ssim")
 POLL_SECONDS = 0.2
 
@@ -84,29 +95,53 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "batch",
         help="reconstruct a folder (or manifest) of photos, N processes in parallel",
         description="Reconstruct every photo of a folder or manifest, one headless process per "
-                    "photo, and write summary.json / summary.md. Restarting on the same --out "
-                    "resumes interrupted runs and never redoes finished ones. With a model "
-                    "provider, starting a batch is your consent to send the photos and renders "
-                    "to that provider.",
+        "photo, and write summary.json / summary.md. Restarting on the same --out "
+        "resumes interrupted runs and never redoes finished ones. With a model "
+        "provider, starting a batch is your consent to send the photos and renders "
+        "to that provider.",
     )
-    p.add_argument("images", help="a folder of photos, or a manifest (text: one path per line; "
-                                  "JSON: a list of paths or {\"images\": [...]})")
+    p.add_argument(
+        "images",
+        help="a folder of photos, or a manifest (text: one path per line; "
+        'JSON: a list of paths or {"images": [...]})',
+    )
     p.add_argument("--out", required=True, help="batch folder (created; reused on restart)")
     p.add_argument("--workers", type=int, default=1, help="processes in parallel (default 1)")
-    p.add_argument("--best-of", type=int, default=1, metavar="N",
-                   help="reconstruct each photo N times and keep the best by --metric")
-    p.add_argument("--metric", choices=METRICS, default="psnr",
-                   help="what --best-of compares (final render against the photo; default psnr)")
-    p.add_argument("--timeout", type=float, default=None,
-                   help="seconds one reconstruct process may take before it is stopped "
-                        "(resumable on the next batch run)")
-    p.add_argument("--novel-views", type=int, default=4, metavar="N",
-                   help="render N views of each finished final.blend from around the scene "
-                        "for its report, at the preview size and samples (default 4; 0: off, "
-                        "the report then reuses the verifier's views)")
-    p.add_argument("--blender", metavar="PATH",
-                   help="run each photo in this Blender executable (blender -b) instead of "
-                        "python -m viga_addon")
+    p.add_argument(
+        "--best-of",
+        type=int,
+        default=1,
+        metavar="N",
+        help="reconstruct each photo N times and keep the best by --metric",
+    )
+    p.add_argument(
+        "--metric",
+        choices=METRICS,
+        default="psnr",
+        help="what --best-of compares (final render against the photo; default psnr)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds one reconstruct process may take before it is stopped "
+        "(resumable on the next batch run)",
+    )
+    p.add_argument(
+        "--novel-views",
+        type=int,
+        default=4,
+        metavar="N",
+        help="render N views of each finished final.blend from around the scene "
+        "for its report, at the preview size and samples (default 4; 0: off, "
+        "the report then reuses the verifier's views)",
+    )
+    p.add_argument(
+        "--blender",
+        metavar="PATH",
+        help="run each photo in this Blender executable (blender -b) instead of "
+        "python -m viga_addon",
+    )
     for flag, kwargs in PASSTHROUGH:
         p.add_argument(flag, default=None, help="passed to each reconstruct run", **kwargs)
     for flag in PASSTHROUGH_FLAGS:
@@ -126,15 +161,19 @@ def run(args) -> int:
         return 2
     source = Path(args.images)
     if not source.exists():
-        print(f"error: {source} does not exist (give a folder of photos or a manifest)",
-              file=sys.stderr)
+        print(
+            f"error: {source} does not exist (give a folder of photos or a manifest)",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lock = _take_lock(out / "batch.lock")
     if lock is None:
-        print(f"error: another batch is running in {out}; wait for it or stop it first",
-              file=sys.stderr)
+        print(
+            f"error: another batch is running in {out}; wait for it or stop it first",
+            file=sys.stderr,
+        )
         return 2
     try:
         return Batch(args, source, out).run()
@@ -178,16 +217,17 @@ def list_inputs(source: Path) -> list[tuple[Path, str | None]]:
             raise ValueError(f"manifest {source} is not valid JSON: {e}") from e
         items = data.get("images") if isinstance(data, dict) else data
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise ValueError(f"manifest {source} must be a list of paths or "
-                             '{"images": [paths]}')
+            raise ValueError(f'manifest {source} must be a list of paths or {{"images": [paths]}}')
     else:
         if source.suffix.lower() in IMAGE_SUFFIXES:
             raise ValueError(f"{source} is an image; give its folder or a manifest")
-        items = [line.strip() for line in text.splitlines()
-                 if line.strip() and not line.strip().startswith("#")]
+        items = [
+            line.strip()
+            for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")
+        ]
     base = source.parent
-    return [((base / item) if not Path(item).is_absolute() else Path(item), None)
-            for item in items]
+    return [((base / item) if not Path(item).is_absolute() else Path(item), None) for item in items]
 
 
 def check_image(path: Path) -> tuple[str | None, str | None]:
@@ -299,9 +339,16 @@ class Batch:
             else:
                 seen[sha] = path.name
                 key = image_key(path, sha)
-                item.update(sha256=sha, key=key, status="pending", reason="",
-                            tries=[{"try": k, "root": str(self.out / "runs" / key / f"try_{k}")}
-                                   for k in range(1, self.args.best_of + 1)])
+                item.update(
+                    sha256=sha,
+                    key=key,
+                    status="pending",
+                    reason="",
+                    tries=[
+                        {"try": k, "root": str(self.out / "runs" / key / f"try_{k}")}
+                        for k in range(1, self.args.best_of + 1)
+                    ],
+                )
             self.items.append(item)
 
     # ---------------------------------------------------------------- commands
@@ -318,8 +365,14 @@ class Batch:
 
     def command(self, item: dict, tr: dict, resume: Path | None) -> list[str]:
         if self.args.blender:
-            head = [self.args.blender, "-b", "--factory-startup", "--python",
-                    str(PACKAGE_ROOT / "cli.py"), "--"]
+            head = [
+                self.args.blender,
+                "-b",
+                "--factory-startup",
+                "--python",
+                str(PACKAGE_ROOT / "cli.py"),
+                "--",
+            ]
         else:
             head = [sys.executable, "-m", "viga_addon"]
         if resume is not None:
@@ -352,10 +405,13 @@ class Batch:
                     queue.append((item, tr, "reconstruct"))
             self._settle(item)
         runnable = [i for i in self.items if i["status"] != "skipped"]
-        print(f"batch: {len(self.items)} entries, {len(runnable)} photos, "
-              f"{sum(1 for q in queue if q[2] == 'reconstruct')} runs to do, "
-              f"{sum(1 for q in queue if q[2] == 'views')} novel-view renders to catch up, "
-              f"{self.args.workers} at a time", file=sys.stderr)
+        print(
+            f"batch: {len(self.items)} entries, {len(runnable)} photos, "
+            f"{sum(1 for q in queue if q[2] == 'reconstruct')} runs to do, "
+            f"{sum(1 for q in queue if q[2] == 'views')} novel-view renders to catch up, "
+            f"{self.args.workers} at a time",
+            file=sys.stderr,
+        )
         self.write_summary()
         if not runnable:
             print("error: no readable photos to reconstruct (see summary.md)", file=sys.stderr)
@@ -368,8 +424,11 @@ class Batch:
             return 130
         self.write_summary()
         bad = [i for i in runnable if i["status"] != "done"]
-        print(f"batch: {len(runnable) - len(bad)} of {len(runnable)} photos done; summary in "
-              f"{self.out / 'summary.md'}", file=sys.stderr)
+        print(
+            f"batch: {len(runnable) - len(bad)} of {len(runnable)} photos done; summary in "
+            f"{self.out / 'summary.md'}",
+            file=sys.stderr,
+        )
         print(self.out / "summary.json")
         return 1 if bad else 0
 
@@ -395,8 +454,13 @@ class Batch:
                     log = open(try_root / "reconstruct.log", "ab")
                     log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n".encode())
                     log.flush()
-                    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                            stderr=log, preexec_fn=_die_with_parent)
+                    proc = subprocess.Popen(
+                        command,
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=log,
+                        preexec_fn=_die_with_parent,
+                    )
                     running.append((proc, item, tr, kind, time.monotonic(), log))
                     tr["running"] = True
                     self._settle(item)
@@ -405,8 +469,11 @@ class Batch:
                 for entry in running:
                     proc, item, tr, kind, t0, log = entry
                     code = proc.poll()
-                    timed_out = (code is None and self.args.timeout is not None
-                                 and time.monotonic() - t0 > self.args.timeout)
+                    timed_out = (
+                        code is None
+                        and self.args.timeout is not None
+                        and time.monotonic() - t0 > self.args.timeout
+                    )
                     if timed_out:
                         code = _stop(proc)  # a killed run resumes from its last round
                     if code is None:
@@ -432,18 +499,28 @@ class Batch:
         if self.args.novel_views < 1 or tr.get("status") != "done" or tr.get("views_error"):
             return False
         run_dir = find_run_dir(Path(tr["root"]))
-        return (run_dir is not None and (run_dir / "final.blend").is_file()
-                and not any((run_dir / NOVEL_VIEWS_DIR).glob("*.png")))
+        return (
+            run_dir is not None
+            and (run_dir / "final.blend").is_file()
+            and not any((run_dir / NOVEL_VIEWS_DIR).glob("*.png"))
+        )
 
     def views_command(self, run_dir: Path) -> list[str]:
         a = self.args
-        options = {"long_side": a.preview_size or 256, "samples": a.preview_samples or 16,
-                   "device": a.render_device or "auto",
-                   "engine": (a.engine or "cycles").upper()}
+        options = {
+            "long_side": a.preview_size or 256,
+            "samples": a.preview_samples or 16,
+            "device": a.render_device or "auto",
+            "engine": (a.engine or "cycles").upper(),
+        }
         tmp = run_dir / f".{NOVEL_VIEWS_DIR}.tmp"
-        script = VIEWS_SCRIPT.format(root=str(PACKAGE_ROOT.parent),
-                                     blend=str(run_dir / "final.blend"), options=options,
-                                     count=a.novel_views, out=str(tmp))
+        script = VIEWS_SCRIPT.format(
+            root=str(PACKAGE_ROOT.parent),
+            blend=str(run_dir / "final.blend"),
+            options=options,
+            count=a.novel_views,
+            out=str(tmp),
+        )
         if a.blender:
             return [a.blender, "-b", "--factory-startup", "--python-expr", script]
         return [sys.executable, "-c", script]
@@ -463,8 +540,9 @@ class Batch:
             tr["novel_views"] = len(views)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-            tr["views_error"] = (f"novel views not rendered (exit code {code}): "
-                                 + _log_tail(Path(tr["root"]) / "reconstruct.log"))
+            tr["views_error"] = f"novel views not rendered (exit code {code}): " + _log_tail(
+                Path(tr["root"]) / "reconstruct.log"
+            )
         try:
             from .agent.report import write_report
 
@@ -495,8 +573,11 @@ class Batch:
             tr["note"] = f"exit code {code}: {facts.get('message') or tail}"
         self._settle(item)
         self.write_summary()
-        print(f"batch: {item['name']} try {tr['try']}: {tr['status']} "
-              f"(PSNR {_fmt(tr.get('psnr'))}, SSIM {_fmt(tr.get('ssim'), 3)})", file=sys.stderr)
+        print(
+            f"batch: {item['name']} try {tr['try']}: {tr['status']} "
+            f"(PSNR {_fmt(tr.get('psnr'))}, SSIM {_fmt(tr.get('ssim'), 3)})",
+            file=sys.stderr,
+        )
 
     def _settle(self, item: dict) -> None:
         """Item status and the kept try (the best finished one by --metric)."""
@@ -514,8 +595,9 @@ class Batch:
             return
         unfinished = [t for t in tries if t.get("status") != "done"]
         item["status"] = "done" if done else "failed"
-        item["reason"] = "; ".join(f"try {t['try']}: {t.get('status')} ({t.get('note', '')})"
-                                   for t in unfinished)
+        item["reason"] = "; ".join(
+            f"try {t['try']}: {t.get('status')} ({t.get('note', '')})" for t in unfinished
+        )
 
     # ---------------------------------------------------------------- summary
     def _learned_names(self) -> list[str]:
@@ -535,22 +617,37 @@ class Batch:
     def summary(self) -> dict:
         done = [i for i in self.items if i["status"] == "done"]
         means = {}
-        for key in ("psnr", "ssim", "rounds", "input_tokens", "output_tokens", "cost_usd",
-                    "seconds", *self._learned_names()):
+        for key in (
+            "psnr",
+            "ssim",
+            "rounds",
+            "input_tokens",
+            "output_tokens",
+            "cost_usd",
+            "seconds",
+            *self._learned_names(),
+        ):
             values = [i[key] for i in done if isinstance(i.get(key), int | float)]
             means[key] = sum(values) / len(values) if values else None
         return {
             "source": str(self.source),
             "out": str(self.out),
-            "options": {"workers": self.args.workers, "best_of": self.args.best_of,
-                        "metric": self.args.metric, "reconstruct": self._passthrough()},
+            "options": {
+                "workers": self.args.workers,
+                "best_of": self.args.best_of,
+                "metric": self.args.metric,
+                "reconstruct": self._passthrough(),
+            },
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "counts": {s: sum(1 for i in self.items if i["status"] == s)
-                       for s in ("done", "failed", "skipped", "pending", "running")},
+            "counts": {
+                s: sum(1 for i in self.items if i["status"] == s)
+                for s in ("done", "failed", "skipped", "pending", "running")
+            },
             "mean": means,
-            "learned_metrics": {n: {"available": bool(v.get("available")),
-                                    "reason": v.get("reason", "")}
-                                for n, v in self.learned.items()},
+            "learned_metrics": {
+                n: {"available": bool(v.get("available")), "reason": v.get("reason", "")}
+                for n, v in self.learned.items()
+            },
             "images": [_public(i) for i in self.items],
         }
 
@@ -560,16 +657,27 @@ class Batch:
         write_text(self.out / "summary.md", summary_markdown(data))
 
 
-RESULT_FIELDS = ("psnr", "ssim", "rounds", "input_tokens", "output_tokens", "images_sent",
-                 "requests", "cost_usd", "seconds")
+RESULT_FIELDS = (
+    "psnr",
+    "ssim",
+    "rounds",
+    "input_tokens",
+    "output_tokens",
+    "images_sent",
+    "requests",
+    "cost_usd",
+    "seconds",
+)
 
 
 def _public(item: dict) -> dict:
     """An item as summary.json shows it (no internal bookkeeping)."""
     out = {k: v for k, v in item.items() if k != "tries"}
     if item.get("tries"):
-        out["tries"] = [{k: v for k, v in t.items() if k not in ("root", "queued", "running")}
-                        for t in item["tries"]]
+        out["tries"] = [
+            {k: v for k, v in t.items() if k not in ("root", "queued", "running")}
+            for t in item["tries"]
+        ]
     return out
 
 
@@ -582,12 +690,30 @@ def _fmt(value, digits=2) -> str:
 def summary_markdown(data: dict) -> str:
     """summary.md: a table per photo and the means, for people."""
     learned = [n for n, v in data["learned_metrics"].items() if v["available"]]
-    head = ["photo", "status", "PSNR", "SSIM", *learned, "rounds", "tokens in", "tokens out",
-            "cost $", "time s", "kept try", "report / reason"]
-    lines = [f"# Batch summary: {data['source']}", "",
-             f"Updated {data['updated']}. " + ", ".join(f"{n} {s}" for s, n in
-                                                       data["counts"].items() if n) + ".", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head = [
+        "photo",
+        "status",
+        "PSNR",
+        "SSIM",
+        *learned,
+        "rounds",
+        "tokens in",
+        "tokens out",
+        "cost $",
+        "time s",
+        "kept try",
+        "report / reason",
+    ]
+    lines = [
+        f"# Batch summary: {data['source']}",
+        "",
+        f"Updated {data['updated']}. "
+        + ", ".join(f"{n} {s}" for s, n in data["counts"].items() if n)
+        + ".",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for item in data["images"]:
         if item["status"] == "done":
             tail = item.get("report") or item.get("run_dir") or ""
@@ -595,21 +721,49 @@ def summary_markdown(data: dict) -> str:
                 tail += f" ({item['reason']})"
         else:
             tail = item.get("reason") or ""
-        row = [item["name"], item["status"], _fmt(item.get("psnr")), _fmt(item.get("ssim"), 3),
-               *(_fmt(item.get(n), 3) for n in learned), str(item.get("rounds", "–")),
-               str(item.get("input_tokens", "–")), str(item.get("output_tokens", "–")),
-               _fmt(item.get("cost_usd"), 4), _fmt(item.get("seconds"), 1),
-               str(item.get("kept_try", "–")), tail.replace("|", "\\|")]
+        row = [
+            item["name"],
+            item["status"],
+            _fmt(item.get("psnr")),
+            _fmt(item.get("ssim"), 3),
+            *(_fmt(item.get(n), 3) for n in learned),
+            str(item.get("rounds", "–")),
+            str(item.get("input_tokens", "–")),
+            str(item.get("output_tokens", "–")),
+            _fmt(item.get("cost_usd"), 4),
+            _fmt(item.get("seconds"), 1),
+            str(item.get("kept_try", "–")),
+            tail.replace("|", "\\|"),
+        ]
         lines.append("| " + " | ".join(row) + " |")
     m = data["mean"]
-    lines.append("| **mean** | | " + " | ".join(
-        [_fmt(m.get("psnr")), _fmt(m.get("ssim"), 3), *(_fmt(m.get(n), 3) for n in learned),
-         _fmt(m.get("rounds"), 1), _fmt(m.get("input_tokens"), 0),
-         _fmt(m.get("output_tokens"), 0), _fmt(m.get("cost_usd"), 4), _fmt(m.get("seconds"), 1),
-         "", ""]) + " |")
-    lines += ["", "Learned metrics: " + "; ".join(
-        f"{n}: {'available' if v['available'] else 'not available (' + v['reason'] + ')'}"
-        for n, v in data["learned_metrics"].items()), ""]
+    lines.append(
+        "| **mean** | | "
+        + " | ".join(
+            [
+                _fmt(m.get("psnr")),
+                _fmt(m.get("ssim"), 3),
+                *(_fmt(m.get(n), 3) for n in learned),
+                _fmt(m.get("rounds"), 1),
+                _fmt(m.get("input_tokens"), 0),
+                _fmt(m.get("output_tokens"), 0),
+                _fmt(m.get("cost_usd"), 4),
+                _fmt(m.get("seconds"), 1),
+                "",
+                "",
+            ]
+        )
+        + " |"
+    )
+    lines += [
+        "",
+        "Learned metrics: "
+        + "; ".join(
+            f"{n}: {'available' if v['available'] else 'not available (' + v['reason'] + ')'}"
+            for n, v in data["learned_metrics"].items()
+        ),
+        "",
+    ]
     return "\n".join(lines)
 
 

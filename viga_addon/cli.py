@@ -10,7 +10,6 @@ import argparse
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a script by Blender's --python
@@ -41,30 +40,41 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser(
         "reconstruct",
         help="reconstruct a photo stage by stage (init, geometry, material, composition, "
-             "lighting, camera)",
+        "lighting, camera)",
         description="Reconstruct PHOTO as a Blender scene. Starting a run with a model provider "
-                    "(anthropic, openai or an OpenAI-compatible server) is your consent to send "
-                    "the photo and renders to that provider. --provider scripted is an offline "
-                    "demo that plays back recorded replies: no model is called.",
+        "(anthropic, openai or an OpenAI-compatible server) is your consent to send "
+        "the photo and renders to that provider. --provider scripted is an offline "
+        "demo that plays back recorded replies: no model is called.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rec.add_argument("photo", nargs="?", help="the reference photo (PNG, JPEG, …)")
     rec.add_argument("--out", default="runs", help="folder that holds run folders (default ./runs)")
     rec.add_argument("--name", help="run name (default: the photo's file name)")
-    rec.add_argument("--provider", default="auto",
-                     choices=["auto", "anthropic", "openai", "scripted"],
-                     help="auto: anthropic if ANTHROPIC_API_KEY is set, else openai if "
-                          "OPENAI_API_KEY or --base-url is set")
+    rec.add_argument(
+        "--provider",
+        default="auto",
+        choices=["auto", "anthropic", "openai", "scripted"],
+        help="auto: anthropic if ANTHROPIC_API_KEY is set, else openai if "
+        "OPENAI_API_KEY or --base-url is set",
+    )
     rec.add_argument("--model", help="model id (default per provider)")
-    rec.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL"),
-                     help="OpenAI-compatible server, e.g. http://localhost:11434/v1 for Ollama "
-                          "(default $OPENAI_BASE_URL)")
-    rec.add_argument("--script", help="replies for --provider scripted (JSON); default: the "
-                                      "bundled tabletop demo")
-    rec.add_argument("--demo-if-no-key", action="store_true",
-                     help="with --provider auto and no key set, run the scripted offline demo "
-                          "instead of failing")
+    rec.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL"),
+        help="OpenAI-compatible server, e.g. http://localhost:11434/v1 for Ollama "
+        "(default $OPENAI_BASE_URL)",
+    )
+    rec.add_argument(
+        "--script",
+        help="replies for --provider scripted (JSON); default: the bundled tabletop demo",
+    )
+    rec.add_argument(
+        "--demo-if-no-key",
+        action="store_true",
+        help="with --provider auto and no key set, run the scripted offline demo "
+        "instead of failing",
+    )
     rec.add_argument("--stages", help="comma-separated subset of stages to run")
     rec.add_argument("--stop-after", metavar="STAGE", help="pause after this stage (resumable)")
     rec.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
@@ -76,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--preview-samples", type=int)
     rec.add_argument("--final-size", type=int, help="long side of final.png (px)")
     rec.add_argument("--final-samples", type=int)
-    rec.add_argument("--memory", choices=["compact", "full"],
-                     help="compact (default): photo pinned, old renders dropped")
+    rec.add_argument(
+        "--memory",
+        choices=["compact", "full"],
+        help="compact (default): photo pinned, old renders dropped",
+    )
     rec.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     from . import batch
 
@@ -108,10 +121,17 @@ def _settings_from_args(args) -> dict:
         settings["stages"] = [s.strip() for s in args.stages.split(",") if s.strip()]
     if args.budget:
         settings["budgets"] = _parse_budget(args.budget)
-    for attr, key in (("rollouts", "rollouts"), ("render_device", "render_device"),
-                      ("preview_size", "preview_size"), ("preview_samples", "preview_samples"),
-                      ("final_size", "final_size"), ("final_samples", "final_samples"),
-                      ("memory", "memory"), ("model", "model"), ("base_url", "base_url")):
+    for attr, key in (
+        ("rollouts", "rollouts"),
+        ("render_device", "render_device"),
+        ("preview_size", "preview_size"),
+        ("preview_samples", "preview_samples"),
+        ("final_size", "final_size"),
+        ("final_samples", "final_samples"),
+        ("memory", "memory"),
+        ("model", "model"),
+        ("base_url", "base_url"),
+    ):
         value = getattr(args, attr)
         if value is not None:
             settings[key] = value
@@ -134,8 +154,11 @@ def choose_provider(args) -> tuple[str, str | None]:
         elif os.environ.get("OPENAI_API_KEY") or args.base_url:
             provider = "openai"
         elif args.demo_if_no_key:
-            print("No API key is set (ANTHROPIC_API_KEY / OPENAI_API_KEY): falling back to the "
-                  "offline demo.", file=sys.stderr)
+            print(
+                "No API key is set (ANTHROPIC_API_KEY / OPENAI_API_KEY): falling back to the "
+                "offline demo.",
+                file=sys.stderr,
+            )
             provider = "scripted"
         else:
             raise KeyMissing(no_key_message())
@@ -153,13 +176,15 @@ class KeyMissing(Exception):
 
 def no_key_message(provider=None) -> str:
     which = f"No API key for {provider}." if provider else "No API key is set."
-    return (f"{which} Set one in the environment before running, e.g.\n"
-            "  export ANTHROPIC_API_KEY=sk-ant-…   (Claude, --provider anthropic)\n"
-            "  export OPENAI_API_KEY=sk-…         (GPT, --provider openai)\n"
-            "or point --base-url at a local OpenAI-compatible server (Ollama, vLLM, LM Studio).\n"
-            "Inside Blender, keys go in Edit › Preferences › Add-ons › VIGA.\n"
-            "To try the pipeline offline, run the bundled scripted demo (no model is called):\n"
-            "  python -m viga_addon reconstruct --provider scripted")
+    return (
+        f"{which} Set one in the environment before running, e.g.\n"
+        "  export ANTHROPIC_API_KEY=sk-ant-…   (Claude, --provider anthropic)\n"
+        "  export OPENAI_API_KEY=sk-…         (GPT, --provider openai)\n"
+        "or point --base-url at a local OpenAI-compatible server (Ollama, vLLM, LM Studio).\n"
+        "Inside Blender, keys go in Edit › Preferences › Add-ons › VIGA.\n"
+        "To try the pipeline offline, run the bundled scripted demo (no model is called):\n"
+        "  python -m viga_addon reconstruct --provider scripted"
+    )
 
 
 def _script_for(args):
@@ -180,8 +205,10 @@ def _progress_line(result, session) -> str:
     minutes, seconds = divmod(int(p["elapsed"]), 60)
     tokens = p["input_tokens"] + p["output_tokens"]
     demo = "[scripted demo] " if session.state["settings"]["provider"] == "scripted" else ""
-    return (f"{demo}[{minutes:02d}:{seconds:02d}] {p['stage']:<11} round {p['round']}/{p['budget']}  "
-            f"{result.message[:90]:<90}  {tokens / 1000:.1f}k tok  ${p['cost_usd']:.3f}")
+    return (
+        f"{demo}[{minutes:02d}:{seconds:02d}] {p['stage']:<11} round {p['round']}/{p['budget']}  "
+        f"{result.message[:90]:<90}  {tokens / 1000:.1f}k tok  ${p['cost_usd']:.3f}"
+    )
 
 
 def _claim_stdout():
@@ -229,8 +256,11 @@ def reconstruct(args) -> int:
     opts = {}
     if provider == "scripted":
         opts["script"] = _script_for(args)
-        print("NOTE: --provider scripted is an offline demo that plays back recorded replies; "
-              "no model is called.", file=sys.stderr)
+        print(
+            "NOTE: --provider scripted is an offline demo that plays back recorded replies; "
+            "no model is called.",
+            file=sys.stderr,
+        )
 
     _claim_stdout()
     import bpy
@@ -239,9 +269,12 @@ def reconstruct(args) -> int:
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     effective = {**DEFAULT_SETTINGS, **(resumed_settings or {}), **settings}
-    host = BlenderHost(render_device=effective["render_device"], engine=effective["engine"],
-                       preview_size=effective["preview_size"],
-                       preview_samples=effective["preview_samples"])
+    host = BlenderHost(
+        render_device=effective["render_device"],
+        engine=effective["engine"],
+        preview_size=effective["preview_size"],
+        preview_samples=effective["preview_samples"],
+    )
     worker = ModelWorker(provider, settings.get("model"), key, settings.get("base_url"), opts)
     try:
         if args.resume:
@@ -270,8 +303,11 @@ def reconstruct(args) -> int:
             status = session.run_to_end(on_step=on_step)
         except KeyboardInterrupt:
             session.cancel()
-            print(f"interrupted; resume with: python -m viga_addon reconstruct --resume "
-                  f"{session.run_dir}", file=sys.stderr)
+            print(
+                f"interrupted; resume with: python -m viga_addon reconstruct --resume "
+                f"{session.run_dir}",
+                file=sys.stderr,
+            )
             return 130
     finally:
         worker.close()
@@ -297,7 +333,7 @@ def main(argv=None) -> int:
     if argv is None:
         argv = sys.argv[1:]
         if "--" in sys.argv:  # blender -b --python cli.py -- reconstruct …
-            argv = sys.argv[sys.argv.index("--") + 1:]
+            argv = sys.argv[sys.argv.index("--") + 1 :]
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

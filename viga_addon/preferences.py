@@ -35,8 +35,13 @@ def runs_root(context=None) -> Path:
 
 
 def _budget(stage, default, what="rounds"):
-    return bpy.props.IntProperty(name=stage.capitalize(), default=default, min=1, max=20,
-                                 description=f"{what.capitalize()} of the {stage} stage")
+    return bpy.props.IntProperty(
+        name=stage.capitalize(),
+        default=default,
+        min=1,
+        max=20,
+        description=f"{what.capitalize()} of the {stage} stage",
+    )
 
 
 class VIGA_AddonPreferences(bpy.types.AddonPreferences):
@@ -54,8 +59,7 @@ class VIGA_AddonPreferences(bpy.types.AddonPreferences):
         "Empty: the OPENAI_API_KEY environment variable is used",
         subtype="PASSWORD",
     )
-    default_provider: bpy.props.EnumProperty(name="Provider", items=PROVIDERS,
-                                             default="anthropic")
+    default_provider: bpy.props.EnumProperty(name="Provider", items=PROVIDERS, default="anthropic")
     default_model: bpy.props.StringProperty(
         name="Model",
         description="Model id; empty: the provider's default "
@@ -68,8 +72,11 @@ class VIGA_AddonPreferences(bpy.types.AddonPreferences):
     )
     render_device: bpy.props.EnumProperty(
         name="Render device",
-        items=(("AUTO", "Auto", "A GPU when Cycles finds one, else the CPU"),
-               ("CPU", "CPU", ""), ("GPU", "GPU", "")),
+        items=(
+            ("AUTO", "Auto", "A GPU when Cycles finds one, else the CPU"),
+            ("CPU", "CPU", ""),
+            ("GPU", "GPU", ""),
+        ),
         default="AUTO",
     )
     engine: bpy.props.EnumProperty(
@@ -77,12 +84,18 @@ class VIGA_AddonPreferences(bpy.types.AddonPreferences):
         items=(("CYCLES", "Cycles", ""), ("EEVEE", "EEVEE", "Fast on a GPU, slow on software GL")),
         default="CYCLES",
     )
-    preview_size: bpy.props.IntProperty(name="Preview size", default=256, min=32, max=2048,
-                                        subtype="PIXEL",
-                                        description="Long side of the renders the model sees")
+    preview_size: bpy.props.IntProperty(
+        name="Preview size",
+        default=256,
+        min=32,
+        max=2048,
+        subtype="PIXEL",
+        description="Long side of the renders the model sees",
+    )
     preview_samples: bpy.props.IntProperty(name="Preview samples", default=16, min=1, max=4096)
-    final_size: bpy.props.IntProperty(name="Final size", default=512, min=32, max=8192,
-                                      subtype="PIXEL")
+    final_size: bpy.props.IntProperty(
+        name="Final size", default=512, min=32, max=8192, subtype="PIXEL"
+    )
     final_samples: bpy.props.IntProperty(name="Final samples", default=64, min=1, max=4096)
     budget_init: _budget("init", 2, "rollouts")
     budget_geometry: _budget("geometry", 5)
@@ -96,8 +109,11 @@ class VIGA_AddonPreferences(bpy.types.AddonPreferences):
     )
     pause_after: bpy.props.EnumProperty(
         name="Pause after",
-        items=(("NONE", "Never", "Run through"), ("ROUND", "Every round", ""),
-               ("STAGE", "Every stage", "")),
+        items=(
+            ("NONE", "Never", "Run through"),
+            ("ROUND", "Every round", ""),
+            ("STAGE", "Every stage", ""),
+        ),
         default="NONE",
     )
     runs_dir: bpy.props.StringProperty(
@@ -121,8 +137,10 @@ def draw_preferences(p, layout, context) -> None:
 
     box = layout.box()
     box.label(text="API keys", icon="LOCKED")
-    box.label(text="Keys are kept in Blender's user preferences (userpref.blend), never in "
-                   ".blend files, run folders or logs.")
+    box.label(
+        text="Keys are kept in Blender's user preferences (userpref.blend), never in "
+        ".blend files, run folders or logs."
+    )
     box.label(text="Leave a key empty to use its environment variable.")
     for provider, env in KEY_ENV_VARS.items():
         row = box.row()
@@ -134,8 +152,14 @@ def draw_preferences(p, layout, context) -> None:
     col.prop(p, "default_provider")
     col.prop(p, "default_model")
     col.prop(p, "base_url")
-    col.label(text="Online access: " + ("allowed" if getattr(bpy.app, "online_access", True)
-                                        else "off — Preferences › System › Allow Online Access"))
+    col.label(
+        text="Online access: "
+        + (
+            "allowed"
+            if getattr(bpy.app, "online_access", True)
+            else "off — Preferences › System › Allow Online Access"
+        )
+    )
     col = layout.column()
     col.label(text="Rendering")
     row = col.row()

@@ -18,20 +18,27 @@ PROVIDER_ITEMS = (
 class VIGA_SceneProperties(bpy.types.PropertyGroup):
     photo_source: bpy.props.EnumProperty(
         name="Reference",
-        items=(("FILE", "File", "A photo file on disk"),
-               ("IMAGE", "Image", "An image already in this .blend")),
+        items=(
+            ("FILE", "File", "A photo file on disk"),
+            ("IMAGE", "Image", "An image already in this .blend"),
+        ),
         default="FILE",
     )
-    photo_path: bpy.props.StringProperty(name="Photo", subtype="FILE_PATH",
-                                         description="The reference photo (PNG, JPEG, …)")
-    photo_image: bpy.props.PointerProperty(name="Image", type=bpy.types.Image,
-                                           description="An image in this file as the reference")
+    photo_path: bpy.props.StringProperty(
+        name="Photo", subtype="FILE_PATH", description="The reference photo (PNG, JPEG, …)"
+    )
+    photo_image: bpy.props.PointerProperty(
+        name="Image", type=bpy.types.Image, description="An image in this file as the reference"
+    )
     provider: bpy.props.EnumProperty(name="Provider", items=PROVIDER_ITEMS, default="DEFAULT")
-    model: bpy.props.StringProperty(name="Model",
-                                    description="Model id (empty: the preferences' default)")
+    model: bpy.props.StringProperty(
+        name="Model", description="Model id (empty: the preferences' default)"
+    )
     run_dir: bpy.props.StringProperty(
-        name="Run folder", subtype="DIR_PATH",
-        description="Folder of this scene's last run (resumable if it did not finish)")
+        name="Run folder",
+        subtype="DIR_PATH",
+        description="Folder of this scene's last run (resumable if it did not finish)",
+    )
     show_checklist: bpy.props.BoolProperty(name="Checklist", default=True)
 
 

@@ -31,29 +31,44 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "refine",
         help="numerically refine lighting, materials, placement or camera of a .blend against "
-             "a photo (render-and-compare)",
+        "a photo (render-and-compare)",
         description="Refine continuous parameters of SCENE so that its render matches PHOTO, "
-                    "by rendering small previews and comparing them with the photo. No model "
-                    "is called.",
+        "by rendering small previews and comparing them with the photo. No model "
+        "is called.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scene", help="the .blend file to refine (it is not modified)")
     p.add_argument("photo", help="the reference photo (PNG, JPEG, …)")
-    p.add_argument("--params", required=True,
-                   help=f"comma-separated groups ({GROUP_HELP}) and/or parameter names such as "
-                        "light:Sun.energy, world.color, exposure, material:Red.base_color, "
-                        "object:Cube.location, camera.lens")
-    p.add_argument("--objects", nargs="+", metavar="NAME",
-                   help="limit the groups to these objects (names, space- or comma-separated)")
+    p.add_argument(
+        "--params",
+        required=True,
+        help=f"comma-separated groups ({GROUP_HELP}) and/or parameter names such as "
+        "light:Sun.energy, world.color, exposure, material:Red.base_color, "
+        "object:Cube.location, camera.lens",
+    )
+    p.add_argument(
+        "--objects",
+        nargs="+",
+        metavar="NAME",
+        help="limit the groups to these objects (names, space- or comma-separated)",
+    )
     p.add_argument("--budget", type=int, default=60, help="number of preview renders (default 60)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--long-side", type=int, default=64,
-                   help="long side of the refiner's preview renders in px (default 64)")
+    p.add_argument(
+        "--long-side",
+        type=int,
+        default=64,
+        help="long side of the refiner's preview renders in px (default 64)",
+    )
     p.add_argument("--samples", type=int, default=8, help="samples per preview render (default 8)")
     p.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto")
-    p.add_argument("--view-size", type=int, default=256,
-                   help="long side of before.png / after.png (default 256)")
+    p.add_argument(
+        "--view-size",
+        type=int,
+        default=256,
+        help="long side of before.png / after.png (default 256)",
+    )
     p.add_argument("--view-samples", type=int, default=16)
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
@@ -116,14 +131,24 @@ def run(args) -> int:
 
     def progress(info):
         if not args.quiet:
-            print(f"[{time.perf_counter() - started:6.1f}s] render {info['renders']}/"
-                  f"{info['budget']} {info['phase']:<9} loss {info['loss']:.4f} "
-                  f"best {info['best_loss']:.4f}", file=sys.stderr, flush=True)
+            print(
+                f"[{time.perf_counter() - started:6.1f}s] render {info['renders']}/"
+                f"{info['budget']} {info['phase']:<9} loss {info['loss']:.4f} "
+                f"best {info['best_loss']:.4f}",
+                file=sys.stderr,
+                flush=True,
+            )
 
-    result = refine.refine_parameters(args.params, args.budget, str(photo),
-                                      objects=_objects(args.objects), long_side=args.long_side,
-                                      samples=args.samples, device=args.device,
-                                      progress=progress)
+    result = refine.refine_parameters(
+        args.params,
+        args.budget,
+        str(photo),
+        objects=_objects(args.objects),
+        long_side=args.long_side,
+        samples=args.samples,
+        device=args.device,
+        progress=progress,
+    )
     if not result.get("ok"):
         os.remove(out / "before.png")
         return _fail(result["error"], 1 if result["error"].startswith("render failed") else 2)
@@ -134,8 +159,11 @@ def run(args) -> int:
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
     os.replace(tmp, out / "refined.blend")
     report = {
-        "scene": str(scene_path.resolve()), "photo": str(photo.resolve()),
-        "params": args.params, "objects": _objects(args.objects), "budget": args.budget,
+        "scene": str(scene_path.resolve()),
+        "photo": str(photo.resolve()),
+        "params": args.params,
+        "objects": _objects(args.objects),
+        "budget": args.budget,
         "before": metrics.compare(str(out / "before.png"), str(photo)),
         "after": metrics.compare(str(out / "after.png"), str(photo)),
         "refine": result,
@@ -144,8 +172,11 @@ def run(args) -> int:
     print(refine.summary(result), file=sys.stderr)
     b, a = report["before"], report["after"]
     if b.get("ok") and a.get("ok"):
-        print(f"at {args.view_size} px: PSNR {b['psnr']:.2f} -> {a['psnr']:.2f} dB, SSIM "
-              f"{b['ssim']:.3f} -> {a['ssim']:.3f}", file=sys.stderr)
+        print(
+            f"at {args.view_size} px: PSNR {b['psnr']:.2f} -> {a['psnr']:.2f} dB, SSIM "
+            f"{b['ssim']:.3f} -> {a['ssim']:.3f}",
+            file=sys.stderr,
+        )
     print(out)
     return 0
 

@@ -21,13 +21,15 @@ import bpy
 
 from .agent.providers.base import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS, is_local_url
 
-TICK_SECONDS = 0.1        # window-manager timer interval of the modal pump
-TICK_BUDGET = 0.05        # a tick keeps stepping while it is under this (a render may overrun)
+TICK_SECONDS = 0.1  # window-manager timer interval of the modal pump
+TICK_BUDGET = 0.05  # a tick keeps stepping while it is under this (a render may overrun)
 CODE_TEXT_NAME = "VIGA code"
 RENDER_IMAGE_NAME = "VIGA photo | render"
 SCRIPTED_NOTE = "scripted — offline demo, no model is called"
-ONLINE_HELP = ("Turn on Edit › Preferences › System › Allow Online Access "
-               "(or start Blender with --online-mode)")
+ONLINE_HELP = (
+    "Turn on Edit › Preferences › System › Allow Online Access "
+    "(or start Blender with --online-mode)"
+)
 FINISHED_STAGE = ("approved", "budget_spent", "failed", "skipped")
 STOP_KINDS = ("waiting", "paused", "review", "done", "failed", "cancelled")
 
@@ -42,18 +44,18 @@ class LiveRun:
     host: object
     scene_key: int
     scene_name: str
-    timer: object = None              # the window-manager timer while a modal pump is active
+    timer: object = None  # the window-manager timer while a modal pump is active
     pumping: bool = False
-    step_once: bool = False           # "Step": pause again after the next round
-    paused_fp: dict | None = None     # scene fingerprint when the run paused (hand edits)
+    step_once: bool = False  # "Step": pause again after the next round
+    paused_fp: dict | None = None  # scene fingerprint when the run paused (hand edits)
     paused_names: set | None = None
     last_message: str = ""
     last_kind: str = ""
     error: str = ""
-    hand_edits: dict | None = None    # the last hand edits passed on to the session
-    ticks: list = field(default_factory=list)   # (seconds, the tick only polled the model)
+    hand_edits: dict | None = None  # the last hand edits passed on to the session
+    ticks: list = field(default_factory=list)  # (seconds, the tick only polled the model)
     started: float = field(default_factory=time.time)
-    redrawn: float = 0.0              # when the pump last redrew the sidebar
+    redrawn: float = 0.0  # when the pump last redrew the sidebar
 
     @property
     def status(self) -> str:
@@ -136,8 +138,10 @@ def api_key(provider: str, prefs=None) -> tuple[str | None, str]:
 
 def key_help(provider: str) -> str:
     env = KEY_ENV_VARS.get(provider, "")
-    return (f"Set it in Edit › Preferences › Add-ons › VIGA (stored in Blender's preferences, "
-            f"never in .blend files) or in the {env} environment variable")
+    return (
+        f"Set it in Edit › Preferences › Add-ons › VIGA (stored in Blender's preferences, "
+        f"never in .blend files) or in the {env} environment variable"
+    )
 
 
 def online_access() -> bool:
@@ -163,9 +167,9 @@ class RunChoice:
     base_url: str | None
     key: str | None
     key_source: str
-    photo: str | None          # a file path (an image datablock resolved to its file)
+    photo: str | None  # a file path (an image datablock resolved to its file)
     photo_label: str
-    problems: list = field(default_factory=list)   # (code, message) that stop a run
+    problems: list = field(default_factory=list)  # (code, message) that stop a run
 
     @property
     def ok(self) -> bool:
@@ -190,10 +194,14 @@ def choose(context, resolve_photo: bool = False) -> RunChoice:
 
     p = prefs(context)
     props = scene_props(context.scene)
-    provider = (props.provider if props and props.provider != "DEFAULT" else None) \
-        or (p.default_provider if p else "anthropic")
-    model = ((props.model if props else "") or "").strip() or \
-        ((getattr(p, "default_model", "") if p else "") or "").strip() or DEFAULT_MODELS[provider]
+    provider = (props.provider if props and props.provider != "DEFAULT" else None) or (
+        p.default_provider if p else "anthropic"
+    )
+    model = (
+        ((props.model if props else "") or "").strip()
+        or ((getattr(p, "default_model", "") if p else "") or "").strip()
+        or DEFAULT_MODELS[provider]
+    )
     if provider == "scripted":
         model = DEFAULT_MODELS["scripted"]
     base_url = ((getattr(p, "base_url", "") if p else "") or "").strip() or None
@@ -204,13 +212,20 @@ def choose(context, resolve_photo: bool = False) -> RunChoice:
     photo, label, problem = photo_from_props(props, resolve=resolve_photo)
     if problem:
         problems.append(problem)
-    if provider in KEY_ENV_VARS and not key and not (
-            provider == "openai" and is_local_url(base_url or os.environ.get("OPENAI_BASE_URL"))):
-        problems.append(("no_key", f"No {PROVIDER_LABELS[provider]} API key. "
-                                   f"{key_help(provider)}."))
+    if (
+        provider in KEY_ENV_VARS
+        and not key
+        and not (
+            provider == "openai" and is_local_url(base_url or os.environ.get("OPENAI_BASE_URL"))
+        )
+    ):
+        problems.append(
+            ("no_key", f"No {PROVIDER_LABELS[provider]} API key. {key_help(provider)}.")
+        )
     if needs_online(provider, base_url) and not online_access():
-        problems.append(("offline", "Blender's online access is off, so nothing is sent. "
-                                    f"{ONLINE_HELP}."))
+        problems.append(
+            ("offline", f"Blender's online access is off, so nothing is sent. {ONLINE_HELP}.")
+        )
     return RunChoice(provider, model, base_url, key, source, photo, label, problems)
 
 
@@ -232,12 +247,18 @@ def photo_from_props(props, resolve: bool = False):
                 return image_to_file(image), image.name, None
             except Exception as e:
                 return None, image.name, ("bad_image", f"Cannot use image {image.name!r}: {e}")
-        return None, image.name, ("bad_image", f"Image {image.name!r} has no pixels or file "
-                                               f"({path or 'no path'}).")
+        return (
+            None,
+            image.name,
+            ("bad_image", f"Image {image.name!r} has no pixels or file ({path or 'no path'})."),
+        )
     raw = (props.photo_path or "").strip()
     if not raw:
-        return None, "", ("no_image", "Choose a reference photo (a file, or an image in this "
-                                      "file).")
+        return (
+            None,
+            "",
+            ("no_image", "Choose a reference photo (a file, or an image in this file)."),
+        )
     path = bpy.path.abspath(raw)
     if not Path(path).is_file():
         return None, Path(path).name, ("bad_image", f"Photo not found: {path}")
@@ -270,8 +291,10 @@ def settings_from_prefs(p) -> dict:
     """Session settings from the add-on preferences (defaults when the add-on has none)."""
     if p is None:
         return {}
-    budgets = {name: getattr(p, f"budget_{name}") for name in
-               ("geometry", "material", "composition", "lighting", "camera")}
+    budgets = {
+        name: getattr(p, f"budget_{name}")
+        for name in ("geometry", "material", "composition", "lighting", "camera")
+    }
     pause = None if p.pause_after == "NONE" else p.pause_after.lower()
     return {
         "budgets": budgets,
@@ -348,8 +371,10 @@ def summarize_changes(changes: dict | None) -> str:
     for kind, by_key in changes.items():
         for key, names in by_key.items():
             if names:
-                parts.append(f"{kind} {key}: {', '.join(names[:4])}"
-                             + (f" (+{len(names) - 4})" if len(names) > 4 else ""))
+                parts.append(
+                    f"{kind} {key}: {', '.join(names[:4])}"
+                    + (f" (+{len(names) - 4})" if len(names) > 4 else "")
+                )
     return "; ".join(parts)
 
 
@@ -372,13 +397,18 @@ def describe_step(live: LiveRun) -> str:
         role = st["awaiting"]["role"]
         waited = time.time() - st["awaiting"].get("submitted", time.time())
         return f"{stage} round {n}: the {role} model is thinking ({waited:.0f} s)"
-    words = {"begin": "setting up the scene", "stage_start": f"starting {stage}",
-             "round_start": f"{stage} round {n}: rendering the current scene",
-             "generator": f"{stage} round {n}: generator", "attempt":
-             f"{stage} round {n}: rendering the attempt", "verifier":
-             f"{stage} round {n}: verifier", "round_end": f"{stage} round {n}: verdict",
-             "stage_end": f"finishing {stage}", "final": "final render and scene.py",
-             "done": "done"}
+    words = {
+        "begin": "setting up the scene",
+        "stage_start": f"starting {stage}",
+        "round_start": f"{stage} round {n}: rendering the current scene",
+        "generator": f"{stage} round {n}: generator",
+        "attempt": f"{stage} round {n}: rendering the attempt",
+        "verifier": f"{stage} round {n}: verifier",
+        "round_end": f"{stage} round {n}: verdict",
+        "stage_end": f"finishing {stage}",
+        "final": "final render and scene.py",
+        "done": "done",
+    }
     text = words.get(phase, phase)
     if live.last_message and phase in ("generator", "verifier"):
         text = live.last_message

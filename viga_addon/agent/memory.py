@@ -22,8 +22,13 @@ def _image_slots(messages):
                         yield mi, pi, ii
 
 
-def compact(messages: list[dict], policy: str = "compact", keep_images: int = 2,
-            keep_full_text_messages: int = 6, text_cap: int = 600) -> list[dict]:
+def compact(
+    messages: list[dict],
+    policy: str = "compact",
+    keep_images: int = 2,
+    keep_full_text_messages: int = 6,
+    text_cap: int = 600,
+) -> list[dict]:
     """Return the messages to send under ``policy`` ("compact" or "full"); input is unchanged.
 
     compact: the first image (the photo, pinned) and the last ``keep_images`` other images are
@@ -44,11 +49,15 @@ def compact(messages: list[dict], policy: str = "compact", keep_images: int = 2,
     for message in out[1:old]:
         for part in message["content"]:
             if part["type"] == "tool_call":
-                code = part["arguments"].get("code") if isinstance(part["arguments"], dict) else None
+                code = (
+                    part["arguments"].get("code") if isinstance(part["arguments"], dict) else None
+                )
                 if isinstance(code, str) and len(code) > text_cap:
                     # the scene already holds its effect; get_scene_info shows the result
-                    part["arguments"] = {**part["arguments"], "code": code[:text_cap]
-                                         + "\n# …[rest of this earlier code omitted]"}
+                    part["arguments"] = {
+                        **part["arguments"],
+                        "code": code[:text_cap] + "\n# …[rest of this earlier code omitted]",
+                    }
             elif part["type"] == "tool_result":
                 for inner in part["content"]:
                     if inner["type"] == "text" and len(inner["text"]) > text_cap:

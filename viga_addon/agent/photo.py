@@ -55,8 +55,13 @@ def prepare_reference(src: str | Path, dst: str | Path, max_side: int = MAX_SIDE
             tmp = dst.with_name(f".{dst.name}.tmp")
             im.save(tmp, format="PNG")
             tmp.replace(dst)
-            return {"width": im.size[0], "height": im.size[1], "source_mode": mode,
-                    "source_size": list(original), "notes": notes}
+            return {
+                "width": im.size[0],
+                "height": im.size[1],
+                "source_mode": mode,
+                "source_size": list(original),
+                "notes": notes,
+            }
     except UnidentifiedImageError as e:
         raise PhotoError(f"not an image Pillow can read: {src}") from e
     except OSError as e:

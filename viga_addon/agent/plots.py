@@ -25,8 +25,9 @@ def _finite(value) -> float | None:
 
 
 def _psnr_top(points) -> float:
-    finite = [p for p in (_finite(q.get("psnr")) for q in points) if p is not None
-              and math.isfinite(p)]
+    finite = [
+        p for p in (_finite(q.get("psnr")) for q in points) if p is not None and math.isfinite(p)
+    ]
     top = max(finite, default=0.0)
     return max(40.0, math.ceil(top / 10.0) * 10.0)
 
@@ -40,13 +41,17 @@ def metrics_svg(points: list[dict], title: str = "PSNR and SSIM per round") -> s
     w, h, m = WIDTH, HEIGHT, MARGIN
     plot_w = w - m["left"] - m["right"]
     plot_h = h - m["top"] - m["bottom"]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="plot" width="{w}" height="{h}" '
-           f'viewBox="0 0 {w} {h}" role="img" aria-label="{escape(title)}">',
-           f'<title>{escape(title)}</title>',
-           f'<rect x="0" y="0" width="{w}" height="{h}" fill="#fff"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="plot" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{w}" height="{h}" fill="#fff"/>',
+    ]
     if not points:
-        out.append(f'<text x="{w / 2}" y="{h / 2}" text-anchor="middle" font-size="14" '
-                   'fill="#777">no rounds with metrics yet</text></svg>')
+        out.append(
+            f'<text x="{w / 2}" y="{h / 2}" text-anchor="middle" font-size="14" '
+            'fill="#777">no rounds with metrics yet</text></svg>'
+        )
         return "".join(out)
     n = len(points)
     step = plot_w / n
@@ -70,32 +75,48 @@ def metrics_svg(points: list[dict], title: str = "PSNR and SSIM per round") -> s
         if i == n or points[i]["stage"] != points[start]["stage"]:
             x0 = m["left"] + step * start
             bw = step * (i - start)
-            out.append(f'<rect x="{x0:.1f}" y="{m["top"]}" width="{bw:.1f}" height="{plot_h}" '
-                       f'fill="{BAND_COLOURS[band % 2]}" stroke="#dde1e6"/>')
-            out.append(f'<text x="{x0 + bw / 2:.1f}" y="{m["top"] - 8}" text-anchor="middle" '
-                       f'font-size="11" fill="#445">{escape(str(points[start]["stage"]))}</text>')
+            out.append(
+                f'<rect x="{x0:.1f}" y="{m["top"]}" width="{bw:.1f}" height="{plot_h}" '
+                f'fill="{BAND_COLOURS[band % 2]}" stroke="#dde1e6"/>'
+            )
+            out.append(
+                f'<text x="{x0 + bw / 2:.1f}" y="{m["top"] - 8}" text-anchor="middle" '
+                f'font-size="11" fill="#445">{escape(str(points[start]["stage"]))}</text>'
+            )
             start = i
             band += 1
     # grid and axes
     for k in range(5):
         frac = k / 4
         y = m["top"] + plot_h * (1 - frac)
-        out.append(f'<line x1="{m["left"]}" x2="{m["left"] + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
-                   'stroke="#e3e6ea" stroke-dasharray="3,3"/>')
-        out.append(f'<text x="{m["left"] - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-                   f'fill="{PSNR_COLOUR}">{psnr_top * frac:.0f}</text>')
-        out.append(f'<text x="{m["left"] + plot_w + 6}" y="{y + 4:.1f}" font-size="11" '
-                   f'fill="{SSIM_COLOUR}">{frac:.2f}</text>')
-    out.append(f'<text x="14" y="{m["top"] + plot_h / 2}" font-size="11" fill="{PSNR_COLOUR}" '
-               f'transform="rotate(-90 14 {m["top"] + plot_h / 2})" text-anchor="middle">'
-               'PSNR (dB)</text>')
+        out.append(
+            f'<line x1="{m["left"]}" x2="{m["left"] + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="#e3e6ea" stroke-dasharray="3,3"/>'
+        )
+        out.append(
+            f'<text x="{m["left"] - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="{PSNR_COLOUR}">{psnr_top * frac:.0f}</text>'
+        )
+        out.append(
+            f'<text x="{m["left"] + plot_w + 6}" y="{y + 4:.1f}" font-size="11" '
+            f'fill="{SSIM_COLOUR}">{frac:.2f}</text>'
+        )
+    out.append(
+        f'<text x="14" y="{m["top"] + plot_h / 2}" font-size="11" fill="{PSNR_COLOUR}" '
+        f'transform="rotate(-90 14 {m["top"] + plot_h / 2})" text-anchor="middle">'
+        "PSNR (dB)</text>"
+    )
     xr = w - 12
-    out.append(f'<text x="{xr}" y="{m["top"] + plot_h / 2}" font-size="11" fill="{SSIM_COLOUR}" '
-               f'transform="rotate(90 {xr} {m["top"] + plot_h / 2})" text-anchor="middle">'
-               'SSIM</text>')
+    out.append(
+        f'<text x="{xr}" y="{m["top"] + plot_h / 2}" font-size="11" fill="{SSIM_COLOUR}" '
+        f'transform="rotate(90 {xr} {m["top"] + plot_h / 2})" text-anchor="middle">'
+        "SSIM</text>"
+    )
     for i, p in enumerate(points):
-        out.append(f'<text x="{x_at(i):.1f}" y="{m["top"] + plot_h + 16}" text-anchor="middle" '
-                   f'font-size="10" fill="#555">{escape(str(p.get("label", i + 1)))}</text>')
+        out.append(
+            f'<text x="{x_at(i):.1f}" y="{m["top"] + plot_h + 16}" text-anchor="middle" '
+            f'font-size="10" fill="#555">{escape(str(p.get("label", i + 1)))}</text>'
+        )
     # series
     for key, colour, y_of in (("psnr", PSNR_COLOUR, y_psnr), ("ssim", SSIM_COLOUR, y_ssim)):
         segment: list[str] = []
@@ -112,29 +133,39 @@ def metrics_svg(points: list[dict], title: str = "PSNR and SSIM per round") -> s
             segments.append(segment)
         for seg in segments:
             if len(seg) > 1:
-                out.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{colour}" '
-                           'stroke-width="2"/>')
+                out.append(
+                    f'<polyline points="{" ".join(seg)}" fill="none" stroke="{colour}" '
+                    'stroke-width="2"/>'
+                )
         for i, p in enumerate(points):
             v = _finite(p.get(key))
             if v is None or math.isnan(v):
                 continue
             shown = "∞" if math.isinf(v) else (f"{v:.2f}" if key == "psnr" else f"{v:.3f}")
             cx, cy = x_at(i), y_of(v)
-            out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.5" fill="{colour}">'
-                       f'<title>{escape(str(p.get("label", "")))} {key.upper()} {shown}</title>'
-                       '</circle>')
+            out.append(
+                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.5" fill="{colour}">'
+                f"<title>{escape(str(p.get('label', '')))} {key.upper()} {shown}</title>"
+                "</circle>"
+            )
             if math.isinf(v):
-                out.append(f'<text x="{cx + 5:.1f}" y="{cy + 4:.1f}" font-size="11" '
-                           f'fill="{colour}">∞</text>')
+                out.append(
+                    f'<text x="{cx + 5:.1f}" y="{cy + 4:.1f}" font-size="11" '
+                    f'fill="{colour}">∞</text>'
+                )
     # legend
     lx = m["left"]
     ly = h - 10
-    out.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" '
-               f'stroke="{PSNR_COLOUR}" stroke-width="2"/>'
-               f'<text x="{lx + 22}" y="{ly}" font-size="11" fill="#333">PSNR (dB, left)</text>')
+    out.append(
+        f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" '
+        f'stroke="{PSNR_COLOUR}" stroke-width="2"/>'
+        f'<text x="{lx + 22}" y="{ly}" font-size="11" fill="#333">PSNR (dB, left)</text>'
+    )
     lx += 130
-    out.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" '
-               f'stroke="{SSIM_COLOUR}" stroke-width="2"/>'
-               f'<text x="{lx + 22}" y="{ly}" font-size="11" fill="#333">SSIM (right)</text>')
+    out.append(
+        f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" '
+        f'stroke="{SSIM_COLOUR}" stroke-width="2"/>'
+        f'<text x="{lx + 22}" y="{ly}" font-size="11" fill="#333">SSIM (right)</text>'
+    )
     out.append("</svg>")
     return "".join(out)

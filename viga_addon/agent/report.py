@@ -78,8 +78,7 @@ def collect_run(run_dir, state: dict | None = None) -> dict:
     info = _read_json_safe(run_dir / "run.json") or {}
     metrics = _read_json_safe(run_dir / "metrics.json") or {}
     events = _events(run_dir)
-    last_event = max((e["t"] for e in events if isinstance(e.get("t"), int | float)),
-                     default=None)
+    last_event = max((e["t"] for e in events if isinstance(e.get("t"), int | float)), default=None)
     stage_order = list(state.get("stage_order") or [s.get("name") for s in info.get("stages", [])])
     stages_root = run_dir / "stages"
     if stages_root.is_dir():
@@ -91,8 +90,11 @@ def collect_run(run_dir, state: dict | None = None) -> dict:
         ss = (state.get("stages") or {}).get(name) or {}
         attempts = {a.get("round"): a for a in ss.get("attempts", []) if isinstance(a, dict)}
         sdir = stages_root / name
-        round_dirs = sorted((p for p in sdir.glob("round_*") if _round_number(p) > 0),
-                            key=_round_number) if sdir.is_dir() else []
+        round_dirs = (
+            sorted((p for p in sdir.glob("round_*") if _round_number(p) > 0), key=_round_number)
+            if sdir.is_dir()
+            else []
+        )
         rounds = []
         for rdir in round_dirs:
             n = _round_number(rdir)
@@ -101,33 +103,37 @@ def collect_run(run_dir, state: dict | None = None) -> dict:
             views = sorted((rdir / "views").glob("*.png")) if (rdir / "views").is_dir() else []
             render = rdir / "render.png"
             before = rdir / "before.png"
-            rounds.append({
-                "round": n,
-                "dir": rdir,
-                "render": render if render.is_file() else None,
-                "before": before if before.is_file() else None,
-                "views": views,
-                "code": _read_text_safe(rdir / "code.py"),
-                "verdict": verdict,
-                "metrics": verdict.get("metrics") or attempt.get("metrics") or {},
-                "summary": attempt.get("summary"),
-                "coverage": attempt.get("coverage", verdict.get("coverage")),
-                "failed": attempt.get("failed") or verdict.get("failed"),
-                "finished": (rdir / "verdict.json").is_file(),
-            })
+            rounds.append(
+                {
+                    "round": n,
+                    "dir": rdir,
+                    "render": render if render.is_file() else None,
+                    "before": before if before.is_file() else None,
+                    "views": views,
+                    "code": _read_text_safe(rdir / "code.py"),
+                    "verdict": verdict,
+                    "metrics": verdict.get("metrics") or attempt.get("metrics") or {},
+                    "summary": attempt.get("summary"),
+                    "coverage": attempt.get("coverage", verdict.get("coverage")),
+                    "failed": attempt.get("failed") or verdict.get("failed"),
+                    "finished": (rdir / "verdict.json").is_file(),
+                }
+            )
         started, finished = ss.get("started"), ss.get("finished")
         if started and not finished and ss.get("status") == "running":
             finished = last_event  # still going (or interrupted): time up to its last step
-        stages.append({
-            "name": name,
-            "status": ss.get("status", "waiting"),
-            "budget": ss.get("budget"),
-            "best": ss.get("best"),
-            "tokens": ss.get("tokens") or {},
-            "cost_usd": ss.get("cost_usd", 0.0),
-            "seconds": max(0.0, finished - started) if started and finished else None,
-            "rounds": rounds,
-        })
+        stages.append(
+            {
+                "name": name,
+                "status": ss.get("status", "waiting"),
+                "budget": ss.get("budget"),
+                "best": ss.get("best"),
+                "tokens": ss.get("tokens") or {},
+                "cost_usd": ss.get("cost_usd", 0.0),
+                "seconds": max(0.0, finished - started) if started and finished else None,
+                "rounds": rounds,
+            }
+        )
     final_png = run_dir / "final.png"
     rendered = run_dir / NOVEL_VIEWS_DIR
     return {
@@ -186,25 +192,45 @@ class _Images:
     def img(self, path: Path | None, alt: str, cls: str = "") -> str:
         if path is None:
             return f'<div class="noimg {cls}">{escape(alt)}<br>(not rendered yet)</div>'
-        return (f'<img class="{cls}" src="{self.src(path)}" alt="{escape(alt)}" '
-                f'title="{escape(alt)}" loading="lazy">')
+        return (
+            f'<img class="{cls}" src="{self.src(path)}" alt="{escape(alt)}" '
+            f'title="{escape(alt)}" loading="lazy">'
+        )
 
 
-def code_diff_html(before: str | None, after: str | None, label_before: str,
-                   label_after: str) -> str:
+def code_diff_html(
+    before: str | None, after: str | None, label_before: str, label_after: str
+) -> str:
     """A unified diff as escaped HTML lines (added/removed lines coloured)."""
     if after is None:
         return '<p class="muted">no code written in this round</p>'
-    lines = list(difflib.unified_diff((before or "").splitlines(), after.splitlines(),
-                                      label_before, label_after, lineterm="", n=2))
+    lines = list(
+        difflib.unified_diff(
+            (before or "").splitlines(),
+            after.splitlines(),
+            label_before,
+            label_after,
+            lineterm="",
+            n=2,
+        )
+    )
     if not lines:
         return '<p class="muted">same code as the previous round</p>'
     cut = len(lines) > MAX_DIFF_LINES
     lines = lines[:MAX_DIFF_LINES]
     out = []
     for line in lines:
-        cls = ("hunk" if line.startswith("@@") else "file" if line.startswith(("---", "+++"))
-               else "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx")
+        cls = (
+            "hunk"
+            if line.startswith("@@")
+            else "file"
+            if line.startswith(("---", "+++"))
+            else "add"
+            if line.startswith("+")
+            else "del"
+            if line.startswith("-")
+            else "ctx"
+        )
         out.append(f'<span class="{cls}">{escape(line)}</span>')
     if cut:
         out.append(f'<span class="hunk">… diff cut at {MAX_DIFF_LINES} lines; see code.py</span>')
@@ -219,12 +245,24 @@ def plot_points(data: dict) -> list[dict]:
             m = rnd["metrics"] or {}
             if m.get("psnr") is None and m.get("ssim") is None:
                 continue
-            points.append({"stage": stage["name"], "label": f"r{rnd['round']}",
-                           "psnr": m.get("psnr"), "ssim": m.get("ssim")})
+            points.append(
+                {
+                    "stage": stage["name"],
+                    "label": f"r{rnd['round']}",
+                    "psnr": m.get("psnr"),
+                    "ssim": m.get("ssim"),
+                }
+            )
     final = (data["metrics"] or {}).get("final") or {}
     if final.get("psnr") is not None or final.get("ssim") is not None:
-        points.append({"stage": "final", "label": "final", "psnr": final.get("psnr"),
-                       "ssim": final.get("ssim")})
+        points.append(
+            {
+                "stage": "final",
+                "label": "final",
+                "psnr": final.get("psnr"),
+                "ssim": final.get("ssim"),
+            }
+        )
     return points
 
 
@@ -242,8 +280,10 @@ def novel_views(data: dict) -> tuple[list[Path], str]:
     if data.get("novel_views"):
         return data["novel_views"][:MAX_NOVEL_VIEWS], "final.blend"
     rounds = [(stage["name"], rnd) for stage in data["stages"] for rnd in stage["rounds"]]
-    novel = [(name, rnd, [v for v in rnd["views"] if not _SAME_CAMERA_VIEW.fullmatch(v.stem)])
-             for name, rnd in rounds]
+    novel = [
+        (name, rnd, [v for v in rnd["views"] if not _SAME_CAMERA_VIEW.fullmatch(v.stem)])
+        for name, rnd in rounds
+    ]
     several = [c for c in novel if len(c[2]) >= 2]
     if several:
         name, rnd, views = several[-1]
@@ -322,9 +362,11 @@ def _round_card(stage: dict, rnd: dict, previous_code: str | None, images: _Imag
         badges.append(_badge("kept", "best"))
     picture = rnd["render"] or rnd["before"]
     what = "render" if rnd["render"] else "scene before the round"
-    parts = [f'<div class="round{" best" if is_best else ""}">',
-             f'<h3>Round {n}{"".join(badges)}</h3>',
-             images.img(picture, f"{stage['name']} round {n}: {what}")]
+    parts = [
+        f'<div class="round{" best" if is_best else ""}">',
+        f"<h3>Round {n}{''.join(badges)}</h3>",
+        images.img(picture, f"{stage['name']} round {n}: {what}"),
+    ]
     m = rnd["metrics"] or {}
     metric_bits = [f"PSNR {_num(m.get('psnr'))} dB", f"SSIM {_num(m.get('ssim'), 3)}"]
     if isinstance(verdict.get("score"), int | float):
@@ -346,26 +388,32 @@ def _round_card(stage: dict, rnd: dict, previous_code: str | None, images: _Imag
         parts.append(f'<div class="note"><b>Note:</b> {escape(str(verdict["note"]))}</div>')
     label = f"round {n - 1}" if previous_code is not None else "empty"
     summary = f"Code diff from round {n - 1}" if previous_code is not None else "Code"
-    parts.append(f"<details><summary>{escape(summary)}</summary>"
-                 + code_diff_html(previous_code, rnd["code"], label, f"round {n}")
-                 + "</details>")
+    parts.append(
+        f"<details><summary>{escape(summary)}</summary>"
+        + code_diff_html(previous_code, rnd["code"], label, f"round {n}")
+        + "</details>"
+    )
     if rnd["views"]:
-        parts.append(f"<details><summary>{len(rnd['views'])} verifier view(s)</summary>"
-                     '<div class="views">'
-                     + "".join(images.img(v, v.stem) for v in rnd["views"][:MAX_NOVEL_VIEWS])
-                     + "</div></details>")
+        parts.append(
+            f"<details><summary>{len(rnd['views'])} verifier view(s)</summary>"
+            '<div class="views">'
+            + "".join(images.img(v, v.stem) for v in rnd["views"][:MAX_NOVEL_VIEWS])
+            + "</div></details>"
+        )
     parts.append("</div>")
     return "".join(parts)
 
 
 def _stage_section(stage: dict, images: _Images) -> str:
     tokens = stage["tokens"]
-    head = (f'<h2 id="stage-{escape(stage["name"])}">{escape(stage["name"].title())}'
-            f'{_badge(stage["status"])}</h2>'
-            f'<div class="note">{len(stage["rounds"])} of {stage["budget"] or "?"} rounds · '
-            f'{_duration(stage["seconds"])} · '
-            f'{tokens.get("input_tokens", 0):,} in / {tokens.get("output_tokens", 0):,} out tokens · '
-            f'{tokens.get("images", 0)} images sent · ${stage["cost_usd"] or 0:.4f}</div>')
+    head = (
+        f'<h2 id="stage-{escape(stage["name"])}">{escape(stage["name"].title())}'
+        f"{_badge(stage['status'])}</h2>"
+        f'<div class="note">{len(stage["rounds"])} of {stage["budget"] or "?"} rounds · '
+        f"{_duration(stage['seconds'])} · "
+        f"{tokens.get('input_tokens', 0):,} in / {tokens.get('output_tokens', 0):,} out tokens · "
+        f"{tokens.get('images', 0)} images sent · ${stage['cost_usd'] or 0:.4f}</div>"
+    )
     if not stage["rounds"]:
         return f'<section class="stage">{head}<p class="muted">not started</p></section>'
     cards = []
@@ -396,28 +444,34 @@ def _cost_table(data: dict) -> str:
             f"<td>{t.get('requests', 0)}</td><td>{t.get('input_tokens', 0):,}</td>"
             f"<td>{t.get('output_tokens', 0):,}</td><td>{t.get('images', 0)}</td>"
             f"<td>${stage['cost_usd'] or 0:.4f}</td><td>{_num(best_m.get('psnr'))}</td>"
-            f"<td>{_num(best_m.get('ssim'), 3)}</td></tr>")
+            f"<td>{_num(best_m.get('ssim'), 3)}</td></tr>"
+        )
     final = (data["metrics"] or {}).get("final") or {}
     rows.append(
         f"<tr><th>total</th><th></th><th>{sum(len(s['rounds']) for s in data['stages'])}</th>"
         f"<th>{_duration(seconds_total)}</th><th>{totals['requests']}</th>"
         f"<th>{totals['input_tokens']:,}</th><th>{totals['output_tokens']:,}</th>"
         f"<th>{totals['images']}</th><th>${cost_total:.4f}</th>"
-        f"<th>{_num(final.get('psnr'))}</th><th>{_num(final.get('ssim'), 3)}</th></tr>")
-    return ("<table><tr><th>stage</th><th>status</th><th>rounds</th><th>time</th>"
-            "<th>requests</th><th>input tokens</th><th>output tokens</th><th>images</th>"
-            "<th>cost</th><th>PSNR (kept)</th><th>SSIM (kept)</th></tr>"
-            + "".join(rows) + "</table>")
+        f"<th>{_num(final.get('psnr'))}</th><th>{_num(final.get('ssim'), 3)}</th></tr>"
+    )
+    return (
+        "<table><tr><th>stage</th><th>status</th><th>rounds</th><th>time</th>"
+        "<th>requests</th><th>input tokens</th><th>output tokens</th><th>images</th>"
+        "<th>cost</th><th>PSNR (kept)</th><th>SSIM (kept)</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def _timing_note(data: dict) -> str:
     timing = (data["metrics"] or {}).get("timing") or (data["state"] or {}).get("timing") or {}
-    parts = [f"{k.replace('_', ' ')} {_duration(v)}" for k, v in timing.items()
-             if isinstance(v, int | float) and k != "elapsed"]
+    parts = [
+        f"{k.replace('_', ' ')} {_duration(v)}"
+        for k, v in timing.items()
+        if isinstance(v, int | float) and k != "elapsed"
+    ]
     elapsed = timing.get("elapsed", (data["state"] or {}).get("elapsed"))
     if not parts:
         return ""
-    return (f'<p class="note">Time split: {", ".join(parts)}; elapsed {_duration(elapsed)}.</p>')
+    return f'<p class="note">Time split: {", ".join(parts)}; elapsed {_duration(elapsed)}.</p>'
 
 
 def render_report(data: dict, embed: bool = False) -> str:
@@ -440,29 +494,37 @@ def render_report(data: dict, embed: bool = False) -> str:
         result_caption = "Latest render (the run has not finished)"
     final_m = (data["metrics"] or {}).get("final") or {}
     if final_m:
-        result_caption += (f" · PSNR {_num(final_m.get('psnr'))} dB · "
-                           f"SSIM {_num(final_m.get('ssim'), 3)}")
+        result_caption += (
+            f" · PSNR {_num(final_m.get('psnr'))} dB · SSIM {_num(final_m.get('ssim'), 3)}"
+        )
     views, views_from = novel_views(data)
     views_html = ""
     if views:
         if views_from == "final.blend":
             where = "Rendered from final.blend around the scene for this report."
         else:
-            where = (f"The verifier's own view renders from {views_from}, showing the scene as "
-                     "it was then (reused, not re-rendered).")
-        views_html = (f'<h2>Novel views</h2><p class="note">{escape(where)}</p><div class="views">'
-                      + "".join(images.img(v, v.stem) for v in views) + "</div>")
+            where = (
+                f"The verifier's own view renders from {views_from}, showing the scene as "
+                "it was then (reused, not re-rendered)."
+            )
+        views_html = (
+            f'<h2>Novel views</h2><p class="note">{escape(where)}</p><div class="views">'
+            + "".join(images.img(v, v.stem) for v in views)
+            + "</div>"
+        )
     provider = settings.get("provider", "?")
-    model = settings.get("model") or ("scripted demo, no model called" if provider == "scripted"
-                                      else "default")
+    model = settings.get("model") or (
+        "scripted demo, no model called" if provider == "scripted" else "default"
+    )
     message = state.get("message") or ""
     body = [
         f"<h1>{escape(title)}{_badge(status)}</h1>",
         f'<p class="note">Photo: {escape(str(info.get("photo", "?")))} · provider '
-        f'{escape(str(provider))} ({escape(str(model))}) · memory '
-        f'{escape(str(settings.get("memory", "?")))} · created '
-        f'{escape(str(info.get("created", "?")))}'
-        + (f"<br>{escape(message)}" if message else "") + "</p>",
+        f"{escape(str(provider))} ({escape(str(model))}) · memory "
+        f"{escape(str(settings.get('memory', '?')))} · created "
+        f"{escape(str(info.get('created', '?')))}"
+        + (f"<br>{escape(message)}" if message else "")
+        + "</p>",
         '<div class="hero">',
         f"<figure>{images.img(data['reference'], 'reference photo')}"
         "<figcaption>Reference photo</figcaption></figure>",
@@ -476,14 +538,16 @@ def render_report(data: dict, embed: bool = False) -> str:
         _timing_note(data),
         *(_stage_section(s, images) for s in data["stages"]),
         f'<p class="muted small">Written {escape(time.strftime("%Y-%m-%d %H:%M:%S"))} from '
-        f'{escape(str(data["dir"]))}; {len(data["events"])} events.</p>',
+        f"{escape(str(data['dir']))}; {len(data['events'])} events.</p>",
     ]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-            "img-src 'self' data: file:; style-src 'unsafe-inline'\">"
-            f"<title>{escape(title)}</title><style>{CSS}</style></head>"
-            f"<body><main>{''.join(body)}</main></body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "img-src 'self' data: file:; style-src 'unsafe-inline'\">"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>"
+        f"<body><main>{''.join(body)}</main></body></html>\n"
+    )
 
 
 def write_report(run_dir, embed: bool = False, out=None, state: dict | None = None) -> Path:
@@ -498,6 +562,8 @@ def write_report(run_dir, embed: bool = False, out=None, state: dict | None = No
     html = render_report(collect_run(run_dir, state=state), embed=embed)
     if not embed and path.parent.resolve() != run_dir.resolve():
         # relative links are relative to the run folder; keep them valid from elsewhere
-        html = html.replace("<head>", f'<head><base href="{escape(run_dir.resolve().as_uri())}/">', 1)
+        html = html.replace(
+            "<head>", f'<head><base href="{escape(run_dir.resolve().as_uri())}/">', 1
+        )
     write_text(path, html)
     return path

@@ -38,7 +38,9 @@ def _write_bytes_atomic(path: Path, data: bytes) -> None:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         if e.errno == 28:  # ENOSPC
-            raise DiskFullError(28, f"disk full while writing {path}; free space and resume the run") from e
+            raise DiskFullError(
+                28, f"disk full while writing {path}; free space and resume the run"
+            ) from e
         raise
 
 
@@ -60,8 +62,11 @@ def read_json(path: Path, default=None):
 def scrub(obj):
     """Drop anything that looks like a secret from a settings dict before it is written."""
     if isinstance(obj, dict):
-        return {k: scrub(v) for k, v in obj.items()
-                if not any(s == k.lower() or k.lower().endswith("_" + s) for s in SECRET_KEYS)}
+        return {
+            k: scrub(v)
+            for k, v in obj.items()
+            if not any(s == k.lower() or k.lower().endswith("_" + s) for s in SECRET_KEYS)
+        }
     if isinstance(obj, list):
         return [scrub(v) for v in obj]
     return obj

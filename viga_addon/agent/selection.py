@@ -60,8 +60,13 @@ def best_rollout(attempts: list[dict]) -> dict | None:
 
     def key(a):
         v = a.get("verdict") or {}
-        return (a.get("joint_coverage") or 0.0, a.get("coverage") or 0.0,
-                bool(v.get("approved")), v.get("score") or 0.0, _metric(a))
+        return (
+            a.get("joint_coverage") or 0.0,
+            a.get("coverage") or 0.0,
+            bool(v.get("approved")),
+            v.get("score") or 0.0,
+            _metric(a),
+        )
 
     return max(usable, key=key)
 

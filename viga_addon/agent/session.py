@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import memory, messages as msg, selection
+from . import memory, selection
+from . import messages as msg
 from .photo import prepare_reference
 from .runstore import RunStore, new_run_dir, write_json, write_text
 
@@ -87,13 +88,15 @@ class Session:
 
             shutil.rmtree(run_dir, ignore_errors=True)
             raise
-        store.write_run_info({
-            "photo": str(Path(photo).resolve()),
-            "reference": ref,
-            "settings": settings,
-            "stages": [{"name": s.name, "budget": s.budget} for s in stages],
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        })
+        store.write_run_info(
+            {
+                "photo": str(Path(photo).resolve()),
+                "reference": ref,
+                "settings": settings,
+                "stages": [{"name": s.name, "budget": s.budget} for s in stages],
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+        )
         state = {
             "version": 1,
             "status": "running",
@@ -110,8 +113,13 @@ class Session:
             "results": [],
             "awaiting": None,
             "scene_at": None,
-            "totals": {"input_tokens": 0, "output_tokens": 0, "images": 0, "requests": 0,
-                       "cost_usd": 0.0},
+            "totals": {
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "images": 0,
+                "requests": 0,
+                "cost_usd": 0.0,
+            },
             "timing": {"model": 0.0, "execute": 0.0, "render": 0.0, "other_tools": 0.0},
             "started": time.time(),
             "elapsed_before": 0.0,
@@ -211,9 +219,15 @@ class Session:
             if not full:
                 raise
             return self._pause_disk_full(full)
-        self.store.append_event({"kind": result.kind, "phase": st["phase"],
-                                 "stage": self.stage.name if st["phase"] != "done" else None,
-                                 "message": result.message[:300], **result.data})
+        self.store.append_event(
+            {
+                "kind": result.kind,
+                "phase": st["phase"],
+                "stage": self.stage.name if st["phase"] != "done" else None,
+                "message": result.message[:300],
+                **result.data,
+            }
+        )
         return result
 
     def _pause_disk_full(self, message: str) -> StepResult:
@@ -323,7 +337,7 @@ class Session:
         self._cancel_request()
         self.host.call("restore", {"path": str(snap)})
         self.state["scene_at"] = str(snap)
-        for later in self.state["stage_order"][idx + 1:]:
+        for later in self.state["stage_order"][idx + 1 :]:
             self.state["stages"][later] = _new_stage_state(self._stage_named(later))
         self._goto_stage(idx + 1)
         self._reopen_finished_run()
@@ -375,8 +389,14 @@ class Session:
     # ---------------------------------------------------------------- phases
     def _phase_begin(self) -> StepResult:
         ref = self.state["reference"]
-        self.host.call("setup_scene", {"width": ref["width"], "height": ref["height"],
-                                       "final_size": self.state["settings"]["final_size"]})
+        self.host.call(
+            "setup_scene",
+            {
+                "width": ref["width"],
+                "height": ref["height"],
+                "final_size": self.state["settings"]["final_size"],
+            },
+        )
         self.state["phase"] = "stage_start"
         return StepResult("setup", f"scene set up for a {ref['width']}x{ref['height']} photo")
 
@@ -394,8 +414,9 @@ class Session:
         ss["round"] = 1
         ss["started"] = time.time()
         self.state["phase"] = "round_start"
-        return StepResult("stage", f"{stage.title}: started ({stage.budget} rounds)",
-                          {"stage": stage.name})
+        return StepResult(
+            "stage", f"{stage.title}: started ({stage.budget} rounds)", {"stage": stage.name}
+        )
 
     def _phase_round_start(self) -> StepResult:
         stage = self.stage
@@ -412,12 +433,20 @@ class Session:
         checklist = self._last_checklist()
         intro = [msg.text(f"Round {n} of {stage.budget} of the {stage.name} stage.")]
         if checklist:
-            intro.append(msg.text("The verifier rejected the previous attempt. Fix these:\n- "
-                                  + "\n- ".join(checklist)))
+            intro.append(
+                msg.text(
+                    "The verifier rejected the previous attempt. Fix these:\n- "
+                    + "\n- ".join(checklist)
+                )
+            )
         hand = ss.pop("hand_edits", None)
         if hand:
-            intro.append(msg.text("The artist edited the scene by hand since the last round "
-                                  f"(keep these edits): {json.dumps(hand)}"))
+            intro.append(
+                msg.text(
+                    "The artist edited the scene by hand since the last round "
+                    f"(keep these edits): {json.dumps(hand)}"
+                )
+            )
         intro += [msg.text("Current render of the scene:"), msg.image(str(before))]
         previous = None if stage.rollouts else ss.get("generator_conv")
         ss["generator_conv_before_round"] = copy.deepcopy(previous)
@@ -425,12 +454,18 @@ class Session:
             info = self._timed("other_tools", "get_scene_info", {})
             first = [msg.text("Reference photo:"), msg.image(str(self.store.reference))]
             if self.state["scene_graph"] and not stage.rollouts:
-                first.append(msg.text("Scene graph from initialization:\n"
-                                      + json.dumps(self.state["scene_graph"])))
+                first.append(
+                    msg.text(
+                        "Scene graph from initialization:\n" + json.dumps(self.state["scene_graph"])
+                    )
+                )
             first.append(msg.text("Scene now:\n" + info.get("text", "")))
-            self.state["conv"] = {"stage": stage.name, "role": "generator",
-                                  "system": stage.system_prompt("generator"),
-                                  "messages": [msg.user(*first, *intro)]}
+            self.state["conv"] = {
+                "stage": stage.name,
+                "role": "generator",
+                "system": stage.system_prompt("generator"),
+                "messages": [msg.user(*first, *intro)],
+            }
         else:
             self.state["conv"] = copy.deepcopy(previous)
             self.state["conv"]["messages"].append(msg.user(*intro))
@@ -438,8 +473,9 @@ class Session:
         ss["code"] = []
         ss["summary"] = ""
         self.state["phase"] = "generator"
-        return StepResult("round", f"{stage.name} round {n}/{stage.budget}: generator",
-                          {"round": n})
+        return StepResult(
+            "round", f"{stage.name} round {n}/{stage.budget}: generator", {"round": n}
+        )
 
     def _phase_generator(self) -> StepResult:
         return self._conversation_step("generator")
@@ -452,14 +488,20 @@ class Session:
         ss = self.state["stages"][stage.name]
         n = ss["round"]
         rdir = self.store.round_dir(stage.name, n)
-        code = "\n\n".join(f"# --- execute_code #{i + 1} ({c['status']})\n{c['code']}"
-                           for i, c in enumerate(ss["code"]))
+        code = "\n\n".join(
+            f"# --- execute_code #{i + 1} ({c['status']})\n{c['code']}"
+            for i, c in enumerate(ss["code"])
+        )
         write_text(rdir / "code.py", code + "\n")
         render = self._render(rdir / "render.png")
         self._snapshot(rdir / "snapshot.blend")
-        attempt = {"round": n, "snapshot": str(rdir / "snapshot.blend"),
-                   "render": str(rdir / "render.png"), "summary": ss["summary"],
-                   "failed": ss.pop("round_failed", None)}
+        attempt = {
+            "round": n,
+            "snapshot": str(rdir / "snapshot.blend"),
+            "render": str(rdir / "render.png"),
+            "summary": ss["summary"],
+            "failed": ss.pop("round_failed", None),
+        }
         if render.get("ok"):
             attempt["metrics"] = self._compare(rdir / "render.png")
         if stage.rollouts:
@@ -475,8 +517,11 @@ class Session:
             self.state["phase"] = "round_end"
             return StepResult("round", f"round {n} failed: {attempt['failed']}", {"round": n})
         self._start_verifier(attempt)
-        return StepResult("render", f"{stage.name} round {n}: rendered, verifier next",
-                          {"round": n, "metrics": attempt.get("metrics")})
+        return StepResult(
+            "render",
+            f"{stage.name} round {n}: rendered, verifier next",
+            {"round": n, "metrics": attempt.get("metrics")},
+        )
 
     def _phase_round_end(self) -> StepResult:
         stage = self.stage
@@ -484,9 +529,16 @@ class Session:
         n = ss["round"]
         attempt = ss["attempts"][-1]
         verdict = attempt.get("verdict") or {}
-        write_json(self.store.round_dir(stage.name, n) / "verdict.json",
-                   {**verdict, "round": n, "metrics": attempt.get("metrics"),
-                    "coverage": attempt.get("coverage"), "failed": attempt.get("failed")})
+        write_json(
+            self.store.round_dir(stage.name, n) / "verdict.json",
+            {
+                **verdict,
+                "round": n,
+                "metrics": attempt.get("metrics"),
+                "coverage": attempt.get("coverage"),
+                "failed": attempt.get("failed"),
+            },
+        )
         pause = self.state["settings"].get("pause_after") == "round"
         if verdict.get("approved") and not stage.rollouts:
             self.state["phase"] = "stage_end"
@@ -501,13 +553,18 @@ class Session:
             self.pause(f"paused after {stage.name} round {n}")
         word = "approved" if verdict.get("approved") else "rejected"
         self._write_report()
-        return StepResult("round", f"{stage.name} round {n}: {word}",
-                          {"round": n, "approved": bool(verdict.get("approved"))})
+        return StepResult(
+            "round",
+            f"{stage.name} round {n}: {word}",
+            {"round": n, "approved": bool(verdict.get("approved"))},
+        )
 
     def _phase_stage_end(self) -> StepResult:
         stage = self.stage
         ss = self.state["stages"][stage.name]
-        pick = (selection.best_rollout if stage.rollouts else selection.best_attempt)(ss["attempts"])
+        pick = (selection.best_rollout if stage.rollouts else selection.best_attempt)(
+            ss["attempts"]
+        )
         override = ss.pop("base_override", None)
         if override:
             # the artist edited the scene by hand after the last round: their scene is the result
@@ -539,36 +596,58 @@ class Session:
         self._write_report()
         if self.state["settings"].get("stop_after") == stage.name:
             self.pause(f"stopped after {stage.name} as asked")
-        elif self.state["settings"].get("pause_after") == "stage" and self.state["phase"] != "final":
+        elif (
+            self.state["settings"].get("pause_after") == "stage" and self.state["phase"] != "final"
+        ):
             self.pause(f"paused after {stage.name}")
-        return StepResult("stage", message, {"stage": stage.name, "status": ss["status"],
-                                             "best": ss.get("best")})
+        return StepResult(
+            "stage", message, {"stage": stage.name, "status": ss["status"], "best": ss.get("best")}
+        )
 
     def _phase_final(self) -> StepResult:
         last_stage = self.state["stages"][self.state["stage_order"][-1]]
-        last = Path(last_stage.pop("base_override", None) or
-                    self.store.stage_dir(self.state["stage_order"][-1]) / "snapshot.blend")
+        last = Path(
+            last_stage.pop("base_override", None)
+            or self.store.stage_dir(self.state["stage_order"][-1]) / "snapshot.blend"
+        )
         if self.state["scene_at"] != str(last):
             self._restore(last)
         d = self.store.dir
         s = self.state["settings"]
-        r = self._timed("render", "render", {"preset": "final", "path": str(d / "final.png"),
-                                             "long_side": s["final_size"],
-                                             "samples": s["final_samples"],
-                                             "device": s["render_device"], "engine": s["engine"]})
+        r = self._timed(
+            "render",
+            "render",
+            {
+                "preset": "final",
+                "path": str(d / "final.png"),
+                "long_side": s["final_size"],
+                "samples": s["final_samples"],
+                "device": s["render_device"],
+                "engine": s["engine"],
+            },
+        )
         self._timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
         self._timed("other_tools", "write_scene_py", {"path": str(d / "scene.py")})
         metrics = self._compare(d / "final.png") if r.get("ok") else {"error": r.get("error")}
-        write_json(d / "metrics.json", {
-            "final": metrics,
-            "stages": {name: {"status": ss["status"], "best": ss.get("best"),
-                              "rounds": len(ss["attempts"]),
-                              "metrics": [a.get("metrics") for a in ss["attempts"]],
-                              "tokens": ss["tokens"], "cost_usd": ss["cost_usd"]}
-                       for name, ss in self.state["stages"].items()},
-            "totals": self.state["totals"],
-            "timing": {**self.state["timing"], "elapsed": self.elapsed()},
-        })
+        write_json(
+            d / "metrics.json",
+            {
+                "final": metrics,
+                "stages": {
+                    name: {
+                        "status": ss["status"],
+                        "best": ss.get("best"),
+                        "rounds": len(ss["attempts"]),
+                        "metrics": [a.get("metrics") for a in ss["attempts"]],
+                        "tokens": ss["tokens"],
+                        "cost_usd": ss["cost_usd"],
+                    }
+                    for name, ss in self.state["stages"].items()
+                },
+                "totals": self.state["totals"],
+                "timing": {**self.state["timing"], "elapsed": self.elapsed()},
+            },
+        )
         self.state["phase"] = "done"
         self.state["status"] = "done"
         self.state["message"] = f"done: {d / 'final.blend'}"
@@ -581,8 +660,12 @@ class Session:
         stage = self.stage
         if self.state["pending"]:
             call = self.state["pending"][0]
-            if role == "generator" and call["name"] == "execute_code" and \
-                    self.state["settings"].get("review_code") and not call.get("reviewed"):
+            if (
+                role == "generator"
+                and call["name"] == "execute_code"
+                and self.state["settings"].get("review_code")
+                and not call.get("reviewed")
+            ):
                 code = (call.get("arguments") or {}).get("code")
                 if isinstance(code, str):
                     self.state["review"] = {"code": code, "call_id": call["id"]}
@@ -597,8 +680,9 @@ class Session:
             if not self.state["pending"]:
                 conv["messages"].append({"role": "user", "content": self.state["results"]})
                 self.state["results"] = []
-            return StepResult("tool", f"{role}: {call['name']}", {"tool": call["name"],
-                                                                  "error": is_error})
+            return StepResult(
+                "tool", f"{role}: {call['name']}", {"tool": call["name"], "error": is_error}
+            )
         control = conv.pop("control", None)
         limit = stage.max_generator_turns if role == "generator" else stage.max_verifier_turns
         if control == "end_round" or (role == "generator" and conv["turn"] >= limit):
@@ -611,8 +695,13 @@ class Session:
             self.host.call("reset_view", {})
             return StepResult("tool", "verifier gave its verdict")
         if role == "verifier" and conv["turn"] >= limit:
-            self._record_verdict({"approved": False, "checklist": [], "note":
-                                  "the verifier used all its turns without a verdict"})
+            self._record_verdict(
+                {
+                    "approved": False,
+                    "checklist": [],
+                    "note": "the verifier used all its turns without a verdict",
+                }
+            )
             self.state["phase"] = "round_end"
             self.host.call("reset_view", {})
             return StepResult("tool", "verifier ran out of turns")
@@ -627,17 +716,26 @@ class Session:
         from ..stages.toolspecs import specs
 
         sent = memory.compact(conv["messages"], s["memory"])
-        request = {"system": conv["system"], "messages": sent, "tools": specs(tools),
-                   "max_tokens": s["max_tokens"],
-                   "meta": {"stage": stage.name, "role": role, "round": ss["round"],
-                            "turn": conv["turn"]}}
+        request = {
+            "system": conv["system"],
+            "messages": sent,
+            "tools": specs(tools),
+            "max_tokens": s["max_tokens"],
+            "meta": {"stage": stage.name, "role": role, "round": ss["round"], "turn": conv["turn"]},
+        }
         self.client.submit(request)
         conv["turn"] += 1
-        self.state["awaiting"] = {"role": role, "images": msg.images_in(sent),
-                                  "submitted": time.time()}
+        self.state["awaiting"] = {
+            "role": role,
+            "images": msg.images_in(sent),
+            "submitted": time.time(),
+        }
         self._request_started = time.monotonic()
-        return StepResult("request", f"{stage.name} {role}: asking the model",
-                          {"images": self.state["awaiting"]["images"]})
+        return StepResult(
+            "request",
+            f"{stage.name} {role}: asking the model",
+            {"images": self.state["awaiting"]["images"]},
+        )
 
     def _poll(self) -> StepResult:
         reply = self.client.poll()
@@ -669,18 +767,29 @@ class Session:
             parts.append(msg.text(response["text"]))
         calls = response.get("tool_calls") or []
         for call in calls:
-            parts.append({"type": "tool_call", "id": call["id"], "name": call["name"],
-                          "arguments": call.get("arguments") or {}})
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": call["id"],
+                    "name": call["name"],
+                    "arguments": call.get("arguments") or {},
+                }
+            )
         self.state["conv"]["messages"].append({"role": "assistant", "content": parts})
         if not calls:
-            return self._request_failed(role, {"error_type": "BadResponse",
-                                               "message": "the model answered without a tool call"})
+            return self._request_failed(
+                role,
+                {"error_type": "BadResponse", "message": "the model answered without a tool call"},
+            )
         self.state["pending"] = [dict(c, arguments=c.get("arguments") or {}) for c in calls]
         self.state["results"] = []
         self._save()
         names = ", ".join(c["name"] for c in calls)
-        return StepResult("response", f"{stage.name} {role}: model called {names}",
-                          {"usage": usage, "cost_usd": cost})
+        return StepResult(
+            "response",
+            f"{stage.name} {role}: model called {names}",
+            {"usage": usage, "cost_usd": cost},
+        )
 
     def _request_failed(self, role, reply) -> StepResult:
         kind = reply.get("error_type", "ProviderError")
@@ -700,8 +809,9 @@ class Session:
                 self._discard_round_changes()
                 self.state["phase"] = "attempt"
             else:
-                self._record_verdict({"approved": False, "checklist": [],
-                                      "note": f"verifier failed: {text}"})
+                self._record_verdict(
+                    {"approved": False, "checklist": [], "note": f"verifier failed: {text}"}
+                )
                 self.state["phase"] = "round_end"
                 self.host.call("reset_view", {})
             return StepResult("round", f"{stage.name} {role}: {text}", {"error_type": kind})
@@ -720,8 +830,15 @@ class Session:
         if not isinstance(args, dict):
             return [msg.text(f"{name}: arguments must be a JSON object")], True, None
         if name not in allowed:
-            return [msg.text(f"Unknown tool {name!r} for the {role}; available: "
-                             f"{', '.join(allowed)}")], True, None
+            return (
+                [
+                    msg.text(
+                        f"Unknown tool {name!r} for the {role}; available: {', '.join(allowed)}"
+                    )
+                ],
+                True,
+                None,
+            )
         handler = getattr(self, f"_tool_{name}", None)
         if handler is not None:
             return handler(call, args)
@@ -729,8 +846,11 @@ class Session:
 
     def _host_tool(self, name, args):
         rdir = self.store.round_dir(self.stage.name, self.state["stages"][self.stage.name]["round"])
-        category = "render" if name in ("initialize_viewpoint", "set_camera", "investigate") \
+        category = (
+            "render"
+            if name in ("initialize_viewpoint", "set_camera", "investigate")
             else "other_tools"
+        )
         if category == "render":
             args = {**args, "out_dir": str(rdir / "views")}
         result = self._timed(category, name, args)
@@ -746,13 +866,28 @@ class Session:
         if self.stage.rollouts:
             problem = selection.validate_scene_graph(graph)
             if problem:
-                return [msg.text(f"Plan recorded, but the scene graph is unusable: {problem}. "
-                                 "Call make_plan again with a valid scene_graph.")], True, None
+                return (
+                    [
+                        msg.text(
+                            f"Plan recorded, but the scene graph is unusable: {problem}. "
+                            "Call make_plan again with a valid scene_graph."
+                        )
+                    ],
+                    True,
+                    None,
+                )
             ss["scene_graph"] = graph
             leaves = selection.scene_graph_leaves(graph)
-            return [msg.text(f"Plan and scene graph recorded ({len(leaves)} leaf parts: "
-                             f"{', '.join(leaves)}). Create one object per leaf, named exactly.")
-                    ], False, None
+            return (
+                [
+                    msg.text(
+                        f"Plan and scene graph recorded ({len(leaves)} leaf parts: "
+                        f"{', '.join(leaves)}). Create one object per leaf, named exactly."
+                    )
+                ],
+                False,
+                None,
+            )
         return [msg.text("Plan recorded.")], False, None
 
     def _tool_execute_code(self, call, args):
@@ -763,8 +898,9 @@ class Session:
         if call.get("reviewed") == "skipped":
             ss["code"].append({"code": code, "status": "skipped by the artist"})
             return [msg.text("The artist skipped this code; it did not run.")], True, None
-        result = self._timed("execute", "execute_code", {"code": code,
-                                                         "scope": list(self.stage.scope)})
+        result = self._timed(
+            "execute", "execute_code", {"code": code, "scope": list(self.stage.scope)}
+        )
         if result.get("ok") or not result.get("restored"):
             self.state["scene_at"] = None
         status = "ok" if result.get("ok") else "error"
@@ -773,8 +909,9 @@ class Session:
         ss["code"].append({"code": code, "status": status})
         parts = _result_parts(result)
         if call.get("reviewed") == "edited":
-            parts.insert(0, msg.text("The artist edited your code before it ran; this is what ran:"
-                                     f"\n{code}"))
+            parts.insert(
+                0, msg.text(f"The artist edited your code before it ran; this is what ran:\n{code}")
+            )
         return parts, not result.get("ok", False), None
 
     def _tool_render_view(self, call, args):
@@ -794,29 +931,57 @@ class Session:
         targets = args.get("targets")
         if isinstance(targets, str):
             targets = [targets]
-        if not isinstance(targets, list) or not targets or \
-                not all(isinstance(t, str) for t in targets):
-            return [msg.text("refine_parameters needs 'targets': a list of groups or parameter "
-                             "names, e.g. [\"lighting\"] or [\"light:Sun.energy\"]")], True, None
+        if (
+            not isinstance(targets, list)
+            or not targets
+            or not all(isinstance(t, str) for t in targets)
+        ):
+            return (
+                [
+                    msg.text(
+                        "refine_parameters needs 'targets': a list of groups or parameter "
+                        'names, e.g. ["lighting"] or ["light:Sun.energy"]'
+                    )
+                ],
+                True,
+                None,
+            )
         budget = args.get("budget", 30)
         if isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= 200:
-            return [msg.text("refine_parameters 'budget' must be a whole number of renders "
-                             "between 1 and 200")], True, None
+            return (
+                [
+                    msg.text(
+                        "refine_parameters 'budget' must be a whole number of renders "
+                        "between 1 and 200"
+                    )
+                ],
+                True,
+                None,
+            )
         ss = self.state["stages"][self.stage.name]
         rdir = self.store.round_dir(self.stage.name, ss["round"])
         k = len(list(rdir.glob("refine_*"))) if rdir.exists() else 0
-        result = self._timed("render", "refine_parameters", {
-            "targets": targets, "budget": budget, "photo": str(self.store.reference),
-            "objects": args.get("objects"),
-            "allowed_groups": list(self.stage.extra.get("refine_groups", ())),
-            "out_dir": str(rdir / f"refine_{k + 1}")})
+        result = self._timed(
+            "render",
+            "refine_parameters",
+            {
+                "targets": targets,
+                "budget": budget,
+                "photo": str(self.store.reference),
+                "objects": args.get("objects"),
+                "allowed_groups": list(self.stage.extra.get("refine_groups", ())),
+                "out_dir": str(rdir / f"refine_{k + 1}"),
+            },
+        )
         if result.get("ok") and result.get("improved"):
             self.state["scene_at"] = None
         return _result_parts(result), not result.get("ok", False), None
 
     def _tool_end_round(self, call, args):
         summary = args.get("summary")
-        self.state["stages"][self.stage.name]["summary"] = summary if isinstance(summary, str) else ""
+        self.state["stages"][self.stage.name]["summary"] = (
+            summary if isinstance(summary, str) else ""
+        )
         return [msg.text("Attempt submitted to the verifier.")], False, "end_round"
 
     def _tool_submit_verdict(self, call, args):
@@ -835,37 +1000,61 @@ class Session:
             note = f"best_attempt {best!r} is not one of the rounds {rounds}; using {rounds[-1]}"
             best = rounds[-1]
         score = args.get("score")
-        verdict = {"approved": approved, "checklist": checklist, "best_attempt": best,
-                   "score": score if isinstance(score, int | float) else None}
+        verdict = {
+            "approved": approved,
+            "checklist": checklist,
+            "best_attempt": best,
+            "score": score if isinstance(score, int | float) else None,
+        }
         if note:
             verdict["note"] = note
         self._record_verdict(verdict)
-        return [msg.text("Verdict recorded." + (f" Note: {note}" if note else ""))], False, "verdict"
+        return (
+            [msg.text("Verdict recorded." + (f" Note: {note}" if note else ""))],
+            False,
+            "verdict",
+        )
 
     # ---------------------------------------------------------------- helpers
     def _start_verifier(self, attempt):
         stage = self.stage
         ss = self.state["stages"][stage.name]
         rounds = [a["round"] for a in ss["attempts"] if not a.get("failed")]
-        parts = [msg.text("Reference photo:"), msg.image(str(self.store.reference)),
-                 msg.text(f"Attempt of round {attempt['round']} of {stage.budget}:"),
-                 msg.image(attempt["render"]),
-                 msg.text(f"Rounds with attempts so far: {rounds}. Generator's summary: "
-                          f"{attempt['summary'] or '(none)'}")]
+        parts = [
+            msg.text("Reference photo:"),
+            msg.image(str(self.store.reference)),
+            msg.text(f"Attempt of round {attempt['round']} of {stage.budget}:"),
+            msg.image(attempt["render"]),
+            msg.text(
+                f"Rounds with attempts so far: {rounds}. Generator's summary: "
+                f"{attempt['summary'] or '(none)'}"
+            ),
+        ]
         if attempt.get("metrics"):
             m = attempt["metrics"]
-            parts.append(msg.text(f"Pixel metrics against the photo: PSNR {m.get('psnr')}, "
-                                  f"SSIM {m.get('ssim')}"))
+            parts.append(
+                msg.text(
+                    f"Pixel metrics against the photo: PSNR {m.get('psnr')}, SSIM {m.get('ssim')}"
+                )
+            )
         if stage.rollouts and attempt.get("scene_graph"):
-            parts.append(msg.text("Scene graph of this rollout:\n"
-                                  + json.dumps(attempt["scene_graph"])
-                                  + f"\nCoverage of its leaves: {attempt.get('coverage')}"))
+            parts.append(
+                msg.text(
+                    "Scene graph of this rollout:\n"
+                    + json.dumps(attempt["scene_graph"])
+                    + f"\nCoverage of its leaves: {attempt.get('coverage')}"
+                )
+            )
         checklist = self._last_checklist(before_current=True)
         if checklist:
             parts.append(msg.text("Previous checklist:\n- " + "\n- ".join(checklist)))
-        self.state["conv"] = {"stage": stage.name, "role": "verifier",
-                              "system": stage.system_prompt("verifier"),
-                              "messages": [msg.user(*parts)], "turn": 0}
+        self.state["conv"] = {
+            "stage": stage.name,
+            "role": "verifier",
+            "system": stage.system_prompt("verifier"),
+            "messages": [msg.user(*parts)],
+            "turn": 0,
+        }
         self.state["phase"] = "verifier"
 
     def _record_verdict(self, verdict):
@@ -952,15 +1141,23 @@ class Session:
 
     def _render(self, path: Path) -> dict:
         s = self.state["settings"]
-        return self._timed("render", "render", {"preset": "preview", "path": str(path),
-                                                "long_side": s["preview_size"],
-                                                "samples": s["preview_samples"],
-                                                "device": s["render_device"],
-                                                "engine": s["engine"]})
+        return self._timed(
+            "render",
+            "render",
+            {
+                "preset": "preview",
+                "path": str(path),
+                "long_side": s["preview_size"],
+                "samples": s["preview_samples"],
+                "device": s["render_device"],
+                "engine": s["engine"],
+            },
+        )
 
     def _compare(self, path: Path) -> dict:
-        result = self._timed("other_tools", "compare", {"render": str(path),
-                                                        "photo": str(self.store.reference)})
+        result = self._timed(
+            "other_tools", "compare", {"render": str(path), "photo": str(self.store.reference)}
+        )
         return {k: result.get(k) for k in ("psnr", "ssim", "note") if result.get(k) is not None}
 
     def _timed(self, category, name, args) -> dict:
@@ -998,17 +1195,27 @@ def _disk_full_message(exc: BaseException, run_dir: Path) -> str | None:
         free = shutil.disk_usage(run_dir).free
     except OSError:
         free = None
-    if not full and not (free is not None and free < _LOW_DISK
-                         and isinstance(exc, (OSError, RuntimeError))):
+    if not full and not (
+        free is not None and free < _LOW_DISK and isinstance(exc, (OSError, RuntimeError))
+    ):
         return None
     left = f" ({free // 1024} KB free)" if free is not None else ""
-    return (f"Disk full: could not write to {run_dir}{left}: {exc}. Free some space and resume "
-            "the run; every completed round is kept.")
+    return (
+        f"Disk full: could not write to {run_dir}{left}: {exc}. Free some space and resume "
+        "the run; every completed round is kept."
+    )
 
 
 def _new_stage_state(stage) -> dict:
-    return {"status": "waiting", "round": 0, "budget": stage.budget, "attempts": [],
-            "best": None, "tokens": {}, "cost_usd": 0.0}
+    return {
+        "status": "waiting",
+        "round": 0,
+        "budget": stage.budget,
+        "attempts": [],
+        "best": None,
+        "tokens": {},
+        "cost_usd": 0.0,
+    }
 
 
 def _result_parts(result: dict) -> list[dict]:

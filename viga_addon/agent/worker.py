@@ -168,7 +168,9 @@ class ModelWorker:
                 creationflags=flags,
             )
         except OSError as exc:
-            raise WorkerError(f"Could not start the model worker with {sys.executable}: {exc}") from None
+            raise WorkerError(
+                f"Could not start the model worker with {sys.executable}: {exc}"
+            ) from None
         self._write(self._config)
 
     def _write(self, message: dict) -> None:
@@ -316,7 +318,14 @@ def child_main() -> None:
                 raise setup_error
             send({"id": request_id, "ok": True, "response": provider.complete(message["request"])})
         except ProviderError as exc:
-            send({"id": request_id, "ok": False, "error_type": type(exc).__name__, "message": scrub(str(exc), key)})
+            send(
+                {
+                    "id": request_id,
+                    "ok": False,
+                    "error_type": type(exc).__name__,
+                    "message": scrub(str(exc), key),
+                }
+            )
         except Exception as exc:  # a bug, not a service failure: report it, keep serving
             print(scrub(traceback.format_exc(), key), file=sys.stderr)
             text = scrub(f"Unexpected error in the model worker: {type(exc).__name__}: {exc}", key)

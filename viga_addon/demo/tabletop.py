@@ -9,7 +9,7 @@ from pathlib import Path
 
 PHOTO = Path(__file__).with_name("tabletop.png")
 
-_HELPERS = '''
+_HELPERS = """
 def material(name, rgb, roughness=0.5, metallic=0.0):
     m = bpy.data.materials.get(name) or bpy.data.materials.new(name)
     m.use_nodes = True
@@ -26,9 +26,11 @@ def assign(obj, mat):
 def look_at(obj, target):
     direction = Vector(target) - obj.location
     obj.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
-'''
+"""
 
-_SCAFFOLD = _HELPERS + '''
+_SCAFFOLD = (
+    _HELPERS
+    + """
 grey = material("placeholder_grey", (0.5, 0.5, 0.5))
 bpy.ops.mesh.primitive_plane_add(size=10, location=(0, 0, 0))
 ground = bpy.context.object; ground.name = "ground"; assign(ground, grey)
@@ -44,38 +46,42 @@ sun_data = bpy.data.lights.new("sun", "SUN"); sun_data.energy = 2.0
 sun = bpy.data.objects.new("sun", sun_data); bpy.context.scene.collection.objects.link(sun)
 sun.rotation_euler = (0.6, 0.0, 0.0)
 print("scaffold:", [o.name for o in bpy.context.scene.objects])
-'''
-_CAN = '''bpy.ops.mesh.primitive_cylinder_add(radius=0.3, depth=0.8, location=(0.0, -1.0, 0.4))
-can = bpy.context.object; can.name = "yellow_can"; assign(can, grey)'''
+"""
+)
+_CAN = """bpy.ops.mesh.primitive_cylinder_add(radius=0.3, depth=0.8, location=(0.0, -1.0, 0.4))
+can = bpy.context.object; can.name = "yellow_can"; assign(can, grey)"""
 
-_GEOMETRY_1 = '''
+_GEOMETRY_1 = """
 box = bpy.data.objects["blue_box"]
 box.scale = (1.0, 1.0, 1.2)
 ball = bpy.data.objects["red_ball"]
 ball.scale = (1.2, 1.2, 1.2)
-'''
-_GEOMETRY_2 = '''
+"""
+_GEOMETRY_2 = """
 box = bpy.data.objects["blue_box"]
 box.scale = (1.0, 1.0, 1.5)
 can = bpy.data.objects["yellow_can"]
 can.scale = (0.35 / 0.3, 0.35 / 0.3, 1.0 / 0.8)
 bevel = box.modifiers.new("bevel", "BEVEL"); bevel.width = 0.04; bevel.segments = 2
-'''
-_MATERIAL = _HELPERS + '''
+"""
+_MATERIAL = (
+    _HELPERS
+    + """
 assign(bpy.data.objects["ground"], material("ground_wood", (0.55, 0.5, 0.42), roughness=0.8))
 assign(bpy.data.objects["red_ball"], material("red_plastic", (0.8, 0.08, 0.05), roughness=0.3))
 assign(bpy.data.objects["blue_box"], material("blue_paint", (0.05, 0.15, 0.7), roughness=0.5))
 assign(bpy.data.objects["yellow_can"],
        material("yellow_metal", (0.9, 0.7, 0.05), roughness=0.35, metallic=0.6))
-'''
-_COMPOSITION = '''
+"""
+)
+_COMPOSITION = """
 import math
 bpy.data.objects["red_ball"].location = (-1.2, 0.4, 0.6)
 box = bpy.data.objects["blue_box"]
 box.location = (0.9, 0.8, 0.75); box.rotation_euler = (0, 0, math.radians(25))
 bpy.data.objects["yellow_can"].location = (0.3, -1.1, 0.5)
-'''
-_LIGHTING = '''
+"""
+_LIGHTING = """
 import math
 sun = bpy.data.objects["sun"]
 sun.data.energy = 3.0
@@ -87,29 +93,47 @@ world.use_nodes = True
 bg = world.node_tree.nodes["Background"]
 bg.inputs["Color"].default_value = (0.35, 0.4, 0.5, 1.0)
 bg.inputs["Strength"].default_value = 0.8
-'''
-_CAMERA = '''
+"""
+_CAMERA = """
 cam = bpy.data.objects["camera"]
 cam.location = (6.0, -5.5, 4.0)
 direction = Vector((0, 0, 0.4)) - cam.location
 cam.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
 cam.data.lens = 38
-'''
+"""
 
 # The ground truth, used only to render the demo photo.
-TRUTH = (_SCAFFOLD.format(can=_CAN) + _GEOMETRY_2 + _MATERIAL + _COMPOSITION + _LIGHTING
-         + _CAMERA)
+TRUTH = _SCAFFOLD.format(can=_CAN) + _GEOMETRY_2 + _MATERIAL + _COMPOSITION + _LIGHTING + _CAMERA
 
-_GRAPH_FULL = {"objects": [
-    {"name": "tabletop", "parent": None, "description": "the whole scene"},
-    {"name": "ground", "parent": "tabletop", "description": "wooden floor", "geometry": "plane"},
-    {"name": "red_ball", "parent": "tabletop", "description": "glossy red ball",
-     "geometry": "sphere"},
-    {"name": "blue_box", "parent": "tabletop", "description": "tall blue box, rotated",
-     "geometry": "cube"},
-    {"name": "yellow_can", "parent": "tabletop", "description": "metallic yellow can",
-     "geometry": "cylinder"},
-]}
+_GRAPH_FULL = {
+    "objects": [
+        {"name": "tabletop", "parent": None, "description": "the whole scene"},
+        {
+            "name": "ground",
+            "parent": "tabletop",
+            "description": "wooden floor",
+            "geometry": "plane",
+        },
+        {
+            "name": "red_ball",
+            "parent": "tabletop",
+            "description": "glossy red ball",
+            "geometry": "sphere",
+        },
+        {
+            "name": "blue_box",
+            "parent": "tabletop",
+            "description": "tall blue box, rotated",
+            "geometry": "cube",
+        },
+        {
+            "name": "yellow_can",
+            "parent": "tabletop",
+            "description": "metallic yellow can",
+            "geometry": "cylinder",
+        },
+    ]
+}
 _GRAPH_PARTIAL = {"objects": [n for n in _GRAPH_FULL["objects"] if n["name"] != "yellow_can"]}
 
 
@@ -122,8 +146,13 @@ def _turn(*calls, text=""):
 
 
 def _verdict(approved, checklist=(), best=1, score=None):
-    return _call("submit_verdict", approved=approved, checklist=list(checklist),
-                 best_attempt=best, score=score)
+    return _call(
+        "submit_verdict",
+        approved=approved,
+        checklist=list(checklist),
+        best_attempt=best,
+        score=score,
+    )
 
 
 def _generator_round(code, summary):
@@ -138,8 +167,13 @@ SCRIPT = {
     "init": {
         "generator": [
             [  # rollout 1: the full scene graph
-                _turn(_call("make_plan", plan="1. ground 2. three objects 3. camera and sun",
-                            scene_graph=_GRAPH_FULL)),
+                _turn(
+                    _call(
+                        "make_plan",
+                        plan="1. ground 2. three objects 3. camera and sun",
+                        scene_graph=_GRAPH_FULL,
+                    )
+                ),
                 _turn(_call("execute_code", code=_SCAFFOLD.format(can=_CAN))),
                 _turn(_call("end_round", summary="coarse scaffold with all four parts")),
             ],
@@ -150,10 +184,17 @@ SCRIPT = {
             ],
         ],
         "verifier": [
-            [_turn(_call("initialize_viewpoint", object_names=["red_ball", "blue_box"])),
-             _turn(_verdict(True, best=1, score=7))],
-            [_turn(_verdict(False, ["yellow_can (metallic cylinder, front) is missing"],
-                            best=1, score=4))],
+            [
+                _turn(_call("initialize_viewpoint", object_names=["red_ball", "blue_box"])),
+                _turn(_verdict(True, best=1, score=7)),
+            ],
+            [
+                _turn(
+                    _verdict(
+                        False, ["yellow_can (metallic cylinder, front) is missing"], best=1, score=4
+                    )
+                )
+            ],
         ],
     },
     "geometry": {
@@ -162,16 +203,29 @@ SCRIPT = {
             _generator_round(_GEOMETRY_2, "box 1.5 tall with a bevel, can wider and taller"),
         ],
         "verifier": [
-            [_turn(_call("investigate", operation="focus", object_name="blue_box")),
-             _turn(_verdict(False, ["blue_box must be 1.5 units tall (now 1.2)",
-                                    "yellow_can is too thin: radius 0.35, height 1.0"],
-                            best=1, score=5))],
+            [
+                _turn(_call("investigate", operation="focus", object_name="blue_box")),
+                _turn(
+                    _verdict(
+                        False,
+                        [
+                            "blue_box must be 1.5 units tall (now 1.2)",
+                            "yellow_can is too thin: radius 0.35, height 1.0",
+                        ],
+                        best=1,
+                        score=5,
+                    )
+                ),
+            ],
             [_turn(_verdict(True, best=2, score=8))],
         ],
     },
     "material": {
-        "generator": [_generator_round(_MATERIAL, "red plastic ball, blue paint box, "
-                                                  "metallic yellow can, wooden ground")],
+        "generator": [
+            _generator_round(
+                _MATERIAL, "red plastic ball, blue paint box, metallic yellow can, wooden ground"
+            )
+        ],
         "verifier": [[_turn(_verdict(True, best=1, score=8))]],
     },
     "composition": {

@@ -2,8 +2,7 @@
 
 from . import files, pump, review, run_folder, stages
 
-CLASSES = (*run_folder.CLASSES, *pump.CLASSES, *stages.CLASSES, *review.CLASSES,
-           *files.CLASSES)
+CLASSES = (*run_folder.CLASSES, *pump.CLASSES, *stages.CLASSES, *review.CLASSES, *files.CLASSES)
 
 
 def register_extra():

@@ -53,8 +53,11 @@ class VIGA_OT_show_render(bpy.types.Operator):
         image = rt.side_by_side_image(str(live.session.store.reference), path)
         shown = rt.show_in_editor(context, "IMAGE_EDITOR", "image", image)
         if not shown:
-            self.report({"INFO"}, f"VIGA: photo and render are in the image {image.name!r} "
-                                  "(open an Image Editor to see it)")
+            self.report(
+                {"INFO"},
+                f"VIGA: photo and render are in the image {image.name!r} "
+                "(open an Image Editor to see it)",
+            )
         return {"FINISHED"}
 
 

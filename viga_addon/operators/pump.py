@@ -109,12 +109,22 @@ class RunPump:
     def _after_step(self, context, live, result) -> None:
         session = live.session
         if result.kind == "review":
-            rt.show_code_text(session.code_under_review or "",
-                              "Review: edit if you like, then Approve or Skip in the VIGA panel")
-        if live.step_once and session.status == "running" and (
-                (result.kind == "round" and "approved" in result.data
-                 and session.state["phase"] != "stage_end")
-                or (result.kind == "stage" and "status" in result.data)):
+            rt.show_code_text(
+                session.code_under_review or "",
+                "Review: edit if you like, then Approve or Skip in the VIGA panel",
+            )
+        if (
+            live.step_once
+            and session.status == "running"
+            and (
+                (
+                    result.kind == "round"
+                    and "approved" in result.data
+                    and session.state["phase"] != "stage_end"
+                )
+                or (result.kind == "stage" and "status" in result.data)
+            )
+        ):
             live.step_once = False
             session.pause("stepped one round; Step again or Resume")
         if session.status == "paused" and live.paused_fp is None:
@@ -152,8 +162,11 @@ def start_run(op, context):
 
     live = rt.any_live_run()
     if rt.run_is_going(live):
-        op.report({"ERROR"}, f"A run is already going in scene {live.scene_name!r} "
-                             f"({live.status}): cancel it first, or resume it.")
+        op.report(
+            {"ERROR"},
+            f"A run is already going in scene {live.scene_name!r} "
+            f"({live.status}): cancel it first, or resume it.",
+        )
         return None
     choice = rt.choose(context, resolve_photo=True)
     if not choice.ok:
@@ -162,24 +175,30 @@ def start_run(op, context):
         return None
     p = _prefs(context)
     settings = rt.settings_from_prefs(p)
-    settings.update(provider=choice.provider, base_url=choice.base_url,
-                    model=None if choice.provider == "scripted" else choice.model)
+    settings.update(
+        provider=choice.provider,
+        base_url=choice.base_url,
+        model=None if choice.provider == "scripted" else choice.model,
+    )
     opts = rt.scripted_options(p) if choice.provider == "scripted" else {}
     from ..agent.session import DEFAULT_SETTINGS
 
     effective = {**DEFAULT_SETTINGS, **settings}
     try:
-        worker = ModelWorker(choice.provider, settings["model"], choice.key, choice.base_url,
-                             opts)
+        worker = ModelWorker(choice.provider, settings["model"], choice.key, choice.base_url, opts)
     except ProviderError as e:
         op.report({"ERROR"}, str(e))
         return None
-    host = BlenderHost(render_device=effective["render_device"], engine=effective["engine"],
-                       preview_size=effective["preview_size"],
-                       preview_samples=effective["preview_samples"])
+    host = BlenderHost(
+        render_device=effective["render_device"],
+        engine=effective["engine"],
+        preview_size=effective["preview_size"],
+        preview_samples=effective["preview_samples"],
+    )
     try:
-        session = Session.create(choice.photo, runs_root(context), host, worker, settings,
-                                 name=Path(choice.photo).stem)
+        session = Session.create(
+            choice.photo, runs_root(context), host, worker, settings, name=Path(choice.photo).stem
+        )
     except (PhotoError, ValueError) as e:
         worker.close()
         op.report({"ERROR"}, f"The photo could not be loaded: {e}")
@@ -192,8 +211,13 @@ def start_run(op, context):
     scene = _run_scene(context, Path(choice.photo).stem)
     if live is not None:  # a finished run's leftovers
         live.worker.close()
-    live = rt.LiveRun(session=session, worker=worker, host=host, scene_key=rt.scene_key(scene),
-                      scene_name=scene.name)
+    live = rt.LiveRun(
+        session=session,
+        worker=worker,
+        host=host,
+        scene_key=rt.scene_key(scene),
+        scene_name=scene.name,
+    )
     rt.set_live_run(live)
     scene.viga.run_dir = str(session.run_dir)
     if scene != source:  # the new scene shows the same inputs
@@ -215,16 +239,18 @@ def resume_from_folder(op, context, run_dir: str):
 
     state = RunStore(Path(run_dir)).load_state() if run_dir else None
     if not state:
-        op.report({"ERROR"}, f"No resumable run in {run_dir or '(no folder)'} "
-                             "(state.json missing).")
+        op.report(
+            {"ERROR"}, f"No resumable run in {run_dir or '(no folder)'} (state.json missing)."
+        )
         return None
     provider = state["settings"]["provider"]
     p = _prefs(context)
     key, _ = rt.api_key(provider, p)
     base_url = state["settings"].get("base_url")
     if rt.needs_online(provider, base_url) and not rt.online_access():
-        op.report({"ERROR"}, f"Blender's online access is off, so nothing is sent. "
-                             f"{rt.ONLINE_HELP}.")
+        op.report(
+            {"ERROR"}, f"Blender's online access is off, so nothing is sent. {rt.ONLINE_HELP}."
+        )
         return None
     opts = rt.scripted_options(p) if provider == "scripted" else {}
     settings = {**DEFAULT_SETTINGS, **state["settings"]}
@@ -233,15 +259,23 @@ def resume_from_folder(op, context, run_dir: str):
     except ProviderError as e:
         op.report({"ERROR"}, str(e))
         return None
-    host = BlenderHost(render_device=settings["render_device"], engine=settings["engine"],
-                       preview_size=settings["preview_size"],
-                       preview_samples=settings["preview_samples"])
+    host = BlenderHost(
+        render_device=settings["render_device"],
+        engine=settings["engine"],
+        preview_size=settings["preview_size"],
+        preview_samples=settings["preview_samples"],
+    )
     session = Session.resume(run_dir, host, worker)
     old = rt.any_live_run()
     if old is not None:
         old.worker.close()
-    live = rt.LiveRun(session=session, worker=worker, host=host,
-                      scene_key=rt.scene_key(context.scene), scene_name=context.scene.name)
+    live = rt.LiveRun(
+        session=session,
+        worker=worker,
+        host=host,
+        scene_key=rt.scene_key(context.scene),
+        scene_name=context.scene.name,
+    )
     rt.set_live_run(live)
     context.scene.viga.run_dir = str(session.run_dir)
     return live
@@ -290,8 +324,7 @@ class VIGA_OT_resume_run(RunPump, bpy.types.Operator):
     bl_idname = "viga.resume_run"
     bl_label = "Resume Run"
 
-    run_dir: bpy.props.StringProperty(name="Run folder", subtype="DIR_PATH",
-                                      options={"SKIP_SAVE"})
+    run_dir: bpy.props.StringProperty(name="Run folder", subtype="DIR_PATH", options={"SKIP_SAVE"})
 
     def _prepare(self, context):
         live = rt.live_run(context.scene)

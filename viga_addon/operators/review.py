@@ -37,8 +37,10 @@ class VIGA_OT_approve_code(bpy.types.Operator):
             return {"CANCELLED"}
         text = bpy.data.texts.get(rt.CODE_TEXT_NAME)
         if text is None:
-            self.report({"WARNING"}, f"The {rt.CODE_TEXT_NAME!r} text is gone; running the "
-                                     "generator's code unchanged.")
+            self.report(
+                {"WARNING"},
+                f"The {rt.CODE_TEXT_NAME!r} text is gone; running the generator's code unchanged.",
+            )
             live.session.approve_code(None)
         else:
             code = _code_from_text(text)
@@ -82,7 +84,10 @@ class VIGA_OT_open_code(bpy.types.Operator):
             return {"CANCELLED"}
         session = live.session
         if session.code_under_review is not None:
-            code, title = session.code_under_review, "Review: edit if you like, then Approve or Skip in the VIGA panel"
+            code, title = (
+                session.code_under_review,
+                "Review: edit if you like, then Approve or Skip in the VIGA panel",
+            )
         else:
             code, title = current_code(session)
         if code is None:
@@ -90,8 +95,11 @@ class VIGA_OT_open_code(bpy.types.Operator):
             return {"CANCELLED"}
         text = rt.show_code_text(code, title)
         if not rt.show_in_editor(context, "TEXT_EDITOR", "text", text):
-            self.report({"INFO"}, f"VIGA: the code is in the Text datablock {text.name!r} "
-                                  "(open a Text Editor to see it)")
+            self.report(
+                {"INFO"},
+                f"VIGA: the code is in the Text datablock {text.name!r} "
+                "(open a Text Editor to see it)",
+            )
         return {"FINISHED"}
 
 
@@ -102,8 +110,10 @@ def current_code(session):
     for name in reversed(order):
         ss = st["stages"][name]
         if name == session.stage.name and ss.get("code"):
-            joined = "\n\n".join(f"# execute_code #{i + 1} ({c['status']})\n{c['code']}"
-                                 for i, c in enumerate(ss["code"]))
+            joined = "\n\n".join(
+                f"# execute_code #{i + 1} ({c['status']})\n{c['code']}"
+                for i, c in enumerate(ss["code"])
+            )
             return joined, f"{name} round {ss['round']} (running)"
         for n in range(ss.get("round") or 0, 0, -1):
             path = session.store.round_dir(name, n) / "code.py"

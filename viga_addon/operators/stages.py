@@ -40,7 +40,6 @@ def _after_scene_change(live, context, message: str) -> None:
 
 
 class _StageOperator:
-
     def _run(self, context, action, verb):
         live = _live_or_report(self, context)
         if live is None:

@@ -14,10 +14,22 @@ import bpy
 
 from .. import ui_runtime as rt
 
-STATUS_WORDS = {"waiting": "waiting", "running": "running", "approved": "approved",
-                "budget_spent": "budget spent", "failed": "failed", "skipped": "skipped"}
-STATUS_ICONS = {"waiting": "TIME", "running": "PLAY", "approved": "CHECKMARK",
-                "budget_spent": "SORTTIME", "failed": "ERROR", "skipped": "FORWARD"}
+STATUS_WORDS = {
+    "waiting": "waiting",
+    "running": "running",
+    "approved": "approved",
+    "budget_spent": "budget spent",
+    "failed": "failed",
+    "skipped": "skipped",
+}
+STATUS_ICONS = {
+    "waiting": "TIME",
+    "running": "PLAY",
+    "approved": "CHECKMARK",
+    "budget_spent": "SORTTIME",
+    "failed": "ERROR",
+    "skipped": "FORWARD",
+}
 WRAP = 46
 
 
@@ -107,8 +119,12 @@ def draw_main(layout, context) -> None:
     if other is not None and other is not live and rt.run_is_going(other):
         box = layout.box()
         box.alert = True
-        wrap(box, f"A run is going in scene {other.scene_name!r} ({other.status}). Switch to "
-                  "that scene to watch or control it; one run at a time.", icon="INFO")
+        wrap(
+            box,
+            f"A run is going in scene {other.scene_name!r} ({other.status}). Switch to "
+            "that scene to watch or control it; one run at a time.",
+            icon="INFO",
+        )
     _draw_inputs(layout, context, props, live)
     _draw_controls(layout, context, props, live, state)
 
@@ -132,8 +148,9 @@ def _draw_inputs(layout, context, props, live) -> None:
     box.label(text="Model", icon="URL")
     box.prop(props, "provider", text="")
     if choice.provider != "scripted":
-        box.prop(props, "model", text="", placeholder=choice.model) \
-            if _supports_placeholder() else box.prop(props, "model", text="")
+        box.prop(
+            props, "model", text="", placeholder=choice.model
+        ) if _supports_placeholder() else box.prop(props, "model", text="")
     box.label(text=f"{choice.provider_label} · {choice.model}")
     if choice.provider == "scripted":
         box.label(text=rt.SCRIPTED_NOTE, icon="INFO")
@@ -181,9 +198,12 @@ def _draw_controls(layout, context, props, live, state) -> None:
             box = col.box()
             stage = state["stage_order"][min(state["stage_index"], len(state["stage_order"]) - 1)]
             round_no = state["stages"][stage]["round"]
-            wrap(box, f"This file was saved during a run ({state['status']} at {stage} round "
-                      f"{round_no}). Resume continues from the last completed round.",
-                 icon="RECOVER_LAST")
+            wrap(
+                box,
+                f"This file was saved during a run ({state['status']} at {stage} round "
+                f"{round_no}). Resume continues from the last completed round.",
+                icon="RECOVER_LAST",
+            )
             box.operator("viga.resume_run", icon="PLAY")
         elif state:
             row = col.row()
@@ -212,19 +232,28 @@ def _draw_controls(layout, context, props, live, state) -> None:
         row.operator("viga.cancel", text="Cancel", icon="CANCEL")
         box = col.box()
         wrap(box, live.session.state.get("message") or "paused", icon="PAUSE")
-        wrap(box, "Edit the scene if you like: your edits are kept and told to the next "
-                  "round when you resume.")
+        wrap(
+            box,
+            "Edit the scene if you like: your edits are kept and told to the next "
+            "round when you resume.",
+        )
         removed = rt.removed_while_paused(live, context.scene)
         if removed:
             box.alert = True
-            wrap(box, f"Deleted by hand since the pause: {', '.join(removed[:6])}. Resume "
-                      "keeps the deletion (the model is told); Revert a stage to get them back.",
-                 icon="ERROR")
+            wrap(
+                box,
+                f"Deleted by hand since the pause: {', '.join(removed[:6])}. Resume "
+                "keeps the deletion (the model is told); Revert a stage to get them back.",
+                icon="ERROR",
+            )
     elif status == "review":
         box = col.box()
         box.label(text="Review the generator's code", icon="TEXT")
-        wrap(box, f"It is in the Text datablock {rt.CODE_TEXT_NAME!r}: edit it, then Approve "
-                  "(runs your version) or Skip (not run).")
+        wrap(
+            box,
+            f"It is in the Text datablock {rt.CODE_TEXT_NAME!r}: edit it, then Approve "
+            "(runs your version) or Skip (not run).",
+        )
         r = box.row(align=True)
         r.scale_y = 1.3
         r.operator("viga.approve_code", text="Approve", icon="CHECKMARK")
@@ -239,8 +268,11 @@ def _draw_controls(layout, context, props, live, state) -> None:
     else:  # failed, cancelled
         box = col.box()
         box.alert = status == "failed"
-        wrap(box, f"{status}: {live.session.state.get('message') or ''}",
-             icon="ERROR" if status == "failed" else "CANCEL")
+        wrap(
+            box,
+            f"{status}: {live.session.state.get('message') or ''}",
+            icon="ERROR" if status == "failed" else "CANCEL",
+        )
         row.operator("viga.resume_run", text="Resume", icon="PLAY")
         sub = row.row()
         sub.enabled = rt.choose(context).ok
@@ -277,8 +309,9 @@ def draw_stages(layout, context) -> None:
         metrics = rt.latest_metrics(ss)
         if metrics and metrics.get("psnr") is not None:
             ssim = metrics.get("ssim")
-            right.label(text=f"{metrics['psnr']:.1f} dB" + (f" {ssim:.2f}" if ssim is not None
-                                                             else ""))
+            right.label(
+                text=f"{metrics['psnr']:.1f} dB" + (f" {ssim:.2f}" if ssim is not None else "")
+            )
         else:
             right.label(text="—")
         if live is None:
@@ -332,13 +365,19 @@ def draw_progress(layout, context) -> None:
 
 def _progress_from_state(state) -> dict:
     total = sum(s["budget"] for s in state["stages"].values()) + 1
-    done = sum(s["budget"] if s["status"] in rt.FINISHED_STAGE else len(s["attempts"])
-               for s in state["stages"].values())
+    done = sum(
+        s["budget"] if s["status"] in rt.FINISHED_STAGE else len(s["attempts"])
+        for s in state["stages"].values()
+    )
     stage = state["stage_order"][min(state["stage_index"], len(state["stage_order"]) - 1)]
-    return {"fraction": 1.0 if state["phase"] == "done" else min(1.0, done / total),
-            "stage": stage, "round": state["stages"][stage]["round"],
-            "budget": state["stages"][stage]["budget"],
-            "elapsed": state.get("elapsed", 0.0), **state.get("totals", {})}
+    return {
+        "fraction": 1.0 if state["phase"] == "done" else min(1.0, done / total),
+        "stage": stage,
+        "round": state["stages"][stage]["round"],
+        "budget": state["stages"][stage]["budget"],
+        "elapsed": state.get("elapsed", 0.0),
+        **state.get("totals", {}),
+    }
 
 
 # ----------------------------------------------------------------------------- checklist
@@ -350,8 +389,10 @@ def draw_checklist(layout, context) -> None:
         return
     stage, round_no, v = verdict
     word = "approved" if v.get("approved") else "not approved"
-    layout.label(text=f"{stage} round {round_no}: {word}",
-                 icon="CHECKMARK" if v.get("approved") else "CANCEL")
+    layout.label(
+        text=f"{stage} round {round_no}: {word}",
+        icon="CHECKMARK" if v.get("approved") else "CANCEL",
+    )
     for item in v.get("checklist") or []:
         wrap(layout, f"• {item}")
     if v.get("note"):

@@ -19,7 +19,9 @@ def build_stages(names=None, budgets: dict[str, int] | None = None) -> list[Stag
     names = list(names or STAGE_NAMES)
     unknown = [n for n in names if n not in STAGE_NAMES]
     if unknown:
-        raise ValueError(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGE_NAMES)}")
+        raise ValueError(
+            f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGE_NAMES)}"
+        )
     budgets = budgets or {}
     bad = [n for n in budgets if n not in STAGE_NAMES]
     if bad:

@@ -7,8 +7,17 @@ from dataclasses import dataclass, field
 from .toolspecs import GENERATOR_TOOLS, VERIFIER_TOOLS
 
 # What a stage may change; checked against execute_code's change report (see tools/scope).
-SCOPES = ("objects", "meshes", "modifiers", "materials", "transforms", "camera", "lights",
-          "world", "render")
+SCOPES = (
+    "objects",
+    "meshes",
+    "modifiers",
+    "materials",
+    "transforms",
+    "camera",
+    "lights",
+    "world",
+    "render",
+)
 
 _COMMON_GENERATOR = """\
 You rebuild the reference photo as an editable Blender scene, working only through the tools.

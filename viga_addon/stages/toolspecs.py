@@ -9,8 +9,8 @@ SPECS = {
     "make_plan": tool(
         "make_plan",
         "Record your plan for this round before writing code. In the init stage, pass the scene "
-        "graph: a JSON object {\"objects\": [{\"name\", \"parent\", \"description\", \"geometry\", "
-        "\"material\", \"relations\"}, ...]} whose leaves are parts buildable from primitives.",
+        'graph: a JSON object {"objects": [{"name", "parent", "description", "geometry", '
+        '"material", "relations"}, ...]} whose leaves are parts buildable from primitives.',
         {
             "plan": {"type": "string", "description": "Short numbered plan."},
             "scene_graph": {"type": "object", "description": "Init stage only."},
@@ -71,8 +71,14 @@ SPECS = {
             "operation": {
                 "type": "string",
                 "enum": [
-                    "orbit_left", "orbit_right", "orbit_up", "orbit_down",
-                    "zoom_in", "zoom_out", "focus", "reset",
+                    "orbit_left",
+                    "orbit_right",
+                    "orbit_up",
+                    "orbit_down",
+                    "zoom_in",
+                    "zoom_out",
+                    "focus",
+                    "reset",
                 ],
             },
             "object_name": {"type": "string"},
@@ -109,16 +115,31 @@ SPECS["refine_parameters"] = tool(
     "world.strength, exposure, material:NAME.base_color|.roughness|.metallic, "
     "object:NAME.location|.rotation|.scale, camera.location|.rotation|.lens. objects: limit "
     "groups to these objects. budget: renders to spend (default 30; 0.1-0.4 s each).",
-    {"targets": {"type": "array", "items": {"type": "string"}}, "objects": _OBJECTS,
-     "budget": {"type": "integer", "minimum": 1, "maximum": 200}},
+    {
+        "targets": {"type": "array", "items": {"type": "string"}},
+        "objects": _OBJECTS,
+        "budget": {"type": "integer", "minimum": 1, "maximum": 200},
+    },
     ["targets"],
 )
 
-GENERATOR_TOOLS = ("make_plan", "execute_code", "get_scene_info", "render_view", "revert_last",
-                   "end_round")
+GENERATOR_TOOLS = (
+    "make_plan",
+    "execute_code",
+    "get_scene_info",
+    "render_view",
+    "revert_last",
+    "end_round",
+)
 REFINE_GENERATOR_TOOLS = GENERATOR_TOOLS[:-1] + ("refine_parameters", "end_round")
-VERIFIER_TOOLS = ("get_scene_info", "initialize_viewpoint", "set_camera", "investigate",
-                  "set_visibility", "submit_verdict")
+VERIFIER_TOOLS = (
+    "get_scene_info",
+    "initialize_viewpoint",
+    "set_camera",
+    "investigate",
+    "set_visibility",
+    "submit_verdict",
+)
 
 
 def specs(names) -> list[dict]:

@@ -54,7 +54,9 @@ def _object_fp(obj, placement: bytes) -> tuple:
         tuple((m.name, m.type, m.show_viewport, m.show_render) for m in obj.modifiers),
         tuple(s.material.name if s.material else None for s in obj.material_slots),
         obj.parent.name if obj.parent else None,
-        obj.hide_viewport, obj.hide_render, hidden,
+        obj.hide_viewport,
+        obj.hide_render,
+        hidden,
     )
 
 
@@ -81,20 +83,37 @@ def _node_tree_fp(tree) -> tuple:
             if not sock.is_linked and hasattr(sock, "default_value")
         )
         nodes.append((node.name, node.bl_idname, inputs))
-    links = tuple(sorted(
-        (lk.from_node.name, lk.from_socket.identifier, lk.to_node.name, lk.to_socket.identifier)
-        for lk in tree.links
-    ))
+    links = tuple(
+        sorted(
+            (lk.from_node.name, lk.from_socket.identifier, lk.to_node.name, lk.to_socket.identifier)
+            for lk in tree.links
+        )
+    )
     return (tuple(sorted(nodes)), links)
 
 
 def _material_fp(mat) -> tuple:
-    return (_r(mat.diffuse_color), round(mat.roughness, _DIGITS), round(mat.metallic, _DIGITS),
-            _node_tree_fp(mat.node_tree))
+    return (
+        _r(mat.diffuse_color),
+        round(mat.roughness, _DIGITS),
+        round(mat.metallic, _DIGITS),
+        _node_tree_fp(mat.node_tree),
+    )
 
 
-_LIGHT_ATTRS = ("type", "energy", "color", "shadow_soft_size", "use_shadow", "spot_size",
-                "spot_blend", "shape", "size", "size_y", "angle")
+_LIGHT_ATTRS = (
+    "type",
+    "energy",
+    "color",
+    "shadow_soft_size",
+    "use_shadow",
+    "spot_size",
+    "spot_blend",
+    "shape",
+    "size",
+    "size_y",
+    "angle",
+)
 
 
 def _light_fp(light) -> tuple:
@@ -156,12 +175,12 @@ class _CappedOutput(io.TextIOBase):
             take = text[: self.limit - self.head_len]
             self.head.append(take)
             self.head_len += len(take)
-            text = text[len(take):]
+            text = text[len(take) :]
         if text:
             joined = self.tail + text
             if len(joined) > self.limit:
                 self.dropped += len(joined) - self.limit
-                joined = joined[-self.limit:]
+                joined = joined[-self.limit :]
             self.tail = joined
         return written
 
@@ -187,7 +206,11 @@ def _one_line(exc: BaseException) -> str:
         return f"SyntaxError: {exc.msg}{where}{source}"
     message = str(exc).strip().replace("\n", " ")
     if isinstance(exc, SystemExit):
-        message = f"the code called exit({exc.code!r})" if exc.code is not None else "the code called exit()"
+        message = (
+            f"the code called exit({exc.code!r})"
+            if exc.code is not None
+            else "the code called exit()"
+        )
     elif isinstance(exc, KeyboardInterrupt):
         message = message or "interrupted"
     if len(message) > 500:
@@ -224,8 +247,12 @@ def _alive(scene):
 
 def _result(ok, stdout="", error=None, tb=None, changes=None, start=0.0, restored=False, **extra):
     result = {
-        "ok": ok, "stdout": _cap(stdout), "error": error, "traceback": tb,
-        "changes": changes or _no_changes(), "seconds": time.perf_counter() - start,
+        "ok": ok,
+        "stdout": _cap(stdout),
+        "error": error,
+        "traceback": tb,
+        "changes": changes or _no_changes(),
+        "seconds": time.perf_counter() - start,
         "restored": restored,
     }
     result.update(extra)
@@ -233,9 +260,15 @@ def _result(ok, stdout="", error=None, tb=None, changes=None, start=0.0, restore
 
 
 # ----------------------------------------------------------------------------- execute_code
-def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None = None,
-                 scope=None, timeout: float | None = policy.DEFAULT_TIMEOUT,
-                 stage: str | None = None) -> dict:
+def execute_code(
+    code: str,
+    *,
+    checker=None,
+    saved: snapshot.Checkpoint | None = None,
+    scope=None,
+    timeout: float | None = policy.DEFAULT_TIMEOUT,
+    stage: str | None = None,
+) -> dict:
     """Run model-written ``code`` under the policy on the calling (main) thread and report what
     it changed.
 
@@ -260,11 +293,18 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
     """
     start = time.perf_counter()
     if not isinstance(code, str) or not code.strip():
-        return _result(False, error="Empty code: nothing was run. Send Python code that uses bpy "
-                       "to change the scene.", start=start)
+        return _result(
+            False,
+            error="Empty code: nothing was run. Send Python code that uses bpy "
+            "to change the scene.",
+            start=start,
+        )
     if threading.current_thread() is not threading.main_thread():
-        return _result(False, error="execute_code must be called on Blender's main thread; "
-                       "nothing was run.", start=start)
+        return _result(
+            False,
+            error="execute_code must be called on Blender's main thread; nothing was run.",
+            start=start,
+        )
     lines = code.splitlines()
     try:
         compiled = compile(code, CODE_FILENAME, "exec")
@@ -276,7 +316,9 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
         try:
             refusal = checker(code)
         except Exception as exc:  # noqa: BLE001 - a broken policy must not let code through
-            refusal = f"the safety check itself failed ({type(exc).__name__}: {exc}); nothing was run"
+            refusal = (
+                f"the safety check itself failed ({type(exc).__name__}: {exc}); nothing was run"
+            )
         if refusal:
             return _result(False, error=f"Refused: {refusal}", start=start, refused=True)
     try:
@@ -295,8 +337,12 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
         if owned:
             saved = snapshot.checkpoint(scene)
     except Exception as exc:  # noqa: BLE001 - without a checkpoint an error could not be undone
-        return _result(False, error=f"Could not save the scene before running ({type(exc).__name__}: "
-                       f"{exc}); nothing was run.", start=start)
+        return _result(
+            False,
+            error=f"Could not save the scene before running ({type(exc).__name__}: "
+            f"{exc}); nothing was run.",
+            start=start,
+        )
     buffer = _CappedOutput()
     failure = None
     guard = policy.Guard(timeout=timeout)
@@ -330,16 +376,22 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
         if heavy:
             failure = policy.PolicyViolation(heavy)
     if left_mode:
-        buffer.write(f"\n[note: the code left the scene in {left_mode} mode; it was switched back "
-                     "to Object Mode so the edits are applied and renders see them]\n")
+        buffer.write(
+            f"\n[note: the code left the scene in {left_mode} mode; it was switched back "
+            "to Object Mode so the edits are applied and renders see them]\n"
+        )
     try:
         out_of_scope = None
         if failure is None and scope is not None:
             found = scopes.changes(scope_before, scopes.capture(scene))
             out_of_scope = scopes.out_of_scope(found, scope)
         if failure is None and not out_of_scope:
-            return _result(True, buffer.getvalue(), changes=diff_fingerprints(
-                before, scene_fingerprint(scene)), start=start)
+            return _result(
+                True,
+                buffer.getvalue(),
+                changes=diff_fingerprints(before, scene_fingerprint(scene)),
+                start=start,
+            )
         extra = {}
         if out_of_scope:
             error = "Refused: " + scopes.describe(out_of_scope, scope, stage)
@@ -352,25 +404,46 @@ def execute_code(code: str, *, checker=None, saved: snapshot.Checkpoint | None =
                 error = f"Timeout: {failure}"
                 extra = {"timed_out": True}
             elif isinstance(failure, policy.PolicyViolation) or guard.refusals:
-                reason = str(failure) if isinstance(failure, policy.PolicyViolation) \
+                reason = (
+                    str(failure)
+                    if isinstance(failure, policy.PolicyViolation)
                     else guard.refusals[0]
+                )
                 error = f"Refused: {reason}"
                 extra = {"refused": True}
             elif isinstance(failure, MemoryError):
-                error = ("MemoryError: the code tried to use more memory than scene code may "
-                         "(about 2 GB more); build less at once")
+                error = (
+                    "MemoryError: the code tried to use more memory than scene code may "
+                    "(about 2 GB more); build less at once"
+                )
         try:
             restored = snapshot.rollback(saved, scene=scene)
         except Exception as exc:  # noqa: BLE001 - report rather than lose the original error
             restored = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         if not restored["ok"]:
-            return _result(False, buffer.getvalue(), error, tb, start=start, restored=False,
-                           restore_error=f"The scene could NOT be restored: {restored['error']}",
-                           changes=diff_fingerprints(before, scene_fingerprint(scene)), **extra)
+            return _result(
+                False,
+                buffer.getvalue(),
+                error,
+                tb,
+                start=start,
+                restored=False,
+                restore_error=f"The scene could NOT be restored: {restored['error']}",
+                changes=diff_fingerprints(before, scene_fingerprint(scene)),
+                **extra,
+            )
         if not out_of_scope:
             error += " — the scene was restored to its state before this code ran."
-        return _result(False, buffer.getvalue(), error, tb, start=start, restored=True,
-                       changes=diff_fingerprints(before, scene_fingerprint(scene)), **extra)
+        return _result(
+            False,
+            buffer.getvalue(),
+            error,
+            tb,
+            start=start,
+            restored=True,
+            changes=diff_fingerprints(before, scene_fingerprint(scene)),
+            **extra,
+        )
     finally:
         if owned:
             saved.discard()

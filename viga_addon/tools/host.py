@@ -8,7 +8,6 @@ so a bad tool call from the model becomes a message the model can act on.
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import inspect
 import os
 import sys
@@ -18,7 +17,6 @@ from pathlib import Path
 import bpy
 
 from . import execute, metrics, render, scene_info, snapshot, viewing
-
 
 RENDER_TIMEOUT = 300.0  # seconds of Cycles sampling per render before it stops early
 
@@ -47,9 +45,16 @@ def render_time_limit(seconds):
 
 
 class BlenderHost:
-    def __init__(self, render_device="auto", engine="CYCLES", preview_size=256,
-                 preview_samples=16, checker=None, code_timeout=execute.DEFAULT_TIMEOUT,
-                 render_timeout=RENDER_TIMEOUT):
+    def __init__(
+        self,
+        render_device="auto",
+        engine="CYCLES",
+        preview_size=256,
+        preview_samples=16,
+        checker=None,
+        code_timeout=execute.DEFAULT_TIMEOUT,
+        render_timeout=RENDER_TIMEOUT,
+    ):
         self.render_device = render_device
         self.engine = engine
         # An extra refusal hook run before the built-in policy (tools/policy.py), which is
@@ -57,8 +62,12 @@ class BlenderHost:
         self.checker = checker
         self.code_timeout = code_timeout
         self.render_timeout = render_timeout
-        self.view_options = {"long_side": preview_size, "samples": preview_samples,
-                             "device": render_device, "engine": engine}
+        self.view_options = {
+            "long_side": preview_size,
+            "samples": preview_samples,
+            "device": render_device,
+            "engine": engine,
+        }
         self.viewer = self._new_viewer()
         self._undo_stack: list[snapshot.Checkpoint] = []
 
@@ -100,8 +109,13 @@ class BlenderHost:
             bpy.data.objects.remove(obj, do_unlink=True)
         for coll in list(scene.collection.children_recursive):
             bpy.data.collections.remove(coll)
-        for block in (bpy.data.meshes, bpy.data.materials, bpy.data.lights, bpy.data.cameras,
-                      bpy.data.curves):
+        for block in (
+            bpy.data.meshes,
+            bpy.data.materials,
+            bpy.data.lights,
+            bpy.data.cameras,
+            bpy.data.curves,
+        ):
             for item in list(block):
                 if item.users == 0:
                     block.remove(item)
@@ -142,28 +156,42 @@ class BlenderHost:
     def tool_execute_code(self, code: str, scope: list | None = None) -> dict:
         """Run model code under the policy; changes outside ``scope`` (the stage's scopes,
         stages.base.SCOPES names) roll the whole call back. The only path model code takes."""
-        if scope is not None and (not isinstance(scope, (list, tuple))
-                                  or not all(isinstance(s, str) for s in scope)):
+        if scope is not None and (
+            not isinstance(scope, (list, tuple)) or not all(isinstance(s, str) for s in scope)
+        ):
             return {"ok": False, "error": "execute_code: scope must be a list of scope names"}
         handle = snapshot.checkpoint()
-        result = execute.execute_code(code, checker=self.checker, saved=handle, scope=scope,
-                                      timeout=self.code_timeout)
+        result = execute.execute_code(
+            code, checker=self.checker, saved=handle, scope=scope, timeout=self.code_timeout
+        )
         if result.get("ok"):
             self._undo_stack.append(handle)
         else:
             handle.discard()
         return result
 
-    def tool_refine_parameters(self, targets, photo: str, budget: int = 30,
-                               objects: list | None = None, allowed_groups: list | None = None,
-                               out_dir: str | None = None) -> dict:
+    def tool_refine_parameters(
+        self,
+        targets,
+        photo: str,
+        budget: int = 30,
+        objects: list | None = None,
+        allowed_groups: list | None = None,
+        out_dir: str | None = None,
+    ) -> dict:
         """Numeric render-and-compare refinement (tools/refine.py); undoable with revert_last."""
         from . import refine
 
         handle = snapshot.checkpoint()
-        result = refine.refine_parameters(targets, budget, photo, objects=objects,
-                                          allowed_groups=allowed_groups,
-                                          device=self.render_device, workdir=out_dir)
+        result = refine.refine_parameters(
+            targets,
+            budget,
+            photo,
+            objects=objects,
+            allowed_groups=allowed_groups,
+            device=self.render_device,
+            workdir=out_dir,
+        )
         if result.get("ok") and result.get("improved"):
             self._undo_stack.append(handle)
         else:
@@ -174,8 +202,10 @@ class BlenderHost:
 
     def tool_revert_last(self) -> dict:
         if not self._undo_stack:
-            return {"ok": False, "error": "nothing to revert: no successful execute_code call "
-                                          "since the round began"}
+            return {
+                "ok": False,
+                "error": "nothing to revert: no successful execute_code call since the round began",
+            }
         handle = self._undo_stack.pop()
         result = snapshot.rollback(handle)
         handle.discard()
@@ -184,28 +214,51 @@ class BlenderHost:
     def tool_get_scene_info(self, max_chars: int = 4000) -> dict:
         return scene_info.get_scene_info(max_chars=max_chars)
 
-    def tool_render(self, path: str, preset: str = "preview", long_side: int | None = None,
-                    samples: int | None = None, device: str | None = None,
-                    engine: str | None = None) -> dict:
+    def tool_render(
+        self,
+        path: str,
+        preset: str = "preview",
+        long_side: int | None = None,
+        samples: int | None = None,
+        device: str | None = None,
+        engine: str | None = None,
+    ) -> dict:
         with render_time_limit(self.render_timeout):
-            return render.render(preset, path=path, engine=engine or self.engine,
-                                 device=device or self.render_device, long_side=long_side,
-                                 samples=samples)
+            return render.render(
+                preset,
+                path=path,
+                engine=engine or self.engine,
+                device=device or self.render_device,
+                long_side=long_side,
+                samples=samples,
+            )
 
     # ---------------------------------------------------------------- verifier tools
     def tool_initialize_viewpoint(self, object_names: list, out_dir: str | None = None) -> dict:
         return self.viewer.initialize_viewpoint(object_names, out_dir=out_dir)
 
-    def tool_set_camera(self, location: list, rotation: list | None = None,
-                        look_at: list | None = None, lens: float | None = None,
-                        out_dir: str | None = None) -> dict:
-        return self.viewer.set_camera(location, rotation=rotation, look_at=look_at, lens=lens,
-                                  out_dir=out_dir)
+    def tool_set_camera(
+        self,
+        location: list,
+        rotation: list | None = None,
+        look_at: list | None = None,
+        lens: float | None = None,
+        out_dir: str | None = None,
+    ) -> dict:
+        return self.viewer.set_camera(
+            location, rotation=rotation, look_at=look_at, lens=lens, out_dir=out_dir
+        )
 
-    def tool_investigate(self, operation: str, object_name: str | None = None,
-                         amount: float | None = None, out_dir: str | None = None) -> dict:
-        return self.viewer.investigate(operation, object_name=object_name, amount=amount,
-                                   out_dir=out_dir)
+    def tool_investigate(
+        self,
+        operation: str,
+        object_name: str | None = None,
+        amount: float | None = None,
+        out_dir: str | None = None,
+    ) -> dict:
+        return self.viewer.investigate(
+            operation, object_name=object_name, amount=amount, out_dir=out_dir
+        )
 
     def tool_set_visibility(self, show: list | None = None, hide: list | None = None) -> dict:
         return self.viewer.set_visibility(show=show or [], hide=hide or [])

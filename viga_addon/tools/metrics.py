@@ -86,9 +86,9 @@ def _resize(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     channels = array[..., None] if array.ndim == 2 else array
     resized = [
         np.asarray(
-            Image.fromarray(np.ascontiguousarray(channels[..., c], dtype=np.float32), mode="F").resize(
-                (width, height), Image.Resampling.BICUBIC
-            )
+            Image.fromarray(
+                np.ascontiguousarray(channels[..., c], dtype=np.float32), mode="F"
+            ).resize((width, height), Image.Resampling.BICUBIC)
         )
         for c in range(channels.shape[2])
     ]
@@ -147,9 +147,15 @@ def load_mask(mask, shape=None) -> np.ndarray | None:
     array = np.asarray(mask)
     if array.ndim == 3:
         array = array[..., 0] if array.shape[2] == 1 else array.mean(axis=2)
-    array = array.astype(bool) if array.dtype == bool else array > 0.5 * max(1.0, float(array.max(initial=0)))
+    array = (
+        array.astype(bool)
+        if array.dtype == bool
+        else array > 0.5 * max(1.0, float(array.max(initial=0)))
+    )
     if shape is not None and array.shape != tuple(shape[:2]):
-        raise ValueError(f"mask shape {array.shape} does not match the image shape {tuple(shape[:2])}")
+        raise ValueError(
+            f"mask shape {array.shape} does not match the image shape {tuple(shape[:2])}"
+        )
     return array
 
 
@@ -204,7 +210,9 @@ def ssim_map(a, b) -> np.ndarray:
     """Per-pixel, per-channel SSIM of shape (H-10, W-10, C) (window centres inside the image)."""
     a, b = _as_pair(a, b)
     if min(a.shape[:2]) < SSIM_WINDOW:
-        raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got {a.shape[1]}x{a.shape[0]}")
+        raise ValueError(
+            f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got {a.shape[1]}x{a.shape[0]}"
+        )
     kernel = _gaussian_kernel()
     mu_a = _filter_valid(a, kernel)
     mu_b = _filter_valid(b, kernel)
@@ -264,7 +272,10 @@ def compare(render_path, photo_path, size=None, mask=None, background=DEFAULT_BA
         render = load_rgb(render_path, background=background)
         photo = load_rgb(photo_path, background=background)
     except (OSError, ValueError) as exc:
-        return {"ok": False, "error": f"cannot read image: {exc}. Check that both paths point to PNG/JPEG files."}
+        return {
+            "ok": False,
+            "error": f"cannot read image: {exc}. Check that both paths point to PNG/JPEG files.",
+        }
     render_h, render_w = render.shape[:2]
     photo_h, photo_w = photo.shape[:2]
     photo_aspect = photo_w / photo_h
@@ -384,7 +395,10 @@ def learned_metrics_available(extra_dirs=()) -> dict:
         },
         "lpips": {
             "packages": [("torch",), ("lpips",)],
-            "weights": [(torch_hub / "checkpoints", "alexnet-*.pth"), (torch_hub / "checkpoints", "vgg16-*.pth")]
+            "weights": [
+                (torch_hub / "checkpoints", "alexnet-*.pth"),
+                (torch_hub / "checkpoints", "vgg16-*.pth"),
+            ]
             + anywhere("**/alexnet-*.pth")
             + anywhere("**/vgg16-*.pth"),
         },
@@ -404,5 +418,9 @@ def learned_metrics_available(extra_dirs=()) -> dict:
             reason = "no local weights found (downloads are disabled)"
         else:
             reason = "packages and local weights found"
-        report[name] = {"available": not missing and weights is not None, "reason": reason, "weights": weights}
+        report[name] = {
+            "available": not missing and weights is not None,
+            "reason": reason,
+            "weights": weights,
+        }
     return report

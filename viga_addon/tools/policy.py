@@ -51,7 +51,6 @@ import math
 import os
 import sys
 import threading
-import time
 import types
 
 CODE_FILENAME = "<your code>"
@@ -60,56 +59,120 @@ DEFAULT_MEMORY_HEADROOM = 2 << 30  # bytes of address space model code may add (
 ADVICE = "Use bpy, bmesh, mathutils, math, random and the other allowed modules only."
 
 # Modules model code may import (submodules must be listed to be importable / reachable).
-ALLOWED_MODULES = frozenset({
-    "bpy", "bpy.types", "bmesh", "bmesh.ops", "bmesh.types", "bmesh.utils", "bmesh.geometry",
-    "mathutils", "mathutils.noise", "mathutils.geometry", "mathutils.bvhtree",
-    "mathutils.kdtree", "mathutils.interpolate",
-    "math", "cmath", "random", "colorsys", "itertools", "functools", "collections",
-    "collections.abc", "statistics",
-    "numpy", "numpy.linalg", "numpy.random", "numpy.fft",
-})
+ALLOWED_MODULES = frozenset(
+    {
+        "bpy",
+        "bpy.types",
+        "bmesh",
+        "bmesh.ops",
+        "bmesh.types",
+        "bmesh.utils",
+        "bmesh.geometry",
+        "mathutils",
+        "mathutils.noise",
+        "mathutils.geometry",
+        "mathutils.bvhtree",
+        "mathutils.kdtree",
+        "mathutils.interpolate",
+        "math",
+        "cmath",
+        "random",
+        "colorsys",
+        "itertools",
+        "functools",
+        "collections",
+        "collections.abc",
+        "statistics",
+        "numpy",
+        "numpy.linalg",
+        "numpy.random",
+        "numpy.fft",
+    }
+)
 
 # Why a module is refused, for the message (anything not allowed is refused).
 _REFUSED_WHY = {
-    "os": "file and process access are blocked", "sys": "interpreter access is blocked",
-    "subprocess": "starting processes is blocked", "socket": "network access is blocked",
-    "shutil": "file access is blocked", "ctypes": "raw memory access is blocked",
-    "importlib": "import tricks are blocked", "pathlib": "file access is blocked",
-    "io": "file access is blocked", "pickle": "loading code from data is blocked",
-    "marshal": "loading code from data is blocked", "builtins": "builtins are fixed",
-    "threading": "threads can crash Blender", "multiprocessing": "starting processes is blocked",
-    "urllib": "network access is blocked", "http": "network access is blocked",
-    "requests": "network access is blocked", "time": "sleeping would freeze Blender",
+    "os": "file and process access are blocked",
+    "sys": "interpreter access is blocked",
+    "subprocess": "starting processes is blocked",
+    "socket": "network access is blocked",
+    "shutil": "file access is blocked",
+    "ctypes": "raw memory access is blocked",
+    "importlib": "import tricks are blocked",
+    "pathlib": "file access is blocked",
+    "io": "file access is blocked",
+    "pickle": "loading code from data is blocked",
+    "marshal": "loading code from data is blocked",
+    "builtins": "builtins are fixed",
+    "threading": "threads can crash Blender",
+    "multiprocessing": "starting processes is blocked",
+    "urllib": "network access is blocked",
+    "http": "network access is blocked",
+    "requests": "network access is blocked",
+    "time": "sleeping would freeze Blender",
 }
 
 # Builtins model code may not name at all.
 REFUSED_BUILTINS = {
-    "open": "file access is blocked", "exec": "running generated code is blocked",
-    "eval": "running generated code is blocked", "compile": "running generated code is blocked",
-    "__import__": "use a plain import statement", "globals": "namespace walks are blocked",
-    "locals": "namespace walks are blocked", "vars": "namespace walks are blocked",
-    "breakpoint": "it would freeze Blender", "input": "it would freeze Blender",
-    "help": "it opens a pager", "memoryview": "raw memory access is blocked",
-    "license": "it reads files", "credits": "not needed", "copyright": "not needed",
+    "open": "file access is blocked",
+    "exec": "running generated code is blocked",
+    "eval": "running generated code is blocked",
+    "compile": "running generated code is blocked",
+    "__import__": "use a plain import statement",
+    "globals": "namespace walks are blocked",
+    "locals": "namespace walks are blocked",
+    "vars": "namespace walks are blocked",
+    "breakpoint": "it would freeze Blender",
+    "input": "it would freeze Blender",
+    "help": "it opens a pager",
+    "memoryview": "raw memory access is blocked",
+    "license": "it reads files",
+    "credits": "not needed",
+    "copyright": "not needed",
 }
 
 # Attribute names refused wherever they appear (reading or writing), with the reason.
 REFUSED_ATTRIBUTES = {
     # code / frame / generator internals: walks back to real globals and builtins
-    **{name: "interpreter internals are blocked" for name in (
-        "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame",
-        "ag_code", "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "f_trace",
-        "tb_frame", "tb_next", "co_code", "co_consts", "func_globals", "mro")},
+    **{
+        name: "interpreter internals are blocked"
+        for name in (
+            "gi_frame",
+            "gi_code",
+            "gi_yieldfrom",
+            "cr_frame",
+            "cr_code",
+            "cr_await",
+            "ag_frame",
+            "ag_code",
+            "f_back",
+            "f_globals",
+            "f_locals",
+            "f_builtins",
+            "f_code",
+            "f_trace",
+            "tb_frame",
+            "tb_next",
+            "co_code",
+            "co_consts",
+            "func_globals",
+            "mro",
+        )
+    },
     "format": "str.format walks attributes inside the template; use an f-string",
     "format_map": "str.format_map walks attributes inside the template; use an f-string",
     # reaching files or running text through the data API
     "as_module": "running a Text datablock as Python is blocked",
-    "save": "writing files is blocked", "save_render": "writing files is blocked",
-    "save_as": "writing files is blocked", "write": "writing files is blocked",
-    "tofile": "writing files is blocked", "dump": "writing files is blocked",
+    "save": "writing files is blocked",
+    "save_render": "writing files is blocked",
+    "save_as": "writing files is blocked",
+    "write": "writing files is blocked",
+    "tofile": "writing files is blocked",
+    "dump": "writing files is blocked",
     "load": "reading files into the scene is blocked (they could be sent to the model)",
     "reload": "reading files into the scene is blocked",
-    "unpack": "unpacking writes files", "pack": "packing reads files",
+    "unpack": "unpacking writes files",
+    "pack": "packing reads files",
     "libraries": "linking/appending other .blend files is blocked",
     "texts": "Text datablocks can hold scripts; they are not needed for scene code",
     "cache_files": "external cache files are blocked",
@@ -120,27 +183,42 @@ REFUSED_ATTRIBUTES = {
     "handlers": "app handlers would run code later, outside the policy",
     "timers": "timers would run code later, outside the policy",
     "ctypes": "raw memory access is blocked",
-    "register_class": "registering classes is blocked", "execfile": "running files is blocked",
+    "register_class": "registering classes is blocked",
+    "execfile": "running files is blocked",
     "shading_system": "OSL script shaders are blocked",
     # Blender's preferences, window manager and data-API helpers reachable other ways
     # (bpy.context.copy()["preferences"], bpy.data.window_managers[0] ...)
-    **{name: "Blender's preferences and window manager are off limits" for name in (
-        "filepaths", "addons", "extensions", "use_scripts_auto_execute", "keyconfigs",
-        "window_managers", "studio_lights")},
+    **{
+        name: "Blender's preferences and window manager are off limits"
+        for name in (
+            "filepaths",
+            "addons",
+            "extensions",
+            "use_scripts_auto_execute",
+            "keyconfigs",
+            "window_managers",
+            "studio_lights",
+        )
+    },
     "clipboard": "the clipboard may hold the artist's data",
     "temp_data": "temporary blend-file data can load other files",
     "file_path_map": "file paths of the artist's data are off limits",
     "file_path_foreach": "file paths of the artist's data are off limits",
     "pack_linked_ids_hierarchy": "packing reads files",
     "orphans_purge": "purging would delete the artist's unused data",
-    **{name: "the sequencer loads images, movies and sounds from files" for name in (
-        "sequence_editor_create", "new_image", "new_movie", "new_sound")},
-    **{name: "use bpy.data and bpy.context.scene" for name in (
-        "blend_data", "all_ids", "user_map", "users_scene")},
+    **{
+        name: "the sequencer loads images, movies and sounds from files"
+        for name in ("sequence_editor_create", "new_image", "new_movie", "new_sound")
+    },
+    **{
+        name: "use bpy.data and bpy.context.scene"
+        for name in ("blend_data", "all_ids", "user_map", "users_scene")
+    },
 }
 # Attribute names refused only as assignment targets (reading them is harmless).
 REFUSED_STORES = {
-    "filepath": "changing file paths is blocked", "filepath_raw": "changing file paths is blocked",
+    "filepath": "changing file paths is blocked",
+    "filepath_raw": "changing file paths is blocked",
     "directory": "changing file paths is blocked",
     "expression": "Python driver expressions run outside the policy",
     "use_module": "registering a Text as a module is blocked",
@@ -149,37 +227,124 @@ REFUSED_STORES = {
     "file_subpath": "the compositor's File Output node writes files",
 }
 # Node types refused as string constants (script nodes read external files / run OSL).
-REFUSED_STRINGS = {"ShaderNodeScript": "OSL script nodes are blocked",
-                   "CompositorNodeOutputFile": "the File Output node writes files"}
+REFUSED_STRINGS = {
+    "ShaderNodeScript": "OSL script nodes are blocked",
+    "CompositorNodeOutputFile": "the File Output node writes files",
+}
 
 # bpy.ops: operator categories model code may use, and names refused inside them.
-ALLOWED_OP_CATEGORIES = frozenset({
-    "mesh", "object", "curve", "curves", "material", "node", "transform", "uv", "collection",
-    "world", "anim", "constraint", "surface", "armature", "pose", "texture", "lattice",
-    "mball", "geometry", "particle", "rigidbody", "graph", "action", "view3d", "pointcloud",
-    "grease_pencil", "gpencil", "sculpt", "paint", "camera",
-})
+ALLOWED_OP_CATEGORIES = frozenset(
+    {
+        "mesh",
+        "object",
+        "curve",
+        "curves",
+        "material",
+        "node",
+        "transform",
+        "uv",
+        "collection",
+        "world",
+        "anim",
+        "constraint",
+        "surface",
+        "armature",
+        "pose",
+        "texture",
+        "lattice",
+        "mball",
+        "geometry",
+        "particle",
+        "rigidbody",
+        "graph",
+        "action",
+        "view3d",
+        "pointcloud",
+        "grease_pencil",
+        "gpencil",
+        "sculpt",
+        "paint",
+        "camera",
+    }
+)
 EXTRA_ALLOWED_OPS = frozenset({"image.new", "font.text_insert"})
 # Substrings of operator names that touch files, presets, caches or other scripts.
-_REFUSED_OP_WORDS = ("preset", "open", "save", "export", "import", "bake", "reload", "unpack",
-                     "pack_all", "external", "append", "script", "quit", "file", "browse",
-                     "directory", "cache", "undo", "redo", "link_append", "driver", "load",
-                     "image_add", "copybuffer", "pastebuffer", "clipboard", "copy_to_selected")
+_REFUSED_OP_WORDS = (
+    "preset",
+    "open",
+    "save",
+    "export",
+    "import",
+    "bake",
+    "reload",
+    "unpack",
+    "pack_all",
+    "external",
+    "append",
+    "script",
+    "quit",
+    "file",
+    "browse",
+    "directory",
+    "cache",
+    "undo",
+    "redo",
+    "link_append",
+    "driver",
+    "load",
+    "image_add",
+    "copybuffer",
+    "pastebuffer",
+    "clipboard",
+    "copy_to_selected",
+)
 # Operators in allowed families that still reach files or the clipboard buffer files.
-REFUSED_OPS = frozenset({"material.copy", "material.paste", "object.multires_external_pack",
-                         "node.add_file", "object.lightprobe_cache_bake"})
+REFUSED_OPS = frozenset(
+    {
+        "material.copy",
+        "material.paste",
+        "object.multires_external_pack",
+        "node.add_file",
+        "object.lightprobe_cache_bake",
+    }
+)
 # wm holds open/save/quit/link/append, preferences and context_* operators that exec() strings
 # (wm.context_set_value runs its value as Python): none of them is safe for model code.
 SAFE_WM_OPS = frozenset()
 
 # numpy attributes refused (file I/O, raw memory, helpers that load other code).
-_NUMPY_REFUSED = frozenset({
-    "load", "save", "savez", "savez_compressed", "fromfile", "memmap", "loadtxt", "savetxt",
-    "genfromtxt", "fromregex", "ctypeslib", "lib", "DataSource", "f2py", "testing",
-    "distutils", "show_config", "show_runtime", "info", "source", "get_include", "core",
-    # global numpy state the add-on's own numpy code shares
-    "seterr", "seterrcall", "set_printoptions", "setbufsize", "set_string_function",
-})
+_NUMPY_REFUSED = frozenset(
+    {
+        "load",
+        "save",
+        "savez",
+        "savez_compressed",
+        "fromfile",
+        "memmap",
+        "loadtxt",
+        "savetxt",
+        "genfromtxt",
+        "fromregex",
+        "ctypeslib",
+        "lib",
+        "DataSource",
+        "f2py",
+        "testing",
+        "distutils",
+        "show_config",
+        "show_runtime",
+        "info",
+        "source",
+        "get_include",
+        "core",
+        # global numpy state the add-on's own numpy code shares
+        "seterr",
+        "seterrcall",
+        "set_printoptions",
+        "setbufsize",
+        "set_string_function",
+    }
+)
 _MODULE_REFUSED = {"numpy": _NUMPY_REFUSED, "random": frozenset({"SystemRandom"})}
 
 MAX_CONSTANT_ITEMS = 10_000_000  # biggest constant repetition / range the AST check lets through
@@ -228,8 +393,7 @@ def attribute_refusal(name, store: bool = False) -> str | None:
     if not isinstance(name, str):
         return None
     if name.startswith("_"):
-        return refusal(f"attribute {name!r}", "names starting with '_' reach interpreter "
-                       "internals")
+        return refusal(f"attribute {name!r}", "names starting with '_' reach interpreter internals")
     if name in REFUSED_ATTRIBUTES:
         return refusal(f"attribute {name!r}", REFUSED_ATTRIBUTES[name])
     if store and name in REFUSED_STORES:
@@ -247,14 +411,18 @@ def operator_refusal(category: str, name: str | None = None) -> str | None:
     if category == "wm":
         if name and full in SAFE_WM_OPS:
             return None
-        return refusal(f"bpy.ops.{full}", "window-manager operators open, save, link, quit or "
-                       "run code")
+        return refusal(
+            f"bpy.ops.{full}", "window-manager operators open, save, link, quit or run code"
+        )
     if category not in ALLOWED_OP_CATEGORIES:
         if name is None and any(op.startswith(category + ".") for op in EXTRA_ALLOWED_OPS):
             return None
-        return refusal(f"bpy.ops.{full}", "this operator family touches files, preferences, "
-                       "add-ons, scripts, rendering or the UI; build the scene with bpy.data "
-                       "and the mesh/object/material operators")
+        return refusal(
+            f"bpy.ops.{full}",
+            "this operator family touches files, preferences, "
+            "add-ons, scripts, rendering or the UI; build the scene with bpy.data "
+            "and the mesh/object/material operators",
+        )
     if name and (full in REFUSED_OPS or any(word in name for word in _REFUSED_OP_WORDS)):
         return refusal(f"bpy.ops.{full}", "it reads or writes files, caches or scripts")
     return None
@@ -263,8 +431,11 @@ def operator_refusal(category: str, name: str | None = None) -> str | None:
 # ----------------------------------------------------------------------------- AST check
 def _const_int(node):
     """The value of a small constant integer expression, else None (never computes big ints)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, int) \
-            and not isinstance(node.value, bool):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int)
+        and not isinstance(node.value, bool)
+    ):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _const_int(node.operand)
@@ -276,7 +447,7 @@ def _const_int(node):
         if isinstance(node.op, ast.Pow):
             if right < 0 or _pow_bits(left, right) > MAX_CONSTANT_BITS:
                 return None
-            return left ** right
+            return left**right
         if isinstance(node.op, ast.Mult):
             return left * right
         if isinstance(node.op, ast.Add):
@@ -331,16 +502,24 @@ class _Checker(ast.NodeVisitor):
             if problem is None:
                 for alias in node.names:
                     if alias.name == "*":
-                        self.refuse(node, refusal(f"'from {node.module} import *'",
-                                                  "import the names you use"))
+                        self.refuse(
+                            node,
+                            refusal(f"'from {node.module} import *'", "import the names you use"),
+                        )
                         continue
                     sub = f"{node.module}.{alias.name}"
-                    if node.module == "bpy" and alias.name in ("utils", "app", "props", "msgbus",
-                                                               "path"):
+                    if node.module == "bpy" and alias.name in (
+                        "utils",
+                        "app",
+                        "props",
+                        "msgbus",
+                        "path",
+                    ):
                         problem = _bpy_attribute_refusal(alias.name)
                     elif sub not in ALLOWED_MODULES:
                         problem = attribute_refusal(alias.name) or _module_attr_refusal(
-                            node.module, alias.name)
+                            node.module, alias.name
+                        )
                     if problem:
                         self.refuse(node, problem)
                         problem = None
@@ -354,8 +533,12 @@ class _Checker(ast.NodeVisitor):
         if name in REFUSED_BUILTINS:
             self.refuse(node, refusal(f"{name!r}", REFUSED_BUILTINS[name]))
         elif name.startswith("__") and name != "__name__":
-            self.refuse(node, refusal(f"the name {name!r}", "names starting with '__' reach "
-                                      "interpreter internals"))
+            self.refuse(
+                node,
+                refusal(
+                    f"the name {name!r}", "names starting with '__' reach interpreter internals"
+                ),
+            )
         self.generic_visit(node)
 
     def visit_Attribute(self, node):
@@ -374,8 +557,11 @@ class _Checker(ast.NodeVisitor):
 
     def visit_Call(self, node):
         func = node.func
-        if isinstance(func, ast.Name) and func.id in ("getattr", "setattr", "hasattr",
-                                                      "delattr") and len(node.args) >= 2:
+        if (
+            isinstance(func, ast.Name)
+            and func.id in ("getattr", "setattr", "hasattr", "delattr")
+            and len(node.args) >= 2
+        ):
             name = node.args[1]
             if isinstance(name, ast.Constant):
                 problem = attribute_refusal(name.value, store=func.id in ("setattr", "delattr"))
@@ -385,22 +571,30 @@ class _Checker(ast.NodeVisitor):
             for arg in node.args:
                 value = _const_int(arg)
                 if value is not None and abs(value) > MAX_CONSTANT_ITEMS:
-                    self.refuse(node, refusal(f"range({value})", "loops that long would freeze "
-                                              "Blender"))
+                    self.refuse(
+                        node, refusal(f"range({value})", "loops that long would freeze Blender")
+                    )
         if isinstance(func, ast.Name) and func.id in ("bytearray", "bytes") and node.args:
             value = _const_int(node.args[0])
             if value is not None and value > MAX_CONSTANT_ITEMS:
-                self.refuse(node, refusal(f"{func.id}({value})", "allocations that big would "
-                                          "exhaust memory"))
+                self.refuse(
+                    node,
+                    refusal(f"{func.id}({value})", "allocations that big would exhaust memory"),
+                )
         self.generic_visit(node)
 
     def visit_BinOp(self, node):
         if isinstance(node.op, ast.Pow):
             base, exponent = _const_int(node.left), _const_int(node.right)
-            if base is not None and exponent is not None and exponent > 0 \
-                    and _pow_bits(base, exponent) > MAX_CONSTANT_BITS:
-                self.refuse(node, refusal("a constant power that big", "it would exhaust memory "
-                                          "and time"))
+            if (
+                base is not None
+                and exponent is not None
+                and exponent > 0
+                and _pow_bits(base, exponent) > MAX_CONSTANT_BITS
+            ):
+                self.refuse(
+                    node, refusal("a constant power that big", "it would exhaust memory and time")
+                )
         if isinstance(node.op, ast.LShift):
             shift = _const_int(node.right)
             if shift is not None and shift > MAX_CONSTANT_BITS:
@@ -408,10 +602,15 @@ class _Checker(ast.NodeVisitor):
         if isinstance(node.op, ast.Mult):
             for seq, count in ((node.left, node.right), (node.right, node.left)):
                 value = _const_int(count)
-                if _is_sequence(seq) and value is not None \
-                        and value * _sequence_len(seq) > MAX_CONSTANT_ITEMS:
-                    self.refuse(node, refusal("repeating a sequence that many times",
-                                              "it would exhaust memory"))
+                if (
+                    _is_sequence(seq)
+                    and value is not None
+                    and value * _sequence_len(seq) > MAX_CONSTANT_ITEMS
+                ):
+                    self.refuse(
+                        node,
+                        refusal("repeating a sequence that many times", "it would exhaust memory"),
+                    )
         self.generic_visit(node)
 
     def visit_Constant(self, node):
@@ -421,8 +620,13 @@ class _Checker(ast.NodeVisitor):
     # ways to swallow the timeout ------------------------------------------------------------
     def visit_FunctionDef(self, node):
         if node.name in ("__exit__", "__aexit__", "__del__"):
-            self.refuse(node, refusal(f"defining {node.name}", "it could swallow the time "
-                                      "limit; use try/except Exception instead"))
+            self.refuse(
+                node,
+                refusal(
+                    f"defining {node.name}",
+                    "it could swallow the time limit; use try/except Exception instead",
+                ),
+            )
         self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -431,8 +635,13 @@ class _Checker(ast.NodeVisitor):
         for stmt in node.finalbody:
             for sub in _walk_same_function(stmt):
                 if isinstance(sub, (ast.Return, ast.Break, ast.Continue)):
-                    self.refuse(sub, refusal("return/break/continue inside 'finally'",
-                                             "it discards the error being raised"))
+                    self.refuse(
+                        sub,
+                        refusal(
+                            "return/break/continue inside 'finally'",
+                            "it discards the error being raised",
+                        ),
+                    )
         self.generic_visit(node)
 
     visit_TryStar = visit_Try
@@ -445,8 +654,9 @@ def _walk_same_function(node):
         current = stack.pop()
         yield current
         for child in ast.iter_child_nodes(current):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
-                                      ast.ClassDef)):
+            if not isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+            ):
                 stack.append(child)
 
 
@@ -514,14 +724,19 @@ def _bpy_attribute_refusal(name: str, sub: str | None = None) -> str | None:
     if name == "app":
         if sub is None or sub in _BPY_APP_ALLOWED:
             return None
-        return refusal(f"bpy.app.{sub}", "handlers, timers, driver namespaces and paths run "
-                       "or reveal code outside the policy; only bpy.app.version* is available")
+        return refusal(
+            f"bpy.app.{sub}",
+            "handlers, timers, driver namespaces and paths run "
+            "or reveal code outside the policy; only bpy.app.version* is available",
+        )
     if name in _BPY_ALLOWED:
         return None
     if name.startswith("_"):
         return attribute_refusal(name)
-    return refusal(f"bpy.{name}", "only bpy.data, bpy.context, bpy.ops, bpy.types and "
-                   "bpy.app.version are available")
+    return refusal(
+        f"bpy.{name}",
+        "only bpy.data, bpy.context, bpy.ops, bpy.types and bpy.app.version are available",
+    )
 
 
 def _module_attr_refusal(module: str, name: str) -> str | None:
@@ -540,8 +755,9 @@ class _Guarded:
         object.__setattr__(self, "_label", label)
 
     def __setattr__(self, name, value):
-        raise _violation(refusal(f"changing {self._label}.{name}",
-                                      "shared modules cannot be modified"))
+        raise _violation(
+            refusal(f"changing {self._label}.{name}", "shared modules cannot be modified")
+        )
 
     __delattr__ = __setattr__
 
@@ -658,8 +874,9 @@ def _hidden(item) -> bool:
 
 
 def _other_scene_refusal(what) -> str:
-    return refusal(what, "it belongs to another scene of the artist's file; work in "
-                   "bpy.context.scene only")
+    return refusal(
+        what, "it belongs to another scene of the artist's file; work in bpy.context.scene only"
+    )
 
 
 class GuardedIDCollection(_Guarded):
@@ -729,12 +946,14 @@ class GuardedData(_Guarded):
             raise _violation(problem)
         value = getattr(self._target, name)
         if name == "batch_remove":
+
             def batch_remove(ids):
                 ids = list(ids)
                 for item in ids:
                     if _hidden(item):
                         raise _violation(_other_scene_refusal(f"removing {item.name!r}"))
                 return value(ids)
+
             return batch_remove
         import bpy
 
@@ -889,29 +1108,96 @@ def _refused_builtin(name):
 
 
 _SAFE_BUILTIN_NAMES = (
-    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr",
-    "classmethod", "complex", "dict", "dir", "divmod", "enumerate", "filter", "float", "format",
-    "frozenset", "hash", "hex", "id", "int", "isinstance", "issubclass", "iter", "len", "list",
-    "map", "max", "min", "next", "object", "oct", "ord", "pow", "print", "property", "range",
-    "repr", "reversed", "round", "set", "slice", "sorted", "staticmethod", "str", "sum", "super",
-    "tuple", "type", "zip", "aiter", "anext", "__build_class__", "NotImplemented", "Ellipsis",
-    "True", "False", "None", "SystemExit", "KeyboardInterrupt", "GeneratorExit",
+    "abs",
+    "all",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "complex",
+    "dict",
+    "dir",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "hash",
+    "hex",
+    "id",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "zip",
+    "aiter",
+    "anext",
+    "__build_class__",
+    "NotImplemented",
+    "Ellipsis",
+    "True",
+    "False",
+    "None",
+    "SystemExit",
+    "KeyboardInterrupt",
+    "GeneratorExit",
 )
 
 
 def safe_builtins() -> dict:
     """The ``__builtins__`` handed to model code."""
-    out = {name: getattr(_builtins, name) for name in _SAFE_BUILTIN_NAMES
-           if hasattr(_builtins, name)}
+    out = {
+        name: getattr(_builtins, name) for name in _SAFE_BUILTIN_NAMES if hasattr(_builtins, name)
+    }
     for name, value in vars(_builtins).items():  # every exception class
         if isinstance(value, type) and issubclass(value, Exception):
             out[name] = value
-    out.update({
-        "__import__": _safe_import, "getattr": _safe_getattr, "hasattr": _safe_hasattr,
-        "setattr": _safe_setattr, "delattr": _safe_delattr, "exit": _exit, "quit": _exit,
-        "type": _safe_type, "isinstance": _safe_isinstance, "issubclass": _safe_issubclass,
-        "PolicyViolation": PolicyViolation,
-    })
+    out.update(
+        {
+            "__import__": _safe_import,
+            "getattr": _safe_getattr,
+            "hasattr": _safe_hasattr,
+            "setattr": _safe_setattr,
+            "delattr": _safe_delattr,
+            "exit": _exit,
+            "quit": _exit,
+            "type": _safe_type,
+            "isinstance": _safe_isinstance,
+            "issubclass": _safe_issubclass,
+            "PolicyViolation": PolicyViolation,
+        }
+    )
     for name in REFUSED_BUILTINS:
         if name != "__import__":
             out[name] = _refused_builtin(name)
@@ -926,8 +1212,13 @@ def namespace() -> dict:
 
     _state.offlimits = _other_scene_ids(bpy.context.scene)
     ns = {"__name__": "__main__", "__builtins__": safe_builtins()}
-    for name, module in (("bpy", bpy), ("bmesh", bmesh), ("mathutils", mathutils),
-                         ("math", math), ("random", sys.modules["random"])):
+    for name, module in (
+        ("bpy", bpy),
+        ("bmesh", bmesh),
+        ("mathutils", mathutils),
+        ("math", math),
+        ("random", sys.modules["random"]),
+    ):
         ns[name] = _guard_module(module, name)
     for name in ("Vector", "Matrix", "Euler", "Quaternion", "Color"):
         ns[name] = getattr(mathutils, name)
@@ -953,17 +1244,66 @@ _READ_ROOTS: tuple[str, ...] = ()
 
 # Event name prefixes refused while model code runs.
 _REFUSED_EVENTS = (
-    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill",
-    "os.killpg", "os.remove", "os.unlink", "os.rename", "os.replace", "os.rmdir", "os.mkdir",
-    "os.chmod", "os.chown", "os.chdir", "os.truncate", "os.symlink", "os.link", "os.listdir",
-    "os.scandir", "os.putenv", "os.unsetenv", "os.startfile", "os.walk", "os.utime",
-    "subprocess.", "socket.", "ctypes.", "urllib.", "http.", "ftplib.", "smtplib.",
-    "webbrowser.", "shutil.", "glob.", "tempfile.", "sqlite3.", "mmap.", "pty.", "fcntl.",
-    "resource.setrlimit", "sys.settrace", "sys.setprofile", "sys.addaudithook",
-    "sys._current_frames", "gc.get_objects", "gc.get_referrers",
-    "gc.get_referents", "marshal.load", "pickle.find_class", "code.__new__",
-    "function.__new__", "builtins.input", "builtins.breakpoint", "cpython.run_",
-    "cpython.remote_debugger_script", "winreg.", "msvcrt.",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "os.kill",
+    "os.killpg",
+    "os.remove",
+    "os.unlink",
+    "os.rename",
+    "os.replace",
+    "os.rmdir",
+    "os.mkdir",
+    "os.chmod",
+    "os.chown",
+    "os.chdir",
+    "os.truncate",
+    "os.symlink",
+    "os.link",
+    "os.listdir",
+    "os.scandir",
+    "os.putenv",
+    "os.unsetenv",
+    "os.startfile",
+    "os.walk",
+    "os.utime",
+    "subprocess.",
+    "socket.",
+    "ctypes.",
+    "urllib.",
+    "http.",
+    "ftplib.",
+    "smtplib.",
+    "webbrowser.",
+    "shutil.",
+    "glob.",
+    "tempfile.",
+    "sqlite3.",
+    "mmap.",
+    "pty.",
+    "fcntl.",
+    "resource.setrlimit",
+    "sys.settrace",
+    "sys.setprofile",
+    "sys.addaudithook",
+    "sys._current_frames",
+    "gc.get_objects",
+    "gc.get_referrers",
+    "gc.get_referents",
+    "marshal.load",
+    "pickle.find_class",
+    "code.__new__",
+    "function.__new__",
+    "builtins.input",
+    "builtins.breakpoint",
+    "cpython.run_",
+    "cpython.remote_debugger_script",
+    "winreg.",
+    "msvcrt.",
 )
 
 
@@ -1011,8 +1351,7 @@ def _audit_refusal(event: str, args) -> str | None:
             real = ""
         if not writing and real.startswith(_READ_ROOTS):
             return None
-        return refusal(f"opening {os.fsdecode(path) if real else path!r}",
-                       "file access is blocked")
+        return refusal(f"opening {os.fsdecode(path) if real else path!r}", "file access is blocked")
     if event == "import":
         name = args[0]
         if name in sys.modules or name in ALLOWED_MODULES:
@@ -1022,10 +1361,15 @@ def _audit_refusal(event: str, args) -> str | None:
         # raised for attribute changes on classes: Blender's types and library classes are
         # shared with the add-on; a method planted there would run later, outside the policy
         target, name = args[0], args[1] if len(args) > 1 else ""
-        if isinstance(target, type) and name != "__module__" \
-                and target.__dict__.get("__module__") != "__main__":
-            return refusal(f"changing the class {target.__name__!r}", "classes shared with "
-                           "Blender and the add-on cannot be modified")
+        if (
+            isinstance(target, type)
+            and name != "__module__"
+            and target.__dict__.get("__module__") != "__main__"
+        ):
+            return refusal(
+                f"changing the class {target.__name__!r}",
+                "classes shared with Blender and the add-on cannot be modified",
+            )
         return None
     if event in ("exec", "compile"):
         caller = sys._getframe(2) if _frame_depth_ok() else None
@@ -1049,8 +1393,9 @@ def _frame_depth_ok() -> bool:
 def _event_why(event: str) -> str:
     if event.startswith(("socket.", "urllib.", "http.", "ftplib.", "smtplib.", "webbrowser.")):
         return "network access is blocked"
-    if event.startswith(("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-                         "subprocess.", "pty.")):
+    if event.startswith(
+        ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "subprocess.", "pty.")
+    ):
         return "starting processes is blocked"
     if event.startswith("ctypes.") or event.startswith("mmap."):
         return "raw memory access is blocked"
@@ -1082,7 +1427,8 @@ def _set_async_exc(thread_id: int, exc_type) -> int:
     import ctypes
 
     return ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exc_type) if exc_type else None)
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc_type) if exc_type else None
+    )
 
 
 class Guard:
@@ -1101,8 +1447,11 @@ class Guard:
 
     REPEAT = 0.25
 
-    def __init__(self, timeout: float | None = DEFAULT_TIMEOUT,
-                 memory_headroom: int | None = DEFAULT_MEMORY_HEADROOM):
+    def __init__(
+        self,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        memory_headroom: int | None = DEFAULT_MEMORY_HEADROOM,
+    ):
         self.timeout = timeout
         self.memory_headroom = memory_headroom
         self.refusals: list[str] = []
@@ -1173,8 +1522,9 @@ class Guard:
         self._cap_memory()
         if self.timeout:
             self._armed = True
-            self._watchdog = threading.Thread(target=self._watch, name="viga-code-watchdog",
-                                              daemon=True)
+            self._watchdog = threading.Thread(
+                target=self._watch, name="viga-code-watchdog", daemon=True
+            )
             self._watchdog.start()
         # armed last: the set-up above raises audit events the hook would refuse
         _state.guard = self
@@ -1207,8 +1557,10 @@ def _estimated_faces(obj) -> int:
     for mod in obj.modifiers:
         kind = mod.type
         if kind in ("SUBSURF", "MULTIRES"):
-            levels = max(getattr(mod, name, 0) or 0 for name in
-                         ("levels", "render_levels", "total_levels", "sculpt_levels"))
+            levels = max(
+                getattr(mod, name, 0) or 0
+                for name in ("levels", "render_levels", "total_levels", "sculpt_levels")
+            )
             estimate *= 4 ** min(int(levels), 20)
         elif kind == "ARRAY":
             estimate *= max(1, int(mod.count)) if mod.fit_type == "FIXED_COUNT" else 1
@@ -1223,8 +1575,11 @@ def _estimated_faces(obj) -> int:
                 estimate = max(estimate, 6 * 4 ** min(int(mod.octree_depth), 20))
         elif kind == "PARTICLE_SYSTEM":
             settings = mod.particle_system.settings
-            children = max(1, int(getattr(settings, "rendered_child_count", 0) or 0)) \
-                if settings.child_type != "NONE" else 1
+            children = (
+                max(1, int(getattr(settings, "rendered_child_count", 0) or 0))
+                if settings.child_type != "NONE"
+                else 1
+            )
             estimate += int(settings.count) * children * 8
         elif kind == "DECIMATE" and mod.decimate_type == "COLLAPSE":
             estimate = int(estimate * max(min(float(mod.ratio), 1.0), 0.0)) or 1
@@ -1246,6 +1601,8 @@ def heavy_geometry(scene) -> str | None:
             worst = (obj.name, estimate)
     if worst is None:
         return None
-    return refusal(f"geometry this heavy ({worst[0]!r} would have about {worst[1]:,} faces)",
-                   f"evaluating more than {MAX_ESTIMATED_FACES:,} faces would freeze Blender; "
-                   "use fewer subdivision levels, array copies or particles")
+    return refusal(
+        f"geometry this heavy ({worst[0]!r} would have about {worst[1]:,} faces)",
+        f"evaluating more than {MAX_ESTIMATED_FACES:,} faces would freeze Blender; "
+        "use fewer subdivision levels, array copies or particles",
+    )

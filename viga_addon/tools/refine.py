@@ -66,15 +66,28 @@ def image_loss(render_rgb: np.ndarray, photo_rgb: np.ndarray) -> dict:
     coarse = float(np.mean((_coarse(render_rgb) - _coarse(photo_rgb)) ** 2))
     coarser = float(np.mean((_coarse(render_rgb, 8) - _coarse(photo_rgb, 8)) ** 2))
     s = metrics.ssim(render_rgb, photo_rgb)
-    return {"loss": (1.0 - s) + 10.0 * (mse + coarse), "coarse_loss": coarse + coarser,
-            "psnr": metrics.psnr(render_rgb, photo_rgb), "ssim": s}
+    return {
+        "loss": (1.0 - s) + 10.0 * (mse + coarse),
+        "coarse_loss": coarse + coarser,
+        "psnr": metrics.psnr(render_rgb, photo_rgb),
+        "ssim": s,
+    }
 
 
 class Objective:
     """Renders parameter vectors (internal coordinates), scores them, caches, tracks the best."""
 
-    def __init__(self, params: list[Param], photo_path, budget, workdir, long_side, samples,
-                 device, progress=None):
+    def __init__(
+        self,
+        params: list[Param],
+        photo_path,
+        budget,
+        workdir,
+        long_side,
+        samples,
+        device,
+        progress=None,
+    ):
         self.params = params
         self.budget = budget
         self.workdir = workdir
@@ -100,11 +113,13 @@ class Objective:
         """Search directions over the whole vector: each parameter's own, or its axes."""
         out, offset, n = [], 0, sum(p.size for p in self.params)
         for p in self.params:
-            local = p.directions or [([1.0 if i == j else 0.0 for j in range(p.size)], p.step,
-                                      True) for i in range(p.size)]
+            local = p.directions or [
+                ([1.0 if i == j else 0.0 for j in range(p.size)], p.step, True)
+                for i in range(p.size)
+            ]
             for vector, step, primary in local:
                 full = np.zeros(n)
-                full[offset:offset + p.size] = vector
+                full[offset : offset + p.size] = vector
                 out.append((full, step, primary))
             offset += p.size
         return out
@@ -114,16 +129,20 @@ class Objective:
         try:
             photo = metrics.load_rgb(photo_path)
         except (OSError, ValueError) as exc:
-            raise RefineError(f"cannot read the photo {photo_path}: {exc}. Give a PNG or JPEG "
-                              "file.") from exc
+            raise RefineError(
+                f"cannot read the photo {photo_path}: {exc}. Give a PNG or JPEG file."
+            ) from exc
         scene = bpy.context.scene
         photo_aspect = photo.shape[1] / photo.shape[0]
         self.note = ""
         while True:
             width, height = render._resolution(scene, long_side)
             self.cropped = abs((width / height) / photo_aspect - 1.0) > metrics.ASPECT_TOLERANCE
-            crop = metrics._centre_crop(np.zeros((height, width, 1)), photo_aspect) \
-                if self.cropped else np.zeros((height, width, 1))
+            crop = (
+                metrics._centre_crop(np.zeros((height, width, 1)), photo_aspect)
+                if self.cropped
+                else np.zeros((height, width, 1))
+            )
             if min(crop.shape[:2]) >= MIN_SIDE or long_side >= 512:
                 break
             long_side *= 2
@@ -131,11 +150,13 @@ class Objective:
         self.render_size = (width, height)
         self.size = (crop.shape[1], crop.shape[0])
         if self.cropped:
-            self.note = (f"The photo ({photo.shape[1]}x{photo.shape[0]}) and the camera frame "
-                         f"({scene.render.resolution_x}x{scene.render.resolution_y}) differ in "
-                         f"aspect ratio: compared the render's centre crop with the whole photo. "
-                         "Set the render resolution to the photo's aspect ratio to compare the "
-                         "full frame.")
+            self.note = (
+                f"The photo ({photo.shape[1]}x{photo.shape[0]}) and the camera frame "
+                f"({scene.render.resolution_x}x{scene.render.resolution_y}) differ in "
+                f"aspect ratio: compared the render's centre crop with the whole photo. "
+                "Set the render resolution to the photo's aspect ratio to compare the "
+                "full frame."
+            )
         self.photo = metrics._resize(photo, self.size)
 
     def frame(self, image: np.ndarray) -> np.ndarray:
@@ -148,12 +169,14 @@ class Objective:
 
     # -- vectors
     def flatten_values(self, values) -> np.ndarray:
-        return np.array([c for p, v in zip(self.params, values) for c in p.to_internal(v)])
+        return np.array(
+            [c for p, v in zip(self.params, values, strict=True) for c in p.to_internal(v)]
+        )
 
     def split(self, u):
         out, i = [], 0
         for p in self.params:
-            out.append(list(u[i:i + p.size]))
+            out.append(list(u[i : i + p.size]))
             i += p.size
         return out
 
@@ -164,16 +187,18 @@ class Objective:
         if np.array_equal(u, self.start_u):
             self.apply_original()
             return
-        for p, coords in zip(self.params, self.split(u)):
+        for p, coords in zip(self.params, self.split(u), strict=True):
             p.set(p.from_internal(coords))
 
     def apply_original(self) -> None:
-        for p, values in zip(self.params, self.original):
+        for p, values in zip(self.params, self.original, strict=True):
             p.set(values)
 
     def values(self, u) -> dict:
-        return {p.name: [round(float(v), 4) for v in p.from_internal(c)]
-                for p, c in zip(self.params, self.split(u))}
+        return {
+            p.name: [round(float(v), 4) for v in p.from_internal(c)]
+            for p, c in zip(self.params, self.split(u), strict=True)
+        }
 
     # -- evaluation
     def render_count_left(self) -> int:
@@ -193,14 +218,21 @@ class Objective:
         self.spend()
         self.apply(u)
         path = os.path.join(self.workdir, f"render_{self.renders:04d}.png")
-        result = render.render("preview", path=path, long_side=self.long_side,
-                               samples=self.samples, device=self.device)
+        result = render.render(
+            "preview", path=path, long_side=self.long_side, samples=self.samples, device=self.device
+        )
         if not result.get("ok"):
             raise RefineError(f"render failed: {result.get('error')}")
         self.render_seconds += result["seconds"]
         image = self.frame(metrics.load_rgb(path))
-        record = {"u": u, "image": image, "path": path, "render": self.renders,
-                  "phase": self.phase, **image_loss(image, self.photo)}
+        record = {
+            "u": u,
+            "image": image,
+            "path": path,
+            "render": self.renders,
+            "phase": self.phase,
+            **image_loss(image, self.photo),
+        }
         self.cache[key] = record
         if self.best is None or self.score(record) < self.score(self.best):
             self.best = record
@@ -226,9 +258,15 @@ class Objective:
     def _report(self, record):
         if self.progress is None:
             return
-        info = {"renders": self.renders, "budget": self.budget, "phase": self.phase,
-                "loss": self.score(record), "best_loss": self.score(self.best),
-                "psnr": record["psnr"], "ssim": record["ssim"]}
+        info = {
+            "renders": self.renders,
+            "budget": self.budget,
+            "phase": self.phase,
+            "loss": self.score(record),
+            "best_loss": self.score(self.best),
+            "psnr": record["psnr"],
+            "ssim": record["ssim"],
+        }
         if self.progress(info) is False:
             self.cancelled = True
 
@@ -287,14 +325,22 @@ def colour_steps(obj: Objective, max_steps=3) -> None:
     obj.apply(obj.best["u"])  # masks of the best state's geometry, not the last one tried
     w, h = obj.render_size
     masks = refine_masks.object_masks(os.path.join(obj.workdir, "ids.png"), w, h)
-    masks = {name: obj.frame(m.astype(np.float32)[..., None])[..., 0] > 0.5
-             for name, m in masks.items()}
+    masks = {
+        name: obj.frame(m.astype(np.float32)[..., None])[..., 0] > 0.5 for name, m in masks.items()
+    }
     regions = []  # (slice, bool mask, light-style normalisation)
     for p, s in base:
-        users = [o.name for o in bpy.context.scene.objects
-                 if any(slot.material and slot.material.name == p.material
-                        for slot in getattr(o, "material_slots", []))]
-        sole = [n for n in users if n in masks and len(bpy.context.scene.objects[n].material_slots) == 1]
+        users = [
+            o.name
+            for o in bpy.context.scene.objects
+            if any(
+                slot.material and slot.material.name == p.material
+                for slot in getattr(o, "material_slots", [])
+            )
+        ]
+        sole = [
+            n for n in users if n in masks and len(bpy.context.scene.objects[n].material_slots) == 1
+        ]
         chosen = sole or [n for n in users if n in masks]
         if chosen:
             union = np.logical_or.reduce([masks[n] for n in chosen])
@@ -349,8 +395,9 @@ def coordinate_search(obj: Objective) -> str:
     first_half = obj.renders + obj.render_count_left() // 2 if geometric else 0
     obj.set_coarse(geometric)
     while True:
-        if obj.coarse and (obj.renders >= first_half or
-                           np.all(np.abs(steps[primary]) < initial[primary] / 64)):
+        if obj.coarse and (
+            obj.renders >= first_half or np.all(np.abs(steps[primary]) < initial[primary] / 64)
+        ):
             obj.set_coarse(False)
             steps = np.copysign(np.maximum(np.abs(steps), initial / 4), steps)
         sweep_start = obj.best["u"].copy()
@@ -383,8 +430,9 @@ def _check_budget(budget):
     if isinstance(budget, bool) or not isinstance(budget, int):
         raise RefineError(f"budget must be a whole number of renders, got {budget!r}.")
     if budget < 1:
-        raise RefineError(f"budget must be at least 1 render (got {budget}); 30-60 renders is a "
-                          "good range.")
+        raise RefineError(
+            f"budget must be at least 1 render (got {budget}); 30-60 renders is a good range."
+        )
     if budget > MAX_BUDGET:
         raise RefineError(f"budget {budget} is more than {MAX_BUDGET} renders; use fewer.")
 
@@ -398,13 +446,25 @@ def _check_scope(params, allowed_groups):
         if len(outside) > 3:
             names += f" and {len(outside) - 3} more"
         groups = ", ".join(sorted({p.group for p in outside}))
-        raise RefineError(f"{names} ({groups}) may not be refined here: this stage may only "
-                          f"refine {' and '.join(allowed_groups) or 'no'} parameters.")
+        raise RefineError(
+            f"{names} ({groups}) may not be refined here: this stage may only "
+            f"refine {' and '.join(allowed_groups) or 'no'} parameters."
+        )
 
 
-def refine_parameters(targets, budget, photo, *, objects=None, allowed_groups=None,
-                      long_side=DEFAULT_LONG_SIDE, samples=DEFAULT_SAMPLES, device="auto",
-                      progress=None, workdir=None) -> dict:
+def refine_parameters(
+    targets,
+    budget,
+    photo,
+    *,
+    objects=None,
+    allowed_groups=None,
+    long_side=DEFAULT_LONG_SIDE,
+    samples=DEFAULT_SAMPLES,
+    device="auto",
+    progress=None,
+    workdir=None,
+) -> dict:
     """Tune the ``targets`` so a small render matches ``photo``, within ``budget`` renders.
 
     targets: parameter names and/or groups (list or comma-separated string), e.g.
@@ -459,8 +519,12 @@ def refine_parameters(targets, budget, photo, *, objects=None, allowed_groups=No
             "end": {k: best[k] for k in ("loss", "psnr", "ssim")},
             "improved": best["loss"] < start["loss"],
             "stopped": stopped,
-            "params": {name: {"before": before, "after": obj.values(best["u"])[name]}
-                       for name, before in zip(obj.values(obj.start_u), _rounded(obj.original))},
+            "params": {
+                name: {"before": before, "after": obj.values(best["u"])[name]}
+                for name, before in zip(
+                    obj.values(obj.start_u), _rounded(obj.original), strict=True
+                )
+            },
             "size": list(obj.size),
             "note": obj.note,
             "history": obj.history,
@@ -501,10 +565,12 @@ def summary(result: dict) -> str:
     if not result.get("ok"):
         return f"Refinement failed: {result.get('error')}"
     s, e = result["start"], result["end"]
-    text = (f"Refined {len(result['params'])} parameter(s) in {result['renders']} renders "
-            f"({result['seconds']:.1f} s, stopped: {result['stopped']}): PSNR {s['psnr']:.2f} -> "
-            f"{e['psnr']:.2f} dB, SSIM {s['ssim']:.3f} -> {e['ssim']:.3f}"
-            f"{'' if result['improved'] else ' (no improvement found; scene left as it was)'}.")
+    text = (
+        f"Refined {len(result['params'])} parameter(s) in {result['renders']} renders "
+        f"({result['seconds']:.1f} s, stopped: {result['stopped']}): PSNR {s['psnr']:.2f} -> "
+        f"{e['psnr']:.2f} dB, SSIM {s['ssim']:.3f} -> {e['ssim']:.3f}"
+        f"{'' if result['improved'] else ' (no improvement found; scene left as it was)'}."
+    )
     if result.get("note"):
         text += " " + result["note"]
     return text

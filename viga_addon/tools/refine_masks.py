@@ -45,8 +45,9 @@ def _id_material():
 def object_masks(path: str, width: int, height: int) -> dict[str, np.ndarray]:
     """Render an ID image at width x height to ``path``; {object name: bool (H, W) mask}."""
     scene = bpy.context.scene
-    objects = [o for o in scene.objects if o.type not in {"LIGHT", "CAMERA", "EMPTY"}
-               and not o.hide_render]
+    objects = [
+        o for o in scene.objects if o.type not in {"LIGHT", "CAMERA", "EMPTY"} and not o.hide_render
+    ]
     if len(objects) >= _LEVELS**3:
         objects = objects[: _LEVELS**3 - 1]
     saved = _SavedSettings()

@@ -77,8 +77,9 @@ def _vector_param(name, group, owner, attr, kind, step, role="", **kw):
     return Param(name, group, size, get, set_, kind, step, role, low, high, **kw)
 
 
-def _scalar_param(name, group, owner, attr, kind, step, role="", low=-math.inf, high=math.inf,
-                  **kw):
+def _scalar_param(
+    name, group, owner, attr, kind, step, role="", low=-math.inf, high=math.inf, **kw
+):
     def get():
         return [float(getattr(owner, attr))]
 
@@ -93,6 +94,7 @@ def _scalar_param(name, group, owner, attr, kind, step, role="", low=-math.inf, 
 def _socket_param(name, group, socket, kind, step, role="", channels=None, **kw):
     """A node socket's default value: all of it (scalar) or its first ``channels`` entries."""
     if channels is None:
+
         def get():
             return [float(socket.default_value)]
 
@@ -101,6 +103,7 @@ def _socket_param(name, group, socket, kind, step, role="", channels=None, **kw)
 
         size = 1
     else:
+
         def get():
             return [float(v) for v in socket.default_value[:channels]]
 
@@ -139,9 +142,11 @@ def _axis(i):
 
 def _euler_check(obj, name):
     if obj.rotation_mode not in _EULER_MODES:
-        raise RefineError(f"{name}: object {obj.name!r} uses rotation mode {obj.rotation_mode}; "
-                          "the refiner tunes Euler rotations only. Set its rotation mode to XYZ "
-                          "Euler first.")
+        raise RefineError(
+            f"{name}: object {obj.name!r} uses rotation mode {obj.rotation_mode}; "
+            "the refiner tunes Euler rotations only. Set its rotation mode to XYZ "
+            "Euler first."
+        )
 
 
 # ----------------------------------------------------------------------------- resolve one name
@@ -149,8 +154,17 @@ def resolve(name: str, scene) -> Param:
     """The Param for one name, or RefineError saying what exists instead."""
     name = name.strip()
     if name == "exposure":
-        return _scalar_param(name, "lighting", scene.view_settings, "exposure", "linear", 0.5,
-                             role="intensity", low=-10.0, high=10.0)
+        return _scalar_param(
+            name,
+            "lighting",
+            scene.view_settings,
+            "exposure",
+            "linear",
+            0.5,
+            role="intensity",
+            low=-10.0,
+            high=10.0,
+        )
     if name in ("world.color", "world.strength"):
         return _world_param(name, scene)
     if name.startswith("camera."):
@@ -158,17 +172,21 @@ def resolve(name: str, scene) -> Param:
     kind, sep, rest = name.partition(":")
     target, dot, attr = rest.rpartition(".")
     if not sep or not dot or not target:
-        raise RefineError(f"Unknown parameter {name!r}. Use e.g. light:Sun.energy, world.color, "
-                          "exposure, material:Red.base_color, object:Cube.location, camera.lens, "
-                          f"or a group: {', '.join(GROUPS)}.")
+        raise RefineError(
+            f"Unknown parameter {name!r}. Use e.g. light:Sun.energy, world.color, "
+            "exposure, material:Red.base_color, object:Cube.location, camera.lens, "
+            f"or a group: {', '.join(GROUPS)}."
+        )
     if kind == "light":
         return _light_param(name, target, attr, scene)
     if kind == "material":
         return _material_param(name, target, attr)
     if kind == "object":
         return _object_param(name, target, attr, scene)
-    raise RefineError(f"Unknown parameter kind {kind!r} in {name!r}; use light:, material:, "
-                      "object:, camera., world. or exposure.")
+    raise RefineError(
+        f"Unknown parameter kind {kind!r} in {name!r}; use light:, material:, "
+        "object:, camera., world. or exposure."
+    )
 
 
 def _world_param(name, scene):
@@ -179,12 +197,15 @@ def _world_param(name, scene):
     if node is None:
         if name == "world.color":
             return _vector_param(name, "lighting", world, "color", "unit", 0.1)
-        raise RefineError(f"{name}: world {world.name!r} has no Background node to set a "
-                          "strength on.")
+        raise RefineError(
+            f"{name}: world {world.name!r} has no Background node to set a strength on."
+        )
     socket = node.inputs["Color" if name == "world.color" else "Strength"]
     if socket.is_linked:
-        raise RefineError(f"{name}: the Background {socket.name} is driven by a node link; "
-                          "unlink it to refine it numerically.")
+        raise RefineError(
+            f"{name}: the Background {socket.name} is driven by a node link; "
+            "unlink it to refine it numerically."
+        )
     if name == "world.color":
         return _socket_param(name, "lighting", socket, "unit", 0.1, channels=3)
     return _socket_param(name, "lighting", socket, "log", 0.4, role="intensity")
@@ -194,8 +215,10 @@ def _background_node(world):
     tree = world.node_tree
     if tree is None:
         return None
-    output = next((n for n in tree.nodes if n.bl_idname == "ShaderNodeOutputWorld"
-                   and n.is_active_output), None)
+    output = next(
+        (n for n in tree.nodes if n.bl_idname == "ShaderNodeOutputWorld" and n.is_active_output),
+        None,
+    )
     if output is not None and output.inputs["Surface"].is_linked:
         node = output.inputs["Surface"].links[0].from_node
         if node.bl_idname == "ShaderNodeBackground":
@@ -206,33 +229,48 @@ def _background_node(world):
 def _camera_param(name, scene):
     cam = scene.camera
     if cam is None:
-        raise RefineError("The scene has no camera: add one and set it as scene.camera before "
-                          "refining (the render must look through the photo's viewpoint).")
+        raise RefineError(
+            "The scene has no camera: add one and set it as scene.camera before "
+            "refining (the render must look through the photo's viewpoint)."
+        )
     attr = name.split(".", 1)[1]
     distance = max((cam.matrix_world.translation).length, scene_radius(scene), 0.1)
     if attr == "location":
         step = 0.04 * distance
-        return _vector_param(name, "camera", cam, "location", "linear", step,
-                             directions=_view_directions(scene, step))
+        return _vector_param(
+            name,
+            "camera",
+            cam,
+            "location",
+            "linear",
+            step,
+            directions=_view_directions(scene, step),
+        )
     if attr == "rotation":
         _euler_check(cam, name)
         return _vector_param(name, "camera", cam, "rotation_euler", "linear", 0.03)
     if attr == "lens":
         if cam.data.type != "PERSP":
-            raise RefineError(f"{name}: camera {cam.name!r} is {cam.data.type}, not perspective; "
-                              "only a perspective camera has a focal length.")
-        return _scalar_param(name, "camera", cam.data, "lens", "log", 0.08,
-                             low=math.log(1.0), high=math.log(5000.0))
-    raise RefineError(f"Unknown camera parameter {name!r}; use camera.location, camera.rotation "
-                      "or camera.lens.")
+            raise RefineError(
+                f"{name}: camera {cam.name!r} is {cam.data.type}, not perspective; "
+                "only a perspective camera has a focal length."
+            )
+        return _scalar_param(
+            name, "camera", cam.data, "lens", "log", 0.08, low=math.log(1.0), high=math.log(5000.0)
+        )
+    raise RefineError(
+        f"Unknown camera parameter {name!r}; use camera.location, camera.rotation or camera.lens."
+    )
 
 
 def _light_param(name, target, attr, scene):
     obj = scene.objects.get(target)
     if obj is None or obj.type != "LIGHT":
         lights = [o.name for o in scene.objects if o.type == "LIGHT"]
-        raise RefineError(f"{name}: no light object named {target!r}. Lights in the scene: "
-                          f"{', '.join(lights) or 'none'}.")
+        raise RefineError(
+            f"{name}: no light object named {target!r}. Lights in the scene: "
+            f"{', '.join(lights) or 'none'}."
+        )
     if attr == "energy":
         return _scalar_param(name, "lighting", obj.data, "energy", "log", 0.4, role="intensity")
     if attr == "color":
@@ -241,10 +279,10 @@ def _light_param(name, target, attr, scene):
         _euler_check(obj, name)
         return _vector_param(name, "lighting", obj, "rotation_euler", "linear", 0.2)
     if attr == "location":
-        return _vector_param(name, "lighting", obj, "location", "linear",
-                             0.2 * scene_radius(scene))
-    raise RefineError(f"Unknown light parameter {attr!r} in {name!r}; use energy, color, "
-                      "rotation or location.")
+        return _vector_param(name, "lighting", obj, "location", "linear", 0.2 * scene_radius(scene))
+    raise RefineError(
+        f"Unknown light parameter {attr!r} in {name!r}; use energy, color, rotation or location."
+    )
 
 
 _PRINCIPLED_INPUTS = {"base_color": "Base Color", "roughness": "Roughness", "metallic": "Metallic"}
@@ -255,8 +293,10 @@ def principled_node(material):
     tree = material.node_tree
     if tree is None:
         return None
-    output = next((n for n in tree.nodes if n.bl_idname == "ShaderNodeOutputMaterial"
-                   and n.is_active_output), None)
+    output = next(
+        (n for n in tree.nodes if n.bl_idname == "ShaderNodeOutputMaterial" and n.is_active_output),
+        None,
+    )
     if output is not None and output.inputs["Surface"].is_linked:
         node = output.inputs["Surface"].links[0].from_node
         if node.bl_idname == "ShaderNodeBsdfPrincipled":
@@ -267,22 +307,38 @@ def principled_node(material):
 def _material_param(name, target, attr):
     material = bpy.data.materials.get(target)
     if material is None:
-        raise RefineError(f"{name}: no material named {target!r}. Materials: "
-                          f"{', '.join(m.name for m in bpy.data.materials) or 'none'}.")
+        raise RefineError(
+            f"{name}: no material named {target!r}. Materials: "
+            f"{', '.join(m.name for m in bpy.data.materials) or 'none'}."
+        )
     if attr not in _PRINCIPLED_INPUTS:
-        raise RefineError(f"Unknown material parameter {attr!r} in {name!r}; use base_color, "
-                          "roughness or metallic.")
+        raise RefineError(
+            f"Unknown material parameter {attr!r} in {name!r}; use base_color, "
+            "roughness or metallic."
+        )
     node = principled_node(material)
     if node is None:
-        raise RefineError(f"{name}: material {target!r} has no Principled BSDF node; the refiner "
-                          "tunes Principled base colour, roughness and metallic only.")
+        raise RefineError(
+            f"{name}: material {target!r} has no Principled BSDF node; the refiner "
+            "tunes Principled base colour, roughness and metallic only."
+        )
     socket = node.inputs[_PRINCIPLED_INPUTS[attr]]
     if socket.is_linked:
-        raise RefineError(f"{name}: the {socket.name} of {target!r} is driven by a node link "
-                          "(e.g. a texture); unlink it to refine it numerically.")
+        raise RefineError(
+            f"{name}: the {socket.name} of {target!r} is driven by a node link "
+            "(e.g. a texture); unlink it to refine it numerically."
+        )
     if attr == "base_color":
-        return _socket_param(name, "material", socket, "unit", 0.1, role="base_color",
-                             channels=3, material=material.name)
+        return _socket_param(
+            name,
+            "material",
+            socket,
+            "unit",
+            0.1,
+            role="base_color",
+            channels=3,
+            material=material.name,
+        )
     return _socket_param(name, "material", socket, "unit", 0.15, material=material.name)
 
 
@@ -293,32 +349,57 @@ def _object_param(name, target, attr, scene):
     radius = max(obj.dimensions.length / 2, 0.05) if obj.type in GEOMETRY_TYPES else 0.5
     if attr == "location":
         step = 0.1 * max(radius, 0.1 * scene_radius(scene))
-        return _vector_param(name, "placement", obj, "location", "linear", step,
-                             directions=_view_directions(scene, step))
+        return _vector_param(
+            name,
+            "placement",
+            obj,
+            "location",
+            "linear",
+            step,
+            directions=_view_directions(scene, step),
+        )
     if attr == "rotation":
         _euler_check(obj, name)
         # Z is up in Blender scenes: turning about Z is the common placement change.
-        return _vector_param(name, "placement", obj, "rotation_euler", "linear", 0.15,
-                             directions=[(_axis(2), 0.15, True), (_axis(0), 0.15, False),
-                                         (_axis(1), 0.15, False)])
+        return _vector_param(
+            name,
+            "placement",
+            obj,
+            "rotation_euler",
+            "linear",
+            0.15,
+            directions=[(_axis(2), 0.15, True), (_axis(0), 0.15, False), (_axis(1), 0.15, False)],
+        )
     if attr == "scale":
         axes = [(_axis(i), 0.1, False) for i in range(3)]
-        param = _vector_param(name, "placement", obj, "scale", "log", 0.1,
-                              directions=[([1.0, 1.0, 1.0], 0.1, True)] + axes)
+        param = _vector_param(
+            name,
+            "placement",
+            obj,
+            "scale",
+            "log",
+            0.1,
+            directions=[([1.0, 1.0, 1.0], 0.1, True)] + axes,
+        )
         if any(v <= 0 for v in obj.scale):
-            raise RefineError(f"{name}: {target!r} has a zero or negative scale "
-                              f"{tuple(round(v, 3) for v in obj.scale)}; apply or fix it first.")
+            raise RefineError(
+                f"{name}: {target!r} has a zero or negative scale "
+                f"{tuple(round(v, 3) for v in obj.scale)}; apply or fix it first."
+            )
         return param
-    raise RefineError(f"Unknown object parameter {attr!r} in {name!r}; use location, rotation "
-                      "or scale.")
+    raise RefineError(
+        f"Unknown object parameter {attr!r} in {name!r}; use location, rotation or scale."
+    )
 
 
 # ----------------------------------------------------------------------------- groups
 def _check_objects(scene, objects):
     missing = [n for n in objects if scene.objects.get(n) is None]
     if missing:
-        raise RefineError(f"No object named {', '.join(map(repr, missing))} in the scene. "
-                          f"Objects: {', '.join(o.name for o in scene.objects)}.")
+        raise RefineError(
+            f"No object named {', '.join(map(repr, missing))} in the scene. "
+            f"Objects: {', '.join(o.name for o in scene.objects)}."
+        )
     return [scene.objects[n] for n in objects]
 
 
@@ -341,8 +422,10 @@ def group_names(group: str, scene, objects=None) -> list[str]:
         if scene.world is not None and _background_node(scene.world) is not None:
             names += ["world.strength", "world.color"]
         if not names:
-            raise RefineError("lighting: the scene has no lights and no world to refine. Add a "
-                              "light in the lighting stage first.")
+            raise RefineError(
+                "lighting: the scene has no lights and no world to refine. Add a "
+                "light in the lighting stage first."
+            )
         return names
     if group == "material":
         meshes = chosen or _renderable(scene, GEOMETRY_TYPES)
@@ -351,8 +434,10 @@ def group_names(group: str, scene, objects=None) -> list[str]:
             mats = [s.material for s in getattr(obj, "material_slots", []) if s.material]
             if not mats:
                 if chosen:
-                    raise RefineError(f"material: object {obj.name!r} has no material. Give it "
-                                      "one (material stage) before refining its colour.")
+                    raise RefineError(
+                        f"material: object {obj.name!r} has no material. Give it "
+                        "one (material stage) before refining its colour."
+                    )
                 continue
             for mat in mats:
                 for attr in _PRINCIPLED_INPUTS:
@@ -378,11 +463,15 @@ def resolve_targets(targets, scene, objects=None) -> list[Param]:
     if isinstance(targets, str):
         targets = [t for t in (s.strip() for s in targets.split(",")) if t]
     if not isinstance(targets, (list, tuple)) or not targets:
-        raise RefineError("targets must be a non-empty list of parameter names or groups "
-                          f"({', '.join(GROUPS)}), e.g. ['light:Sun.energy', 'material'].")
+        raise RefineError(
+            "targets must be a non-empty list of parameter names or groups "
+            f"({', '.join(GROUPS)}), e.g. ['light:Sun.energy', 'material']."
+        )
     if scene.camera is None:
-        raise RefineError("The scene has no camera: add one and set it as scene.camera before "
-                          "refining (the render must look through the photo's viewpoint).")
+        raise RefineError(
+            "The scene has no camera: add one and set it as scene.camera before "
+            "refining (the render must look through the photo's viewpoint)."
+        )
     names = []
     for target in targets:
         if not isinstance(target, str):

@@ -28,8 +28,16 @@ GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
 
 # Object types whose bounding box means something for framing.
 GEOMETRY_TYPES = {
-    "MESH", "CURVE", "CURVES", "SURFACE", "META", "FONT", "VOLUME", "POINTCLOUD",
-    "GPENCIL", "GREASEPENCIL",
+    "MESH",
+    "CURVE",
+    "CURVES",
+    "SURFACE",
+    "META",
+    "FONT",
+    "VOLUME",
+    "POINTCLOUD",
+    "GPENCIL",
+    "GREASEPENCIL",
 }
 
 _gpu_cache = {}
@@ -40,8 +48,17 @@ _default_dir = None
 # Public entry point
 # ---------------------------------------------------------------------------------------------
 
-def render(preset="preview", *, path=None, engine="CYCLES", device="auto", long_side=None,
-           samples=None, camera=None):
+
+def render(
+    preset="preview",
+    *,
+    path=None,
+    engine="CYCLES",
+    device="auto",
+    long_side=None,
+    samples=None,
+    camera=None,
+):
     """Render the current scene to a PNG (RGBA, 8 bit) and return a result dict.
 
     preset: "preview" (256 px long side, 16 adaptive samples, denoised) or "final" (1024 px,
@@ -83,8 +100,10 @@ def render(preset="preview", *, path=None, engine="CYCLES", device="auto", long_
         elif scene.camera is None:
             temp_camera = add_framing_camera(scene, visible_geometry(scene))
             saved.set(scene, "camera", temp_camera)
-            notes.append("The scene has no camera: rendered through a temporary camera framing "
-                         "all visible objects (removed afterwards).")
+            notes.append(
+                "The scene has no camera: rendered through a temporary camera framing "
+                "all visible objects (removed afterwards)."
+            )
 
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temp_path = _temp_sibling(path)
@@ -121,8 +140,9 @@ def engine_id(engine):
     """The bpy engine identifier for "CYCLES" or "EEVEE" in the running Blender."""
     if engine == "CYCLES":
         return "CYCLES"
-    items = {item.identifier for item in
-             bpy.types.RenderSettings.bl_rna.properties["engine"].enum_items}
+    items = {
+        item.identifier for item in bpy.types.RenderSettings.bl_rna.properties["engine"].enum_items
+    }
     # 4.2-4.4 call the new EEVEE "BLENDER_EEVEE_NEXT"; 5.x renamed it back to "BLENDER_EEVEE".
     for candidate in ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"):
         if candidate in items:
@@ -160,8 +180,9 @@ def tried_backends():
     prefs = _cycles_preferences()
     if prefs is None:
         return []
-    allowed = {item.identifier for item in
-               prefs.bl_rna.properties["compute_device_type"].enum_items}
+    allowed = {
+        item.identifier for item in prefs.bl_rna.properties["compute_device_type"].enum_items
+    }
     if not allowed:  # dynamic enum: ask by trying
         return [b for b in GPU_BACKENDS if _backend_settable(prefs, b)]
     return [b for b in GPU_BACKENDS if b in allowed]
@@ -171,10 +192,14 @@ def tried_backends():
 # Geometry helpers (shared with viewing.py)
 # ---------------------------------------------------------------------------------------------
 
+
 def visible_geometry(scene):
     """Objects with geometry that would show up in a render."""
-    return [obj for obj in scene.objects
-            if obj.type in GEOMETRY_TYPES and not obj.hide_render and obj.visible_get()]
+    return [
+        obj
+        for obj in scene.objects
+        if obj.type in GEOMETRY_TYPES and not obj.hide_render and obj.visible_get()
+    ]
 
 
 def world_bounds(objects):
@@ -238,8 +263,9 @@ def add_framing_camera(scene, objects, azimuth_deg=45.0, elevation_deg=30.0):
     lens = 50.0
     distance = fit_distance(radius, lens, 36.0, scene_aspect(scene))
     location = centre + distance * direction_from_angles(azimuth_deg, elevation_deg)
-    return add_camera_object(scene, "viga_temp_camera", location,
-                             look_at_euler(location, centre), lens)
+    return add_camera_object(
+        scene, "viga_temp_camera", location, look_at_euler(location, centre), lens
+    )
 
 
 def direction_from_angles(azimuth_deg, elevation_deg):
@@ -259,6 +285,7 @@ def remove_camera_object(obj):
 # ---------------------------------------------------------------------------------------------
 # Internals
 # ---------------------------------------------------------------------------------------------
+
 
 class _SavedSettings:
     """Remembers (owner, attribute) values before changing them; restore() puts them back."""
@@ -301,8 +328,10 @@ def _validate(preset, engine, device, long_side, samples, camera):
         obj = bpy.data.objects.get(camera)
         if obj is None or obj.type != "CAMERA":
             cameras = [o.name for o in bpy.context.scene.objects if o.type == "CAMERA"]
-            raise ValueError(f"No camera object named {camera!r}. Cameras in the scene: "
-                             f"{', '.join(cameras) or 'none'}.")
+            raise ValueError(
+                f"No camera object named {camera!r}. Cameras in the scene: "
+                f"{', '.join(cameras) or 'none'}."
+            )
     settings.update(engine=engine, engine_id=engine_id(engine), device=device)
     return settings
 
@@ -336,8 +365,10 @@ def _setup_cycles(scene, saved, request, notes):
         if backend is None:
             tried = ", ".join(tried_backends()) or "none compiled in"
             if request["device"] == "gpu":
-                raise ValueError(f"device='gpu' was requested but no GPU is available to Cycles "
-                                 f"(tried {tried}). Use device='auto' or device='cpu'.")
+                raise ValueError(
+                    f"device='gpu' was requested but no GPU is available to Cycles "
+                    f"(tried {tried}). Use device='auto' or device='cpu'."
+                )
             notes.append(f"No GPU found for Cycles (tried {tried}): rendered on the CPU.")
     if backend is None:
         saved.set(cycles, "device", "CPU")
@@ -402,7 +433,9 @@ def _default_path():
     global _default_dir
     if _default_dir is None or not os.path.isdir(_default_dir):
         _default_dir = tempfile.mkdtemp(prefix="viga_render_")
-    return os.path.join(_default_dir, f"render_{time.strftime('%H%M%S')}_{time.time_ns() % 10**6}.png")
+    return os.path.join(
+        _default_dir, f"render_{time.strftime('%H%M%S')}_{time.time_ns() % 10**6}.png"
+    )
 
 
 def _temp_sibling(path):
@@ -418,4 +451,3 @@ def _remove_quietly(path):
             os.remove(path)
         except OSError:
             pass
-

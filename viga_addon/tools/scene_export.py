@@ -31,9 +31,24 @@ TRIPLE_DOUBLE, TRIPLE_SINGLE = '"' * 3, "'" * 3
 SIMPLE_TYPES = {"BOOLEAN", "INT", "FLOAT", "STRING", "ENUM"}
 # Properties never written: identity/bookkeeping of IDs, UI state, values derived from others.
 ALWAYS_SKIP = {
-    "rna_type", "name", "type", "use_fake_user", "use_extra_user", "is_runtime_data", "tag",
-    "is_active", "show_expanded", "use_nodes", "select", "is_evaluated", "is_missing",
-    "session_uid", "name_full", "id_type", "is_library_indirect", "is_embedded_data",
+    "rna_type",
+    "name",
+    "type",
+    "use_fake_user",
+    "use_extra_user",
+    "is_runtime_data",
+    "tag",
+    "is_active",
+    "show_expanded",
+    "use_nodes",
+    "select",
+    "is_evaluated",
+    "is_missing",
+    "session_uid",
+    "name_full",
+    "id_type",
+    "is_library_indirect",
+    "is_embedded_data",
 }
 CAMERA_SKIP = {"angle", "angle_x", "angle_y", "custom_bytecode", "custom_bytecode_hash"}
 LIGHT_KEYS = ("energy", "color", "shadow_soft_size", "use_shadow")
@@ -44,33 +59,85 @@ LIGHT_KEYS_BY_TYPE = {
     "POINT": (),
 }
 CAMERA_KEYS = (
-    "type", "lens", "lens_unit", "sensor_fit", "sensor_width", "sensor_height", "clip_start",
-    "clip_end", "ortho_scale", "shift_x", "shift_y",
+    "type",
+    "lens",
+    "lens_unit",
+    "sensor_fit",
+    "sensor_width",
+    "sensor_height",
+    "clip_start",
+    "clip_end",
+    "ortho_scale",
+    "shift_x",
+    "shift_y",
 )
 RENDER_KEYS = (
-    "engine", "resolution_x", "resolution_y", "resolution_percentage", "film_transparent",
-    "pixel_aspect_x", "pixel_aspect_y", "fps", "use_persistent_data",
+    "engine",
+    "resolution_x",
+    "resolution_y",
+    "resolution_percentage",
+    "film_transparent",
+    "pixel_aspect_x",
+    "pixel_aspect_y",
+    "fps",
+    "use_persistent_data",
 )
 CYCLES_KEYS = (
-    "device", "samples", "preview_samples", "seed", "use_animated_seed", "use_denoising",
-    "use_adaptive_sampling", "adaptive_threshold", "adaptive_min_samples", "time_limit",
-    "max_bounces", "diffuse_bounces", "glossy_bounces", "transmission_bounces", "volume_bounces",
-    "transparent_max_bounces", "sample_clamp_direct", "sample_clamp_indirect", "blur_glossy",
-    "caustics_reflective", "caustics_refractive", "pixel_filter_type", "filter_width",
-    "film_exposure", "use_light_tree",
+    "device",
+    "samples",
+    "preview_samples",
+    "seed",
+    "use_animated_seed",
+    "use_denoising",
+    "use_adaptive_sampling",
+    "adaptive_threshold",
+    "adaptive_min_samples",
+    "time_limit",
+    "max_bounces",
+    "diffuse_bounces",
+    "glossy_bounces",
+    "transmission_bounces",
+    "volume_bounces",
+    "transparent_max_bounces",
+    "sample_clamp_direct",
+    "sample_clamp_indirect",
+    "blur_glossy",
+    "caustics_reflective",
+    "caustics_refractive",
+    "pixel_filter_type",
+    "filter_width",
+    "film_exposure",
+    "use_light_tree",
 )
 VIEW_KEYS = ("view_transform", "look", "exposure", "gamma", "use_curve_mapping")
 # Object flags written when they differ from a new object with the same data.
 OBJECT_FLAGS = (
-    "hide_render", "hide_viewport", "hide_select", "visible_camera", "visible_diffuse",
-    "visible_glossy", "visible_transmission", "visible_volume_scatter", "visible_shadow",
-    "is_shadow_catcher", "is_holdout", "display_type", "pass_index", "show_in_front",
+    "hide_render",
+    "hide_viewport",
+    "hide_select",
+    "visible_camera",
+    "visible_diffuse",
+    "visible_glossy",
+    "visible_transmission",
+    "visible_volume_scatter",
+    "visible_shadow",
+    "is_shadow_catcher",
+    "is_holdout",
+    "display_type",
+    "pass_index",
+    "show_in_front",
 )
 VALUE_OUTPUT_NODES = {"ShaderNodeValue", "ShaderNodeRGB", "ShaderNodeNormal"}
 INTERNAL_ATTRIBUTES = {"position", "sharp_face", "material_index"}
 ATTRIBUTE_FIELDS = {
-    "FLOAT": "value", "INT": "value", "BOOLEAN": "value", "INT8": "value",
-    "FLOAT_VECTOR": "vector", "FLOAT2": "vector", "FLOAT_COLOR": "color", "BYTE_COLOR": "color",
+    "FLOAT": "value",
+    "INT": "value",
+    "BOOLEAN": "value",
+    "INT8": "value",
+    "FLOAT_VECTOR": "vector",
+    "FLOAT2": "vector",
+    "FLOAT_COLOR": "color",
+    "BYTE_COLOR": "color",
 }
 
 
@@ -200,7 +267,11 @@ class _Fresh:
         key = (kind, subtype)
         if key not in self.cache:
             collection = getattr(bpy.data, kind)
-            block = collection.new("__viga_fresh__", subtype) if subtype else collection.new("__viga_fresh__")
+            block = (
+                collection.new("__viga_fresh__", subtype)
+                if subtype
+                else collection.new("__viga_fresh__")
+            )
             self.made.append((collection, block))
             self.cache[key] = block
         return self.cache[key]
@@ -442,7 +513,7 @@ clear_scene()
 scene = bpy.context.scene
 '''
 
-FOOTER = '''
+FOOTER = """
 bpy.context.view_layer.update()  # world matrices of parented objects are valid from here on
 
 if SKIPPED:
@@ -452,7 +523,7 @@ if SKIPPED:
         print("  -", item)
 else:
     print("scene.py: scene rebuilt completely.")
-'''
+"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,7 +571,9 @@ class _Writer:
                 continue
             if isinstance(value, bpy.types.ID) or value is None:
                 if value is not None:
-                    self.skipped.append(f"socket {socket.identifier!r} of node {socket.node.name!r} points at {value.name!r} (data-block sockets are not written)")
+                    self.skipped.append(
+                        f"socket {socket.identifier!r} of node {socket.node.name!r} points at {value.name!r} (data-block sockets are not written)"
+                    )
                 continue
             if not isinstance(value, (bool, int, float, str)):
                 try:
@@ -523,16 +596,24 @@ class _Writer:
             props_cs = None
         if image.packed_file is not None or image.source not in {"FILE", "SEQUENCE", "MOVIE"}:
             if image.source == "GENERATED":
-                self.emit(f"{var} = bpy.data.images.new({image.name!r}, {image.size[0]}, {image.size[1]})")
-                self.emit(f"set_props({var}, {{'generated_type': {image.generated_type!r}, 'generated_color': {lit(tuple(image.generated_color))}}}, {_q(f'image {image.name}')})")
+                self.emit(
+                    f"{var} = bpy.data.images.new({image.name!r}, {image.size[0]}, {image.size[1]})"
+                )
+                self.emit(
+                    f"set_props({var}, {{'generated_type': {image.generated_type!r}, 'generated_color': {lit(tuple(image.generated_color))}}}, {_q(f'image {image.name}')})"
+                )
             else:
-                self.skipped.append(f"image {image.name!r} used by {where} is packed/in memory; its node is kept without an image")
+                self.skipped.append(
+                    f"image {image.name!r} used by {where} is packed/in memory; its node is kept without an image"
+                )
                 return None
         else:
             path = bpy.path.abspath(image.filepath, library=image.library)
             self.emit(f"{var} = load_image({path!r}, {image.name!r}, {lit_dict(props)})")
             if props_cs:
-                self.emit(f"if {var}: set_props({var}.colorspace_settings, {{'name': {props_cs!r}}}, {_q(f'image {image.name}')})")
+                self.emit(
+                    f"if {var}: set_props({var}.colorspace_settings, {{'name': {props_cs!r}}}, {_q(f'image {image.name}')})"
+                )
         self.images[image.name] = var
         return var
 
@@ -560,7 +641,11 @@ class _Writer:
                 if key == "width" or value:
                     props[key] = value
             inputs = self._socket_values(node.inputs, True)
-            outputs = self._socket_values(node.outputs, False) if node.bl_idname in VALUE_OUTPUT_NODES else []
+            outputs = (
+                self._socket_values(node.outputs, False)
+                if node.bl_idname in VALUE_OUTPUT_NODES
+                else []
+            )
             args = [var, repr(node.bl_idname), repr(node.name), lit(tuple(node.location))]
             text = f"node = add_node({', '.join(args)},\n    props={lit_dict(props)}"
             group = getattr(node, "node_tree", None)
@@ -592,12 +677,21 @@ class _Writer:
             if value is None:
                 continue
             if key == "color_ramp":
-                elements = ", ".join(f"({lit(e.position)}, {lit(tuple(e.color))})" for e in value.elements)
-                props = simple_props(value, only={"interpolation", "color_mode", "hue_interpolation"})
+                elements = ", ".join(
+                    f"({lit(e.position)}, {lit(tuple(e.color))})" for e in value.elements
+                )
+                props = simple_props(
+                    value, only={"interpolation", "color_mode", "hue_interpolation"}
+                )
                 self.emit(f"if node: color_ramp(node, {lit_dict(props)}, [{elements}])")
             elif key == "mapping" and hasattr(value, "curves"):
                 curves = [
-                    "[" + ", ".join(f"({lit(p.location[0])}, {lit(p.location[1])}, {p.handle_type!r})" for p in c.points) + "]"
+                    "["
+                    + ", ".join(
+                        f"({lit(p.location[0])}, {lit(p.location[1])}, {p.handle_type!r})"
+                        for p in c.points
+                    )
+                    + "]"
                     for c in value.curves
                 ]
                 self.emit(f"if node: curve_mapping(node.mapping, [{', '.join(curves)}])")
@@ -606,8 +700,16 @@ class _Writer:
                 if image_var:
                     self.emit(f"if node: node.image = {image_var}")
             elif key == "object" and isinstance(value, bpy.types.Object):
-                self.deferred.append(f"reference({owner_expr(node)}, 'object', 'objects', {value.name!r}, {where!r})")
-            elif key in {"texture_mapping", "color_mapping", "image_user", "interface", "panel_states"}:
+                self.deferred.append(
+                    f"reference({owner_expr(node)}, 'object', 'objects', {value.name!r}, {where!r})"
+                )
+            elif key in {
+                "texture_mapping",
+                "color_mapping",
+                "image_user",
+                "interface",
+                "panel_states",
+            }:
                 continue  # defaults are fine; rarely edited by the agent
             elif isinstance(value, bpy.types.ID):
                 self.skipped.append(f"{where}: pointer {key!r} -> {value.name!r} not written")
@@ -626,9 +728,13 @@ class _Writer:
             sockets = [item for item in group.interface.items_tree if item.item_type == "SOCKET"]
             sockets.sort(key=lambda item: _identifier_number(item.identifier))
             if len(sockets) != len(group.interface.items_tree):
-                self.skipped.append(f"node group {group.name!r}: interface panels not written (sockets are)")
+                self.skipped.append(
+                    f"node group {group.name!r}: interface panels not written (sockets are)"
+                )
             for item in sockets:
-                props = simple_props(item, only={"default_value", "min_value", "max_value", "hide_value", "subtype"})
+                props = simple_props(
+                    item, only={"default_value", "min_value", "max_value", "hide_value", "subtype"}
+                )
                 self.emit(
                     f"    group_socket(group, {item.identifier!r}, {item.name!r}, {item.in_out!r}, "
                     f"{item.socket_type!r}, {lit_dict(props)})"
@@ -638,7 +744,10 @@ class _Writer:
             self._indent_from(body_start)
 
     def _indent_from(self, start: int):
-        self.lines[start:] = ["\n".join("    " + line if line else line for line in chunk.split("\n")) for chunk in self.lines[start:]]
+        self.lines[start:] = [
+            "\n".join("    " + line if line else line for line in chunk.split("\n"))
+            for chunk in self.lines[start:]
+        ]
 
     def write_materials(self, materials):
         if not materials:
@@ -653,7 +762,9 @@ class _Writer:
             self.emit(f"    mat = bpy.data.materials.new({mat.name!r})")
             self.emit(f"    set_props(mat, {lit_dict(props)}, {_q(f'material {mat.name}')})")
             if _uses_nodes(mat):
-                self.emit("    if mat.node_tree is None:  # Blender < 5.0 creates materials without nodes")
+                self.emit(
+                    "    if mat.node_tree is None:  # Blender < 5.0 creates materials without nodes"
+                )
                 self.emit("        mat.use_nodes = True")
                 self.emit("    tree = mat.node_tree")
                 start = len(self.lines)
@@ -694,9 +805,15 @@ class _Writer:
             self.emit(f"with block({_q(f'collection {child.name}')}):")
             self.emit(f"    collection = bpy.data.collections.new({child.name!r})")
             self.emit(f"    {parent_expr}.children.link(collection)")
-            flags = {k: getattr(child, k) for k in ("hide_render", "hide_viewport", "hide_select") if getattr(child, k)}
+            flags = {
+                k: getattr(child, k)
+                for k in ("hide_render", "hide_viewport", "hide_select")
+                if getattr(child, k)
+            }
             if flags:
-                self.emit(f"    set_props(collection, {lit_dict(flags)}, {_q(f'collection {child.name}')})")
+                self.emit(
+                    f"    set_props(collection, {lit_dict(flags)}, {_q(f'collection {child.name}')})"
+                )
 
     # --- object data ---------------------------------------------------------------------
 
@@ -726,14 +843,18 @@ class _Writer:
             uv_names.add(layer.name)
             flat = [_g6(c) for item in layer.data for c in item.uv]
             active = layer == mesh.uv_layers.active
-            self.emit(f"    add_uv_map(data, {layer.name!r}, {_list_lit(flat, '        ')}, active={active})")
+            self.emit(
+                f"    add_uv_map(data, {layer.name!r}, {_list_lit(flat, '        ')}, active={active})"
+            )
         for attribute in mesh.attributes:
             name = attribute.name
             if name.startswith(".") or name in INTERNAL_ATTRIBUTES or name in uv_names:
                 continue
             field = ATTRIBUTE_FIELDS.get(attribute.data_type)
             if field is None or attribute.domain not in {"POINT", "EDGE", "FACE", "CORNER"}:
-                self.skipped.append(f"mesh {mesh.name!r}: attribute {name!r} ({attribute.data_type}) not written")
+                self.skipped.append(
+                    f"mesh {mesh.name!r}: attribute {name!r} ({attribute.data_type}) not written"
+                )
                 continue
             values = []
             for item in attribute.data:
@@ -753,7 +874,12 @@ class _Writer:
         fresh = self.fresh.get("curves", kind)
         skip = {"texspace_location", "texspace_size"} if curve.use_auto_texspace else set()
         skip |= {"body_format"}
-        props = changed_props(curve, fresh, keep={"dimensions"} | ({"body", "size"} if kind == "FONT" else set()), skip=skip)
+        props = changed_props(
+            curve,
+            fresh,
+            keep={"dimensions"} | ({"body", "size"} if kind == "FONT" else set()),
+            skip=skip,
+        )
         body = props.pop("body", None)
         self.emit(f"    data = bpy.data.curves.new({curve.name!r}, {kind!r})")
         if body is not None:
@@ -765,7 +891,9 @@ class _Writer:
                 if font is not None and font.filepath not in ("<builtin>", ""):
                     path = bpy.path.abspath(font.filepath)
                     self.emit(f"    with block({_q(f'font {font.name}')}):")
-                    self.emit(f"        data.{slot} = bpy.data.fonts.load({path!r}, check_existing=True)")
+                    self.emit(
+                        f"        data.{slot} = bpy.data.fonts.load({path!r}, check_existing=True)"
+                    )
             return
         for spline in curve.splines:
             sprops = simple_props(spline, skip={"type", "point_count_u", "point_count_v"})
@@ -775,14 +903,18 @@ class _Writer:
                 self.emit(f"    spline.bezier_points.add({len(pts) - 1})")
                 for field in ("co", "handle_left", "handle_right"):
                     flat = [_g6(c) for p in pts for c in getattr(p, field)]
-                    self.emit(f"    spline.bezier_points.foreach_set({field!r}, {_list_lit(flat, '        ')})")
+                    self.emit(
+                        f"    spline.bezier_points.foreach_set({field!r}, {_list_lit(flat, '        ')})"
+                    )
                 for field in ("handle_left_type", "handle_right_type"):
                     types = [getattr(p, field) for p in pts]
                     self.emit(f"    for point, value in zip(spline.bezier_points, {types!r}):")
                     self.emit(f"        point.{field} = value")
                 for field in ("radius", "tilt"):
                     flat = [_g6(getattr(p, field)) for p in pts]
-                    self.emit(f"    spline.bezier_points.foreach_set({field!r}, {_list_lit(flat, '        ')})")
+                    self.emit(
+                        f"    spline.bezier_points.foreach_set({field!r}, {_list_lit(flat, '        ')})"
+                    )
             else:
                 pts = spline.points
                 self.emit(f"    spline.points.add({len(pts) - 1})")
@@ -790,7 +922,9 @@ class _Writer:
                 self.emit(f"    spline.points.foreach_set('co', {_list_lit(flat, '        ')})")
                 for field in ("radius", "tilt", "weight"):
                     values = [_g6(getattr(p, field)) for p in pts]
-                    self.emit(f"    spline.points.foreach_set({field!r}, {_list_lit(values, '        ')})")
+                    self.emit(
+                        f"    spline.points.foreach_set({field!r}, {_list_lit(values, '        ')})"
+                    )
             self.emit(f"    set_props(spline, {lit_dict(sprops)}, {_q(f'spline of {curve.name}')})")
 
     def write_light(self, light) -> None:
@@ -803,7 +937,9 @@ class _Writer:
         if cycles is not None:
             extra = changed_props(cycles, getattr(fresh, "cycles", None))
             if extra:
-                self.emit(f"    set_props(data.cycles, {lit_dict(extra)}, {_q(f'light {light.name} (cycles)')})")
+                self.emit(
+                    f"    set_props(data.cycles, {lit_dict(extra)}, {_q(f'light {light.name} (cycles)')})"
+                )
         if light.node_tree is not None and len(light.node_tree.nodes) > 2:
             self.skipped.append(f"light {light.name!r}: light node tree not written")
 
@@ -817,7 +953,9 @@ class _Writer:
         self.emit(f"    set_props(data, {lit_dict(ordered)}, {_q(f'camera {camera.name}')})")
         dof = changed_props(camera.dof, fresh.dof)
         if dof:
-            self.emit(f"    set_props(data.dof, {lit_dict(dof)}, {_q(f'camera {camera.name} depth of field')})")
+            self.emit(
+                f"    set_props(data.dof, {lit_dict(dof)}, {_q(f'camera {camera.name} depth of field')})"
+            )
         if camera.dof.focus_object is not None:
             self.deferred.append(
                 f"reference(bpy.data.cameras[{camera.name!r}].dof, 'focus_object', 'objects', "
@@ -836,34 +974,68 @@ class _Writer:
         data_expr = "None"
         if supported and data is not None:
             key = (type(data).__name__, data.name)
-            kind = {"MESH": "meshes", "CURVE": "curves", "FONT": "curves", "LIGHT": "lights", "CAMERA": "cameras"}[obj.type]
+            kind = {
+                "MESH": "meshes",
+                "CURVE": "curves",
+                "FONT": "curves",
+                "LIGHT": "lights",
+                "CAMERA": "cameras",
+            }[obj.type]
             if key in self.written_data:
-                self.emit(f"    data = bpy.data.{kind}[{data.name!r}]  # shared with an earlier object")
+                self.emit(
+                    f"    data = bpy.data.{kind}[{data.name!r}]  # shared with an earlier object"
+                )
             else:
                 self.written_data.add(key)
-                {"MESH": self.write_mesh, "CURVE": self.write_curve, "FONT": self.write_curve,
-                 "LIGHT": self.write_light, "CAMERA": self.write_camera}[obj.type](data)
+                {
+                    "MESH": self.write_mesh,
+                    "CURVE": self.write_curve,
+                    "FONT": self.write_curve,
+                    "LIGHT": self.write_light,
+                    "CAMERA": self.write_camera,
+                }[obj.type](data)
                 if obj.type in {"MESH", "CURVE", "FONT"}:
                     names = [lit(m.name if m else None) for m in data.materials]
                     if names:
                         self.emit(f"    for name in [{', '.join(names)}]:")
-                        self.emit("        data.materials.append(bpy.data.materials.get(name) if name else None)")
+                        self.emit(
+                            "        data.materials.append(bpy.data.materials.get(name) if name else None)"
+                        )
             data_expr = "data"
         elif not supported:
             self.skipped.append(f"object {obj.name!r}: type {obj.type} is rebuilt as an empty")
-        collection = next((c.name for c in obj.users_collection if c != self.scene.collection and c.name in self._scene_collections), None)
+        collection = next(
+            (
+                c.name
+                for c in obj.users_collection
+                if c != self.scene.collection and c.name in self._scene_collections
+            ),
+            None,
+        )
         self.emit(f"    obj = new_object({obj.name!r}, {data_expr}, {lit(collection)})")
         for extra in obj.users_collection:
-            primary = extra.name == collection or (collection is None and extra == self.scene.collection)
-            if not primary and (extra == self.scene.collection or extra.name in self._scene_collections):
-                target = "scene.collection" if extra == self.scene.collection else f"bpy.data.collections[{extra.name!r}]"
+            primary = extra.name == collection or (
+                collection is None and extra == self.scene.collection
+            )
+            if not primary and (
+                extra == self.scene.collection or extra.name in self._scene_collections
+            ):
+                target = (
+                    "scene.collection"
+                    if extra == self.scene.collection
+                    else f"bpy.data.collections[{extra.name!r}]"
+                )
                 self.emit(f"    {target}.objects.link(obj)")
         if obj.parent is not None:
             self.emit(f"    obj.parent = bpy.data.objects[{obj.parent.name!r}]")
             if obj.parent_type != "OBJECT":
-                self.emit(f"    set_props(obj, {{'parent_type': {obj.parent_type!r}, 'parent_bone': {obj.parent_bone!r}}}, {_q(f'parent of {obj.name}')})")
+                self.emit(
+                    f"    set_props(obj, {{'parent_type': {obj.parent_type!r}, 'parent_bone': {obj.parent_bone!r}}}, {_q(f'parent of {obj.name}')})"
+                )
             identity = all(
-                abs(obj.matrix_parent_inverse[i][j] - (1.0 if i == j else 0.0)) < 1e-9 for i in range(4) for j in range(4)
+                abs(obj.matrix_parent_inverse[i][j] - (1.0 if i == j else 0.0)) < 1e-9
+                for i in range(4)
+                for j in range(4)
             )
             if not identity:
                 rows = ", ".join(lit(tuple(row)) for row in obj.matrix_parent_inverse)
@@ -876,7 +1048,11 @@ class _Writer:
         else:
             transform["rotation_euler"] = tuple(obj.rotation_euler)
         transform["scale"] = tuple(obj.scale)
-        for key, default in (("delta_location", (0, 0, 0)), ("delta_rotation_euler", (0, 0, 0)), ("delta_scale", (1, 1, 1))):
+        for key, default in (
+            ("delta_location", (0, 0, 0)),
+            ("delta_rotation_euler", (0, 0, 0)),
+            ("delta_scale", (1, 1, 1)),
+        ):
             value = tuple(getattr(obj, key))
             if not _same(value, tuple(float(v) for v in default)):
                 transform[key] = value
@@ -898,7 +1074,9 @@ class _Writer:
             if slot.link == "OBJECT":
                 name = slot.material.name if slot.material else None
                 self.emit(f"    obj.material_slots[{index}].link = 'OBJECT'")
-                self.emit(f"    obj.material_slots[{index}].material = bpy.data.materials.get({name!r}) if {name!r} else None")
+                self.emit(
+                    f"    obj.material_slots[{index}].material = bpy.data.materials.get({name!r}) if {name!r} else None"
+                )
         for modifier in obj.modifiers:
             self.write_modifier(obj, modifier)
         for what, present in (
@@ -936,7 +1114,9 @@ class _Writer:
 
     def write_modifier(self, obj, modifier):
         if modifier.type == "NODES":
-            self.skipped.append(f"object {obj.name!r}: geometry-nodes modifier {modifier.name!r} not written")
+            self.skipped.append(
+                f"object {obj.name!r}: geometry-nodes modifier {modifier.name!r} not written"
+            )
             return
         props, pointers = {}, []
         for prop in modifier.bl_rna.properties:
@@ -946,11 +1126,17 @@ class _Writer:
             if prop.type == "POINTER":
                 value = getattr(modifier, key)
                 if isinstance(value, (bpy.types.Object, bpy.types.Collection, bpy.types.Material)):
-                    kind = {bpy.types.Object: "objects", bpy.types.Collection: "collections", bpy.types.Material: "materials"}
+                    kind = {
+                        bpy.types.Object: "objects",
+                        bpy.types.Collection: "collections",
+                        bpy.types.Material: "materials",
+                    }
                     collection = next(v for k, v in kind.items() if isinstance(value, k))
                     pointers.append((key, collection, value.name))
                 elif value is not None and isinstance(value, bpy.types.ID):
-                    self.skipped.append(f"modifier {modifier.name!r} of {obj.name!r}: {key} -> {value.name!r} not written")
+                    self.skipped.append(
+                        f"modifier {modifier.name!r} of {obj.name!r}: {key} -> {value.name!r} not written"
+                    )
                 continue
             if prop.type not in SIMPLE_TYPES:
                 continue
@@ -963,7 +1149,9 @@ class _Writer:
             base = simple_props(fresh)
             props = {k: v for k, v in props.items() if k not in base or not _same(v, base[k])}
         self.emit(f"    mod = obj.modifiers.new({modifier.name!r}, {modifier.type!r})")
-        self.emit(f"    set_props(mod, {lit_dict(props)}, {_q(f'modifier {modifier.name} of {obj.name}')})")
+        self.emit(
+            f"    set_props(mod, {lit_dict(props)}, {_q(f'modifier {modifier.name} of {obj.name}')})"
+        )
         for key, collection, name in pointers:
             what = f"modifier {modifier.name} of {obj.name}: {key}"
             self.deferred.append(
@@ -986,16 +1174,22 @@ class _Writer:
         self.emit(f"    set_props(scene.render, {lit_dict(render)}, 'render')")
         cycles = getattr(scene, "cycles", None)
         if cycles is not None:
-            self.emit(f"    set_props(scene.cycles, {lit_dict(simple_props(cycles, only=set(CYCLES_KEYS)))}, 'cycles')")
+            self.emit(
+                f"    set_props(scene.cycles, {lit_dict(simple_props(cycles, only=set(CYCLES_KEYS)))}, 'cycles')"
+            )
         self.emit(f"    set_props(scene, {{'frame_current': {scene.frame_current}}}, 'frame')")
         self.emit(
             "    set_props(scene.display_settings, "
             f"{{'display_device': {scene.display_settings.display_device!r}}}, 'display')"
         )
-        self.emit(f"    set_props(scene.view_settings, {lit_dict(simple_props(scene.view_settings, only=set(VIEW_KEYS)))}, 'view')")
+        self.emit(
+            f"    set_props(scene.view_settings, {lit_dict(simple_props(scene.view_settings, only=set(VIEW_KEYS)))}, 'view')"
+        )
         try:
             sequencer = scene.sequencer_colorspace_settings.name
-            self.emit(f"    set_props(scene.sequencer_colorspace_settings, {{'name': {sequencer!r}}}, 'sequencer colour space')")
+            self.emit(
+                f"    set_props(scene.sequencer_colorspace_settings, {{'name': {sequencer!r}}}, 'sequencer colour space')"
+            )
         except Exception:  # noqa: BLE001
             pass
 
@@ -1038,9 +1232,15 @@ class _Writer:
         body = "\n".join(self.lines[body_start:])
         notes = ""
         if self.skipped:
-            notes = "\nNot reproduced (noted when this file was written):\n" + "\n".join(f"  - {s}" for s in self.skipped) + "\n"
+            notes = (
+                "\nNot reproduced (noted when this file was written):\n"
+                + "\n".join(f"  - {s}" for s in self.skipped)
+                + "\n"
+            )
         header = HEADER.format(
-            title=f"Scene {scene.name!r}: {len(objects)} objects, rebuilt from an empty file.".replace(TRIPLE_DOUBLE, TRIPLE_SINGLE),
+            title=f"Scene {scene.name!r}: {len(objects)} objects, rebuilt from an empty file.".replace(
+                TRIPLE_DOUBLE, TRIPLE_SINGLE
+            ),
             version=bpy.app.version_string,
             notes=notes.replace(TRIPLE_DOUBLE, TRIPLE_SINGLE),
         )
@@ -1153,5 +1353,14 @@ def write_scene_py(path) -> dict:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(source, encoding="utf-8")
     except Exception as exc:  # noqa: BLE001 - report to the caller instead of raising into the agent
-        return {"ok": False, "error": f"could not write scene.py to {path}: {type(exc).__name__}: {exc}"}
-    return {"ok": True, "path": str(target), "objects": count, "bytes": len(source.encode("utf-8")), "skipped": skipped}
+        return {
+            "ok": False,
+            "error": f"could not write scene.py to {path}: {type(exc).__name__}: {exc}",
+        }
+    return {
+        "ok": True,
+        "path": str(target),
+        "objects": count,
+        "bytes": len(source.encode("utf-8")),
+        "skipped": skipped,
+    }

@@ -37,8 +37,10 @@ def get_scene_info(max_chars=4000):
     others = [o for o in objects if o.type not in ("LIGHT", "CAMERA")]
     materials = _used_materials(others)
 
-    fixed = [f"Scene '{scene.name}': {len(others)} objects, {len(lights)} lights, "
-             f"{len(cameras)} cameras, {len(materials)} materials."]
+    fixed = [
+        f"Scene '{scene.name}': {len(others)} objects, {len(lights)} lights, "
+        f"{len(cameras)} cameras, {len(materials)} materials."
+    ]
     fixed.append(_render_line(scene))
     fixed.extend(_camera_lines(scene, cameras))
     fixed.append(_world_line(scene.world))
@@ -53,14 +55,17 @@ def get_scene_info(max_chars=4000):
     material_lines = [_material_line(m) for m in materials]
     material_size = sum(len(line) + 1 for line in material_lines)
     object_budget = budget - min(material_size + 20, int(budget * MATERIAL_SHARE))
-    objects_text, objects_left = _fit(["Objects:"] + object_lines if others else ["Objects: none"],
-                                      object_budget, "objects")
+    objects_text, objects_left = _fit(
+        ["Objects:"] + object_lines if others else ["Objects: none"], object_budget, "objects"
+    )
     budget -= len(objects_text) + 1
     materials_text, materials_left = _fit(
-        ["Materials:"] + material_lines if materials else ["Materials: none"], budget, "materials")
+        ["Materials:"] + material_lines if materials else ["Materials: none"], budget, "materials"
+    )
 
-    text = "\n".join(part for part in (fixed_text, lights_text, objects_text, materials_text)
-                     if part)
+    text = "\n".join(
+        part for part in (fixed_text, lights_text, objects_text, materials_text) if part
+    )
     left_out = objects_left + lights_left + materials_left
     return {
         "ok": True,
@@ -83,6 +88,7 @@ def get_scene_info(max_chars=4000):
 # ---------------------------------------------------------------------------------------------
 # Formatting
 # ---------------------------------------------------------------------------------------------
+
 
 def num(value):
     """A number rounded to 3 decimals without trailing zeros ("1.5", "0", "-2.25")."""
@@ -129,13 +135,16 @@ def _fit(lines, budget, what):
 # Sections
 # ---------------------------------------------------------------------------------------------
 
+
 def _render_line(scene):
     r, view = scene.render, scene.view_settings
     look = f", look {view.look}" if view.look not in ("None", "") else ""
-    return (f"Render: engine {r.engine}, {r.resolution_x}x{r.resolution_y} "
-            f"@{r.resolution_percentage}%, view transform {view.view_transform}{look}, "
-            f"exposure {num(view.exposure)}, gamma {num(view.gamma)}, "
-            f"film transparent {r.film_transparent}")
+    return (
+        f"Render: engine {r.engine}, {r.resolution_x}x{r.resolution_y} "
+        f"@{r.resolution_percentage}%, view transform {view.view_transform}{look}, "
+        f"exposure {num(view.exposure)}, gamma {num(view.gamma)}, "
+        f"film transparent {r.film_transparent}"
+    )
 
 
 def _camera_lines(scene, cameras):
@@ -145,15 +154,24 @@ def _camera_lines(scene, cameras):
     for obj in cameras:
         cam = obj.data
         active = " [active]" if obj == scene.camera else ""
-        lens = (f"lens {num(cam.lens)}mm" if cam.type == "PERSP"
-                else f"{cam.type.lower()} scale {num(cam.ortho_scale)}" if cam.type == "ORTHO"
-                else cam.type.lower())
-        lines.append(f"Camera '{obj.name}'{active}: loc {vec(obj.location)} "
-                     f"rot {degrees(obj.rotation_euler)} {lens}, sensor "
-                     f"{num(cam.sensor_width)}mm ({cam.sensor_fit.lower()}), "
-                     f"clip {num(cam.clip_start)}-{num(cam.clip_end)}"
-                     + (f", DOF focus {num(cam.dof.focus_distance)} f/{num(cam.dof.aperture_fstop)}"
-                        if cam.dof.use_dof else ""))
+        lens = (
+            f"lens {num(cam.lens)}mm"
+            if cam.type == "PERSP"
+            else f"{cam.type.lower()} scale {num(cam.ortho_scale)}"
+            if cam.type == "ORTHO"
+            else cam.type.lower()
+        )
+        lines.append(
+            f"Camera '{obj.name}'{active}: loc {vec(obj.location)} "
+            f"rot {degrees(obj.rotation_euler)} {lens}, sensor "
+            f"{num(cam.sensor_width)}mm ({cam.sensor_fit.lower()}), "
+            f"clip {num(cam.clip_start)}-{num(cam.clip_end)}"
+            + (
+                f", DOF focus {num(cam.dof.focus_distance)} f/{num(cam.dof.aperture_fstop)}"
+                if cam.dof.use_dof
+                else ""
+            )
+        )
     return lines
 
 
@@ -163,8 +181,9 @@ def _world_line(world):
     tree = world.node_tree
     if tree is None:
         return f"World '{world.name}': colour {colour(world.color)}"
-    output = next((n for n in tree.nodes if n.type == "OUTPUT_WORLD" and n.is_active_output),
-                  None) or next((n for n in tree.nodes if n.type == "OUTPUT_WORLD"), None)
+    output = next(
+        (n for n in tree.nodes if n.type == "OUTPUT_WORLD" and n.is_active_output), None
+    ) or next((n for n in tree.nodes if n.type == "OUTPUT_WORLD"), None)
     surface = output.inputs["Surface"] if output else None
     if surface is None or not surface.is_linked:
         return f"World '{world.name}': colour {colour(world.color)} (no node output)"
@@ -180,8 +199,10 @@ def _world_line(world):
         name = image.name if image else "no image"
         return f"World '{world.name}': HDRI '{name}', strength {strength}"
     if env:
-        return (f"World '{world.name}': colour from {_node_names(env)}, strength {strength}")
-    return f"World '{world.name}': colour {colour(colour_socket.default_value)}, strength {strength}"
+        return f"World '{world.name}': colour from {_node_names(env)}, strength {strength}"
+    return (
+        f"World '{world.name}': colour {colour(colour_socket.default_value)}, strength {strength}"
+    )
 
 
 def _light_line(obj):
@@ -190,24 +211,30 @@ def _light_line(obj):
     if light.type == "SUN":
         extra = f" angle {num(math.degrees(light.angle))}deg"
     elif light.type == "AREA":
-        size = (num(light.size) if light.shape in ("SQUARE", "DISK")
-                else f"{num(light.size)}x{num(light.size_y)}")
+        size = (
+            num(light.size)
+            if light.shape in ("SQUARE", "DISK")
+            else f"{num(light.size)}x{num(light.size_y)}"
+        )
         extra = f" {light.shape.lower()} size {size}"
     else:
         extra = f" radius {num(light.shadow_soft_size)}"
         if light.type == "SPOT":
-            extra += (f" cone {num(math.degrees(light.spot_size))}deg "
-                      f"blend {num(light.spot_blend)}")
+            extra += f" cone {num(math.degrees(light.spot_size))}deg blend {num(light.spot_blend)}"
     unit = "W/m2" if light.type == "SUN" else "W"
     hidden = " (hidden in render)" if obj.hide_render else ""
-    return (f"  {obj.name} [{light.type}] loc {vec(obj.location)} rot "
-            f"{degrees(obj.rotation_euler)} energy {num(light.energy)}{unit} colour "
-            f"{colour(light.color)}{extra}{hidden}")
+    return (
+        f"  {obj.name} [{light.type}] loc {vec(obj.location)} rot "
+        f"{degrees(obj.rotation_euler)} energy {num(light.energy)}{unit} colour "
+        f"{colour(light.color)}{extra}{hidden}"
+    )
 
 
 def _object_line(obj):
-    parts = [f"  {obj.name} [{obj.type}] loc {vec(obj.location)} rot "
-             f"{degrees(obj.rotation_euler)} scale {vec(obj.scale)} dim {vec(obj.dimensions)}"]
+    parts = [
+        f"  {obj.name} [{obj.type}] loc {vec(obj.location)} rot "
+        f"{degrees(obj.rotation_euler)} scale {vec(obj.scale)} dim {vec(obj.dimensions)}"
+    ]
     if obj.parent:
         parts.append(f"parent {obj.parent.name}")
     materials = [slot.material.name for slot in obj.material_slots if slot.material]
@@ -239,11 +266,16 @@ def _material_line(mat):
     if tree is not None:
         principled = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
     if principled is None:
-        shaders = sorted({n.bl_idname for n in tree.nodes if n.type not in ("OUTPUT_MATERIAL",)}
-                         ) if tree else []
-        return (f"  {mat.name}: viewport colour {colour(mat.diffuse_color)}, roughness "
-                f"{num(mat.roughness)}, metallic {num(mat.metallic)}"
-                + (f"; nodes {', '.join(shaders)}" if shaders else ""))
+        shaders = (
+            sorted({n.bl_idname for n in tree.nodes if n.type not in ("OUTPUT_MATERIAL",)})
+            if tree
+            else []
+        )
+        return (
+            f"  {mat.name}: viewport colour {colour(mat.diffuse_color)}, roughness "
+            f"{num(mat.roughness)}, metallic {num(mat.metallic)}"
+            + (f"; nodes {', '.join(shaders)}" if shaders else "")
+        )
     fields = []
     for label, names in PRINCIPLED_INPUTS:
         socket = next((principled.inputs[n] for n in names if n in principled.inputs), None)
@@ -254,12 +286,18 @@ def _material_line(mat):
         if label == "transmission" and not socket.is_linked and socket.default_value == 0:
             continue
         fields.append(f"{label} {_socket_text(socket)}")
-    emit_colour = next((principled.inputs[n] for n in ("Emission Color", "Emission")
-                        if n in principled.inputs), None)
+    emit_colour = next(
+        (principled.inputs[n] for n in ("Emission Color", "Emission") if n in principled.inputs),
+        None,
+    )
     strength = principled.inputs.get("Emission Strength")
-    if (emit_colour is not None and not emit_colour.is_linked and strength is not None
-            and (strength.is_linked or strength.default_value > 0)
-            and any(c > 0 for c in list(emit_colour.default_value)[:3])):
+    if (
+        emit_colour is not None
+        and not emit_colour.is_linked
+        and strength is not None
+        and (strength.is_linked or strength.default_value > 0)
+        and any(c > 0 for c in list(emit_colour.default_value)[:3])
+    ):
         fields.append(f"emit colour {colour(emit_colour.default_value)}")
     normal = principled.inputs.get("Normal")
     if normal is not None and normal.is_linked:
@@ -297,6 +335,9 @@ def _node_names(nodes):
     names = []
     for node in nodes:
         image = getattr(node, "image", None)
-        names.append(f"{node.bl_label or node.type} '{image.name}'" if image else
-                     (node.bl_label or node.type))
+        names.append(
+            f"{node.bl_label or node.type} '{image.name}'"
+            if image
+            else (node.bl_label or node.type)
+        )
     return ", ".join(names)

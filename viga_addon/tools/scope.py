@@ -35,12 +35,24 @@ _DIGITS = 4
 
 # Datablock types with no finer fingerprint below: creating/removing one needs these scopes.
 _DATABLOCK_SCOPES = {
-    "collections": ("objects",), "images": ("materials",), "textures": ("materials",),
-    "curves": ("meshes",), "metaballs": ("meshes",), "lattices": ("meshes", "modifiers"),
-    "armatures": ("objects",), "fonts": ("meshes",), "actions": ("transforms",),
-    "grease_pencils": ("objects",), "volumes": ("meshes",), "pointclouds": ("meshes",),
-    "hair_curves": ("meshes",), "particles": ("modifiers",), "speakers": ("objects",),
-    "lightprobes": ("lights",), "texts": ("objects",), "scenes": ("objects",),
+    "collections": ("objects",),
+    "images": ("materials",),
+    "textures": ("materials",),
+    "curves": ("meshes",),
+    "metaballs": ("meshes",),
+    "lattices": ("meshes", "modifiers"),
+    "armatures": ("objects",),
+    "fonts": ("meshes",),
+    "actions": ("transforms",),
+    "grease_pencils": ("objects",),
+    "volumes": ("meshes",),
+    "pointclouds": ("meshes",),
+    "hair_curves": ("meshes",),
+    "particles": ("modifiers",),
+    "speakers": ("objects",),
+    "lightprobes": ("lights",),
+    "texts": ("objects",),
+    "scenes": ("objects",),
 }
 _SETTINGS = ("render", "cycles", "eevee", "view_settings", "display_settings", "unit_settings")
 
@@ -90,17 +102,35 @@ def _node_tree_fp(tree) -> tuple:
         return ()
     nodes = []
     for node in tree.nodes:
-        inputs = tuple((s.identifier, _value(s.default_value)) for s in node.inputs
-                       if not s.is_linked and hasattr(s, "default_value"))
+        inputs = tuple(
+            (s.identifier, _value(s.default_value))
+            for s in node.inputs
+            if not s.is_linked and hasattr(s, "default_value")
+        )
         props = tuple(sorted((k, _value(v)) for k, v in _simple_props(node).items()))
         nodes.append((node.name, node.bl_idname, inputs, props))
-    links = tuple(sorted((lk.from_node.name, lk.from_socket.identifier, lk.to_node.name,
-                          lk.to_socket.identifier) for lk in tree.links))
+    links = tuple(
+        sorted(
+            (lk.from_node.name, lk.from_socket.identifier, lk.to_node.name, lk.to_socket.identifier)
+            for lk in tree.links
+        )
+    )
     return (tuple(sorted(nodes, key=repr)), links)
 
 
-_NODE_SKIP = {"location", "width", "height", "dimensions", "select", "show_options",
-              "show_preview", "show_texture", "hide", "location_absolute", "warning_propagation"}
+_NODE_SKIP = {
+    "location",
+    "width",
+    "height",
+    "dimensions",
+    "select",
+    "show_options",
+    "show_preview",
+    "show_texture",
+    "hide",
+    "location_absolute",
+    "warning_propagation",
+}
 
 
 def _simple_props(struct) -> dict:
@@ -161,45 +191,81 @@ def _capture(scene) -> dict:
             hidden = obj.hide_get(view_layer=view_layer)
         except RuntimeError:
             hidden = None
-        out[f"{kind} {q}"] = (owner, (
-            obj.type, obj.data.name if obj.data else None, obj.parent.name if obj.parent else None,
-            tuple(sorted(c.name for c in obj.users_collection)), obj.hide_render,
-            obj.hide_viewport, hidden, obj.display_type))
-        out[f"transform of {q}"] = (_transform_scope(obj), (
-            _r(obj.location), _r(obj.rotation_euler), _r(obj.rotation_quaternion),
-            obj.rotation_mode, _r(obj.scale), _r(obj.delta_location),
-            _r(obj.delta_rotation_euler), _r(obj.delta_scale),
-            tuple(_r(row) for row in obj.matrix_parent_inverse)))
-        out[f"modifiers of {q}"] = (("modifiers",), tuple(
-            (m.name, m.type, _struct_fp(m)) for m in obj.modifiers))
-        out[f"material slots of {q}"] = (("materials",), tuple(
-            (s.link, s.material.name if s.material else None) for s in obj.material_slots))
+        out[f"{kind} {q}"] = (
+            owner,
+            (
+                obj.type,
+                obj.data.name if obj.data else None,
+                obj.parent.name if obj.parent else None,
+                tuple(sorted(c.name for c in obj.users_collection)),
+                obj.hide_render,
+                obj.hide_viewport,
+                hidden,
+                obj.display_type,
+            ),
+        )
+        out[f"transform of {q}"] = (
+            _transform_scope(obj),
+            (
+                _r(obj.location),
+                _r(obj.rotation_euler),
+                _r(obj.rotation_quaternion),
+                obj.rotation_mode,
+                _r(obj.scale),
+                _r(obj.delta_location),
+                _r(obj.delta_rotation_euler),
+                _r(obj.delta_scale),
+                tuple(_r(row) for row in obj.matrix_parent_inverse),
+            ),
+        )
+        out[f"modifiers of {q}"] = (
+            ("modifiers",),
+            tuple((m.name, m.type, _struct_fp(m)) for m in obj.modifiers),
+        )
+        out[f"material slots of {q}"] = (
+            ("materials",),
+            tuple((s.link, s.material.name if s.material else None) for s in obj.material_slots),
+        )
         if obj.animation_data is not None and obj.animation_data.action is not None:
             out[f"animation of {q}"] = (_transform_scope(obj), obj.animation_data.action.name)
     for coll in scene.collection.children_recursive:
-        out[f"collection {coll.name!r}"] = (("objects",), tuple(sorted(
-            c.name for c in coll.children)))
+        out[f"collection {coll.name!r}"] = (
+            ("objects",),
+            tuple(sorted(c.name for c in coll.children)),
+        )
     for mesh in bpy.data.meshes:
         out[f"mesh {mesh.name!r}"] = (("meshes",), _mesh_fp(mesh))
-        out[f"material indices of mesh {mesh.name!r}"] = (("materials",), (
-            _material_indices(mesh), tuple(m.name if m else None for m in mesh.materials)))
+        out[f"material indices of mesh {mesh.name!r}"] = (
+            ("materials",),
+            (_material_indices(mesh), tuple(m.name if m else None for m in mesh.materials)),
+        )
     for mat in bpy.data.materials:
-        out[f"material {mat.name!r}"] = (("materials",), (
-            _r(mat.diffuse_color), round(mat.roughness, _DIGITS), round(mat.metallic, _DIGITS),
-            mat.blend_method if hasattr(mat, "blend_method") else None,
-            _node_tree_fp(mat.node_tree)))
+        out[f"material {mat.name!r}"] = (
+            ("materials",),
+            (
+                _r(mat.diffuse_color),
+                round(mat.roughness, _DIGITS),
+                round(mat.metallic, _DIGITS),
+                mat.blend_method if hasattr(mat, "blend_method") else None,
+                _node_tree_fp(mat.node_tree),
+            ),
+        )
     for group in bpy.data.node_groups:
         scopes = ("modifiers",) if group.bl_idname == "GeometryNodeTree" else ("materials",)
         out[f"node group {group.name!r}"] = (scopes, _node_tree_fp(group))
     for light in bpy.data.lights:
-        out[f"light {light.name!r}"] = (("lights",), (_struct_fp(light),
-                                                      _node_tree_fp(light.node_tree)))
+        out[f"light {light.name!r}"] = (
+            ("lights",),
+            (_struct_fp(light), _node_tree_fp(light.node_tree)),
+        )
     for cam in bpy.data.cameras:
         out[f"camera {cam.name!r}"] = (("camera",), (_struct_fp(cam), _struct_fp(cam.dof)))
     out["scene camera"] = (("camera",), scene.camera.name if scene.camera else None)
     for world in bpy.data.worlds:
-        out[f"world {world.name!r}"] = (("world",), (_r(world.color),
-                                                     _node_tree_fp(world.node_tree)))
+        out[f"world {world.name!r}"] = (
+            ("world",),
+            (_r(world.color), _node_tree_fp(world.node_tree)),
+        )
     out["scene world"] = (("world",), scene.world.name if scene.world else None)
     for attr in _SETTINGS:
         struct = getattr(scene, attr, None)
@@ -225,8 +291,13 @@ def _value_tree(value):
 
 # Aspects of an object or mesh: created or removed together with it, so they only count when
 # the thing itself stays (or, for slots and modifiers, when a new object comes with some).
-_ASPECTS = ("transform of ", "modifiers of ", "material slots of ", "material indices of ",
-            "animation of ")
+_ASPECTS = (
+    "transform of ",
+    "modifiers of ",
+    "material slots of ",
+    "material indices of ",
+    "animation of ",
+)
 _CREATED_WITH_OWNER = ("transform of ", "material indices of ")
 
 
@@ -236,8 +307,9 @@ def changes(before: dict, after: dict) -> list[dict]:
     for label in sorted(set(before) | set(after)):
         if label not in before:
             value = after[label][1]
-            if label.startswith(_CREATED_WITH_OWNER) or \
-                    (label.startswith(_ASPECTS) and value in ((), None)):
+            if label.startswith(_CREATED_WITH_OWNER) or (
+                label.startswith(_ASPECTS) and value in ((), None)
+            ):
                 continue
             out.append({"what": f"created {label}", "scopes": list(after[label][0])})
         elif label not in after:
@@ -262,6 +334,9 @@ def describe(violations: list[dict], allowed, stage: str | None = None, limit: i
     if more > 0:
         shown.append(f"... and {more} more")
     who = f"the {stage} stage" if stage else "this stage"
-    return (f"this code changed things outside what {who} may change "
-            f"(allowed: {', '.join(sorted(allowed)) or 'nothing'}): " + "; ".join(shown)
-            + ". The whole call was rolled back; change only what this stage allows.")
+    return (
+        f"this code changed things outside what {who} may change "
+        f"(allowed: {', '.join(sorted(allowed)) or 'nothing'}): "
+        + "; ".join(shown)
+        + ". The whole call was rolled back; change only what this stage allows."
+    )

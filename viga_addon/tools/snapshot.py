@@ -29,10 +29,10 @@ references to replaced datablocks die with them: look them up by name after a re
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
-import hashlib
 import re
 import tempfile
 import time
@@ -46,17 +46,43 @@ PAYLOAD_VERSION = 1
 
 # bpy.data collections whose members are scene content: these are written, removed and appended.
 _CONTENT_TYPES = (
-    "objects", "collections", "meshes", "materials", "node_groups", "textures", "images",
-    "lights", "cameras", "worlds", "curves", "metaballs", "lattices", "armatures",
-    "grease_pencils", "annotations", "particles", "volumes", "pointclouds", "hair_curves",
-    "speakers", "lightprobes", "fonts", "actions",
+    "objects",
+    "collections",
+    "meshes",
+    "materials",
+    "node_groups",
+    "textures",
+    "images",
+    "lights",
+    "cameras",
+    "worlds",
+    "curves",
+    "metaballs",
+    "lattices",
+    "armatures",
+    "grease_pencils",
+    "annotations",
+    "particles",
+    "volumes",
+    "pointclouds",
+    "hair_curves",
+    "speakers",
+    "lightprobes",
+    "fonts",
+    "actions",
 )
 CONTENT_TYPES = tuple(t for t in _CONTENT_TYPES if hasattr(bpy.data, t))
 
 # Scene sub-structs copied property by property (missing ones are skipped: cycles is an add-on).
 _SETTINGS_STRUCTS = (
-    "render", "cycles", "eevee", "view_settings", "display_settings", "display",
-    "unit_settings", "cycles_curves",
+    "render",
+    "cycles",
+    "eevee",
+    "view_settings",
+    "display_settings",
+    "display",
+    "unit_settings",
+    "cycles_curves",
 )
 _SCENE_SCALARS = ("frame_start", "frame_end", "frame_current", "frame_step")
 _MAX_DEPTH = 3
@@ -133,9 +159,11 @@ def dict_to_rna(struct, values: dict, failures: list, prefix: str = "") -> None:
                 pass
         # A later property may have reset an earlier one: re-check everything that is scalar.
         pending = {
-            pid: w for pid, w in values.items()
+            pid: w
+            for pid, w in values.items()
             if not (isinstance(w, dict) and "__struct__" in w)
-            and hasattr(struct, pid) and not _safe_same(struct, pid, w)
+            and hasattr(struct, pid)
+            and not _safe_same(struct, pid, w)
         }
         if not pending:
             return
@@ -159,8 +187,10 @@ def _view_layer_state(scene) -> dict:
         while stack:
             lc = stack.pop()
             collections[lc.collection.name] = {
-                "exclude": lc.exclude, "hide_viewport": lc.hide_viewport,
-                "holdout": lc.holdout, "indirect_only": lc.indirect_only,
+                "exclude": lc.exclude,
+                "hide_viewport": lc.hide_viewport,
+                "holdout": lc.holdout,
+                "indirect_only": lc.indirect_only,
             }
             stack.extend(lc.children)
         hidden, selected = [], []
@@ -171,7 +201,9 @@ def _view_layer_state(scene) -> dict:
                 selected.append(obj.name)
         active = view_layer.objects.active
         layers[view_layer.name] = {
-            "collections": collections, "hidden": hidden, "selected": selected,
+            "collections": collections,
+            "hidden": hidden,
+            "selected": selected,
             "active": active.name if active else None,
         }
     return layers
@@ -184,8 +216,9 @@ def _build_payload(scene) -> dict:
         if struct is not None:
             settings[attr] = rna_to_dict(struct)
     settings["scene"] = {a: getattr(scene, a) for a in _SCENE_SCALARS if hasattr(scene, a)}
-    existing = {t: [i.name for i in getattr(bpy.data, t) if i.library is None]
-                for t in CONTENT_TYPES}
+    existing = {
+        t: [i.name for i in getattr(bpy.data, t) if i.library is None] for t in CONTENT_TYPES
+    }
     existing["scenes"] = [s.name for s in bpy.data.scenes]
     return {
         "version": PAYLOAD_VERSION,
@@ -263,7 +296,11 @@ def _write_blend(scene, path: Path) -> dict:
         roots = {placeholder}
     try:
         bpy.data.libraries.write(
-            str(path), roots, path_remap="ABSOLUTE", fake_user=False, compress=False,
+            str(path),
+            roots,
+            path_remap="ABSOLUTE",
+            fake_user=False,
+            compress=False,
         )
     except BaseException:
         path.unlink(missing_ok=True)
@@ -303,9 +340,13 @@ def _read_sidecar(path: Path) -> dict:
     except ValueError as exc:
         raise SnapshotError(f"{sidecar} is damaged ({exc})") from exc
     if payload.get("version") != PAYLOAD_VERSION:
-        raise SnapshotError(f"{path} is a snapshot of another format version "
-                            f"({payload.get('version')}, expected {PAYLOAD_VERSION})")
-    if payload.get("blend_size") != path.stat().st_size or payload.get("blend_digest") != _digest(path):
+        raise SnapshotError(
+            f"{path} is a snapshot of another format version "
+            f"({payload.get('version')}, expected {PAYLOAD_VERSION})"
+        )
+    if payload.get("blend_size") != path.stat().st_size or payload.get("blend_digest") != _digest(
+        path
+    ):
         raise SnapshotError(f"{path} does not match {sidecar.name} (an interrupted snapshot?)")
     return payload
 
@@ -346,7 +387,9 @@ def _remove_new_orphans(payload: dict) -> None:
     existing = {t: set(v) for t, v in payload["existing"].items()}
     for _ in range(16):  # removing one orphan can orphan what it used (object -> mesh -> ...)
         orphans = [
-            i for t in CONTENT_TYPES for i in getattr(bpy.data, t)
+            i
+            for t in CONTENT_TYPES
+            for i in getattr(bpy.data, t)
             if i.library is None and i.users == 0 and i.name not in existing.get(t, ())
         ]
         if not orphans:
@@ -356,9 +399,18 @@ def _remove_new_orphans(payload: dict) -> None:
 
 def _remove_new_scenes(scene, payload: dict) -> None:
     known = set(payload["existing"].get("scenes", ()))
-    shown = {w.scene for w in bpy.context.window_manager.windows} if bpy.context.window_manager else set()
+    shown = (
+        {w.scene for w in bpy.context.window_manager.windows}
+        if bpy.context.window_manager
+        else set()
+    )
     for other in list(bpy.data.scenes):
-        if other != scene and other not in shown and other.name not in known and other.library is None:
+        if (
+            other != scene
+            and other not in shown
+            and other.name not in known
+            and other.library is None
+        ):
             bpy.data.scenes.remove(other)
 
 
@@ -366,8 +418,19 @@ def _remove_new_scenes(scene, payload: dict) -> None:
 # target scene, a Text in a custom property, a sound ...). Shape keys are not here: they belong to
 # their mesh and are legitimately new with it.
 _DRAGGED_IN_TYPES = tuple(
-    t for t in ("scenes", "texts", "brushes", "sounds", "palettes", "movieclips", "masks",
-                "linestyles", "cache_files", "paint_curves")
+    t
+    for t in (
+        "scenes",
+        "texts",
+        "brushes",
+        "sounds",
+        "palettes",
+        "movieclips",
+        "masks",
+        "linestyles",
+        "cache_files",
+        "paint_curves",
+    )
     if hasattr(bpy.data, t)
 )
 
@@ -395,8 +458,7 @@ def _merge_dragged_in(scene, before: dict, saved_scene_name: str) -> None:
 
 
 def _append(scene, path: Path, payload: dict) -> None:
-    before = {attr: {i.as_pointer() for i in getattr(bpy.data, attr)}
-              for attr in _DRAGGED_IN_TYPES}
+    before = {attr: {i.as_pointer() for i in getattr(bpy.data, attr)} for attr in _DRAGGED_IN_TYPES}
     objects = list(payload["master_objects"])
     if payload["camera"] and payload["camera"] not in objects:
         objects.append(payload["camera"])
@@ -553,6 +615,9 @@ def rollback(handle: Checkpoint, scene=None) -> dict:
     """Restore the state saved by ``checkpoint``; the checkpoint stays usable until discarded."""
     start = time.perf_counter()
     if not handle.path.is_file():
-        return {"ok": False, "path": str(handle.path),
-                "error": f"The checkpoint file {handle.path} is gone (discarded?)"}
+        return {
+            "ok": False,
+            "path": str(handle.path),
+            "error": f"The checkpoint file {handle.path} is gone (discarded?)",
+        }
     return _restore(scene or bpy.context.scene, handle.path, handle.payload, start)

@@ -16,8 +16,16 @@ from mathutils import Euler, Vector
 
 from . import render as render_tool
 
-OPERATIONS = ("orbit_left", "orbit_right", "orbit_up", "orbit_down", "zoom_in", "zoom_out",
-              "focus", "reset")
+OPERATIONS = (
+    "orbit_left",
+    "orbit_right",
+    "orbit_up",
+    "orbit_down",
+    "zoom_in",
+    "zoom_out",
+    "focus",
+    "reset",
+)
 DEFAULT_ORBIT_DEGREES = 30.0
 DEFAULT_ZOOM_FACTOR = 1.5
 DEFAULT_LENS = 50.0
@@ -70,8 +78,11 @@ class Viewer:
             images.append({"path": result["path"], "camera": result["camera"]})
         first = centre + distance * render_tool.direction_from_angles(45.0, 35.0)
         self._set_view(first, render_tool.look_at_euler(first, centre), DEFAULT_LENS, centre)
-        return {"ok": True, "images": images,
-                "note": "The first image is now the current view for investigate()."}
+        return {
+            "ok": True,
+            "images": images,
+            "note": "The first image is now the current view for investigate().",
+        }
 
     def set_camera(self, location, rotation=None, look_at=None, lens=None, out_dir=None):
         """Move the viewer's camera to ``location`` (rotation in degrees XYZ, or a look_at point)."""
@@ -103,8 +114,9 @@ class Viewer:
         focus: look at ``object_name`` and frame it. reset: back to the scene camera's view.
         """
         if operation not in OPERATIONS:
-            return _error(f"Unknown operation {operation!r}. Valid operations: "
-                          f"{', '.join(OPERATIONS)}.")
+            return _error(
+                f"Unknown operation {operation!r}. Valid operations: {', '.join(OPERATIONS)}."
+            )
         if operation == "focus":
             if not object_name:
                 return _error("focus needs object_name, the object to look at.")
@@ -112,8 +124,9 @@ class Viewer:
             if error:
                 return error
         if amount is not None and (not isinstance(amount, (int, float)) or amount <= 0):
-            return _error("amount must be a positive number (degrees for orbits, a factor "
-                          "above 1 for zooms).")
+            return _error(
+                "amount must be a positive number (degrees for orbits, a factor above 1 for zooms)."
+            )
         if operation.startswith("zoom") and amount is not None and amount <= 1:
             return _error("zoom amount is a factor above 1, e.g. 1.5 (1.5 times closer/farther).")
 
@@ -141,8 +154,11 @@ class Viewer:
         self.shown = (self.shown - set(hide)) | set(show)
         scene_hidden = {o.name for o in bpy.context.scene.objects if o.hide_render}
         now_hidden = sorted((self.hidden | scene_hidden) - self.shown)
-        return {"ok": True, "hidden": now_hidden,
-                "note": "Applies to viewer renders only; the scene itself is unchanged."}
+        return {
+            "ok": True,
+            "hidden": now_hidden,
+            "note": "Applies to viewer renders only; the scene itself is unchanged.",
+        }
 
     def reset_state(self):
         """Forget the view and the shown/hidden sets (e.g. when a new round starts)."""
@@ -167,10 +183,10 @@ class Viewer:
             return
         bounds = render_tool.world_bounds(render_tool.visible_geometry(scene))
         centre, radius = bounds if bounds else (Vector((0.0, 0.0, 0.0)), 1.0)
-        location = centre + self._fit_distance(radius, DEFAULT_LENS) * \
-            render_tool.direction_from_angles(45.0, 30.0)
-        self._set_view(location, render_tool.look_at_euler(location, centre), DEFAULT_LENS,
-                       centre)
+        location = centre + self._fit_distance(
+            radius, DEFAULT_LENS
+        ) * render_tool.direction_from_angles(45.0, 30.0)
+        self._set_view(location, render_tool.look_at_euler(location, centre), DEFAULT_LENS, centre)
 
     def _point_ahead(self, location, rotation):
         """A focus point along the view direction, at the depth of the scene's centre."""
@@ -189,8 +205,12 @@ class Viewer:
         elevation += {"orbit_up": degrees, "orbit_down": -degrees}.get(operation, 0.0)
         elevation = max(-89.0, min(89.0, elevation))  # stay off the poles (look-at flips there)
         location = self.focus_point + radius * render_tool.direction_from_angles(azimuth, elevation)
-        self._set_view(location, render_tool.look_at_euler(location, self.focus_point), self.lens,
-                       self.focus_point)
+        self._set_view(
+            location,
+            render_tool.look_at_euler(location, self.focus_point),
+            self.lens,
+            self.focus_point,
+        )
 
     def _zoom(self, factor):
         offset = self.location - self.focus_point
@@ -206,8 +226,9 @@ class Viewer:
         self._set_view(location, render_tool.look_at_euler(location, centre), self.lens, centre)
 
     def _fit_distance(self, radius, lens):
-        return render_tool.fit_distance(radius, lens, 36.0,
-                                        render_tool.scene_aspect(bpy.context.scene))
+        return render_tool.fit_distance(
+            radius, lens, 36.0, render_tool.scene_aspect(bpy.context.scene)
+        )
 
     @staticmethod
     def _valid_lens(lens):
@@ -223,8 +244,12 @@ class Viewer:
         result = self._render((self.location, self.rotation, self.lens), out_dir, label)
         if not result["ok"]:
             return result
-        return {"ok": True, "path": result["path"], "camera": result["camera"],
-                "note": result.get("note", "")}
+        return {
+            "ok": True,
+            "path": result["path"],
+            "camera": result["camera"],
+            "note": result.get("note", ""),
+        }
 
     def _render(self, view, out_dir, label):
         """Render through a temporary camera with the viewer's visibility, then undo both."""
@@ -234,16 +259,19 @@ class Viewer:
         camera = None
         switched = []  # (object, previous hide_render)
         try:
-            camera = render_tool.add_camera_object(scene, TEMP_CAMERA_NAME, location, rotation,
-                                                   lens)
+            camera = render_tool.add_camera_object(
+                scene, TEMP_CAMERA_NAME, location, rotation, lens
+            )
             for obj in scene.objects:
-                want_hidden = (obj.name in self.hidden or obj.hide_render) and \
-                    obj.name not in self.shown
+                want_hidden = (
+                    obj.name in self.hidden or obj.hide_render
+                ) and obj.name not in self.shown
                 if obj is not camera and obj.hide_render != want_hidden:
                     switched.append((obj, obj.hide_render))
                     obj.hide_render = want_hidden
-            result = render_tool.render("preview", path=path, camera=camera.name,
-                                        **self.render_options)
+            result = render_tool.render(
+                "preview", path=path, camera=camera.name, **self.render_options
+            )
         finally:
             for obj, previous in switched:
                 obj.hide_render = previous
@@ -251,9 +279,11 @@ class Viewer:
                 render_tool.remove_camera_object(camera)
         if not result["ok"]:
             return result
-        result["camera"] = {"location": [round(v, 3) for v in location],
-                            "rotation": [round(math.degrees(a), 3) for a in rotation],
-                            "lens": round(lens, 3)}
+        result["camera"] = {
+            "location": [round(v, 3) for v in location],
+            "rotation": [round(math.degrees(a), 3) for a in rotation],
+            "lens": round(lens, 3),
+        }
         return result
 
     def _next_path(self, out_dir, label):
@@ -279,14 +309,16 @@ def initialize_viewpoint(object_names, count=4, out_dir=None):
 
 def set_camera(location, rotation=None, look_at=None, lens=None, out_dir=None):
     """Set the viewer's camera and render (see Viewer.set_camera)."""
-    return default_viewer.set_camera(location, rotation=rotation, look_at=look_at, lens=lens,
-                                     out_dir=out_dir)
+    return default_viewer.set_camera(
+        location, rotation=rotation, look_at=look_at, lens=lens, out_dir=out_dir
+    )
 
 
 def investigate(operation, object_name=None, amount=None, out_dir=None):
     """Orbit, zoom, focus or reset the viewer's camera and render (see Viewer.investigate)."""
-    return default_viewer.investigate(operation, object_name=object_name, amount=amount,
-                                      out_dir=out_dir)
+    return default_viewer.investigate(
+        operation, object_name=object_name, amount=amount, out_dir=out_dir
+    )
 
 
 def set_visibility(show=(), hide=()):
@@ -297,6 +329,7 @@ def set_visibility(show=(), hide=()):
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
+
 
 def _error(message):
     return {"ok": False, "error": message}
@@ -315,8 +348,9 @@ def _objects_named(names):
     for name in _name_list(names):
         obj = scene_objects.get(name)
         if obj is None:
-            return None, _error(f"No object named {name!r}. Objects in the scene: "
-                                f"{_names_listing(scene_objects)}.")
+            return None, _error(
+                f"No object named {name!r}. Objects in the scene: {_names_listing(scene_objects)}."
+            )
         objects.append(obj)
     return objects, None
 

@@ -39,7 +39,11 @@ class AnthropicProvider(Provider):
             kwargs["system"] = request["system"]
         if request.get("tools"):
             kwargs["tools"] = [
-                {"name": t["name"], "description": t.get("description", ""), "input_schema": t["parameters"]}
+                {
+                    "name": t["name"],
+                    "description": t.get("description", ""),
+                    "input_schema": t["parameters"],
+                }
                 for t in request["tools"]
             ]
             kwargs["tool_choice"] = {"type": "any"}
@@ -72,7 +76,12 @@ def to_anthropic_messages(messages: list[dict]) -> list[dict]:
             kind = part["type"]
             if kind == "tool_call":
                 blocks.append(
-                    {"type": "tool_use", "id": part["id"], "name": part["name"], "input": part["arguments"]}
+                    {
+                        "type": "tool_use",
+                        "id": part["id"],
+                        "name": part["name"],
+                        "input": part["arguments"],
+                    }
                 )
             elif kind == "tool_result":
                 results.append(

@@ -305,7 +305,9 @@ class Provider:
             except MalformedToolCall as exc:
                 _add_usage(total, exc.partial.get("usage"))
                 if ask == self.reask:
-                    raise BadResponse(f"{exc} (still malformed after {self.reask} re-asks)") from None
+                    raise BadResponse(
+                        f"{exc} (still malformed after {self.reask} re-asks)"
+                    ) from None
                 self._nudge(request, exc.partial.get("text", ""), f"{exc} {NUDGE_NO_TOOL}")
                 continue
             _add_usage(total, response.get("usage"))
@@ -359,7 +361,9 @@ class Provider:
         self.stats["reasks"] += 1
         messages = request["messages"]
         if assistant_text.strip():
-            messages.append({"role": "assistant", "content": [{"type": "text", "text": assistant_text}]})
+            messages.append(
+                {"role": "assistant", "content": [{"type": "text", "text": assistant_text}]}
+            )
             messages.append({"role": "user", "content": [{"type": "text", "text": nudge}]})
         elif messages and messages[-1]["role"] == "user":
             messages[-1]["content"].append({"type": "text", "text": nudge})

@@ -49,7 +49,11 @@ class OpenAIProvider(Provider):
             "messages": to_openai_messages(request.get("system", ""), request["messages"]),
         }
         # OpenAI's newer models only accept max_completion_tokens; compatible servers know max_tokens.
-        token_key = "max_tokens" if self.base_url and "api.openai.com" not in self.base_url else "max_completion_tokens"
+        token_key = (
+            "max_tokens"
+            if self.base_url and "api.openai.com" not in self.base_url
+            else "max_completion_tokens"
+        )
         kwargs[token_key] = int(request.get("max_tokens") or 4096)
         if request.get("tools"):
             kwargs["tools"] = [
@@ -105,7 +109,9 @@ def to_openai_messages(system: str, messages: list[dict]) -> list[dict]:
                 body = "ERROR: " + body
             if images:
                 body += f"\n({len(images)} image(s) follow in the next user message.)"
-                trailing.append({"type": "text", "text": f"Image(s) returned by tool call {part['id']}:"})
+                trailing.append(
+                    {"type": "text", "text": f"Image(s) returned by tool call {part['id']}:"}
+                )
                 trailing.extend(_image_part(p["path"]) for p in images)
             out.append({"role": "tool", "tool_call_id": part["id"], "content": body})
         if trailing:

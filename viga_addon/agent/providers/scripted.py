@@ -125,7 +125,9 @@ class ScriptedProvider(Provider):
                 partial={"text": "", "usage": usage},
             )
         if fault in ("empty", "no_tool"):
-            text = "" if fault == "empty" else str(turn.get("text") or "I think the scene looks fine.")
+            text = (
+                "" if fault == "empty" else str(turn.get("text") or "I think the scene looks fine.")
+            )
             return {
                 "text": text,
                 "tool_calls": [],
@@ -155,4 +157,3 @@ def load_script(script) -> dict:
     if not isinstance(data, dict):
         raise ConfigError(f"The demo script {script} must hold a JSON object.")
     return data
-

@@ -13,8 +13,6 @@ import time
 import types
 
 import bpy  # isort: skip  (addon_utils is importable once bpy is)
-import addon_utils  # isort: skip
-import pytest
 
 from viga_addon import ui_runtime as rt
 from viga_addon.demo import tabletop
@@ -24,8 +22,9 @@ ADDON = "viga_addon"
 
 
 # ----------------------------------------------------------------------------- recording layout
-_ICONS = {i.identifier for i in
-          bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items}
+_ICONS = {
+    i.identifier for i in bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items
+}
 
 
 def _check_icon(icon):
@@ -82,8 +81,13 @@ class RecordingLayout:
         return default
 
     def _add(self, kind, **data):
-        item = {"kind": kind, "depth": self.depth, "enabled": self._flag("enabled", True),
-                "alert": self._flag("alert", False), **data}
+        item = {
+            "kind": kind,
+            "depth": self.depth,
+            "enabled": self._flag("enabled", True),
+            "alert": self._flag("alert", False),
+            **data,
+        }
         self.items.append(item)
         return item
 
@@ -120,8 +124,7 @@ class RecordingLayout:
         _check_icon(icon)
         rna = _operator_rna(idname)
         props = OpProps(rna)
-        self._add("operator", idname=idname, text=text, icon=icon, props=props,
-                  label=rna.name)
+        self._add("operator", idname=idname, text=text, icon=icon, props=props, label=rna.name)
         return props
 
     def progress(self, factor=0.0, type="BAR", text=""):  # noqa: A002
@@ -149,8 +152,10 @@ class RecordingLayout:
                 lines.append(f"{pad}label{icon}: {it['text']}{flags}")
             elif kind == "operator":
                 props = " ".join(f"{k}={v}" for k, v in it["props"].props.items())
-                lines.append(f"{pad}button {it['idname']} {it['text'] or it['label']!r} "
-                             f"{props}{flags}".rstrip())
+                lines.append(
+                    f"{pad}button {it['idname']} {it['text'] or it['label']!r} "
+                    f"{props}{flags}".rstrip()
+                )
             elif kind == "prop":
                 lines.append(f"{pad}prop {it['owner']}.{it['prop']}{flags}")
             elif kind == "progress":
@@ -166,8 +171,11 @@ class RecordingLayout:
         return " ".join(it["text"] for it in self.items if it["kind"] == "label")
 
     def buttons(self, enabled_only=True) -> list[str]:
-        return [it["idname"] for it in self.items if it["kind"] == "operator"
-                and (it["enabled"] or not enabled_only)]
+        return [
+            it["idname"]
+            for it in self.items
+            if it["kind"] == "operator" and (it["enabled"] or not enabled_only)
+        ]
 
     def button_items(self, idname) -> list[dict]:
         return [it for it in self.items if it["kind"] == "operator" and it["idname"] == idname]
@@ -212,8 +220,13 @@ class FakeWindowManager:
 
 
 def fake_context(wm=None):
-    return types.SimpleNamespace(scene=bpy.context.scene, window_manager=wm or FakeWindowManager(),
-                                 window=None, screen=None, preferences=bpy.context.preferences)
+    return types.SimpleNamespace(
+        scene=bpy.context.scene,
+        window_manager=wm or FakeWindowManager(),
+        window=None,
+        screen=None,
+        preferences=bpy.context.preferences,
+    )
 
 
 def event(kind, value="NOTHING"):
@@ -262,8 +275,13 @@ def pump_until(op, ctx, stop=lambda live: False, limit=400.0, sleep=0.01):
 
 
 # ----------------------------------------------------------------------------- the add-on
-TINY_PREFS = {"preview_size": 48, "preview_samples": 2, "final_size": 64, "final_samples": 2,
-              "render_device": "CPU"}
+TINY_PREFS = {
+    "preview_size": 48,
+    "preview_samples": 2,
+    "final_size": 64,
+    "final_samples": 2,
+    "render_device": "CPU",
+}
 
 
 def write_script(tmp_path, script, name="script.json"):
@@ -274,24 +292,6 @@ def write_script(tmp_path, script, name="script.json"):
 
 def demo_script():
     return copy.deepcopy(tabletop.SCRIPT)
-
-
-@pytest.fixture
-def addon(tmp_path, monkeypatch):
-    """The add-on enabled as Blender enables it (so its preferences exist), tiny renders,
-    runs under tmp_path, no API keys in the environment; disabled and a factory scene after."""
-    for env in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(env, raising=False)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon_utils.enable(ADDON, default_set=True)
-    p = bpy.context.preferences.addons[ADDON].preferences
-    for key, value in TINY_PREFS.items():
-        setattr(p, key, value)
-    p.runs_dir = str(tmp_path / "runs")
-    yield p
-    rt.shutdown_live_run("test over")
-    addon_utils.disable(ADDON, default_set=True)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
 
 
 def use_demo(script_path=None):
