@@ -14,7 +14,8 @@ from PIL import Image
 bpy = pytest.importorskip("bpy")
 
 from viga_addon import refine_cli  # noqa: E402
-from viga_addon.tools import metrics, refine, render  # noqa: E402
+from viga_addon.agent import metrics  # noqa: E402
+from viga_addon.tools import refine, render  # noqa: E402
 
 SIDE = 48
 SAMPLES = 8

@@ -17,7 +17,8 @@ import bpy
 import numpy as np
 import pytest
 
-from viga_addon.tools import metrics, scene_export
+from viga_addon.agent import metrics
+from viga_addon.tools import scene_export
 
 VENV311 = Path("/work/venv311/bin/python")
 

@@ -114,7 +114,8 @@ def run(args) -> int:
 
     import bpy
 
-    from .tools import metrics, refine, render
+    from .agent import metrics
+    from .tools import refine, render
 
     try:
         bpy.ops.wm.open_mainfile(filepath=str(scene_path.resolve()))

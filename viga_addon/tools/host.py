@@ -16,7 +16,8 @@ from pathlib import Path
 
 import bpy
 
-from . import execute, metrics, render, scene_info, snapshot, viewing
+from ..agent import metrics
+from . import execute, render, scene_info, snapshot, viewing
 
 RENDER_TIMEOUT = 300.0  # seconds of Cycles sampling per render before it stops early
 

@@ -29,7 +29,8 @@ import time
 import bpy
 import numpy as np
 
-from . import metrics, refine_masks, render
+from ..agent import metrics
+from . import refine_masks, render
 from .refine_params import GROUPS, Param, RefineError, resolve_targets
 
 DEFAULT_LONG_SIDE = 64
