@@ -37,13 +37,6 @@ DEFAULT_LONG_SIDE = 64
 DEFAULT_SAMPLES = 8
 MAX_BUDGET = 1000
 MIN_SIDE = 16  # SSIM needs 11 px; keep a margin
-# Which groups each agent stage may refine (its edit scope).
-STAGE_GROUPS = {
-    "material": ("material",),
-    "composition": ("placement", "camera"),
-    "lighting": ("lighting",),
-    "camera": ("camera",),
-}
 
 
 class _Stop(Exception):
@@ -551,18 +544,8 @@ def _rounded(values):
     return [[round(float(v), 4) for v in vs] for vs in values]
 
 
-def refine_scene(targets, photo_path, budget, progress=None, **options) -> dict:
-    """Operator / panel entry point: ``refine_parameters`` on the current scene.
-
-    ``progress(info)`` is called after every render (return False to stop early and keep the
-    best state); ``options`` are passed on (objects, allowed_groups, long_side, samples,
-    device, workdir). Returns the same dict as ``refine_parameters``.
-    """
-    return refine_parameters(targets, budget, photo_path, progress=progress, **options)
-
-
 def summary(result: dict) -> str:
-    """One readable line about a refinement result (for the model, the panel and the CLI)."""
+    """One readable line about a refinement result (for the model and the CLI)."""
     if not result.get("ok"):
         return f"Refinement failed: {result.get('error')}"
     s, e = result["start"], result["end"]
