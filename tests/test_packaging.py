@@ -203,7 +203,7 @@ def test_installs_into_blender_and_uses_bundled_sdks(linux_zip, tmp_path):
     assert Path(out["addon_file"]).is_relative_to(extensions / "user_default" / "viga_addon")
 
     assert out["classes"] and all(out["classes"].values()), out["classes"]
-    assert "open_runs_folder" in out["operators"]
+    assert "open_runs_root" in out["operators"]
     assert "VIGA_PT_main" in out["panels"]
 
     local_site = Path(out["local_site"])

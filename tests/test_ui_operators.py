@@ -54,6 +54,7 @@ def test_enable_disable_twice_leaves_nothing_behind(addon):
         "approve_code",
         "skip_code",
         "open_run_folder",
+        "open_runs_root",
         "open_code",
         "show_render",
     )

@@ -1,8 +1,8 @@
 """Operators (``viga.*``). Each module exports ``CLASSES``; this package gathers them."""
 
-from . import files, pump, review, run_folder, stages
+from . import files, pump, review, runs_root, stages
 
-CLASSES = (*run_folder.CLASSES, *pump.CLASSES, *stages.CLASSES, *review.CLASSES, *files.CLASSES)
+CLASSES = (*runs_root.CLASSES, *pump.CLASSES, *stages.CLASSES, *review.CLASSES, *files.CLASSES)
 
 
 def register_extra():

@@ -1,4 +1,8 @@
-"""Open the run folder, show the latest render beside the photo, use the demo photo."""
+"""Open this run's folder, show the latest render beside the photo, use the demo photo.
+
+``viga.open_run_folder`` opens one run's folder; the folder that holds all runs is opened by
+``viga.open_runs_root`` (runs_root.py).
+"""
 
 from __future__ import annotations
 

@@ -1,10 +1,16 @@
+"""``viga.open_runs_root``: open the runs folder, the one that holds every run's folder.
+
+Not to be confused with ``viga.open_run_folder`` (operators/files.py), which opens the folder
+of this scene's run.
+"""
+
 import bpy
 
 
-class VIGA_OT_open_runs_folder(bpy.types.Operator):
+class VIGA_OT_open_runs_root(bpy.types.Operator):
     """Open the folder where VIGA writes its runs"""
 
-    bl_idname = "viga.open_runs_folder"
+    bl_idname = "viga.open_runs_root"
     bl_label = "Open Runs Folder"
 
     def execute(self, context):
@@ -16,4 +22,4 @@ class VIGA_OT_open_runs_folder(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (VIGA_OT_open_runs_folder,)
+CLASSES = (VIGA_OT_open_runs_root,)
