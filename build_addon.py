@@ -3,8 +3,8 @@
 Run with any Python that has the ``bpy`` module installed (Blender's own extension tool ships
 inside the bpy wheel and is used to build and validate the packages)::
 
-    /work/venv313/bin/python build_addon.py                      # all four platforms -> dist/
-    /work/venv313/bin/python build_addon.py --platforms linux-x64 --out dist
+    .venv/bin/python build_addon.py                      # all four platforms -> dist/
+    .venv/bin/python build_addon.py --platforms linux-x64 --out dist
 
 Steps: stage ``build/stage/`` (the package, the manifest and ``wheels/``), download binary wheels
 for every platform and for Python 3.11 (Blender 4.2-5.0) and 3.13 (Blender 5.1+) into

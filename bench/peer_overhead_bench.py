@@ -6,7 +6,7 @@ way at our preview settings, so the cost of the process alone (start, import bpy
 is visible apart from the heavier render. Same scene (the offline demo's final.blend), same code,
 same render function, CPU, side by side in one run.
 
-    /work/venv313/bin/python bench/peer_overhead_bench.py [--reps 3] [--peer-heavy-reps 1]
+    .venv/bin/python bench/peer_overhead_bench.py [--reps 3] [--peer-heavy-reps 1]
 
 Prints a Markdown table and, last, a line ``RESULT {json}``.
 """

@@ -9,7 +9,7 @@
 3. the longest main-thread block while a request is pending: Session.step() durations while
    the scripted provider delays each reply ({"delay": s} on every turn).
 
-    /work/venv313/bin/python bench/pipeline_bench.py [--preview-size 128] [--delay 0.5]
+    .venv/bin/python bench/pipeline_bench.py [--preview-size 128] [--delay 0.5]
 
 Prints Markdown tables and, last, a line ``RESULT {json}``.
 """

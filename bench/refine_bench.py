@@ -6,7 +6,7 @@ optimum is not a pixel-exact copy), perturb that factor with a seeded random dra
 refiner at several budgets from the same perturbed state. Start/end PSNR and SSIM are the
 refiner's own figures: its 64 px / 8-sample render against the photo resized to 64 px.
 
-    /work/venv313/bin/python bench/refine_bench.py [--budgets 15,30,60] [--write BENCHMARKS.md]
+    .venv/bin/python bench/refine_bench.py [--budgets 15,30,60] [--write BENCHMARKS.md]
 
 Writes the table to stdout and, with --write, into the "## Refiner" section of that file
 (other sections are kept). Small on purpose: a few minutes on 2 cores.
@@ -334,7 +334,7 @@ def main(argv=None) -> int:
                     )
     wall = time.perf_counter() - started
     command = (
-        "/work/venv313/bin/python bench/refine_bench.py --budgets "
+        ".venv/bin/python bench/refine_bench.py --budgets "
         + args.budgets
         + (f" --scenes {args.scenes}" if args.scenes != ",".join(SCENES) else "")
         + (f" --factors {args.factors}" if args.factors != ",".join(FACTORS) else "")

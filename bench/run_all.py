@@ -1,7 +1,7 @@
 """Run the performance benchmarks side by side and print (or write) the BENCHMARKS.md section.
 
-    /work/venv313/bin/python bench/run_all.py            # print the Markdown
-    /work/venv313/bin/python bench/run_all.py --write    # and replace our section of BENCHMARKS.md
+    .venv/bin/python bench/run_all.py            # print the Markdown
+    .venv/bin/python bench/run_all.py --write    # and replace our section of BENCHMARKS.md
 
 Each benchmark runs in its own process (a fresh Blender each), one after the other. ``--write``
 only replaces the text between this script's begin/end markers; other sections of
@@ -27,7 +27,7 @@ import snapshot_scale_bench  # noqa: E402
 
 BEGIN = "<!-- bench/run_all.py: begin (generated; rerun with --write) -->"
 END = "<!-- bench/run_all.py: end -->"
-PY = "/work/venv313/bin/python"
+PY = ".venv/bin/python"
 
 
 def run_bench(script: str, *args: str) -> dict:

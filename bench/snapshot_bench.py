@@ -1,6 +1,6 @@
 """Time snapshot / restore and execute_code overhead on scenes of 200 and 2,000 objects.
 
-Run from the repository root:  /work/venv313/bin/python bench/snapshot_bench.py [--runs 5]
+Run from the repository root:  .venv/bin/python bench/snapshot_bench.py [--runs 5]
 Prints one table row per scene size (medians over --runs runs, in milliseconds). snapshot =
 stage-boundary file (.blend + side-car, digest, fsync); checkpoint = what execute_code writes
 before running code; execute_code ok = checkpoint + two fingerprints + a one-line edit.

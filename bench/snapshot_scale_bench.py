@@ -5,7 +5,7 @@ materials each, a light and a camera): ``snapshot`` (stage/round snapshot file),
 (back to it after a change), ``checkpoint`` + ``rollback`` (execute_code's undo path). The
 scaling exponent k fits time ∝ N^k between 100 and 1,000 objects (k = 1: linear).
 
-    /work/venv313/bin/python bench/snapshot_scale_bench.py [--sizes 10,100,1000] [--reps 3]
+    .venv/bin/python bench/snapshot_scale_bench.py [--sizes 10,100,1000] [--reps 3]
 
 Prints a Markdown table and, last, a line ``RESULT {json}``.
 """
