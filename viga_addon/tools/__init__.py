@@ -1,11 +1,24 @@
 """Blender-side tools the agent calls through the host (one module per tool family).
 
-execute   execute_code: run untrusted model code, report changes, restore the scene on error
-snapshot  snapshot / restore of the scene state (headless-safe, no undo)
-render    preview / final renders with Cycles (GPU when present) or EEVEE
-scene_info get_scene_info: compact prompt-sized summary of the scene
-viewing   initialize_viewpoint, set_camera, investigate, set_visibility (never change the scene)
-scene_export  write scene.py, a program that rebuilds the scene from an empty file
-metrics   PSNR / SSIM between a render and the photo (numpy)
-host      BlenderHost: tool name + args -> result dict, the agent's only way into Blender
+host          BlenderHost: tool name + args -> result dict, the agent's only way into Blender
+execute       execute_code: run untrusted model code, report changes, restore the scene on error
+policy/       the rules model code runs under: static check, runtime guard, audit hook, limits
+scope         stage scopes: classify what model code changed against what the stage may change
+fingerprint   one capture/diff of the scene for change reports, scope checks and hand edits
+snapshot      snapshot / restore of the scene state (headless-safe, no undo)
+render        preview / final renders with Cycles (GPU when present) or EEVEE
+scene_info    get_scene_info: compact prompt-sized summary of the scene
+viewing       initialize_viewpoint, set_camera, investigate, set_visibility (never change the scene)
+scene_export/ writes scene.py, a program that rebuilds the scene from an empty file
+rna           RNA property walker
+refine        refine_parameters: render-and-compare search of continuous scene parameters
+refine_params the parameters refine can tune, by name, and the group presets
+refine_masks  per-object masks from one flat object-ID render (for refine's colour steps)
+metrics       alias of agent.metrics (PSNR / SSIM, moved there); kept until batch.py imports it
+              from agent
+
+What this package may import: bpy and Blender's other modules (bmesh, mathutils), the standard
+library, numpy and Pillow, and the pure helpers of ``viga_addon.agent`` such as
+``agent.metrics``. Never the UI (operators, panels, ui_runtime, preferences, properties): the
+tools also run headless, from the CLI, batch and the tests, where no UI is registered.
 """
