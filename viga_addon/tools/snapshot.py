@@ -5,10 +5,12 @@ the objects linked straight to its master collection, its world and camera (ever
 comes along), and a JSON payload in a side-car file ``<name>.snapshot.json`` (a checkpoint keeps
 it in memory). A datablock as carrier inside the .blend would have to be created and removed on
 every checkpoint, and that forces a full depsgraph relations rebuild (~200 ms at 2,000 objects);
-bytes after the .blend's end block are read as garbage blocks by Blender 5.2. The payload holds what is not a datablock of its own: render / Cycles / EEVEE / colour-management
-settings, per-view-layer flags (excluded collections, hidden and selected objects, the active
-object), which datablocks go back into the master collection, and the names of every local
-datablock that existed when the snapshot was taken.
+bytes after the .blend's end block are read as garbage blocks by Blender 5.2. The payload holds
+what is not a datablock of its own: render / Cycles / EEVEE / colour-management settings (read
+and set back property by property with tools/rna.py), per-view-layer flags (excluded
+collections, hidden and selected objects, the active object), which datablocks go back into the
+master collection, and the names of every local datablock that existed when the snapshot was
+taken.
 
 ``restore`` keeps the Scene datablock itself (so windows, a running modal operator and anything
 holding ``context.scene`` stay valid), removes the scene's current content, appends the saved
@@ -40,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
+
+from . import rna
 
 SIDECAR_SUFFIX = ".snapshot.json"
 PAYLOAD_VERSION = 1
@@ -85,97 +89,6 @@ _SETTINGS_STRUCTS = (
     "cycles_curves",
 )
 _SCENE_SCALARS = ("frame_start", "frame_end", "frame_current", "frame_step")
-_MAX_DEPTH = 3
-# Reading these prints "matches no enum" warnings on a factory scene and they are not settings
-# the agent touches.
-_SKIP_PROPS = {"rna_type", "linear_colorspace_settings", "wireframe_color_type"}
-
-
-# ----------------------------------------------------------------------------- RNA <-> JSON
-def _jsonable(value):
-    if isinstance(value, (bool, int, float, str)) or value is None:
-        return value
-    if isinstance(value, set):
-        return sorted(value)
-    try:
-        return [_jsonable(v) for v in value]
-    except TypeError:
-        return None
-
-
-def rna_to_dict(struct, depth: int = 0) -> dict:
-    """Writable scalar / array / enum properties of an RNA struct, nested structs recursed."""
-    out = {}
-    for prop in struct.bl_rna.properties:
-        pid = prop.identifier
-        if pid in _SKIP_PROPS or prop.type == "COLLECTION":
-            continue
-        try:
-            value = getattr(struct, pid)
-        except Exception:  # some properties raise when their context is missing
-            continue
-        if prop.type == "POINTER":
-            if value is None or isinstance(value, bpy.types.ID) or depth >= _MAX_DEPTH:
-                continue
-            nested = rna_to_dict(value, depth + 1)
-            if nested:
-                out[pid] = {"__struct__": nested}
-            continue
-        if prop.is_readonly:
-            continue
-        converted = _jsonable(value)
-        if converted is not None:
-            out[pid] = converted
-    return out
-
-
-def _same(current, wanted) -> bool:
-    current = _jsonable(current)
-    if isinstance(current, float) and isinstance(wanted, (int, float)):
-        return current == float(wanted)
-    return current == wanted
-
-
-def dict_to_rna(struct, values: dict, failures: list, prefix: str = "") -> None:
-    """Set properties from ``rna_to_dict`` output, in up to three passes because some depend on others
-    (e.g. view_settings.look only accepts values valid for the view_transform)."""
-    pending = dict(values)
-    for _attempt in range(3):
-        for pid, wanted in pending.items():
-            if isinstance(wanted, dict) and "__struct__" in wanted:
-                nested = getattr(struct, pid, None)
-                if nested is not None:
-                    dict_to_rna(nested, wanted["__struct__"], failures, f"{prefix}{pid}.")
-                continue
-            if not hasattr(struct, pid):
-                continue
-            try:
-                if _same(getattr(struct, pid), wanted):
-                    continue
-                prop = struct.bl_rna.properties[pid]
-                value = set(wanted) if getattr(prop, "is_enum_flag", False) else wanted
-                setattr(struct, pid, value)
-            except Exception:  # noqa: BLE001 - retried below, reported if it never takes
-                pass
-        # A later property may have reset an earlier one: re-check everything that is scalar.
-        pending = {
-            pid: w
-            for pid, w in values.items()
-            if not (isinstance(w, dict) and "__struct__" in w)
-            and hasattr(struct, pid)
-            and not _safe_same(struct, pid, w)
-        }
-        if not pending:
-            return
-    for pid, wanted in pending.items():
-        failures.append(f"{prefix}{pid}={wanted!r}")
-
-
-def _safe_same(struct, pid, wanted) -> bool:
-    try:
-        return _same(getattr(struct, pid), wanted)
-    except Exception:
-        return True
 
 
 # ----------------------------------------------------------------------------- payload
@@ -214,7 +127,7 @@ def _build_payload(scene) -> dict:
     for attr in _SETTINGS_STRUCTS:
         struct = getattr(scene, attr, None)
         if struct is not None:
-            settings[attr] = rna_to_dict(struct)
+            settings[attr] = rna.to_dict(struct)
     settings["scene"] = {a: getattr(scene, a) for a in _SCENE_SCALARS if hasattr(scene, a)}
     existing = {
         t: [i.name for i in getattr(bpy.data, t) if i.library is None] for t in CONTENT_TYPES
@@ -517,11 +430,11 @@ def _apply_settings(scene, settings: dict) -> list:
     failures = []
     for attr, values in settings.items():
         if attr == "scene":
-            dict_to_rna(scene, values, failures, "scene.")
+            rna.from_dict(scene, values, failures, "scene.")
             continue
         struct = getattr(scene, attr, None)
         if struct is not None:
-            dict_to_rna(struct, values, failures, f"scene.{attr}.")
+            rna.from_dict(struct, values, failures, f"scene.{attr}.")
     return failures
 
 
