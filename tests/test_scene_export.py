@@ -5,6 +5,7 @@ process (real bpy, nothing of the add-on imported) that saves a .blend and rende
 then open that .blend here and compare data and pixels.
 """
 
+import ast
 import json
 import math
 import os
@@ -19,6 +20,7 @@ import pytest
 
 from viga_addon.agent import metrics
 from viga_addon.tools import scene_export
+from viga_addon.tools.scene_export import program, runtime
 
 VENV311 = Path("/work/venv311/bin/python")
 
@@ -677,3 +679,184 @@ def test_names_with_quotes_and_backslashes(clean_scene, tmp_path):
     obj = bpy.data.objects[odd_object]
     assert bpy.context.scene.name == 'Shot "1"'
     assert obj.material_slots[0].material.name == odd_material
+
+
+# ---------------------------------------------------------------------------------------------
+# The helper library scene.py carries: a real module, embedded by its source
+
+PACKAGE_DIR = Path(scene_export.__file__).parent
+RUNTIME_SOURCE = Path(runtime.__file__).read_text(encoding="utf-8")
+HELPERS = {
+    name
+    for name, value in vars(runtime).items()
+    if callable(value) and getattr(value, "__module__", None) == runtime.__name__
+}
+
+EMPTY_FILE_REBUILD = textwrap.dedent(
+    """
+    import importlib.abc, runpy, sys
+    import bpy
+
+
+    class NoAddon(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name.split(".")[0] == "viga_addon":
+                raise ImportError("scene.py must not need the add-on")
+
+
+    sys.meta_path.insert(0, NoAddon())
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assert not bpy.data.objects and not bpy.data.materials and not bpy.data.meshes
+    runpy.run_path(sys.argv[1], run_name="__main__")
+    bpy.ops.wm.save_as_mainfile(filepath=sys.argv[2])
+    """
+)
+
+
+@pytest.mark.smoke
+def test_helper_library_is_a_plain_bpy_module():
+    tree = ast.parse(RUNTIME_SOURCE)
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+    assert imported - set(sys.stdlib_module_names) == {"bpy", "mathutils"}
+    assert "viga_addon" not in RUNTIME_SOURCE  # scene.py never names the add-on
+    assert {
+        "skip",
+        "block",
+        "set_props",
+        "find_socket",
+        "add_node",
+        "link",
+        "new_mesh",
+        "new_object",
+        "set_engine",
+        "reference",
+        "clear_scene",
+        "finish",
+    } <= HELPERS
+
+
+@pytest.mark.smoke
+def test_helpers_run_in_process_and_record_what_they_cannot_set(clean_scene):
+    runtime.SKIPPED.clear()
+    try:
+        mesh = runtime.new_mesh("Tri", [0, 0, 0, 1, 0, 0, 0, 1, 0], [(0, 1, 2)], smooth=[0])
+        assert len(mesh.polygons) == 1 and mesh.polygons[0].use_smooth
+        obj = runtime.new_object("Tri", mesh, None)
+        assert obj.name in clean_scene.collection.objects
+        runtime.set_props(obj, {"location": (1.0, 2.0, 3.0), "no_such_prop": 1}, "object Tri")
+        assert tuple(obj.location) == (1.0, 2.0, 3.0)
+
+        mat = bpy.data.materials.new("Helpers")
+        if mat.node_tree is None:  # Blender < 5.0
+            mat.use_nodes = True
+        tree = mat.node_tree
+        noise = runtime.add_node(
+            tree,
+            "ShaderNodeTexNoise",
+            "Noise",
+            (-300.0, 0.0),
+            inputs=[("Scale", "Scale", 4.5), ("Gone_v9", "Gone", 1.0)],
+        )
+        assert noise.inputs["Scale"].default_value == pytest.approx(4.5)
+        assert runtime.add_node(tree, "ShaderNodeFromTheFuture", "Future", (0.0, 0.0)) is None
+        runtime.link(tree, "Noise", ("Fac", "Fac"), "Principled BSDF", ("Roughness", "Roughness"))
+        runtime.link(tree, "Future", ("X", "X"), "Principled BSDF", ("Roughness", "Roughness"))
+        assert [
+            (lk.from_node.name, lk.to_socket.name)
+            for lk in tree.links
+            if lk.to_node.name == "Principled BSDF" and lk.to_socket.name == "Roughness"
+        ] == [("Noise", "Roughness")]
+        with runtime.block("failing section"):
+            raise ValueError("boom")
+        runtime.set_engine(clean_scene.render, "NO_SUCH_ENGINE")
+        assert clean_scene.render.engine != "NO_SUCH_ENGINE"
+
+        joined = "\n".join(runtime.SKIPPED)
+        assert "object Tri.no_such_prop:" in joined
+        assert "socket 'Gone_v9': not in this Blender version" in joined
+        assert "node 'Future' in" in joined and "link Future.X -> Principled BSDF" in joined
+        assert "failing section: ValueError: boom" in joined
+        assert "render engine: 'NO_SUCH_ENGINE' is not available" in joined
+
+        runtime.clear_scene()
+        assert not bpy.data.objects and not bpy.data.meshes and not bpy.data.materials
+    finally:
+        runtime.SKIPPED.clear()
+        runtime.SOCKET_IDS.clear()
+
+
+@pytest.mark.smoke
+def test_scene_py_embeds_the_helper_library_and_rebuilds_from_an_empty_file(clean_scene, tmp_path):
+    build_small_scene(clean_scene)
+    expected = describe(clean_scene)
+    result = scene_export.write_scene_py(tmp_path / "scene.py")
+    assert result["ok"], result
+    source = (tmp_path / "scene.py").read_text()
+
+    library = program.library_source()
+    assert library in source  # verbatim, once, before the scene's own statements
+    assert source.count(library) == 1
+    assert source.index(library) < source.index("\nclear_scene()\n") < source.index("# --- Object")
+    assert runtime.__doc__.strip().splitlines()[0] not in source  # its module docstring is not
+    for name in HELPERS:
+        assert f"\ndef {name}(" in source, name
+    assert source.rstrip().endswith(
+        "finish()  # world matrices are valid from here on; prints what was not rebuilt"
+    )
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    driver = tmp_path / "empty_file_driver.py"
+    driver.write_text(EMPTY_FILE_REBUILD)
+    blend = tmp_path / "rebuilt.blend"
+    done = subprocess.run(
+        [sys.executable, str(driver), str(tmp_path / "scene.py"), str(blend)],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "scene rebuilt completely" in done.stdout, done.stdout[-3000:]
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    assert_close(expected, describe(bpy.context.scene))
+
+
+@pytest.mark.smoke
+def test_scene_export_modules_have_no_import_cycles():
+    graph = {}
+    for path in PACKAGE_DIR.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        targets = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    targets.add(node.module.split(".")[0])
+                else:
+                    targets |= {alias.name for alias in node.names}
+        graph[path.stem] = targets
+    assert "runtime" in graph and not graph["runtime"]
+    done, visiting = set(), []
+
+    def visit(module):
+        assert module not in visiting, "import cycle: " + " -> ".join([*visiting, module])
+        if module in done:
+            return
+        visiting.append(module)
+        for target in graph.get(module, ()):
+            visit(target)
+        visiting.pop()
+        done.add(module)
+
+    for module in graph:
+        visit(module)
