@@ -308,9 +308,6 @@ REFUSED_OPS = frozenset(
         "object.lightprobe_cache_bake",
     }
 )
-# wm holds open/save/quit/link/append, preferences and context_* operators that exec() strings
-# (wm.context_set_value runs its value as Python): none of them is safe for model code.
-SAFE_WM_OPS = frozenset()
 
 # numpy attributes refused (file I/O, raw memory, helpers that load other code).
 _NUMPY_REFUSED = frozenset(
@@ -409,8 +406,8 @@ def operator_refusal(category: str, name: str | None = None) -> str | None:
     if name and full in EXTRA_ALLOWED_OPS:
         return None
     if category == "wm":
-        if name and full in SAFE_WM_OPS:
-            return None
+        # wm holds open/save/quit/link/append, preferences and context_* operators that exec()
+        # strings (wm.context_set_value runs its value as Python): none is safe for model code.
         return refusal(
             f"bpy.ops.{full}", "window-manager operators open, save, link, quit or run code"
         )
