@@ -1,10 +1,14 @@
 """Providers with the real anthropic / openai SDKs against a local fake server (no real service)."""
 
+import ast
 import base64
 import io
 import json
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -12,20 +16,33 @@ from PIL import Image
 from tests.fake_model_server import fake_server
 from viga_addon.agent import cost
 from viga_addon.agent import messages as m
+from viga_addon.agent import providers as providers_package
 from viga_addon.agent.providers import (
+    ERROR_TYPES,
     AuthError,
     BadResponse,
     Cancelled,
     ConfigError,
+    DiskFull,
+    Disposition,
     InvalidRequest,
+    MalformedToolCall,
+    ProviderError,
     RateLimited,
     ServerError,
     Timeout,
+    VigaError,
+    WorkerError,
+    error_class,
+    exit_code_for,
+    from_wire,
     make_provider,
+    to_wire,
 )
-from viga_addon.agent.providers.base import is_local_url, parse_retry_after, scrub
 from viga_addon.agent.providers.images import encode_image
+from viga_addon.agent.providers.keys import is_local_url, scrub
 from viga_addon.agent.providers.scripted import SCRIPTED_MODEL
+from viga_addon.agent.providers.sdk_errors import parse_retry_after
 
 KEY = "sk-test-SECRET-0123456789abcdefXYZ"
 WIRES = ("anthropic", "openai")
@@ -522,3 +539,154 @@ def test_scripted_config_errors():
         make_provider("scripted", script={"init": SCRIPT["init"]}).complete(
             scripted_request("material")
         )
+
+
+# -- the error tree ---------------------------------------------------------------------------
+@pytest.mark.smoke
+@pytest.mark.parametrize(
+    ("name", "disposition", "exit_code"),
+    [
+        ("AuthError", Disposition.FATAL, 3),
+        ("ConfigError", Disposition.FATAL, 2),
+        ("BadResponse", Disposition.FAIL_ROUND, 1),
+        ("MalformedToolCall", Disposition.FAIL_ROUND, 1),
+        ("InvalidRequest", Disposition.FAIL_ROUND, 1),
+        ("RateLimited", Disposition.RETRY, 4),
+        ("ServerError", Disposition.RETRY, 4),
+        ("Timeout", Disposition.RETRY, 4),
+        ("Cancelled", Disposition.PAUSE, 4),
+        ("ProviderError", Disposition.PAUSE, 4),
+        ("WorkerError", Disposition.PAUSE, 4),
+        ("DiskFull", Disposition.PAUSE, 4),
+        ("SomethingNew", Disposition.PAUSE, 4),  # unknown names pause, as a ProviderError
+    ],
+)
+def test_each_error_knows_what_it_does_to_a_run(name, disposition, exit_code):
+    cls = error_class(name)
+    assert issubclass(cls, VigaError)
+    assert cls.disposition is disposition and exit_code_for(name) == exit_code
+    assert cls("x").retryable is (disposition is Disposition.RETRY)
+    assert disposition.pauses is (disposition in (Disposition.RETRY, Disposition.PAUSE))
+
+
+@pytest.mark.smoke
+def test_the_tree_and_the_wire_format():
+    assert issubclass(MalformedToolCall, BadResponse) and issubclass(BadResponse, ProviderError)
+    for cls in (WorkerError, DiskFull):  # beside ProviderError, not under it
+        assert issubclass(cls, VigaError) and not issubclass(cls, ProviderError)
+    assert exit_code_for(None) == 1 and exit_code_for("") == 1  # no error recorded: failed
+    assert error_class(None) is ProviderError
+    for cls in ERROR_TYPES.values():
+        wire = to_wire(cls("it broke"))
+        assert json.loads(json.dumps(wire)) == {"error_type": cls.__name__, "message": "it broke"}
+        back = from_wire(wire)
+        assert type(back) is cls and str(back) == "it broke"
+    unknown = from_wire({"error_type": "KeyboardInterrupt", "message": "m"})  # not in the tree
+    assert type(unknown) is ProviderError and str(unknown) == "m"
+    assert type(from_wire({})) is ProviderError
+
+
+# -- the package's shape ----------------------------------------------------------------------
+PROVIDERS_DIR = Path(providers_package.__file__).parent
+WORKER_FILE = PROVIDERS_DIR.parent / "worker.py"
+CONCRETE = {"anthropic_provider", "openai_provider", "scripted"}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> modules of the package it imports (at module level or inside functions)."""
+    package = "viga_addon.agent.providers."
+    names = {p.stem for p in PROVIDERS_DIR.glob("*.py")}
+    graph = {}
+    for name in names:
+        targets = []
+        for node in ast.walk(ast.parse((PROVIDERS_DIR / f"{name}.py").read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                targets.append(node.module)
+            elif isinstance(node, ast.ImportFrom) and node.level == 1:  # from . import x
+                targets += [a.name if a.name in names else "__init__" for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                targets.append(node.module or "")
+            elif isinstance(node, ast.Import):
+                targets += [a.name for a in node.names]
+        graph[name] = {t.removeprefix(package).split(".")[0] for t in targets} & (
+            names | {"__init__"}
+        )
+    return graph
+
+
+@pytest.mark.smoke
+def test_no_import_cycle_and_only_the_registry_imports_concrete_providers():
+    graph = _import_graph()
+    assert {"errors", "catalog", "keys", "base", "registry"} <= set(graph)
+    done, path = set(), []
+
+    def visit(name):
+        if name in path:
+            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(name) :], name]))
+        if name in done:
+            return
+        path.append(name)
+        for other in sorted(graph[name]):
+            visit(other)
+        path.pop()
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name)
+    importers = {name for name, edges in graph.items() if edges & CONCRETE}
+    assert importers == {"registry"}, importers
+    assert graph["errors"] == set() and graph["catalog"] <= {"errors"}
+    assert "__init__" not in set().union(*graph.values())
+
+
+@pytest.mark.smoke
+def test_sdks_load_only_when_their_provider_is_built():
+    code = (
+        "import sys\n"
+        "from viga_addon.agent import providers, worker\n"
+        "from viga_addon.agent.providers import make_provider\n"
+        "make_provider('scripted', script={'*': {}})\n"
+        "loaded = lambda: sorted(m for m in ('anthropic', 'openai') if m in sys.modules)\n"
+        "print(loaded())\n"
+        "make_provider('openai', api_key='k', base_url='http://127.0.0.1:9/v1')\n"
+        "print(loaded())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROVIDERS_DIR.parents[2],
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["[]", "['openai']"], out.stdout
+
+
+def _public_functions(tree: ast.Module):
+    """Functions at module level and in classes, not private (dunders count as public)."""
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.ClassDef):
+            stack.extend(node.body)
+        elif isinstance(node, ast.FunctionDef):
+            name = node.name
+            if not name.startswith("_") or (name.startswith("__") and name.endswith("__")):
+                yield node
+
+
+@pytest.mark.smoke
+def test_public_functions_have_type_hints_and_modules_stay_small():
+    missing = []
+    for path in [*sorted(PROVIDERS_DIR.glob("*.py")), WORKER_FILE]:
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) < 600, f"{path.name} has grown past 600 lines"
+        for fn in _public_functions(ast.parse(text)):
+            args = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
+            args += [a for a in (fn.args.vararg, fn.args.kwarg) if a is not None]
+            unhinted = [
+                a.arg for a in args if a.annotation is None and a.arg not in ("self", "cls")
+            ]
+            if unhinted or fn.returns is None:
+                missing.append(f"{path.name}:{fn.lineno} {fn.name} {unhinted or 'return'}")
+    assert missing == []

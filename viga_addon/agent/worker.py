@@ -31,15 +31,9 @@ import sys
 import tempfile
 import uuid
 
-from .providers.base import (
-    DEFAULT_MODELS,
-    ERROR_TYPES,
-    ConfigError,
-    ProviderError,
-    WorkerError,
-    resolve_api_key,
-    scrub,
-)
+from .providers.catalog import DEFAULT_MODELS, known_provider
+from .providers.errors import ConfigError, VigaError, WorkerError, from_wire
+from .providers.keys import resolve_key, scrub
 
 BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker_boot.py")
 
@@ -54,13 +48,10 @@ class ModelWorker:
         api_key: str | None = None,
         base_url: str | None = None,
         opts: dict | None = None,
-    ):
-        if provider_name not in DEFAULT_MODELS:
-            raise ConfigError(
-                f"Unknown provider {provider_name!r}: choose one of {', '.join(sorted(DEFAULT_MODELS))}."
-            )
+    ) -> None:
+        provider_name = known_provider(provider_name)  # ConfigError for an unknown name
         # Fail fast in the parent (AuthError) before any process or network call.
-        key = resolve_api_key(provider_name, api_key, base_url)
+        key = resolve_key(provider_name, explicit=api_key, base_url=base_url).key
         self._key = key
         self._config = {
             "provider": provider_name,
@@ -136,13 +127,13 @@ class ModelWorker:
             return ""
         return scrub(text, self._key)
 
-    def __enter__(self):
+    def __enter__(self) -> ModelWorker:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self._stop(kill=True)
         except Exception:
@@ -241,13 +232,9 @@ class ModelWorker:
                 pass
 
 
-def error_from_result(result: dict) -> ProviderError:
-    """Rebuild the provider error of a failed poll() result (e.g. to ``raise`` it)."""
-    cls = ERROR_TYPES.get(result.get("error_type"), ProviderError)
-    try:
-        return cls(result.get("message", ""))
-    except TypeError:
-        return ProviderError(result.get("message", ""))
+def error_from_result(result: dict) -> VigaError:
+    """Rebuild the error of a failed poll() result (e.g. to ``raise`` it)."""
+    return from_wire(result)
 
 
 def _bytes_ready(fd: int) -> int:
@@ -271,7 +258,7 @@ def child_main() -> None:
     import logging
     import traceback
 
-    from .providers.base import make_provider
+    from .providers.registry import make_provider
 
     # stdout is the protocol channel: anything else printed goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
@@ -305,7 +292,7 @@ def child_main() -> None:
             base_url=config.get("base_url"),
             **(config.get("opts") or {}),
         )
-    except ProviderError as exc:
+    except VigaError as exc:
         setup_error = exc
 
     for line in sys.stdin:
@@ -317,7 +304,7 @@ def child_main() -> None:
             if setup_error is not None:
                 raise setup_error
             send({"id": request_id, "ok": True, "response": provider.complete(message["request"])})
-        except ProviderError as exc:
+        except VigaError as exc:
             send(
                 {
                     "id": request_id,

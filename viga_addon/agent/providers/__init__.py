@@ -1,46 +1,85 @@
 """Model providers: one neutral request in, one neutral response out (see ../messages.py).
 
-``make_provider(name, model=None, api_key=None, base_url=None, **opts)`` builds one of
-"anthropic", "openai" (also OpenAI-compatible local servers) or "scripted" (offline demo).
-SDKs are imported only when their provider is built.
+What the package holds, leaves first (each module imports only those above it):
+
+    errors.py       the error tree, each error's disposition and CLI exit code, wire format
+    catalog.py      provider names, labels, default models, key environment variables
+    keys.py         the one API-key resolver (CLI, batch, panel, worker), local-URL test, scrub
+    sdk_errors.py   anthropic / openai SDK exceptions -> errors.py's tree
+    images.py       load, downscale and encode an image part (Pillow)
+    base.py         Provider: the interface, retries with backoff, re-asks, cost
+    anthropic_provider.py, openai_provider.py, scripted.py    the concrete providers
+    registry.py     make_provider: the only importer of the concrete providers (lazily)
+
+Outside the package these modules may import only the standard library, Pillow, ``..cost`` and
+``..messages``; never bpy, the session or the worker. The ``anthropic`` / ``openai`` SDKs are
+imported only in their provider's constructor, so they load when that provider is built.
+No import cycle: tests/test_providers.py checks the graph, imports inside functions included.
 """
 
-from .base import (
-    DEFAULT_MODELS,
+from .base import Provider
+from .catalog import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS, PROVIDER_NAMES
+from .errors import (
     ERROR_TYPES,
-    KEY_ENV_VARS,
     AuthError,
     BadResponse,
     Cancelled,
     ConfigError,
+    DiskFull,
+    Disposition,
     InvalidRequest,
     MalformedToolCall,
-    Provider,
     ProviderError,
     RateLimited,
     ServerError,
     Timeout,
+    VigaError,
     WorkerError,
-    make_provider,
-    resolve_api_key,
+    error_class,
+    exit_code_for,
+    from_wire,
+    to_wire,
 )
+from .keys import (
+    KeyChoice,
+    is_local_url,
+    missing_key_message,
+    needs_key,
+    needs_online,
+    resolve_key,
+)
+from .registry import make_provider
 
 __all__ = [
     "DEFAULT_MODELS",
     "ERROR_TYPES",
     "KEY_ENV_VARS",
+    "PROVIDER_LABELS",
+    "PROVIDER_NAMES",
     "AuthError",
     "BadResponse",
     "Cancelled",
     "ConfigError",
+    "DiskFull",
+    "Disposition",
     "InvalidRequest",
+    "KeyChoice",
     "MalformedToolCall",
     "Provider",
     "ProviderError",
     "RateLimited",
     "ServerError",
     "Timeout",
+    "VigaError",
     "WorkerError",
+    "error_class",
+    "exit_code_for",
+    "from_wire",
+    "is_local_url",
     "make_provider",
-    "resolve_api_key",
+    "missing_key_message",
+    "needs_key",
+    "needs_online",
+    "resolve_key",
+    "to_wire",
 ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..messages import images_in
-from .base import ConfigError, MalformedToolCall, Provider, map_sdk_error
+from .base import Provider
+from .errors import ConfigError, MalformedToolCall
 from .images import encode_image
+from .sdk_errors import map_sdk_error
 
 
 class AnthropicProvider(Provider):
@@ -16,7 +20,7 @@ class AnthropicProvider(Provider):
 
     name = "anthropic"
 
-    def __init__(self, model: str, api_key: str, base_url: str | None = None, **opts):
+    def __init__(self, model: str, api_key: str, base_url: str | None = None, **opts: Any) -> None:
         super().__init__(model, **opts)
         try:
             import anthropic
@@ -102,7 +106,7 @@ def to_anthropic_messages(messages: list[dict]) -> list[dict]:
     return out
 
 
-def from_anthropic_message(message, images: int) -> dict:
+def from_anthropic_message(message: Any, images: int) -> dict:
     """SDK ``Message`` -> neutral response (no cost yet)."""
     texts, calls = [], []
     for block in message.content:

@@ -8,7 +8,7 @@ import os
 from functools import lru_cache
 
 from ..messages import MAX_IMAGE_SIDE
-from .base import InvalidRequest
+from .errors import InvalidRequest
 
 
 def encode_image(path: str, max_side: int = MAX_IMAGE_SIDE) -> tuple[str, str]:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from ..messages import images_in
-from .base import BadResponse, ConfigError, MalformedToolCall, Provider, is_local_url, map_sdk_error
+from .base import Provider
+from .errors import BadResponse, ConfigError, MalformedToolCall
 from .images import encode_image
+from .keys import is_local_url
+from .sdk_errors import map_sdk_error
 
 
 class OpenAIProvider(Provider):
@@ -27,8 +31,8 @@ class OpenAIProvider(Provider):
         base_url: str | None = None,
         tool_choice: str = "required",
         free: bool | None = None,
-        **opts,
-    ):
+        **opts: Any,
+    ) -> None:
         super().__init__(model, **opts)
         try:
             import openai
@@ -136,7 +140,7 @@ def _assistant_message(message: dict) -> dict:
     return result
 
 
-def from_openai_completion(completion, images: int) -> dict:
+def from_openai_completion(completion: Any, images: int) -> dict:
     """SDK ``ChatCompletion`` -> neutral response (no cost yet); MalformedToolCall on bad JSON."""
     if not completion.choices:
         raise BadResponse("The server returned a completion without choices.")

@@ -27,13 +27,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
 from ..messages import images_in
-from .base import (
+from .base import Provider
+from .errors import (
     AuthError,
     ConfigError,
     MalformedToolCall,
-    Provider,
     RateLimited,
     ServerError,
     Timeout,
@@ -55,7 +56,9 @@ class ScriptedProvider(Provider):
 
     name = "scripted"
 
-    def __init__(self, script=None, model: str | None = None, **opts):
+    def __init__(
+        self, script: dict | str | os.PathLike | None = None, model: str | None = None, **opts: Any
+    ) -> None:
         opts.setdefault("max_retries", 0)
         opts.setdefault("reask", 0)
         opts.setdefault("base_delay", 0.0)
@@ -139,7 +142,7 @@ class ScriptedProvider(Provider):
         raise ConfigError(f"Unknown scripted fault {fault!r}.")
 
 
-def load_script(script) -> dict:
+def load_script(script: dict | str | os.PathLike | None) -> dict:
     """A script dict from a dict, a JSON file path, or the VIGA_SCRIPT environment variable."""
     if script is None:
         script = os.environ.get("VIGA_SCRIPT")

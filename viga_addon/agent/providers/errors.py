@@ -1,0 +1,184 @@
+"""The one error tree of the agent's model side, and what each error does to a run.
+
+    VigaError                      disposition  exit
+    ├── ProviderError              PAUSE        4     a provider failed (generic, also unknown)
+    │   ├── AuthError              FATAL        3     no API key, or the key was refused
+    │   ├── ConfigError            FATAL        2     unknown provider/model, bad option, script
+    │   ├── RateLimited            RETRY        4     HTTP 429 (``retry_after`` seconds or None)
+    │   ├── ServerError            RETRY        4     5xx, 529 overloaded, connection dropped
+    │   ├── Timeout                RETRY        4     the request timed out
+    │   ├── BadResponse            FAIL_ROUND   1     the model answered, but not usefully
+    │   │   └── MalformedToolCall  FAIL_ROUND   1     tool-call arguments not a JSON object
+    │   ├── InvalidRequest         FAIL_ROUND   1     HTTP 400/413/422, unreadable image
+    │   └── Cancelled              PAUSE        4     Cancel interrupted a retry wait
+    ├── WorkerError                PAUSE        4     the model worker process died / did not start
+    └── DiskFull                   PAUSE        4     the disk filled up mid-step (the session)
+
+``disposition`` says what the session does when the error reaches it: RETRY errors are retried
+by the provider first and, if one still surfaces, pause the run like PAUSE (resumable);
+FAIL_ROUND fails this round cleanly and the run goes on; FATAL fails the run. ``exit_code`` is
+the CLI's exit status when a run stops on that error (a FAIL_ROUND error never stops one).
+
+Errors cross the worker's pipe as ``to_wire(exc)`` (type name and message) and come back as
+``from_wire(data)``; an unknown name becomes a plain ProviderError. ``str(error)`` is meant for
+the artist. Standard library only: the session, the CLI and the worker child all import this.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the run failed (no model-side error says more)
+EXIT_BAD_INPUT = 2  # usage, photo, settings: fix the input
+EXIT_AUTH = 3  # no API key, or a key the provider refused
+EXIT_PAUSED = 4  # paused, resumable
+
+
+class Disposition(enum.Enum):
+    """What an error does to the run when it reaches the session."""
+
+    RETRY = "retry"  # transient: the provider retries it; if it still surfaces, the run pauses
+    PAUSE = "pause"  # the run pauses; resume retries the interrupted round
+    FAIL_ROUND = "fail_round"  # this round fails cleanly; the run goes on
+    FATAL = "fatal"  # the run fails: fix the settings or the key, then resume
+
+    @property
+    def pauses(self) -> bool:
+        """True when the run pauses on this error (RETRY that survived the retries, or PAUSE)."""
+        return self in (Disposition.RETRY, Disposition.PAUSE)
+
+
+class VigaError(Exception):
+    """Base of the tree; ``str(error)`` is meant for the artist."""
+
+    disposition: ClassVar[Disposition] = Disposition.PAUSE
+    exit_code: ClassVar[int] = EXIT_PAUSED
+
+    @property
+    def retryable(self) -> bool:
+        """True when the provider retries this error itself (with backoff)."""
+        return self.disposition is Disposition.RETRY
+
+
+class ProviderError(VigaError):
+    """A provider failed; the generic case (and any error name this side does not know)."""
+
+
+class AuthError(ProviderError):
+    """The API key is missing or was rejected."""
+
+    disposition = Disposition.FATAL
+    exit_code = EXIT_AUTH
+
+
+class ConfigError(ProviderError):
+    """Unknown provider or model, bad options, missing script: fix the settings."""
+
+    disposition = Disposition.FATAL
+    exit_code = EXIT_BAD_INPUT
+
+
+class RateLimited(ProviderError):
+    """HTTP 429; ``retry_after`` is the wait the service asked for (seconds), if any."""
+
+    disposition = Disposition.RETRY
+
+    def __init__(self, message: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServerError(ProviderError):
+    """5xx, 529 overloaded, or the connection dropped."""
+
+    disposition = Disposition.RETRY
+
+
+class Timeout(ProviderError):
+    """The service did not answer in time."""
+
+    disposition = Disposition.RETRY
+
+
+class BadResponse(ProviderError):
+    """The model answered, but not usefully (no tool call, malformed arguments)."""
+
+    disposition = Disposition.FAIL_ROUND
+    exit_code = EXIT_FAILED
+
+
+class MalformedToolCall(BadResponse):
+    """Tool-call arguments were not a JSON object; ``Provider.complete`` re-asks."""
+
+    def __init__(self, message: str = "", partial: dict | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial or {}
+
+
+class InvalidRequest(ProviderError):
+    """The service refused the request itself (HTTP 400/413/422, unreadable image)."""
+
+    disposition = Disposition.FAIL_ROUND
+    exit_code = EXIT_FAILED
+
+
+class Cancelled(ProviderError):
+    """Cancel interrupted a wait between retries."""
+
+
+class WorkerError(VigaError):
+    """The model worker process died or could not start (not the provider's fault)."""
+
+
+class DiskFull(VigaError):
+    """The disk filled up mid-step; the last complete state.json stands (set by the session)."""
+
+
+ERROR_TYPES: dict[str, type[VigaError]] = {
+    cls.__name__: cls
+    for cls in (
+        VigaError,
+        ProviderError,
+        AuthError,
+        ConfigError,
+        RateLimited,
+        ServerError,
+        Timeout,
+        BadResponse,
+        MalformedToolCall,
+        InvalidRequest,
+        Cancelled,
+        WorkerError,
+        DiskFull,
+    )
+}
+
+
+def error_class(name: str | None) -> type[VigaError]:
+    """The class called ``name``; ProviderError for None or a name not in the tree."""
+    return ERROR_TYPES.get(name or "", ProviderError)
+
+
+def exit_code_for(name: str | None) -> int:
+    """The CLI exit status of a run stopped by the error called ``name`` (None: 1, failed)."""
+    if not name:
+        return EXIT_FAILED
+    return error_class(name).exit_code
+
+
+def to_wire(exc: VigaError) -> dict[str, str]:
+    """``{"error_type": class name, "message": str}``: what crosses a pipe as JSON."""
+    return {"error_type": type(exc).__name__, "message": str(exc)}
+
+
+def from_wire(data: Mapping[str, Any]) -> VigaError:
+    """The error ``to_wire`` described; an unknown type name gives a plain ProviderError."""
+    message = str(data.get("message") or "")
+    cls = error_class(data.get("error_type"))
+    try:
+        return cls(message)
+    except TypeError:  # a subclass that wants more than a message
+        return ProviderError(message)
