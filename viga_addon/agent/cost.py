@@ -42,7 +42,9 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
-def load_price_table(path=None) -> dict[str, tuple[float, float]]:
+def load_price_table(
+    path: str | os.PathLike | dict | None = None,
+) -> dict[str, tuple[float, float]]:
     """The built-in prices updated with the user's: ``path`` (a JSON file, or a dict), else the
     file named by VIGA_PRICES, else none.
 

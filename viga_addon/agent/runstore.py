@@ -18,6 +18,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 SECRET_KEYS = ("api_key", "apikey", "key", "token", "authorization", "secret", "password")
 
@@ -44,7 +45,7 @@ def _write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_json(path: Path, obj) -> None:
+def write_json(path: Path, obj: Any) -> None:
     _write_bytes_atomic(Path(path), json.dumps(obj, indent=2, default=str).encode())
 
 
@@ -52,14 +53,14 @@ def write_text(path: Path, text: str) -> None:
     _write_bytes_atomic(Path(path), text.encode())
 
 
-def read_json(path: Path, default=None):
+def read_json(path: Path, default: Any = None) -> Any:
     try:
         return json.loads(Path(path).read_text())
     except FileNotFoundError:
         return default
 
 
-def scrub(obj):
+def scrub(obj: Any) -> Any:
     """Drop anything that looks like a secret from a settings dict before it is written."""
     if isinstance(obj, dict):
         return {

@@ -12,7 +12,7 @@ def scene_graph_leaves(graph: dict | None) -> list[str]:
     return [n["name"] for n in nodes if n["name"] not in parents]
 
 
-def validate_scene_graph(graph) -> str | None:
+def validate_scene_graph(graph: object) -> str | None:
     """None when usable, else what is wrong, phrased for the model."""
     if not isinstance(graph, dict) or not isinstance(graph.get("objects"), list):
         return 'scene_graph must be an object {"objects": [{"name": ..., "parent": ...}, ...]}'

@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 
 import bpy
 import numpy as np
@@ -74,14 +75,14 @@ class Objective:
     def __init__(
         self,
         params: list[Param],
-        photo_path,
-        budget,
-        workdir,
-        long_side,
-        samples,
-        device,
-        progress=None,
-    ):
+        photo_path: str | os.PathLike,
+        budget: int,
+        workdir: str,
+        long_side: int,
+        samples: int,
+        device: str,
+        progress: Callable[[dict], bool | None] | None = None,
+    ) -> None:
         self.params = params
         self.budget = budget
         self.workdir = workdir
@@ -162,22 +163,22 @@ class Objective:
         return image
 
     # -- vectors
-    def flatten_values(self, values) -> np.ndarray:
+    def flatten_values(self, values: Sequence[Sequence[float]]) -> np.ndarray:
         return np.array(
             [c for p, v in zip(self.params, values, strict=True) for c in p.to_internal(v)]
         )
 
-    def split(self, u):
+    def split(self, u: np.ndarray) -> list[list[float]]:
         out, i = [], 0
         for p in self.params:
             out.append(list(u[i : i + p.size]))
             i += p.size
         return out
 
-    def clip(self, u) -> np.ndarray:
+    def clip(self, u: np.ndarray) -> np.ndarray:
         return np.minimum(np.maximum(u, self.low), self.high)
 
-    def apply(self, u) -> None:
+    def apply(self, u: np.ndarray) -> None:
         if np.array_equal(u, self.start_u):
             self.apply_original()
             return
@@ -188,7 +189,7 @@ class Objective:
         for p, values in zip(self.params, self.original, strict=True):
             p.set(values)
 
-    def values(self, u) -> dict:
+    def values(self, u: np.ndarray) -> dict[str, list[float]]:
         return {
             p.name: [round(float(v), 4) for v in p.from_internal(c)]
             for p, c in zip(self.params, self.split(u), strict=True)
@@ -198,12 +199,12 @@ class Objective:
     def render_count_left(self) -> int:
         return self.budget - self.renders
 
-    def spend(self):
+    def spend(self) -> None:
         if self.cancelled or self.renders >= self.budget:
             raise _Stop()
         self.renders += 1
 
-    def evaluate(self, u) -> dict:
+    def evaluate(self, u: np.ndarray | Sequence[float]) -> dict:
         """Render the scene at ``u`` (cached) and return its record with loss and image."""
         u = self.clip(np.asarray(u, dtype=float))
         key = tuple(np.round(u, 6))
@@ -234,7 +235,7 @@ class Objective:
         self._report(record)
         return record
 
-    def score(self, record) -> float:
+    def score(self, record: dict) -> float:
         """The loss the search currently ranks by."""
         return record["coarse_loss"] if self.coarse else record["loss"]
 
@@ -244,7 +245,7 @@ class Objective:
         if self.cache:
             self.best = min(self.cache.values(), key=self.score)
 
-    def spend_extra(self, phase):
+    def spend_extra(self, phase: str) -> None:
         """Count a render that is not an evaluation (the object-ID pass)."""
         self.spend()
         self.history.append({"render": self.renders, "phase": phase})
@@ -275,7 +276,7 @@ def _indices(obj: Objective, predicate) -> list[tuple[Param, slice]]:
     return out
 
 
-def intensity_steps(obj: Objective, max_steps=3) -> None:
+def intensity_steps(obj: Objective, max_steps: int = 3) -> None:
     """Scale every intensity parameter jointly until the mean brightness matches the photo."""
     targets = _indices(obj, lambda p: p.role == "intensity")
     if not targets:
@@ -306,7 +307,7 @@ def intensity_steps(obj: Objective, max_steps=3) -> None:
             return
 
 
-def colour_steps(obj: Objective, max_steps=3) -> None:
+def colour_steps(obj: Objective, max_steps: int = 3) -> None:
     """Per-region colour ratios: base colours per object, world colour from the background,
     light colours overall (only when no base colour is refined, else they are ambiguous)."""
     base = _indices(obj, lambda p: p.role == "base_color")
@@ -447,17 +448,17 @@ def _check_scope(params, allowed_groups):
 
 
 def refine_parameters(
-    targets,
-    budget,
-    photo,
+    targets: str | list[str] | tuple[str, ...],
+    budget: int,
+    photo: str | os.PathLike,
     *,
-    objects=None,
-    allowed_groups=None,
-    long_side=DEFAULT_LONG_SIDE,
-    samples=DEFAULT_SAMPLES,
-    device="auto",
-    progress=None,
-    workdir=None,
+    objects: Sequence[str] | None = None,
+    allowed_groups: Sequence[str] | None = None,
+    long_side: int = DEFAULT_LONG_SIDE,
+    samples: int = DEFAULT_SAMPLES,
+    device: str = "auto",
+    progress: Callable[[dict], bool | None] | None = None,
+    workdir: str | None = None,
 ) -> dict:
     """Tune the ``targets`` so a small render matches ``photo``, within ``budget`` renders.
 

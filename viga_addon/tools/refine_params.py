@@ -16,6 +16,7 @@ factors) in which the optimiser takes its steps.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import bpy
@@ -37,8 +38,8 @@ class Param:
     name: str
     group: str
     size: int
-    get: callable
-    set: callable
+    get: Callable[[], list[float]]
+    set: Callable[[list[float]], None]
     kind: str  # "log" (positive, stepped in log space), "unit" (clipped to [0, 1]), "linear"
     step: float  # initial step in internal coordinates
     role: str = ""  # "intensity" | "light_color" | "base_color" | ""
@@ -48,14 +49,14 @@ class Param:
     # Search directions within this parameter, as (vector of ``size`` floats, initial step,
     # primary); empty means its own axes with ``step``, all primary. The search tries primary
     # directions alone first (the big, well-separated effects), then all.
-    directions: list = field(default_factory=list)
+    directions: list[tuple[list[float], float, bool]] = field(default_factory=list)
 
-    def to_internal(self, values):
+    def to_internal(self, values: Sequence[float]) -> list[float]:
         if self.kind == "log":
             return [math.log(max(float(v), 1e-6)) for v in values]
         return [float(v) for v in values]
 
-    def from_internal(self, coords):
+    def from_internal(self, coords: Sequence[float]) -> list[float]:
         if self.kind == "log":
             return [math.exp(min(c, 30.0)) for c in coords]
         if self.kind == "unit":
@@ -117,7 +118,7 @@ def _socket_param(name, group, socket, kind, step, role="", channels=None, **kw)
     return Param(name, group, size, get, set_, kind, step, role, low, high, **kw)
 
 
-def scene_radius(scene) -> float:
+def scene_radius(scene: bpy.types.Scene) -> float:
     """Half the diagonal of the visible geometry's bounding box (1.0 for an empty scene)."""
     from .render import visible_geometry, world_bounds
 
@@ -150,7 +151,7 @@ def _euler_check(obj, name):
 
 
 # ----------------------------------------------------------------------------- resolve one name
-def resolve(name: str, scene) -> Param:
+def resolve(name: str, scene: bpy.types.Scene) -> Param:
     """The Param for one name, or RefineError saying what exists instead."""
     name = name.strip()
     if name == "exposure":
@@ -288,7 +289,7 @@ def _light_param(name, target, attr, scene):
 _PRINCIPLED_INPUTS = {"base_color": "Base Color", "roughness": "Roughness", "metallic": "Metallic"}
 
 
-def principled_node(material):
+def principled_node(material: bpy.types.Material) -> bpy.types.ShaderNodeBsdfPrincipled | None:
     """The Principled BSDF feeding the active material output (or the first one), or None."""
     tree = material.node_tree
     if tree is None:
@@ -407,7 +408,9 @@ def _renderable(scene, types):
     return [o for o in scene.objects if o.type in types and not o.hide_render]
 
 
-def group_names(group: str, scene, objects=None) -> list[str]:
+def group_names(
+    group: str, scene: bpy.types.Scene, objects: Sequence[str] | None = None
+) -> list[str]:
     """Parameter names a group preset stands for (limited to ``objects`` when given)."""
     chosen = _check_objects(scene, objects) if objects else None
     if group == "lighting":
@@ -458,7 +461,11 @@ def group_names(group: str, scene, objects=None) -> list[str]:
     raise RefineError(f"Unknown group {group!r}; use one of {', '.join(GROUPS)}.")
 
 
-def resolve_targets(targets, scene, objects=None) -> list[Param]:
+def resolve_targets(
+    targets: str | list[str] | tuple[str, ...],
+    scene: bpy.types.Scene,
+    objects: Sequence[str] | None = None,
+) -> list[Param]:
     """Params for a list (or comma-separated string) of names and group presets, deduplicated."""
     if isinstance(targets, str):
         targets = [t for t in (s.strip() for s in targets.split(",")) if t]
