@@ -12,8 +12,17 @@ import pytest
 
 from tests.fake_model_server import fake_server
 from viga_addon.agent import messages as m
-from viga_addon.agent.providers import AuthError, ConfigError, RateLimited
-from viga_addon.agent.worker import ModelWorker, error_from_result
+from viga_addon.agent import worker as worker_module
+from viga_addon.agent.providers import (
+    AuthError,
+    ConfigError,
+    Disposition,
+    ProviderError,
+    RateLimited,
+    VigaError,
+    WorkerError,
+)
+from viga_addon.agent.worker import ModelWorker, WorkerReply
 
 KEY = "sk-worker-SECRET-abcdefghijklmnop"
 AGENT_DIR = Path(__file__).resolve().parent.parent / "viga_addon" / "agent"
@@ -84,8 +93,10 @@ def test_submit_and_poll_through_worker_with_nonblocking_poll(server, photo):
             time.sleep(0.002)
         assert polls > 50  # the request was really pending while we measured
         assert worst < 0.005, f"poll() took {worst * 1000:.2f} ms"
-        assert result["id"] == request_id and result["ok"] is True, result
-        response = result["response"]
+        assert isinstance(result, WorkerReply)
+        assert result.id == request_id and result.ok is True, result
+        assert result.error is None and result.error_type is None
+        response = result.response
         assert response["tool_calls"][0]["arguments"] == CALL["arguments"]
         assert response["usage"]["images"] == 1
         assert response["cost_usd"] > 0
@@ -102,13 +113,15 @@ def test_provider_errors_cross_the_process_boundary(server):
     ) as worker:
         worker.submit(request())
         result = wait_result(worker)
-        assert result["ok"] is False and result["error_type"] == "RateLimited"
-        assert isinstance(error_from_result(result), RateLimited)
+        assert result.ok is False and result.error_type == "RateLimited"
+        assert isinstance(result.error, RateLimited) and result.response is None
+        assert result.error.disposition is Disposition.RETRY
         assert "rate limit" in worker.last_notice.lower()  # retry notices reach the parent
         worker.submit(request())
         result = wait_result(worker)
-        assert result["error_type"] == "AuthError" and "OPENAI_API_KEY" in result["message"]
-        assert KEY not in result["message"] and KEY[:8] not in result["message"]
+        assert isinstance(result.error, AuthError) and "OPENAI_API_KEY" in str(result.error)
+        assert result.error.disposition is Disposition.FATAL and result.error.exit_code == 3
+        assert KEY not in str(result.error) and KEY[:8] not in str(result.error)
         assert KEY not in worker.stderr_tail()
 
 
@@ -132,7 +145,7 @@ def test_cancel_mid_request_is_prompt_and_next_submit_starts_fresh(server):
         worker.submit(request())
         assert worker._proc.pid != first_pid
         result = wait_result(worker)
-        assert result["ok"] is True, result
+        assert result.ok is True, result
     finally:
         worker.close()
 
@@ -141,13 +154,16 @@ def test_cancel_mid_request_is_prompt_and_next_submit_starts_fresh(server):
 def test_child_crash_is_reported_not_hung():
     with ModelWorker("scripted", opts={"script": SCRIPT}) as worker:
         worker.submit(request())
-        assert wait_result(worker)["response"]["text"] == "scripted"
+        assert wait_result(worker).response["text"] == "scripted"
         worker.submit(request(role="verifier"))  # scripted "crash": the child exits at once
         result = wait_result(worker, timeout=10)
-        assert result["ok"] is False and result["error_type"] == "WorkerError"
-        assert "exit code 70" in result["message"]
+        assert result.ok is False and isinstance(result.error, WorkerError)
+        # the worker dying is not the provider's fault, and the run pauses on it
+        assert not isinstance(result.error, ProviderError)
+        assert result.error.disposition is Disposition.PAUSE and result.error.exit_code == 4
+        assert "exit code 70" in str(result.error)
         worker.submit(request())  # and the worker recovers with a fresh child
-        assert wait_result(worker)["ok"] is True
+        assert wait_result(worker).ok is True
 
 
 def test_killed_child_is_reported(server):
@@ -157,7 +173,23 @@ def test_killed_child_is_reported(server):
         time.sleep(0.5)
         worker._proc.kill()  # e.g. the OS killed it
         result = wait_result(worker, timeout=5)
-        assert result["error_type"] == "WorkerError" and "stopped unexpectedly" in result["message"]
+        assert result.error_type == "WorkerError" and "stopped unexpectedly" in str(result.error)
+
+
+@pytest.mark.smoke
+def test_a_worker_that_cannot_start_answers_with_a_worker_error(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("no such interpreter")
+
+    monkeypatch.setattr(worker_module.subprocess, "Popen", refuse)
+    worker = ModelWorker("scripted", opts={"script": SCRIPT})
+    request_id = worker.submit(request())  # does not raise: the reply says what happened
+    reply = worker.poll()
+    assert reply is not None and reply.id == request_id and not reply.ok
+    assert isinstance(reply.error, WorkerError) and isinstance(reply.error, VigaError)
+    assert "Could not start the model worker" in str(reply.error)
+    assert reply.error.disposition.pauses
+    assert not worker.busy and worker.poll() is None
 
 
 @pytest.mark.smoke
@@ -174,9 +206,9 @@ def test_setup_errors_in_child_are_reported_per_request():
     with ModelWorker("scripted", opts={"script": "/nonexistent/script.json"}) as worker:
         worker.submit(request())
         result = wait_result(worker)
-        assert result["error_type"] == "ConfigError" and "script" in result["message"]
+        assert isinstance(result.error, ConfigError) and "script" in str(result.error)
         worker.submit(request(stage="lighting"))
-        assert wait_result(worker)["error_type"] == "ConfigError"
+        assert wait_result(worker).error_type == "ConfigError"
 
 
 def test_worker_runs_when_the_addon_package_has_another_name(tmp_path):
@@ -202,7 +234,7 @@ def test_worker_runs_when_the_addon_package_has_another_name(tmp_path):
             result = worker.poll()
             time.sleep(0.01)
         worker.close()
-        print(json.dumps(result))
+        print(json.dumps({{"ok": result.ok, "text": result.response["text"]}}))
         """
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

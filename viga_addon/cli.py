@@ -321,12 +321,11 @@ def reconstruct(args) -> int:
         print(f"{message}; resume with --resume {session.run_dir}", file=sys.stderr)
         return 0
     print(f"{status}: {message}\nrun folder: {session.run_dir}", file=sys.stderr)
-    error_type = session.state.get("error_type")
-    if status == "failed" and error_type == "AuthError":
-        return 3
-    if status == "failed" and error_type == "ConfigError":
-        return 2
-    return 4 if status == "paused" else 1
+    from .agent.providers.errors import EXIT_FAILED, EXIT_PAUSED, exit_code_for
+
+    if status == "paused":  # whatever paused it: service errors, a full disk, pause_after
+        return EXIT_PAUSED
+    return exit_code_for(session.state.get("error_type")) if status == "failed" else EXIT_FAILED
 
 
 def main(argv=None) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import memory, selection
 from . import messages as msg
 from .photo import prepare_reference
+from .providers.errors import BadResponse, Disposition, VigaError
 from .runstore import RunStore, new_run_dir, write_json, write_text
 
 STAGE_STATUSES = ("waiting", "running", "approved", "budget_spent", "failed", "skipped")
@@ -43,8 +44,6 @@ DEFAULT_SETTINGS = {
     "review_code": False,
     "pause_after": None,  # None | "round" | "stage"
 }
-
-_FATAL_ERRORS = ("AuthError", "ConfigError")
 
 
 @dataclass
@@ -750,9 +749,9 @@ class Session:
         role = awaiting["role"]
         stage = self.stage
         ss = self.state["stages"][stage.name]
-        if not reply.get("ok"):
-            return self._request_failed(role, reply)
-        response = reply["response"]
+        if not reply.ok:
+            return self._request_failed(role, reply.error)
+        response = reply.response
         usage = response.get("usage") or {}
         for totals in (self.state["totals"], ss["tokens"]):
             totals["input_tokens"] = totals.get("input_tokens", 0) + usage.get("input_tokens", 0)
@@ -777,10 +776,7 @@ class Session:
             )
         self.state["conv"]["messages"].append({"role": "assistant", "content": parts})
         if not calls:
-            return self._request_failed(
-                role,
-                {"error_type": "BadResponse", "message": "the model answered without a tool call"},
-            )
+            return self._request_failed(role, BadResponse("the model answered without a tool call"))
         self.state["pending"] = [dict(c, arguments=c.get("arguments") or {}) for c in calls]
         self.state["results"] = []
         self._save()
@@ -791,18 +787,18 @@ class Session:
             {"usage": usage, "cost_usd": cost},
         )
 
-    def _request_failed(self, role, reply) -> StepResult:
-        kind = reply.get("error_type", "ProviderError")
-        text = reply.get("message", "request failed")
+    def _request_failed(self, role, error: VigaError) -> StepResult:
+        kind = type(error).__name__
+        text = str(error) or "request failed"
         stage = self.stage
         ss = self.state["stages"][stage.name]
         self.state["error_type"] = kind
-        if kind in _FATAL_ERRORS:
+        if error.disposition is Disposition.FATAL:
             self.state["status"] = "failed"
             self.state["message"] = text
             self._restart_interrupted_round()
             return StepResult("failed", text, {"error_type": kind})
-        if kind in ("BadResponse", "MalformedToolCall", "InvalidRequest"):
+        if error.disposition is Disposition.FAIL_ROUND:
             # the round fails cleanly; the run goes on
             if role == "generator":
                 ss["round_failed"] = text
@@ -815,7 +811,7 @@ class Session:
                 self.state["phase"] = "round_end"
                 self.host.call("reset_view", {})
             return StepResult("round", f"{stage.name} {role}: {text}", {"error_type": kind})
-        # rate limits, server errors, timeouts after the provider's own retries: pause, resumable
+        # RETRY (still failing after the provider's own retries) or PAUSE: pause, resumable
         self._restart_interrupted_round()
         self.state["status"] = "paused"
         self.state["message"] = f"{kind}: {text} — paused; resume to retry this round"

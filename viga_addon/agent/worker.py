@@ -6,18 +6,25 @@ and that Cancel kills at once.
 
     worker = ModelWorker("anthropic", model=None, api_key=key, base_url=None, opts={})
     request_id = worker.submit(request)          # returns at once
-    result = worker.poll()                       # None while waiting, then one of
-        {"id": ..., "ok": True, "response": {...}}
-        {"id": ..., "ok": False, "error_type": "RateLimited", "message": "..."}
+    reply = worker.poll()                        # None while waiting, then a WorkerReply:
+        reply.id == request_id
+        reply.ok, reply.response                 # the neutral response (messages.py)
+        reply.error                              # or a VigaError (providers/errors.py), e.g.
+                                                 # RateLimited; WorkerError if the child died
     worker.cancel()                              # kill the child; the next submit starts afresh
     worker.close()
+
+The API key is resolved in the parent (``providers.keys.resolve_key``) before any process
+starts: a missing key raises AuthError at once.
 
 The child is ``sys.executable worker_boot.py`` (inside Blender: its bundled Python, where the
 bpy module is not available). ``worker_boot.py`` loads this ``agent`` folder as a standalone package by file path,
 so it works whatever the add-on's package is called; the parent's ``sys.path`` is passed on in
 PYTHONPATH so bundled wheels import. Protocol: JSON lines. The first stdin line is the config
 (with the API key: never on the command line, never logged), then one line per request; stdout
-carries results and ``{"notice": str}`` lines (retry messages, kept in ``last_notice``).
+carries results and ``{"notice": str}`` lines (retry messages, kept in ``last_notice``). A result
+line is ``{"id", "ok": true, "response"}`` or ``{"id", "ok": false, "error_type", "message"}``
+(``errors.to_wire``); ``poll`` turns it into a WorkerReply with a typed error (``from_wire``).
 """
 
 from __future__ import annotations
@@ -30,12 +37,40 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from .providers.catalog import DEFAULT_MODELS, known_provider
-from .providers.errors import ConfigError, VigaError, WorkerError, from_wire
+from .providers.errors import (
+    ConfigError,
+    ProviderError,
+    VigaError,
+    WorkerError,
+    from_wire,
+    to_wire,
+)
 from .providers.keys import resolve_key, scrub
 
 BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker_boot.py")
+
+
+@dataclass(frozen=True)
+class WorkerReply:
+    """The outcome of one request: its ``response``, or the ``error`` that ended it."""
+
+    id: str
+    response: dict | None = None
+    error: VigaError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the request got a response."""
+        return self.error is None
+
+    @property
+    def error_type(self) -> str | None:
+        """The error's class name (e.g. "RateLimited"), None when ok."""
+        return None if self.error is None else type(self.error).__name__
 
 
 class ModelWorker:
@@ -71,7 +106,7 @@ class ModelWorker:
         self._stderr = None
         self._buffer = b""
         self._pending: list[str] = []
-        self._results: collections.deque = collections.deque()
+        self._results: collections.deque[WorkerReply] = collections.deque()
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -85,9 +120,16 @@ class ModelWorker:
             self._start()
 
     def submit(self, request: dict) -> str:
-        """Queue a request for the child (started if needed); returns its id at once."""
-        self.start()
+        """Queue a request for the child (started if needed); returns its id at once.
+
+        If the child cannot start, the request's reply is that WorkerError (from ``poll``).
+        """
         request_id = uuid.uuid4().hex[:12]
+        try:
+            self.start()
+        except WorkerError as exc:
+            self._results.append(WorkerReply(request_id, error=exc))
+            return request_id
         self._pending.append(request_id)
         try:
             self._write({"id": request_id, "request": request})
@@ -95,8 +137,8 @@ class ModelWorker:
             pass  # the child died; poll() reports it
         return request_id
 
-    def poll(self) -> dict | None:
-        """The next finished result, or None. Never blocks."""
+    def poll(self) -> WorkerReply | None:
+        """The next finished request's reply, or None. Never blocks."""
         if not self._results and self._proc is not None:
             self._read_available()
             if not self._results and self._pending and self._proc.poll() is not None:
@@ -162,7 +204,10 @@ class ModelWorker:
             raise WorkerError(
                 f"Could not start the model worker with {sys.executable}: {exc}"
             ) from None
-        self._write(self._config)
+        try:
+            self._write(self._config)
+        except OSError:
+            pass  # the child died at once; poll() reports it with its stderr
 
     def _write(self, message: dict) -> None:
         self._proc.stdin.write(json.dumps(message).encode("utf-8") + b"\n")
@@ -190,9 +235,10 @@ class ModelWorker:
         if "notice" in message:
             self.last_notice = str(message["notice"])
             return
-        if message.get("id") in self._pending:
-            self._pending.remove(message["id"])
-            self._results.append(message)
+        request_id = message.get("id")
+        if request_id in self._pending:
+            self._pending.remove(request_id)
+            self._results.append(_reply_from_line(request_id, message))
 
     def _report_crash(self) -> None:
         self._read_available()
@@ -203,9 +249,7 @@ class ModelWorker:
         detail = f" Last output: {tail}" if tail else ""
         message = f"The model worker process stopped unexpectedly (exit code {code}).{detail}"
         for request_id in self._pending:
-            self._results.append(
-                {"id": request_id, "ok": False, "error_type": "WorkerError", "message": message}
-            )
+            self._results.append(WorkerReply(request_id, error=WorkerError(message)))
         self._pending.clear()
         self._stop(kill=True)
 
@@ -232,9 +276,14 @@ class ModelWorker:
                 pass
 
 
-def error_from_result(result: dict) -> VigaError:
-    """Rebuild the error of a failed poll() result (e.g. to ``raise`` it)."""
-    return from_wire(result)
+def _reply_from_line(request_id: str, message: dict[str, Any]) -> WorkerReply:
+    """A result line of the child as a WorkerReply (a response without a dict is an error)."""
+    if message.get("ok"):
+        response = message.get("response")
+        if isinstance(response, dict):
+            return WorkerReply(request_id, response=response)
+        return WorkerReply(request_id, error=WorkerError("The model worker sent no response."))
+    return WorkerReply(request_id, error=from_wire(message))
 
 
 def _bytes_ready(fd: int) -> int:
@@ -258,7 +307,7 @@ def child_main() -> None:
     import logging
     import traceback
 
-    from .providers.registry import make_provider
+    from .providers.registry import make_provider  # here: the parent never needs it
 
     # stdout is the protocol channel: anything else printed goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
@@ -273,7 +322,7 @@ def child_main() -> None:
     key = config.get("api_key")
 
     class NoticeHandler(logging.Handler):
-        def emit(self, record):
+        def emit(self, record: logging.LogRecord) -> None:
             try:
                 send({"notice": scrub(record.getMessage(), key)})
             except Exception:
@@ -305,15 +354,9 @@ def child_main() -> None:
                 raise setup_error
             send({"id": request_id, "ok": True, "response": provider.complete(message["request"])})
         except VigaError as exc:
-            send(
-                {
-                    "id": request_id,
-                    "ok": False,
-                    "error_type": type(exc).__name__,
-                    "message": scrub(str(exc), key),
-                }
-            )
+            wire = to_wire(exc)
+            send({"id": request_id, "ok": False, **wire, "message": scrub(wire["message"], key)})
         except Exception as exc:  # a bug, not a service failure: report it, keep serving
             print(scrub(traceback.format_exc(), key), file=sys.stderr)
             text = scrub(f"Unexpected error in the model worker: {type(exc).__name__}: {exc}", key)
-            send({"id": request_id, "ok": False, "error_type": "ProviderError", "message": text})
+            send({"id": request_id, "ok": False, **to_wire(ProviderError(text))})
