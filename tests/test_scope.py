@@ -7,7 +7,7 @@ import pytest
 from viga_addon.demo import tabletop
 from viga_addon.stages import build_stages
 from viga_addon.stages.base import SCOPES
-from viga_addon.tools import scope
+from viga_addon.tools import fingerprint, scope
 from viga_addon.tools.execute import execute_code
 from viga_addon.tools.host import BlenderHost
 
@@ -26,12 +26,13 @@ def _changed(code):
     before = scope.capture()
     result = execute_code(code)
     assert result["ok"], result
-    return {c["what"]: c["scopes"] for c in scope.changes(before, scope.capture())}
+    found = fingerprint.diff(before, scope.capture())
+    return {c["what"]: c["scopes"] for c in scope.changes(found)}
 
 
 def test_every_scope_name_is_known_to_the_classifier():
     labels = scope.capture(bpy.context.scene)
-    used = {s for scopes, _ in labels.values() for s in scopes}
+    used = {s for entry in labels.entries.values() for s in entry.scopes or ()}
     assert used <= set(SCOPES)
     for stage in STAGES.values():
         assert set(stage.scope) <= set(SCOPES)

@@ -277,3 +277,54 @@ def test_syntax_error_is_reported_before_the_checker_runs(scene):
     seen = []
     result = execute_code("x = = 1", checker=lambda code: seen.append(code) or "no")
     assert result["error"].startswith("SyntaxError:") and seen == []
+
+
+# ----------------------------------------------------------------------------- world / render
+WORLD_AND_EXPOSURE = (
+    "bg = bpy.data.worlds['Studio'].node_tree.nodes['Background']\n"
+    "bg.inputs['Color'].default_value = (0.9, 0.5, 0.1, 1.0)\n"
+    "bpy.context.scene.view_settings.exposure = 1.5\n"
+)
+
+
+def test_world_colour_and_exposure_are_in_the_change_report(scene):
+    result = execute_code(WORLD_AND_EXPOSURE)
+    assert result["ok"], result
+    changes = result["changes"]
+    assert changes["changed"]["world"] == ["Studio"]
+    assert changes["changed"]["render"] == ["view_settings.exposure"]
+    for kind in ("created", "changed", "removed"):
+        assert _all_names(changes, kind) == {"objects": [], "materials": [], "lights": []}
+    assert changes["created"]["world"] == [] and changes["removed"]["render"] == []
+
+
+def test_camera_world_and_render_keys_name_what_changed(scene):
+    result = execute_code(
+        "bpy.data.cameras['Camera'].lens = 85\n"
+        "bpy.context.scene.render.resolution_x = 64\n"
+        "bpy.context.scene.frame_end = 99\n"
+        "bpy.context.scene.world = bpy.data.worlds.new('Night')\n"
+    )
+    assert result["ok"], result
+    changes = result["changes"]
+    assert changes["changed"]["camera"] == ["Camera"]
+    assert changes["changed"]["render"] == ["frame_end", "render.resolution_x"]
+    assert changes["created"]["world"] == ["Night"]
+    assert changes["changed"]["world"] == ["Studio"]  # no longer the scene's world
+
+
+def test_one_capture_before_and_one_after_each_call(scene, monkeypatch):
+    taken = []
+    real = execute.fingerprint.capture
+
+    def counting(*args, **kwargs):
+        taken.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(execute.fingerprint, "capture", counting)
+    assert execute_code("bpy.data.objects['Table'].location.x = 1", scope=["transforms"])["ok"]
+    assert len(taken) == 2
+    taken.clear()
+    refused = execute_code(WORLD_AND_EXPOSURE, scope=["transforms"])
+    assert refused["out_of_scope"] and refused["restored"]
+    assert len(taken) == 3  # and one after the rollback, for the report of what is left

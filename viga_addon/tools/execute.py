@@ -1,4 +1,8 @@
-"""execute_code: run model-written bpy code, report what changed, put the scene back on error."""
+"""execute_code: run model-written bpy code, report what changed, put the scene back on error.
+
+What changed comes from one ``fingerprint.capture`` before the code and one after: their diff
+gives both the change report and the stage scope check (tools/fingerprint.py, tools/scope.py).
+"""
 
 from __future__ import annotations
 
@@ -9,143 +13,25 @@ import time
 import traceback
 
 import bpy
-import numpy as np
 
-from . import policy, snapshot
+from . import fingerprint, policy, snapshot
 from . import scope as scopes
 
 CODE_FILENAME = policy.CODE_FILENAME
 DEFAULT_TIMEOUT = policy.DEFAULT_TIMEOUT
 STDOUT_LIMIT = 4000
-CHANGE_KEYS = ("objects", "materials", "lights")
-_DIGITS = 4
+CHANGE_KEYS = fingerprint.REPORT_KEYS
 
 
 # ----------------------------------------------------------------------------- fingerprints
-def _r(values) -> tuple:
-    return tuple(round(float(v), _DIGITS) for v in values)
+def scene_fingerprint(scene=None) -> fingerprint.Capture:
+    """``fingerprint.capture`` (kept for callers that compare scene states: tests, benches)."""
+    return fingerprint.capture(scene)
 
 
-def _value_fp(value):
-    if isinstance(value, (bool, int, str)) or value is None:
-        return value
-    if isinstance(value, float):
-        return round(value, _DIGITS)
-    try:
-        return tuple(_value_fp(v) for v in value)
-    except TypeError:
-        return repr(value)
-
-
-def _object_fp(obj, placement: bytes) -> tuple:
-    try:
-        hidden = obj.hide_get()
-    except RuntimeError:
-        hidden = None
-    data = obj.data
-    geometry = None
-    if isinstance(data, bpy.types.Mesh):
-        geometry = (len(data.vertices), len(data.polygons))
-    return (
-        obj.type,
-        data.name if data else None,
-        placement,
-        geometry,
-        tuple((m.name, m.type, m.show_viewport, m.show_render) for m in obj.modifiers),
-        tuple(s.material.name if s.material else None for s in obj.material_slots),
-        obj.parent.name if obj.parent else None,
-        obj.hide_viewport,
-        obj.hide_render,
-        hidden,
-    )
-
-
-def _placements(objects) -> np.ndarray:
-    """matrix_world and dimensions of every object, rounded, one row each (read in bulk:
-    per-object Python access to them was most of the fingerprint time on big scenes)."""
-    count = len(objects)
-    matrices = np.empty(count * 16, dtype=np.float32)
-    dimensions = np.empty(count * 3, dtype=np.float32)
-    objects.foreach_get("matrix_world", matrices)
-    objects.foreach_get("dimensions", dimensions)
-    rows = np.hstack([matrices.reshape(count, 16), dimensions.reshape(count, 3)])
-    return np.round(rows.astype(np.float64), _DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-def _node_tree_fp(tree) -> tuple:
-    if tree is None:
-        return ()
-    nodes = []
-    for node in tree.nodes:
-        inputs = tuple(
-            (sock.identifier, _value_fp(sock.default_value))
-            for sock in node.inputs
-            if not sock.is_linked and hasattr(sock, "default_value")
-        )
-        nodes.append((node.name, node.bl_idname, inputs))
-    links = tuple(
-        sorted(
-            (lk.from_node.name, lk.from_socket.identifier, lk.to_node.name, lk.to_socket.identifier)
-            for lk in tree.links
-        )
-    )
-    return (tuple(sorted(nodes)), links)
-
-
-def _material_fp(mat) -> tuple:
-    return (
-        _r(mat.diffuse_color),
-        round(mat.roughness, _DIGITS),
-        round(mat.metallic, _DIGITS),
-        _node_tree_fp(mat.node_tree),
-    )
-
-
-_LIGHT_ATTRS = (
-    "type",
-    "energy",
-    "color",
-    "shadow_soft_size",
-    "use_shadow",
-    "spot_size",
-    "spot_blend",
-    "shape",
-    "size",
-    "size_y",
-    "angle",
-)
-
-
-def _light_fp(light) -> tuple:
-    return tuple((a, _value_fp(getattr(light, a))) for a in _LIGHT_ATTRS if hasattr(light, a))
-
-
-def scene_fingerprint(scene=None) -> dict:
-    """{"objects": {name: fp}, "materials": {...}, "lights": {...}} of the scene's content."""
-    scene = scene or bpy.context.scene
-    # matrix_world and dimensions are only current after a depsgraph update.
-    for view_layer in scene.view_layers:
-        view_layer.update()
-    placements = _placements(scene.objects)
-    objects = {o.name: _object_fp(o, placements[i].tobytes()) for i, o in enumerate(scene.objects)}
-    lights = {o.data.name: _light_fp(o.data) for o in scene.objects if o.type == "LIGHT"}
-    materials = {m.name: _material_fp(m) for m in bpy.data.materials}
-    return {"objects": objects, "materials": materials, "lights": lights}
-
-
-def diff_fingerprints(before: dict, after: dict) -> dict:
-    """Names created, changed and removed per kind, sorted."""
-    changes = {"created": {}, "changed": {}, "removed": {}}
-    for key in CHANGE_KEYS:
-        old, new = before.get(key, {}), after.get(key, {})
-        changes["created"][key] = sorted(set(new) - set(old))
-        changes["removed"][key] = sorted(set(old) - set(new))
-        changes["changed"][key] = sorted(n for n in set(old) & set(new) if old[n] != new[n])
-    return changes
-
-
-def _no_changes() -> dict:
-    return {kind: {key: [] for key in CHANGE_KEYS} for kind in ("created", "changed", "removed")}
+def diff_fingerprints(before: fingerprint.Capture, after: fingerprint.Capture) -> dict:
+    """The change report between two captures (``fingerprint.diff(...).report``)."""
+    return fingerprint.diff(before, after).report
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -251,7 +137,7 @@ def _result(ok, stdout="", error=None, tb=None, changes=None, start=0.0, restore
         "stdout": _cap(stdout),
         "error": error,
         "traceback": tb,
-        "changes": changes or _no_changes(),
+        "changes": changes or fingerprint.empty_report(),
         "seconds": time.perf_counter() - start,
         "restored": restored,
     }
@@ -287,7 +173,9 @@ def execute_code(
     keeps ownership (it is not discarded here).
 
     Returns {"ok", "stdout", "error", "traceback", "changes", "seconds", "restored"} where
-    changes = {"created"|"changed"|"removed": {"objects"|"materials"|"lights": [names]}};
+    changes = {"created"|"changed"|"removed": {kind: [names]}} with kind one of objects,
+    materials, lights, camera, world, render (``fingerprint.REPORT_KEYS``; render names the
+    changed settings, e.g. "view_settings.exposure");
     plus "refused": True for a policy refusal, "timed_out": True when the deadline fired,
     "out_of_scope": [{"what", "scopes"}] when the scope check rolled the call back.
     """
@@ -330,8 +218,7 @@ def execute_code(
     compiled = policy.compile_guarded(code)
 
     scene = bpy.context.scene
-    before = scene_fingerprint(scene)
-    scope_before = scopes.capture(scene) if scope is not None else None
+    before = fingerprint.capture(scene)
     owned = saved is None
     try:
         if owned:
@@ -371,7 +258,7 @@ def execute_code(
     scene = _alive(scene)
     left_mode = snapshot.ensure_object_mode()
     if failure is None:
-        # before anything evaluates the scene (the fingerprints below update the depsgraph)
+        # before anything evaluates the scene (the capture below updates the depsgraph)
         heavy = policy.heavy_geometry(scene)
         if heavy:
             failure = policy.PolicyViolation(heavy)
@@ -382,16 +269,12 @@ def execute_code(
         )
     try:
         out_of_scope = None
-        if failure is None and scope is not None:
-            found = scopes.changes(scope_before, scopes.capture(scene))
-            out_of_scope = scopes.out_of_scope(found, scope)
-        if failure is None and not out_of_scope:
-            return _result(
-                True,
-                buffer.getvalue(),
-                changes=diff_fingerprints(before, scene_fingerprint(scene)),
-                start=start,
-            )
+        if failure is None:
+            found = fingerprint.diff(before, fingerprint.capture(scene))
+            if scope is not None:
+                out_of_scope = scopes.out_of_scope(scopes.changes(found), scope)
+            if not out_of_scope:
+                return _result(True, buffer.getvalue(), changes=found.report, start=start)
         extra = {}
         if out_of_scope:
             error = "Refused: " + scopes.describe(out_of_scope, scope, stage)
@@ -429,7 +312,7 @@ def execute_code(
                 start=start,
                 restored=False,
                 restore_error=f"The scene could NOT be restored: {restored['error']}",
-                changes=diff_fingerprints(before, scene_fingerprint(scene)),
+                changes=fingerprint.diff(before, fingerprint.capture(scene)).report,
                 **extra,
             )
         if not out_of_scope:
@@ -441,7 +324,7 @@ def execute_code(
             tb,
             start=start,
             restored=True,
-            changes=diff_fingerprints(before, scene_fingerprint(scene)),
+            changes=fingerprint.diff(before, fingerprint.capture(scene)).report,
             **extra,
         )
     finally:
