@@ -322,11 +322,11 @@ def scripted_options(p) -> dict:
 
 # ----------------------------------------------------------------------------- hand edits
 def remember_scene(live: LiveRun, scene=None) -> None:
-    """Fingerprint the scene at a pause, so edits made while paused can be found on resume."""
-    from .tools.execute import scene_fingerprint
+    """Capture the scene at a pause, so edits made while paused can be found on resume."""
+    from .tools import fingerprint
 
     scene = scene or bpy.context.scene
-    live.paused_fp = scene_fingerprint(scene)
+    live.paused_fp = fingerprint.capture(scene)
     live.paused_names = {o.name for o in scene.objects}
 
 
@@ -335,12 +335,14 @@ def _has_changes(changes: dict) -> bool:
 
 
 def hand_edits_since_pause(live: LiveRun, scene=None) -> dict | None:
-    """What changed in the scene since the pause (None if nothing or no fingerprint)."""
-    from .tools.execute import diff_fingerprints, scene_fingerprint
+    """What changed in the scene since the pause, as execute_code's change report (world and
+    render settings too); None if nothing or no capture."""
+    from .tools import fingerprint
 
     if live.paused_fp is None:
         return None
-    changes = diff_fingerprints(live.paused_fp, scene_fingerprint(scene or bpy.context.scene))
+    now = fingerprint.capture(scene or bpy.context.scene)
+    changes = fingerprint.diff(live.paused_fp, now).report
     return changes if _has_changes(changes) else None
 
 
