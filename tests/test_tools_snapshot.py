@@ -1,11 +1,13 @@
 """snapshot / restore / checkpoint / rollback against real bpy (no undo, no open_mainfile)."""
 
+import json
 import os
 import re
 
 import bpy
 import pytest
 
+from viga_addon.tools import rna
 from viga_addon.tools import snapshot as snap
 
 COUNTED = snap.CONTENT_TYPES + ("libraries", "texts", "scenes", "shape_keys")
@@ -262,6 +264,26 @@ def test_restore_by_path_and_scene_settings_beyond_render(clean_scene, tmp_path)
     assert scene.frame_end == 77
     assert scene.render.image_settings.file_format == "JPEG"
     assert scene.render.image_settings.quality == 63
+
+
+def test_settings_payload_round_trips_through_the_rna_walker(clean_scene):
+    scene = build_scene(clean_scene)
+    scene.render.image_settings.file_format = "JPEG"
+    structs = ("render", "view_settings", "cycles")
+    saved = json.loads(json.dumps({a: rna.to_dict(getattr(scene, a)) for a in structs}))
+    assert saved["render"]["image_settings"]["__struct__"]["file_format"] == "JPEG"
+    assert saved["view_settings"]["exposure"] == pytest.approx(0.7)
+    scene.render.resolution_x = 300
+    scene.render.image_settings.file_format = "PNG"
+    scene.view_settings.view_transform = "Filmic" if bpy.app.version < (4, 0) else "AgX"
+    scene.view_settings.exposure = -2.0
+    scene.cycles.samples = 512
+    failures = []
+    for attr in structs:
+        rna.from_dict(getattr(scene, attr), saved[attr], failures, f"scene.{attr}.")
+    assert failures == []
+    assert {a: rna.to_dict(getattr(scene, a)) for a in structs} == saved
+    assert scene.render.resolution_x == 97 and scene.view_settings.view_transform == "Standard"
 
 
 def test_view_layer_flags_selection_and_active_object_come_back(clean_scene, tmp_path):
