@@ -132,13 +132,6 @@ def _r(values) -> tuple:
     return tuple(round(float(v), DIGITS) + 0.0 for v in values)
 
 
-def _digest(*arrays: np.ndarray) -> str:
-    digest = hashlib.blake2b(digest_size=12)
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
-
-
 def _bulk(collection, attr: str, count: int, width: int, dtype=np.float32) -> np.ndarray:
     out = np.empty(count * width, dtype=dtype)
     if count:
@@ -155,27 +148,27 @@ def _rows(objects, columns) -> tuple[bytes, int]:
     return rows.tobytes(), rows.itemsize * rows.shape[1]
 
 
-def _mesh_fp(mesh) -> tuple:
-    vertices, loops = mesh.vertices, mesh.loops
-    nv, nl = len(vertices), len(loops)
-    co = _bulk(vertices, "co", nv, 3)
-    np.round(co, DIGITS, out=co)
+def _mesh_fps(mesh) -> tuple[tuple, str]:
+    """(counts and a digest of the vertex positions and face corners, a digest of the faces'
+    material indices) of a mesh. Positions are compared on the ``DIGITS`` grid."""
+    vertices, loops, polygons = mesh.vertices, mesh.loops, mesh.polygons
+    nv, nl, nf = len(vertices), len(loops), len(polygons)
+    co = np.empty(nv * 3, dtype=np.float32)
+    corners = np.empty(nl, dtype=np.int32)
+    if nv:
+        vertices.foreach_get("co", co)
+    if nl:
+        loops.foreach_get("vertex_index", corners)
+    np.multiply(co, 10.0**DIGITS, out=co)  # np.round costs more than the rest on small meshes
+    np.rint(co, out=co)
     co += 0.0  # no -0.0
-    return (
-        nv,
-        len(mesh.edges),
-        len(mesh.polygons),
-        nl,
-        _digest(co, _bulk(loops, "vertex_index", nl, 1, np.int32)),
-    )
-
-
-def _material_indices(mesh) -> str:
-    polygons = mesh.polygons
-    count = len(polygons)
-    if mesh.attributes.get("material_index") is None:  # all 0: nothing to read
-        return _digest(np.zeros(count, dtype=np.int32))
-    return _digest(_bulk(polygons, "material_index", count, 1, np.int32))
+    geometry = hashlib.blake2b(co.data, digest_size=12)
+    geometry.update(corners.data)
+    indices = np.zeros(nf, dtype=np.int32)
+    if nf and mesh.attributes.get("material_index") is not None:  # absent: all 0
+        polygons.foreach_get("material_index", indices)
+    material = hashlib.blake2b(indices.data, digest_size=12).hexdigest()
+    return (nv, len(mesh.edges), nf, nl, geometry.hexdigest()), material
 
 
 def _struct_fp(struct, skip: frozenset[str] = UI_STATE) -> tuple:
@@ -235,16 +228,19 @@ def capture(scene=None) -> Capture:
     return out
 
 
-def _capture_objects(scene, out: Capture) -> dict[int, list[str]]:
-    """Objects, their transforms, placements, modifiers, slots; returns the scene objects using
-    each datablock (by pointer)."""
+def _capture_objects(scene, out: Capture) -> dict[int, list[tuple[str, str]]]:
+    """Objects, their transforms, placements, modifiers, slots; returns the report refs of the
+    scene objects using each datablock (by pointer)."""
     entries = out.entries
     objects = scene.objects
     transforms, t_width = _rows(objects, _TRANSFORM)
     placements, p_width = _rows(objects, _PLACEMENT)
+    count = len(objects)
+    hide_render = _bulk(objects, "hide_render", count, 1, bool).tolist()
+    hide_viewport = _bulk(objects, "hide_viewport", count, 1, bool).tolist()
     in_collections = _collections_by_object()
     view_layer = bpy.context.view_layer
-    users: dict[int, list[str]] = defaultdict(list)
+    users: dict[int, list[tuple[str, str]]] = defaultdict(list)
     names, lights, cameras = [], set(), set()
     for i, obj in enumerate(objects):
         name = obj.name
@@ -253,12 +249,14 @@ def _capture_objects(scene, out: Capture) -> dict[int, list[str]]:
         ref = (("objects", name),)
         kind = obj.type
         data = obj.data
+        data_name = None
         if data is not None:
-            users[data.as_pointer()].append(name)
+            data_name = data.name
+            users[data.as_pointer()].append(ref[0])
             if kind == "LIGHT":
-                lights.add(data.name)
+                lights.add(data_name)
             elif kind == "CAMERA":
-                cameras.add(data.name)
+                cameras.add(data_name)
         try:
             hidden = obj.hide_get(view_layer=view_layer)
         except RuntimeError:
@@ -268,11 +266,11 @@ def _capture_objects(scene, out: Capture) -> dict[int, list[str]]:
             scope.owner_scopes(kind),
             (
                 kind,
-                data.name if data is not None else None,
+                data_name,
                 parent.name if parent is not None else None,
                 in_collections.get(obj.as_pointer(), ()),
-                obj.hide_render,
-                obj.hide_viewport,
+                hide_render[i],
+                hide_viewport[i],
                 hidden,
                 obj.display_type,
             ),
@@ -292,7 +290,7 @@ def _capture_objects(scene, out: Capture) -> dict[int, list[str]]:
         )
         entries[f"material slots of {q}"] = Entry(
             ("materials",),
-            tuple((s.link, s.material.name if s.material else None) for s in obj.material_slots),
+            tuple((s.link, _name(s.material)) for s in obj.material_slots),
             ref,
         )
         animation = obj.animation_data
@@ -309,19 +307,24 @@ def _capture_objects(scene, out: Capture) -> dict[int, list[str]]:
 _OBJECT_LABEL = {"LIGHT": "light object", "CAMERA": "camera object"}
 
 
-def _capture_data(scene, out: Capture, users: dict[int, list[str]]) -> None:
+def _name(datablock) -> str | None:
+    return None if datablock is None else datablock.name
+
+
+def _capture_data(scene, out: Capture, users: dict[int, list[tuple[str, str]]]) -> None:
     entries, present = out.entries, out.present
     for coll in scene.collection.children_recursive:
         entries[f"collection {coll.name!r}"] = Entry(
             ("objects",), tuple(sorted(c.name for c in coll.children))
         )
     for mesh in bpy.data.meshes:
-        refs = tuple(("objects", n) for n in users.get(mesh.as_pointer(), ()))
+        refs = tuple(users.get(mesh.as_pointer(), ()))
         name = repr(mesh.name)
-        entries[f"mesh {name}"] = Entry(("meshes",), _mesh_fp(mesh), refs)
+        geometry, material_indices = _mesh_fps(mesh)
+        entries[f"mesh {name}"] = Entry(("meshes",), geometry, refs)
         entries[f"material indices of mesh {name}"] = Entry(
             ("materials",),
-            (_material_indices(mesh), tuple(m.name if m else None for m in mesh.materials)),
+            (material_indices, tuple(m.name if m else None for m in mesh.materials)),
             refs,
         )
     names = []
