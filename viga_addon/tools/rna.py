@@ -18,6 +18,7 @@ Which properties a struct type has is looked up once per type and kept (``_plan`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import bpy
@@ -64,7 +65,6 @@ def props(
     ids: bool = False,
     depth: int = 0,
     leaf: Callable = _identity,
-    _level: int = 0,
 ) -> dict:
     """``{identifier: value}`` of ``struct``'s writable value properties not in ``skip``, in RNA
     order.
@@ -75,7 +75,13 @@ def props(
     a value for which it returns ``DROP`` is left out. A property that cannot be read (some
     need a context) is left out.
     """
-    pointers = ids or _level < depth
+    with warnings.catch_warnings():  # reading a deprecated property (use_nodes) warns
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _props(struct, skip, ids, depth, leaf, 0)
+
+
+def _props(struct, skip, ids, depth, leaf, level) -> dict:
+    pointers = ids or level < depth
     out = {}
     for pid, kind in _plan(struct):
         if pid in skip or (kind != VALUE and not pointers):
@@ -91,8 +97,8 @@ def props(
         elif value is None or isinstance(value, bpy.types.ID):
             if ids and kind == POINTER:
                 out[pid] = leaf(value)
-        elif _level < depth:
-            nested = props(value, skip=skip, ids=ids, depth=depth, leaf=leaf, _level=_level + 1)
+        elif level < depth:
+            nested = _props(value, skip, ids, depth, leaf, level + 1)
             if nested:
                 out[pid] = nested
     return out
