@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,11 @@ SSIM_SIGMA = 1.5
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 DATA_RANGE = 1.0
+Image = np.ndarray | str | os.PathLike  # an RGB float array in [0, 1], or an image file
+Mask = np.ndarray | str | os.PathLike  # bool (H, W), or an image file (white: counts)
+Size = int | tuple[int, int]  # longest side, or (width, height)
+Background = tuple[float, float, float] | tuple[int, int, int]
+
 DEFAULT_BACKGROUND = (0.0, 0.0, 0.0)
 ASPECT_TOLERANCE = 0.01  # relative difference below which two aspect ratios count as equal
 
@@ -110,7 +116,11 @@ def _normalise_size(size, shape) -> tuple[int, int] | None:
     return width, height
 
 
-def load_rgb(path, size=None, background=DEFAULT_BACKGROUND) -> np.ndarray:
+def load_rgb(
+    path: str | os.PathLike,
+    size: Size | None = None,
+    background: Background = DEFAULT_BACKGROUND,
+) -> np.ndarray:
     """Load an image file as a float32 (H, W, 3) array of display values in [0, 1].
 
     Alpha (RGBA, LA, palette transparency) is composited over ``background`` (three floats in
@@ -132,7 +142,7 @@ def load_rgb(path, size=None, background=DEFAULT_BACKGROUND) -> np.ndarray:
     return np.ascontiguousarray(rgb, dtype=np.float32)
 
 
-def load_mask(mask, shape=None) -> np.ndarray | None:
+def load_mask(mask: Mask | None, shape: tuple[int, ...] | None = None) -> np.ndarray | None:
     """A boolean (H, W) mask from an array or an image file (pixels brighter than 0.5 = True).
 
     ``shape`` (H, W), when given, resizes an image mask to it and checks an array mask against it.
@@ -173,7 +183,7 @@ def _as_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def psnr(a, b, mask=None) -> float:
+def psnr(a: Image, b: Image, mask: Mask | None = None) -> float:
     """Peak signal-to-noise ratio in dB (data range 1.0); ``math.inf`` when the images are equal.
 
     With ``mask`` (bool (H, W)) only the masked pixels count.
@@ -206,7 +216,7 @@ def _filter_valid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return sum(kernel[k] * vertical[:, k : k + cols] for k in range(n))
 
 
-def ssim_map(a, b) -> np.ndarray:
+def ssim_map(a: Image, b: Image) -> np.ndarray:
     """Per-pixel, per-channel SSIM of shape (H-10, W-10, C) (window centres inside the image)."""
     a, b = _as_pair(a, b)
     if min(a.shape[:2]) < SSIM_WINDOW:
@@ -226,7 +236,7 @@ def ssim_map(a, b) -> np.ndarray:
     return numerator / denominator
 
 
-def ssim(a, b, mask=None) -> float:
+def ssim(a: Image, b: Image, mask: Mask | None = None) -> float:
     """Mean SSIM over RGB channels (see the module docstring); 1.0 for identical images.
 
     With ``mask`` (bool (H, W)) the map is averaged over masked window centres only.
@@ -258,7 +268,13 @@ def _centre_crop(image: np.ndarray, aspect: float) -> np.ndarray:
     return image[top : top + new_height]
 
 
-def compare(render_path, photo_path, size=None, mask=None, background=DEFAULT_BACKGROUND) -> dict:
+def compare(
+    render_path: str | os.PathLike,
+    photo_path: str | os.PathLike,
+    size: Size | None = None,
+    mask: Mask | None = None,
+    background: Background = DEFAULT_BACKGROUND,
+) -> dict:
     """PSNR and SSIM of a render against the reference photo, at a common size.
 
     The photo defines the frame: when the aspect ratios differ by more than 1 %, the render is
@@ -363,7 +379,7 @@ def _installed(*names: str) -> list[str]:
     return found
 
 
-def learned_metrics_available(extra_dirs=()) -> dict:
+def learned_metrics_available(extra_dirs: Sequence[str | os.PathLike] = ()) -> dict:
     """Which learned similarity metrics could run here, without downloading anything.
 
     For CLIP, DINO, LPIPS and DreamSim, returns {"available": bool, "reason": str, "weights":

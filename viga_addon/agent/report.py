@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .plots import metrics_svg
 from .runstore import read_json, write_text
+from .state import RunState, StageState
 
 REPORT_NAME = "report.html"
 MAX_NOVEL_VIEWS = 6
@@ -68,18 +69,34 @@ def _events(run_dir: Path) -> list[dict]:
     return out
 
 
-def collect_run(run_dir, state: dict | None = None) -> dict:
+def _typed_state(run_dir: Path, state: RunState | dict | None) -> RunState | None:
+    """The run's state: the caller's live one, else state.json (any version); None when it is
+    missing or torn (the report then comes from the folder alone)."""
+    if isinstance(state, RunState):
+        return state
+    if state is None:
+        state = _read_json_safe(run_dir / "state.json")
+    if not isinstance(state, dict):
+        return None
+    try:
+        return RunState.from_json(state)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def collect_run(run_dir: str | Path, state: RunState | dict | None = None) -> dict:
     """Everything the report shows, read from a run folder (any of its files may be missing).
 
     ``state`` is the session's live state when the caller has it (newer than state.json)."""
     run_dir = Path(run_dir)
-    if state is None:
-        state = _read_json_safe(run_dir / "state.json") or {}
+    state = _typed_state(run_dir, state)
     info = _read_json_safe(run_dir / "run.json") or {}
     metrics = _read_json_safe(run_dir / "metrics.json") or {}
     events = _events(run_dir)
     last_event = max((e["t"] for e in events if isinstance(e.get("t"), int | float)), default=None)
-    stage_order = list(state.get("stage_order") or [s.get("name") for s in info.get("stages", [])])
+    stage_order = list(
+        state.stage_order if state else [s.get("name") for s in info.get("stages", [])]
+    )
     stages_root = run_dir / "stages"
     if stages_root.is_dir():
         for d in sorted(p for p in stages_root.iterdir() if p.is_dir()):
@@ -87,8 +104,9 @@ def collect_run(run_dir, state: dict | None = None) -> dict:
                 stage_order.append(d.name)
     stages = []
     for name in stage_order:
-        ss = (state.get("stages") or {}).get(name) or {}
-        attempts = {a.get("round"): a for a in ss.get("attempts", []) if isinstance(a, dict)}
+        ss = state.stages.get(name) if state else None
+        ss = ss or StageState(budget=0)
+        attempts = {a.round: a for a in ss.attempts}
         sdir = stages_root / name
         round_dirs = (
             sorted((p for p in sdir.glob("round_*") if _round_number(p) > 0), key=_round_number)
@@ -98,8 +116,10 @@ def collect_run(run_dir, state: dict | None = None) -> dict:
         rounds = []
         for rdir in round_dirs:
             n = _round_number(rdir)
-            attempt = attempts.get(n, {})
-            verdict = _read_json_safe(rdir / "verdict.json") or attempt.get("verdict") or {}
+            attempt = attempts.get(n)
+            verdict = _read_json_safe(rdir / "verdict.json") or (
+                attempt.verdict.to_json() if attempt and attempt.verdict else {}
+            )
             views = sorted((rdir / "views").glob("*.png")) if (rdir / "views").is_dir() else []
             render = rdir / "render.png"
             before = rdir / "before.png"
@@ -112,24 +132,24 @@ def collect_run(run_dir, state: dict | None = None) -> dict:
                     "views": views,
                     "code": _read_text_safe(rdir / "code.py"),
                     "verdict": verdict,
-                    "metrics": verdict.get("metrics") or attempt.get("metrics") or {},
-                    "summary": attempt.get("summary"),
-                    "coverage": attempt.get("coverage", verdict.get("coverage")),
-                    "failed": attempt.get("failed") or verdict.get("failed"),
+                    "metrics": verdict.get("metrics") or (attempt and attempt.metrics) or {},
+                    "summary": attempt.summary if attempt else None,
+                    "coverage": attempt.coverage if attempt else verdict.get("coverage"),
+                    "failed": (attempt and attempt.failed) or verdict.get("failed"),
                     "finished": (rdir / "verdict.json").is_file(),
                 }
             )
-        started, finished = ss.get("started"), ss.get("finished")
-        if started and not finished and ss.get("status") == "running":
+        started, finished = ss.started, ss.finished
+        if started and not finished and ss.status == "running":
             finished = last_event  # still going (or interrupted): time up to its last step
         stages.append(
             {
                 "name": name,
-                "status": ss.get("status", "waiting"),
-                "budget": ss.get("budget"),
-                "best": ss.get("best"),
-                "tokens": ss.get("tokens") or {},
-                "cost_usd": ss.get("cost_usd", 0.0),
+                "status": str(ss.status),
+                "budget": ss.budget or None,
+                "best": ss.best,
+                "tokens": ss.tokens.to_json(),
+                "cost_usd": ss.cost_usd,
                 "seconds": max(0.0, finished - started) if started and finished else None,
                 "rounds": rounds,
             }
@@ -462,13 +482,14 @@ def _cost_table(data: dict) -> str:
 
 
 def _timing_note(data: dict) -> str:
-    timing = (data["metrics"] or {}).get("timing") or (data["state"] or {}).get("timing") or {}
+    state = data["state"]
+    timing = (data["metrics"] or {}).get("timing") or (state.timing.to_json() if state else {})
     parts = [
         f"{k.replace('_', ' ')} {_duration(v)}"
         for k, v in timing.items()
         if isinstance(v, int | float) and k != "elapsed"
     ]
-    elapsed = timing.get("elapsed", (data["state"] or {}).get("elapsed"))
+    elapsed = timing.get("elapsed", state.elapsed if state else None)
     if not parts:
         return ""
     return f'<p class="note">Time split: {", ".join(parts)}; elapsed {_duration(elapsed)}.</p>'
@@ -477,10 +498,10 @@ def _timing_note(data: dict) -> str:
 def render_report(data: dict, embed: bool = False) -> str:
     """The report page for ``collect_run`` data, as one HTML string."""
     images = _Images(data["dir"], embed)
-    state = data["state"] or {}
+    state = data["state"]
     info = data["info"] or {}
-    settings = state.get("settings") or info.get("settings") or {}
-    status = state.get("status") or ("done" if data["final"] else "unknown")
+    settings = state.settings.to_dict() if state else (info.get("settings") or {})
+    status = str(state.status) if state else ("done" if data["final"] else "unknown")
     title = f"VIGA run {data['name']}"
     latest = None
     for stage in data["stages"]:
@@ -516,7 +537,7 @@ def render_report(data: dict, embed: bool = False) -> str:
     model = settings.get("model") or (
         "scripted demo, no model called" if provider == "scripted" else "default"
     )
-    message = state.get("message") or ""
+    message = state.message if state else ""
     body = [
         f"<h1>{escape(title)}{_badge(status)}</h1>",
         f'<p class="note">Photo: {escape(str(info.get("photo", "?")))} · provider '
@@ -550,7 +571,12 @@ def render_report(data: dict, embed: bool = False) -> str:
     )
 
 
-def write_report(run_dir, embed: bool = False, out=None, state: dict | None = None) -> Path:
+def write_report(
+    run_dir: str | Path,
+    embed: bool = False,
+    out: str | Path | None = None,
+    state: RunState | dict | None = None,
+) -> Path:
     """Write ``report.html`` (or ``out``) for the run folder ``run_dir``; returns its path.
 
     Works on any run folder, finished or not; never raises for missing or torn run files.

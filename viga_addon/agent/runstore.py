@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .state import RunState, run_relative
+
 SECRET_KEYS = ("api_key", "apikey", "key", "token", "authorization", "secret", "password")
 
 
@@ -107,11 +109,45 @@ class RunStore:
     def run_info(self) -> dict:
         return read_json(self.dir / "run.json", {})
 
-    def save_state(self, state: dict) -> None:
-        write_json(self.dir / "state.json", state)
+    def save_state(self, state: RunState) -> None:
+        write_json(self.dir / "state.json", state.to_json())
 
-    def load_state(self) -> dict | None:
-        return read_json(self.dir / "state.json")
+    def load_state(self) -> RunState | None:
+        """The run's state (any state.json version), or None when the folder has none."""
+        data = read_json(self.dir / "state.json")
+        return RunState.from_json(data) if data is not None else None
+
+    # --- paths in the state: relative to the run folder -------------------------------------
+    def path(self, relative: str) -> Path:
+        return self.dir / relative
+
+    def relative(self, path: str | Path) -> str:
+        """``path`` (inside the run folder) as the state stores it: relative, with slashes."""
+        return Path(path).resolve().relative_to(self.dir.resolve()).as_posix()
+
+    def rebase_images(self, state: RunState) -> int:
+        """Point the image parts of the state's conversations that lie outside this folder (it
+        was moved, or copied) at the same files under it; returns how many were moved. Every
+        image a run sends (the photo, its renders) is a file of its own run folder."""
+        moved = 0
+        here = self.dir.resolve()
+        convs = [state.conv] + [
+            c
+            for ss in state.stages.values()
+            for c in (ss.generator_conv, ss.generator_conv_before_round)
+        ]
+        messages = [m for c in convs if c is not None for m in c.messages]
+        parts = [p for m in messages for p in m["content"]] + list(state.results)
+        for part in parts:
+            for item in [part, *(part.get("content") or [])] if isinstance(part, dict) else []:
+                if not isinstance(item, dict) or item.get("type") != "image":
+                    continue
+                old = item.get("path") or ""
+                if Path(old).resolve().is_relative_to(here):
+                    continue
+                item["path"] = str(self.dir / run_relative(old))
+                moved += 1
+        return moved
 
     def append_event(self, event: dict) -> None:
         event = {"t": round(time.time(), 3), **event}

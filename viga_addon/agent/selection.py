@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .state import Attempt
+
 
 def scene_graph_leaves(graph: dict | None) -> list[str]:
     """Names of the leaf parts of a scene graph {"objects": [{"name", "parent"}, ...]}."""
@@ -33,8 +35,8 @@ def coverage(graph: dict | None, object_names: list[str]) -> float | None:
     return sum(1 for leaf in leaves if leaf in present) / len(leaves)
 
 
-def _metric(attempt: dict) -> float:
-    m = attempt.get("metrics") or {}
+def _metric(attempt: Attempt) -> float:
+    m = attempt.metrics or {}
     ssim = m.get("ssim")
     psnr = m.get("psnr")
     if ssim is None and psnr is None:
@@ -42,48 +44,48 @@ def _metric(attempt: dict) -> float:
     return (ssim or 0.0) * 100.0 + min(psnr or 0.0, 60.0)
 
 
-def best_rollout(attempts: list[dict]) -> dict | None:
+def best_rollout(attempts: list[Attempt]) -> Attempt | None:
     """Most complete object coverage first, then the verifier's judgement, then the image metric.
 
     Coverage is measured against the union of every rollout's scene-graph leaves: a rollout whose
-    own graph forgot an object must not score as complete.
+    own graph forgot an object must not score as complete (each attempt's ``joint_coverage``).
     """
-    usable = [a for a in attempts if not a.get("failed")]
+    usable = [a for a in attempts if not a.failed]
     if not usable:
         return None
-    union = set()
+    union: set[str] = set()
     for a in usable:
-        union.update(scene_graph_leaves(a.get("scene_graph")))
+        union.update(scene_graph_leaves(a.scene_graph))
     for a in usable:
-        present = set(a.get("object_names") or [])
-        a["joint_coverage"] = (len(union & present) / len(union)) if union else None
+        present = set(a.object_names or [])
+        a.joint_coverage = (len(union & present) / len(union)) if union else None
 
-    def key(a):
-        v = a.get("verdict") or {}
+    def key(a: Attempt) -> tuple:
+        v = a.verdict
         return (
-            a.get("joint_coverage") or 0.0,
-            a.get("coverage") or 0.0,
-            bool(v.get("approved")),
-            v.get("score") or 0.0,
+            a.joint_coverage or 0.0,
+            a.coverage or 0.0,
+            bool(v and v.approved),
+            (v.score if v else None) or 0.0,
             _metric(a),
         )
 
     return max(usable, key=key)
 
 
-def best_attempt(attempts: list[dict]) -> dict | None:
+def best_attempt(attempts: list[Attempt]) -> Attempt | None:
     """An approved attempt wins; else the last verdict's pick; else the best metric."""
-    usable = [a for a in attempts if not a.get("failed")]
+    usable = [a for a in attempts if not a.failed]
     if not usable:
         return None
     for a in reversed(usable):
-        if (a.get("verdict") or {}).get("approved"):
+        if a.verdict is not None and a.verdict.approved:
             return a
     for a in reversed(usable):
-        pick = (a.get("verdict") or {}).get("best_attempt")
+        pick = a.verdict.best_attempt if a.verdict is not None else None
         if pick is not None:
-            chosen = [b for b in usable if b["round"] == pick]
+            chosen = [b for b in usable if b.round == pick]
             if chosen:
                 return chosen[0]
             break
-    return max(usable, key=lambda a: (_metric(a), a["round"]))
+    return max(usable, key=lambda a: (_metric(a), a.round))

@@ -1,0 +1,120 @@
+"""The settings of a run, every default in one place.
+
+The CLI, batch, the add-on preferences and the Session all read their defaults and bounds from
+here; round budgets default to each stage's own (``stages/``). ``Settings`` is what run.json and
+state.json store under "settings" (as a plain dict, no secrets: API keys never live here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from ..stages import STAGE_NAMES, STAGES
+
+ENGINES = ("CYCLES", "EEVEE")
+RENDER_DEVICES = ("auto", "cpu", "gpu")
+MEMORY_POLICIES = ("compact", "full")
+PAUSE_AFTER = (None, "round", "stage")
+
+#: a stage's default rounds (init: its rollouts), from the stage definitions
+DEFAULT_BUDGETS: dict[str, int] = {s.name: s.budget for s in STAGES}
+
+#: (min, max) of the numeric settings, for validation and the preferences' fields
+LIMITS: dict[str, tuple[int, int]] = {
+    "rollouts": (1, 20),
+    "budget": (1, 20),
+    "preview_size": (32, 2048),
+    "preview_samples": (1, 4096),
+    "final_size": (32, 8192),
+    "final_samples": (1, 4096),
+    "max_tokens": (256, 200_000),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a run uses. Construct with keywords, or ``Settings.from_dict`` for stored ones."""
+
+    provider: str = "scripted"
+    model: str | None = None  # None: the provider's default
+    base_url: str | None = None  # an OpenAI-compatible server
+    stages: tuple[str, ...] | None = None  # None: every stage
+    budgets: dict[str, int] = field(default_factory=dict)  # rounds per stage, over the defaults
+    rollouts: int = DEFAULT_BUDGETS["init"]
+    render_device: str = "auto"
+    engine: str = "CYCLES"
+    preview_size: int = 256
+    preview_samples: int = 16
+    final_size: int = 512
+    final_samples: int = 64
+    memory: str = "compact"
+    max_tokens: int = 4096
+    review_code: bool = False
+    pause_after: str | None = None  # None | "round" | "stage"
+    stop_after: str | None = None  # a stage name: pause after it (resumable)
+
+    # ------------------------------------------------------------------ conversion
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> Settings:
+        """Settings from a plain dict (state.json, a caller's overrides); unknown keys raise."""
+        values = dict(values or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+        if values.get("stages") is not None:
+            values["stages"] = tuple(values["stages"])
+        values["budgets"] = dict(values.get("budgets") or {})
+        return cls(**values)
+
+    @classmethod
+    def coerce(cls, value: Settings | dict[str, Any] | None) -> Settings:
+        return value if isinstance(value, Settings) else cls.from_dict(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["stages"] = list(self.stages) if self.stages is not None else None
+        return out
+
+    def merged(self, overrides: dict[str, Any] | None) -> Settings:
+        """A copy with ``overrides`` applied (same keys as ``from_dict``)."""
+        if not overrides:
+            return self
+        return Settings.from_dict({**self.to_dict(), **overrides})
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    # ------------------------------------------------------------------ derived
+    def budget(self, stage: str) -> int:
+        """Rounds of ``stage`` (init: its rollouts)."""
+        if stage in self.budgets:
+            return self.budgets[stage]
+        if stage == "init":
+            return self.rollouts
+        return DEFAULT_BUDGETS[stage]
+
+    def validate(self) -> None:
+        """Raise ValueError with a message for the user when a value is out of range."""
+        for name in ("rollouts", "preview_size", "preview_samples", "final_size", "final_samples"):
+            low, _high = LIMITS[name]
+            if getattr(self, name) < low:
+                raise ValueError(f"{name.replace('_', ' ')} must be at least {low}")
+        checks = (
+            ("engine", ENGINES),
+            ("render_device", RENDER_DEVICES),
+            ("memory", MEMORY_POLICIES),
+            ("pause_after", PAUSE_AFTER),
+        )
+        for name, allowed in checks:
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+        if self.stop_after is not None and self.stop_after not in STAGE_NAMES:
+            raise ValueError(
+                f"stop after: unknown stage {self.stop_after!r}; stages are "
+                f"{', '.join(STAGE_NAMES)}"
+            )
+
+
+DEFAULTS = Settings()
