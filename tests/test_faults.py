@@ -21,7 +21,8 @@ import pytest
 from fake_model_server import fake_server
 from pipeline_helpers import demo_script, flatten_script, new_session, tiny_host
 
-from viga_addon.agent.session import Session
+from viga_addon.agent.session import Session, toolcalls
+from viga_addon.agent.state import ToolCall
 from viga_addon.agent.worker import ModelWorker
 
 KEY = "sk-test-FAULTS-0123456789abcdef"
@@ -95,7 +96,7 @@ def test_transient_fault_is_retried_with_backoff_and_the_run_finishes(tmp_path, 
         finally:
             worker.close()
         times = server.requests.times
-    assert status == "done", session.state["message"]
+    assert status == "done", session.state.message
     assert len(times) == len(replies) + 2
     if fault == "429_retry_after":
         assert times[1] - times[0] >= 0.25 and times[2] - times[1] >= 0.25
@@ -132,9 +133,9 @@ def test_persistent_fault_pauses_with_everything_saved_then_resumes(tmp_path, pr
             status, _ = _pump(resumed)
         finally:
             worker.close()
-    assert status == "done", resumed.state["message"]
+    assert status == "done", resumed.state.message
     assert (run_dir / "final.blend").is_file()
-    assert [a["round"] for a in resumed.state["stages"]["init"]["attempts"]] == [1]
+    assert [a.round for a in resumed.state.stages["init"].attempts] == [1]
 
 
 MODEL_FAULTS = {
@@ -160,12 +161,12 @@ def test_bad_model_answer_is_reasked_then_fails_the_round_cleanly(tmp_path, prov
         finally:
             worker.close()
         requests = list(server.requests)
-    assert status == "done", session.state["message"]
+    assert status == "done", session.state.message
     assert len(requests) == 3
     body = json.dumps(requests[-1]["body"])
     assert "Call one of the tools to act" in body  # the re-ask nudge went to the model
-    stage = session.state["stages"]["init"]
-    assert stage["status"] == "failed" and stage["attempts"][0]["failed"]
+    stage = session.state.stages["init"]
+    assert stage.status == "failed" and stage.attempts[0].failed
     verdict = json.loads((session.run_dir / "stages/init/round_1/verdict.json").read_text())
     assert verdict["failed"]
     assert (session.run_dir / "final.blend").is_file()
@@ -391,7 +392,7 @@ def test_disk_full_pauses_with_a_clear_message_and_resumes_after_space_is_freed(
     finally:
         worker.close()
     assert status == "paused"
-    message = session.state["message"]
+    message = session.state.message
     assert message.startswith("Disk full: could not write to") and "resume" in message
     run_dir = session.run_dir
     saved = json.loads((run_dir / "state.json").read_text())  # the last complete state
@@ -405,7 +406,7 @@ def test_disk_full_pauses_with_a_clear_message_and_resumes_after_space_is_freed(
         status = resumed.run_to_end()
     finally:
         worker.close()
-    assert status == "done", resumed.state["message"]
+    assert status == "done", resumed.state.message
     assert (run_dir / "final.blend").is_file()
 
 
@@ -430,8 +431,8 @@ def test_disk_full_errno_from_any_write_is_named(tmp_path, monkeypatch):
         status = session.run_to_end()
     finally:
         worker.close()
-    assert status == "paused" and session.state["error_type"] == "DiskFull"
-    assert "No space left on device" in session.state["message"]
+    assert status == "paused" and session.state.error_type == "DiskFull"
+    assert "No space left on device" in session.state.message
     json.loads((session.run_dir / "state.json").read_text())  # still a complete file
 
 
@@ -463,11 +464,11 @@ else:
         """A scripted session stopped at its first verifier turn."""
         session, worker = new_session(tmp_path_factory.mktemp("verdicts"), **SETTINGS)
         for _ in range(400):
-            if session.state["phase"] == "verifier" and not session.state["awaiting"]:
+            if session.state.phase == "verifier" and not session.state.awaiting:
                 break
             if session.step().waiting:
                 time.sleep(0.01)
-        assert session.state["phase"] == "verifier"
+        assert session.state.phase == "verifier"
         yield session
         worker.close()
 
@@ -487,18 +488,19 @@ else:
         )
     )
     def test_submit_verdict_survives_any_arguments(verifier_session, args):
-        call = {"id": "call_1", "name": "submit_verdict", "arguments": args}
-        parts, is_error, control = verifier_session._run_tool("verifier", call)
+        call = ToolCall(id="call_1", name="submit_verdict", arguments=args)
+        outcome = toolcalls.run_tool(verifier_session, "verifier", call)
+        parts = outcome.parts
         assert parts and all(p["type"] == "text" for p in parts)
-        if control == "verdict":
-            assert not is_error
-            verdict = verifier_session.state["stages"]["init"]["attempts"][-1]["verdict"]
-            assert isinstance(verdict["approved"], bool)
-            assert all(isinstance(c, str) for c in verdict["checklist"])
-            assert verdict["best_attempt"] == 1
-            json.dumps(verdict)  # what is saved stays JSON
+        if outcome.control == "verdict":
+            assert not outcome.is_error
+            verdict = verifier_session.state.stages["init"].attempts[-1].verdict
+            assert isinstance(verdict.approved, bool)
+            assert all(isinstance(c, str) for c in verdict.checklist)
+            assert verdict.best_attempt == 1
+            json.dumps(verdict.to_json())  # what is saved stays JSON
         else:
-            assert is_error and parts[0]["text"]
+            assert outcome.is_error and parts[0]["text"]
 
 
 # ------------------------------------------------------------------ renders that run too long

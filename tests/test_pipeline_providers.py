@@ -39,7 +39,7 @@ def test_full_run_through_the_real_sdk(tmp_path, provider):
         server.queue(*replies)
         session, status = _run(tmp_path, provider, server.url)
         requests = list(server.requests)
-    assert status == "done", session.state["message"]
+    assert status == "done", session.state.message
     assert len(requests) == len(replies)
     path = "/v1/messages" if provider == "anthropic" else "/v1/chat/completions"
     assert all(r["path"] == path for r in requests)
@@ -80,9 +80,9 @@ def test_full_run_through_the_real_sdk(tmp_path, provider):
     for stage in STAGE_NAMES:
         assert f"Stage: {stage} — Generator" in firsts and f"Stage: {stage} — Verifier" in firsts
 
-    totals = session.state["totals"]
-    assert totals["requests"] == len(replies)
-    assert totals["input_tokens"] > 0 and totals["images"] > 0
+    totals = session.state.totals
+    assert totals.requests == len(replies)
+    assert totals.input_tokens > 0 and totals.images > 0
     # the key went to the server in the auth header, and nowhere into the run folder
     assert any(MARKER_KEY in v for v in requests[0]["headers"].values())
     for f in session.run_dir.rglob("*"):
@@ -95,7 +95,7 @@ def test_auth_failure_stops_with_a_clear_message(tmp_path):
         server.queue({"fault": "401"})
         session, status = _run(tmp_path, "anthropic", server.url)
     assert status == "failed"
-    message = session.state["message"]
+    message = session.state.message
     assert "ANTHROPIC_API_KEY" in message and MARKER_KEY not in message
     state = json.loads((session.run_dir / "state.json").read_text())
     assert state["error_type"] == "AuthError"

@@ -22,7 +22,7 @@ def full_run(tmp_path_factory):
 
 def test_full_run_finishes_and_writes_the_run_folder(full_run):
     session, status = full_run
-    assert status == "done", session.state["message"]
+    assert status == "done", session.state.message
     d = session.run_dir
     for name in (
         "run.json",
@@ -45,18 +45,18 @@ def test_full_run_finishes_and_writes_the_run_folder(full_run):
 
 def test_rollout_selector_keeps_the_complete_scaffold(full_run):
     session, _ = full_run
-    init = session.state["stages"]["init"]
+    init = session.state.stages["init"]
     # rollout 2 built all of its own (smaller) graph, but misses a part rollout 1 found
-    assert [a["coverage"] for a in init["attempts"]] == [1.0, 1.0]
-    assert [a["joint_coverage"] for a in init["attempts"]] == [1.0, 0.75]
-    assert init["best"] == 1
-    assert session.state["scene_graph"]["objects"][-1]["name"] == "yellow_can"
+    assert [a.coverage for a in init.attempts] == [1.0, 1.0]
+    assert [a.joint_coverage for a in init.attempts] == [1.0, 0.75]
+    assert init.best == 1
+    assert session.state.scene_graph["objects"][-1]["name"] == "yellow_can"
 
 
 def test_rejected_round_checklist_reaches_the_next_generator_round(full_run):
     session, _ = full_run
-    geo = session.state["stages"]["geometry"]
-    assert geo["status"] == "approved" and geo["best"] == 2 and len(geo["attempts"]) == 2
+    geo = session.state.stages["geometry"]
+    assert geo.status == "approved" and geo.best == 2 and len(geo.attempts) == 2
     sent = json.loads((session.run_dir / "stages/geometry/round_2/messages.json").read_text())
     texts = [
         p["text"]
@@ -72,8 +72,8 @@ def test_rejected_round_checklist_reaches_the_next_generator_round(full_run):
 def test_first_round_approval_ends_the_stage(full_run):
     session, _ = full_run
     for stage in ("material", "composition", "lighting", "camera"):
-        ss = session.state["stages"][stage]
-        assert ss["status"] == "approved" and len(ss["attempts"]) == 1, stage
+        ss = session.state.stages[stage]
+        assert ss.status == "approved" and len(ss.attempts) == 1, stage
         assert not (session.run_dir / "stages" / stage / "round_2").exists()
 
 
@@ -131,8 +131,8 @@ def test_spent_budget_restores_the_best_attempt(tmp_path):
         assert session.run_to_end() == "done"
     finally:
         worker.close()
-    geo = session.state["stages"]["geometry"]
-    assert geo["status"] == "budget_spent" and geo["best"] == 1
+    geo = session.state.stages["geometry"]
+    assert geo.status == "budget_spent" and geo.best == 1
     # round 2 made the box 1.5 tall; the verifier picked round 1 (1.2), which must be the scene
     assert bpy.data.objects["blue_box"].scale.z == pytest.approx(1.2)
     assert "bevel" not in bpy.data.objects["blue_box"].modifiers
@@ -148,9 +148,9 @@ def test_verifier_that_errors_fails_its_round_and_the_run_goes_on(tmp_path):
         assert session.run_to_end() == "done"
     finally:
         worker.close()
-    mat = session.state["stages"]["material"]
-    assert mat["status"] == "budget_spent" and len(mat["attempts"]) == 2
-    assert "verifier failed" in mat["attempts"][0]["verdict"]["note"]
+    mat = session.state.stages["material"]
+    assert mat.status == "budget_spent" and len(mat.attempts) == 2
+    assert "verifier failed" in mat.attempts[0].verdict.note
     assert bpy.data.objects["red_ball"].active_material.name == "red_plastic"
 
 
@@ -165,9 +165,9 @@ def test_generator_without_tool_call_fails_the_round_cleanly(tmp_path):
         assert session.run_to_end() == "done"
     finally:
         worker.close()
-    geo = session.state["stages"]["geometry"]
-    assert geo["attempts"][0]["failed"]
-    assert geo["best"] == 2 and geo["status"] == "approved"
+    geo = session.state.stages["geometry"]
+    assert geo.attempts[0].failed
+    assert geo.best == 2 and geo.status == "approved"
 
 
 def test_rate_limits_pause_the_run_and_resume_continues(tmp_path):
@@ -176,8 +176,8 @@ def test_rate_limits_pause_the_run_and_resume_continues(tmp_path):
     session, worker = new_session(tmp_path, script, stages=["init", "material"])
     try:
         assert session.run_to_end() == "paused"
-        assert "RateLimited" in session.state["message"]
-        done_before = len(session.state["stages"]["init"]["attempts"])
+        assert "RateLimited" in session.state.message
+        done_before = len(session.state.stages["init"].attempts)
         fixed = demo_script()
         worker.close()
         from pipeline_helpers import tiny_host
@@ -188,7 +188,7 @@ def test_rate_limits_pause_the_run_and_resume_continues(tmp_path):
         worker = ModelWorker("scripted", opts={"script": fixed})
         resumed = Session.resume(session.run_dir, tiny_host(), worker)
         assert resumed.run_to_end() == "done"
-        assert len(resumed.state["stages"]["init"]["attempts"]) == done_before
+        assert len(resumed.state.stages["init"].attempts) == done_before
     finally:
         worker.close()
 

@@ -50,7 +50,7 @@ def run_dir(tmp_path_factory):
         tmp_path_factory.mktemp("report"), script, stages=["init", "geometry", "material"]
     )
     try:
-        assert session.run_to_end() == "done", session.state["message"]
+        assert session.run_to_end() == "done", session.state.message
     finally:
         worker.close()
     return session.run_dir

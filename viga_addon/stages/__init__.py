@@ -1,7 +1,13 @@
-"""One module per stage: prompts, round budget, tools and scope of edits. No bpy here."""
+"""One module per stage: prompts, round budget, tools, refine groups and scope of edits.
+
+Pure data that agent/ reads: imports nothing but the standard library (no bpy, nothing from
+agent/ or tools/). ``base.Stage`` is what a stage is; each module defines one ``STAGE``.
+"""
+
+from collections.abc import Sequence
 
 from . import camera, composition, geometry, init, lighting, material
-from .base import Stage
+from .base import GENERATOR_TOOLS, REFINE_GENERATOR_TOOLS, SCOPES, VERIFIER_TOOLS, Stage
 
 STAGES: tuple[Stage, ...] = (
     init.STAGE,
@@ -14,7 +20,9 @@ STAGES: tuple[Stage, ...] = (
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
 
-def build_stages(names=None, budgets: dict[str, int] | None = None) -> list[Stage]:
+def build_stages(
+    names: Sequence[str] | None = None, budgets: dict[str, int] | None = None
+) -> list[Stage]:
     """The stages to run, in pipeline order, with budgets overridden where given."""
     names = list(names or STAGE_NAMES)
     unknown = [n for n in names if n not in STAGE_NAMES]
@@ -34,3 +42,15 @@ def build_stages(names=None, budgets: dict[str, int] | None = None) -> list[Stag
                 raise ValueError(f"budget for {stage.name} must be at least 1 round, got {b}")
             out.append(stage.with_budget(b))
     return out
+
+
+__all__ = [
+    "GENERATOR_TOOLS",
+    "REFINE_GENERATOR_TOOLS",
+    "SCOPES",
+    "STAGES",
+    "STAGE_NAMES",
+    "VERIFIER_TOOLS",
+    "Stage",
+    "build_stages",
+]

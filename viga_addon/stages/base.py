@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
-from .toolspecs import GENERATOR_TOOLS, VERIFIER_TOOLS
+# The tools a stage offers each role, by name (their schemas and handlers are agent/'s registry).
+GENERATOR_TOOLS = (
+    "make_plan",
+    "execute_code",
+    "get_scene_info",
+    "render_view",
+    "revert_last",
+    "end_round",
+)
+REFINE_GENERATOR_TOOLS = (*GENERATOR_TOOLS[:-1], "refine_parameters", "end_round")
+VERIFIER_TOOLS = (
+    "get_scene_info",
+    "initialize_viewpoint",
+    "set_camera",
+    "investigate",
+    "set_visibility",
+    "submit_verdict",
+)
 
 # What a stage may change; checked against execute_code's change report (see tools/scope).
 SCOPES = (
@@ -48,7 +65,8 @@ class Stage:
     max_verifier_turns: int = 6
     # init: rounds are independent rollouts from an empty scene, the best one is kept
     rollouts: bool = False
-    extra: dict = field(default_factory=dict)
+    # the refine_parameters groups this stage may tune (refine_parameters needs at least one)
+    refine_groups: tuple[str, ...] = ()
 
     def system_prompt(self, role: str) -> str:
         """First line names the stage and role (keeps runs comparable and scripts addressable)."""
@@ -61,6 +79,4 @@ class Stage:
         return f"{head}\n{body}\n\nEdits allowed in this stage: {allowed}."
 
     def with_budget(self, budget: int) -> Stage:
-        from dataclasses import replace
-
         return replace(self, budget=budget)

@@ -1,9 +1,8 @@
-from .base import Stage
-from .toolspecs import REFINE_GENERATOR_TOOLS
+from .base import REFINE_GENERATOR_TOOLS, Stage
 
 STAGE = Stage(
     generator_tools=REFINE_GENERATOR_TOOLS,
-    extra={"refine_groups": ("camera",)},
+    refine_groups=("camera",),
     name="camera",
     title="Camera adjustment",
     budget=1,

@@ -1,9 +1,8 @@
-from .base import Stage
-from .toolspecs import REFINE_GENERATOR_TOOLS
+from .base import REFINE_GENERATOR_TOOLS, Stage
 
 STAGE = Stage(
     generator_tools=REFINE_GENERATOR_TOOLS,
-    extra={"refine_groups": ("lighting",)},
+    refine_groups=("lighting",),
     name="lighting",
     title="Lighting",
     budget=2,

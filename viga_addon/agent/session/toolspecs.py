@@ -1,11 +1,14 @@
-"""The tool vocabulary offered to the model (names kept compatible with VIGA runs)."""
+"""The tool vocabulary offered to the model: name, description and JSON schema of each tool
+(names kept compatible with VIGA runs). Which tools a stage offers is the stage's own field."""
 
-from ..agent.messages import tool
+from __future__ import annotations
+
+from ..messages import tool
 
 _OBJECTS = {"type": "array", "items": {"type": "string"}}
 _VEC3 = {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3}
 
-SPECS = {
+SCHEMAS: dict[str, dict] = {
     "make_plan": tool(
         "make_plan",
         "Record your plan for this round before writing code. In the init stage, pass the scene "
@@ -45,6 +48,22 @@ SPECS = {
         "Finish this attempt: the scene is rendered and handed to the verifier.",
         {"summary": {"type": "string", "description": "What you changed and why."}},
         ["summary"],
+    ),
+    "refine_parameters": tool(
+        "refine_parameters",
+        "Fine-tune exact numbers by render-and-compare: renders small previews, compares them "
+        "with the photo (SSIM + MSE) and keeps the best values found, never worse than now. Use "
+        "once the structure is right. targets: groups this stage may edit (lighting, material, "
+        "placement, camera) and/or names: light:NAME.energy|.color|.rotation|.location, "
+        "world.color, world.strength, exposure, material:NAME.base_color|.roughness|.metallic, "
+        "object:NAME.location|.rotation|.scale, camera.location|.rotation|.lens. objects: limit "
+        "groups to these objects. budget: renders to spend (default 30; 0.1-0.4 s each).",
+        {
+            "targets": {"type": "array", "items": {"type": "string"}},
+            "objects": _OBJECTS,
+            "budget": {"type": "integer", "minimum": 1, "maximum": 200},
+        },
+        ["targets"],
     ),
     "initialize_viewpoint": tool(
         "initialize_viewpoint",
@@ -105,42 +124,3 @@ SPECS = {
         ["approved", "checklist", "best_attempt"],
     ),
 }
-
-SPECS["refine_parameters"] = tool(
-    "refine_parameters",
-    "Fine-tune exact numbers by render-and-compare: renders small previews, compares them with "
-    "the photo (SSIM + MSE) and keeps the best values found, never worse than now. Use once the "
-    "structure is right. targets: groups this stage may edit (lighting, material, placement, "
-    "camera) and/or names: light:NAME.energy|.color|.rotation|.location, world.color, "
-    "world.strength, exposure, material:NAME.base_color|.roughness|.metallic, "
-    "object:NAME.location|.rotation|.scale, camera.location|.rotation|.lens. objects: limit "
-    "groups to these objects. budget: renders to spend (default 30; 0.1-0.4 s each).",
-    {
-        "targets": {"type": "array", "items": {"type": "string"}},
-        "objects": _OBJECTS,
-        "budget": {"type": "integer", "minimum": 1, "maximum": 200},
-    },
-    ["targets"],
-)
-
-GENERATOR_TOOLS = (
-    "make_plan",
-    "execute_code",
-    "get_scene_info",
-    "render_view",
-    "revert_last",
-    "end_round",
-)
-REFINE_GENERATOR_TOOLS = GENERATOR_TOOLS[:-1] + ("refine_parameters", "end_round")
-VERIFIER_TOOLS = (
-    "get_scene_info",
-    "initialize_viewpoint",
-    "set_camera",
-    "investigate",
-    "set_visibility",
-    "submit_verdict",
-)
-
-
-def specs(names) -> list[dict]:
-    return [SPECS[n] for n in names]

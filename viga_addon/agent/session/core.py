@@ -1,0 +1,298 @@
+"""``Session``: create or resume a run, ``step()`` it, and the helpers every part shares."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ...stages import Stage, build_stages
+from ..photo import prepare_reference
+from ..progress import RunProgress, progress_of
+from ..runstore import RunStore, new_run_dir
+from ..settings import Settings
+from ..state import IN_ROUND, Phase, RunState, RunStatus, StageState
+from . import phases, turns
+from .controls import SessionControls
+from .events import StepKind, StepResult
+
+
+class Session(SessionControls):
+    """One reconstruction run. Create with :meth:`create`, continue one with :meth:`resume`.
+
+    ``host.call(tool, args) -> dict`` is the way into Blender; ``client`` (a ModelWorker) takes
+    model requests (``submit``) and answers them (``poll``, never blocking).
+    """
+
+    def __init__(
+        self, store: RunStore, host: Any, client: Any, stages: list[Stage], state: RunState
+    ):
+        self.store = store
+        self.host = host
+        self.client = client
+        self.stages = list(stages)
+        self.state = state
+        self._request_started: float | None = None
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def create(
+        cls,
+        photo: str | Path,
+        runs_root: str | Path,
+        host: Any,
+        client: Any,
+        settings: Settings | dict | None = None,
+        name: str | None = None,
+    ) -> Session:
+        settings = Settings.coerce(settings)
+        settings.validate()
+        stages = _stages_for(settings)
+        run_dir = new_run_dir(Path(runs_root), name or Path(photo).stem)
+        store = RunStore(run_dir)
+        try:
+            ref = prepare_reference(photo, store.reference)
+        except Exception:
+            # nothing to keep: an empty run folder would only confuse a later --resume
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        store.write_run_info(
+            {
+                "photo": str(Path(photo).resolve()),
+                "reference": ref,
+                "settings": settings.to_dict(),
+                "stages": [{"name": s.name, "budget": s.budget} for s in stages],
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+        )
+        state = RunState(
+            settings=settings,
+            reference=ref,
+            stage_order=[s.name for s in stages],
+            stages={s.name: StageState(budget=s.budget) for s in stages},
+        )
+        session = cls(store, host, client, stages, state)
+        session.save()
+        store.append_event({"kind": "created", "run_dir": str(run_dir)})
+        return session
+
+    @classmethod
+    def resume(
+        cls,
+        run_dir: str | Path,
+        host: Any,
+        client: Any,
+        settings_override: dict | None = None,
+    ) -> Session:
+        store = RunStore(Path(run_dir))
+        state = store.load_state()
+        if state is None:
+            raise FileNotFoundError(f"no resumable run in {run_dir} (state.json missing)")
+        if settings_override:
+            state.settings = state.settings.merged(settings_override)
+        stages = build_stages(state.stage_order, {})
+        stages = [s.with_budget(state.stages[s.name].budget) for s in stages]
+        session = cls(store, host, client, stages, state)
+        store.rebase_images(state)  # a run folder that moved still finds its renders
+        session.restart_interrupted_round()
+        if state.status in (
+            RunStatus.PAUSED,
+            RunStatus.FAILED,
+            RunStatus.CANCELLED,
+            RunStatus.REVIEW,
+        ) and not (state.status is RunStatus.FAILED and state.phase is Phase.DONE):
+            state.status = RunStatus.RUNNING
+        state.elapsed_before = state.elapsed
+        state.started = time.time()
+        session.save()
+        store.append_event({"kind": "resumed", "phase": str(state.phase)})
+        return session
+
+    # ---------------------------------------------------------------- public
+    @property
+    def run_dir(self) -> Path:
+        return self.store.dir
+
+    @property
+    def status(self) -> RunStatus:
+        return self.state.status
+
+    @property
+    def finished(self) -> bool:
+        return self.state.ended
+
+    @property
+    def stage(self) -> Stage:
+        return self.stages[min(self.state.stage_index, len(self.stages) - 1)]
+
+    @property
+    def stage_state(self) -> StageState:
+        return self.state.stages[self.stage.name]
+
+    def progress(self) -> RunProgress:
+        """What a front end shows: stage, round, fraction done, elapsed, tokens, cost."""
+        return progress_of(self.state, self.run_dir, elapsed=self.elapsed())
+
+    def elapsed(self) -> float:
+        return self.state.elapsed_before + (time.time() - self.state.started)
+
+    def step(self) -> StepResult:
+        st = self.state
+        if st.ended:
+            kind = StepKind.DONE if st.status is RunStatus.DONE else StepKind(str(st.status))
+            return StepResult(kind, st.message)
+        if st.held:
+            return StepResult(StepKind(str(st.status)), st.message)
+        try:
+            if st.awaiting is not None:
+                result = turns.poll(self)
+                if result.waiting:
+                    return result
+            else:
+                result = phases.PHASES[st.phase](self)
+            self.save()
+        except Exception as exc:
+            full = disk_full_message(exc, self.store.dir)
+            if not full:
+                raise
+            return self._pause_disk_full(full)
+        event = {
+            "phase": str(st.phase),
+            "stage": self.stage.name if st.phase is not Phase.DONE else None,
+            **result.event(),
+        }
+        self.store.append_event(event)
+        return result
+
+    def run_to_end(
+        self,
+        on_step: Callable[[StepResult, Session], None] | None = None,
+        poll_interval: float = 0.02,
+    ) -> RunStatus:
+        """Pump ``step`` until the run finishes, pauses or waits for review (headless use)."""
+        while True:
+            r = self.step()
+            if on_step:
+                on_step(r, self)
+            if r.stops and not r.waiting:
+                return self.state.status
+            if r.waiting:
+                time.sleep(poll_interval)
+
+    # ---------------------------------------------------------------- shared helpers
+    def save(self) -> None:
+        self.state.elapsed = self.elapsed()
+        self.store.save_state(self.state)
+
+    def round_dir(self, n: int | None = None) -> Path:
+        return self.store.round_dir(self.stage.name, self.stage_state.round if n is None else n)
+
+    def stage_named(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+    def timed(self, category: str, name: str, args: dict) -> dict:
+        """``host.call`` with its time added to the run's timing of ``category``."""
+        t0 = time.monotonic()
+        try:
+            return self.host.call(name, args)
+        finally:
+            timing = self.state.timing
+            setattr(timing, category, getattr(timing, category) + time.monotonic() - t0)
+
+    def snapshot(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result = self.timed("other_tools", "snapshot", {"path": str(path)})
+        if not result.get("ok"):
+            raise RuntimeError(f"snapshot failed: {result.get('error')}")
+        self.state.scene_at = self.store.relative(path)
+
+    def restore(self, path: Path) -> None:
+        result = self.timed("other_tools", "restore", {"path": str(path)})
+        if not result.get("ok"):
+            raise RuntimeError(f"restore of {path} failed: {result.get('error')}")
+        self.state.scene_at = self.store.relative(path)
+
+    def restore_unless_there(self, path: Path) -> None:
+        """Restore ``path`` unless the scene is known to be that snapshot already."""
+        if self.state.scene_at != self.store.relative(path):
+            self.restore(path)
+
+    def render(self, path: Path) -> dict:
+        s = self.state.settings
+        return self.timed(
+            "render",
+            "render",
+            {
+                "preset": "preview",
+                "path": str(path),
+                "long_side": s.preview_size,
+                "samples": s.preview_samples,
+                "device": s.render_device,
+                "engine": s.engine,
+            },
+        )
+
+    def compare(self, path: Path) -> dict:
+        result = self.timed(
+            "other_tools", "compare", {"render": str(path), "photo": str(self.store.reference)}
+        )
+        return {k: result.get(k) for k in ("psnr", "ssim", "note") if result.get(k) is not None}
+
+    def write_report(self) -> None:
+        """report.html beside the run (~50 ms); a report problem never stops the run."""
+        try:
+            from ..report import write_report
+
+            write_report(self.store.dir, state=self.state)
+        except Exception as e:
+            self.store.append_event({"kind": "report_error", "message": f"{type(e).__name__}: {e}"})
+
+    def _pause_disk_full(self, message: str) -> StepResult:
+        """The disk filled up mid-step: pause. state.json on disk is the last complete one
+        (files are written to a temporary name, then renamed), so a resume redoes the
+        interrupted round only."""
+        self.restart_interrupted_round()
+        self.state.status = RunStatus.PAUSED
+        self.state.message = message
+        self.state.error_type = "DiskFull"
+        try:
+            self.save()
+            self.store.append_event({"kind": "paused", "message": message})
+        except OSError:
+            pass  # still full: the previous state.json stands
+        return StepResult(StepKind.PAUSED, message, error_type="DiskFull")
+
+    def in_round(self) -> bool:
+        return self.state.phase in IN_ROUND
+
+
+def _stages_for(settings: Settings) -> list[Stage]:
+    stages = build_stages(settings.stages, settings.budgets)
+    if stages[0].rollouts:
+        stages[0] = stages[0].with_budget(settings.budget(stages[0].name))
+    return stages
+
+
+_LOW_DISK = 64 << 20  # bytes: below this a failed write is taken for a full disk
+
+
+def disk_full_message(exc: BaseException, run_dir: Path) -> str | None:
+    """A clear message when ``exc`` came from a full disk (ENOSPC, or a write that failed with
+    almost no space left: Blender's own writers report other errors), else None."""
+    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    try:
+        free = shutil.disk_usage(run_dir).free
+    except OSError:
+        free = None
+    if not full and not (
+        free is not None and free < _LOW_DISK and isinstance(exc, OSError | RuntimeError)
+    ):
+        return None
+    left = f" ({free // 1024} KB free)" if free is not None else ""
+    return (
+        f"Disk full: could not write to {run_dir}{left}: {exc}. Free some space and resume "
+        "the run; every completed round is kept."
+    )

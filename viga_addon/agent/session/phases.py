@@ -1,0 +1,316 @@
+"""The run's phases as a table: ``PHASES[phase](session) -> StepResult``.
+
+Per stage: stage_start → round_start → generator ⇄ (model, tools) → attempt → verifier ⇄
+(model, tools) → round_end → (next round | stage_end) → … → final → done. Each handler does one
+short unit of work (a snapshot, a render, a request) and moves ``state.phase`` on.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import messages as msg
+from .. import selection
+from ..runstore import write_json, write_text
+from ..state import Attempt, Conversation, Phase, RunStatus, StageStatus, joined_code
+from . import turns
+from .events import StepKind, StepResult
+from .rounds import last_checklist, start_verifier
+
+if TYPE_CHECKING:
+    from .core import Session
+
+
+def begin(s: Session) -> StepResult:
+    ref = s.state.reference
+    s.host.call(
+        "setup_scene",
+        {
+            "width": ref["width"],
+            "height": ref["height"],
+            "final_size": s.state.settings.final_size,
+        },
+    )
+    s.state.phase = Phase.STAGE_START
+    return StepResult(StepKind.SETUP, f"scene set up for a {ref['width']}x{ref['height']} photo")
+
+
+def stage_start(s: Session) -> StepResult:
+    stage, ss = s.stage, s.stage_state
+    idx = s.state.stage_index
+    if idx > 0 and s.state.scene_at is None:
+        s.restore(s.store.stage_dir(s.state.stage_order[idx - 1]) / "snapshot.blend")
+    elif idx == 0 and stage.rollouts:
+        s.host.call("reset_scene", {})
+    s.snapshot(s.store.stage_dir(stage.name) / "start.blend")
+    ss.status = StageStatus.RUNNING
+    ss.round = 1
+    ss.started = time.time()
+    s.state.phase = Phase.ROUND_START
+    return StepResult(
+        StepKind.STAGE_STARTED,
+        f"{stage.title}: started ({stage.budget} rounds)",
+        stage=stage.name,
+    )
+
+
+def _round_base(s: Session) -> Path:
+    stage, ss = s.stage, s.stage_state
+    if ss.hand_edit_base:
+        return s.store.path(ss.hand_edit_base)
+    done = [a for a in ss.usable_attempts() if a.round < ss.round]
+    if stage.rollouts or not done:
+        return s.store.stage_dir(stage.name) / "start.blend"
+    return s.store.path(done[-1].snapshot)
+
+
+def round_start(s: Session) -> StepResult:
+    stage, ss = s.stage, s.stage_state
+    n = ss.round
+    s.restore_unless_there(_round_base(s))
+    rdir = s.round_dir(n)
+    rdir.mkdir(parents=True, exist_ok=True)
+    before = rdir / "before.png"
+    if not before.exists():
+        s.render(before)
+    checklist = last_checklist(s)
+    intro = [msg.text(f"Round {n} of {stage.budget} of the {stage.name} stage.")]
+    if checklist:
+        intro.append(
+            msg.text(
+                "The verifier rejected the previous attempt. Fix these:\n- "
+                + "\n- ".join(checklist)
+            )
+        )
+    hand, ss.hand_edits = ss.hand_edits, None
+    if hand:
+        intro.append(
+            msg.text(
+                "The artist edited the scene by hand since the last round "
+                f"(keep these edits): {json.dumps(hand)}"
+            )
+        )
+    intro += [msg.text("Current render of the scene:"), msg.image(str(before))]
+    previous = None if stage.rollouts else ss.generator_conv
+    ss.generator_conv_before_round = copy.deepcopy(previous)
+    if previous is None:
+        info = s.timed("other_tools", "get_scene_info", {})
+        first = [msg.text("Reference photo:"), msg.image(str(s.store.reference))]
+        if s.state.scene_graph and not stage.rollouts:
+            first.append(
+                msg.text("Scene graph from initialization:\n" + json.dumps(s.state.scene_graph))
+            )
+        first.append(msg.text("Scene now:\n" + info.get("text", "")))
+        s.state.conv = Conversation(
+            stage=stage.name,
+            role="generator",
+            system=stage.system_prompt("generator"),
+            messages=[msg.user(*first, *intro)],
+        )
+    else:
+        s.state.conv = copy.deepcopy(previous)
+        s.state.conv.messages.append(msg.user(*intro))
+    s.state.conv.turn = 0
+    s.state.conv.control = None
+    ss.code = []
+    ss.summary = ""
+    s.state.phase = Phase.GENERATOR
+    return StepResult(
+        StepKind.ROUND_STARTED,
+        f"{stage.name} round {n}/{stage.budget}: generator",
+        stage=stage.name,
+        round=n,
+    )
+
+
+def attempt(s: Session) -> StepResult:
+    stage, ss = s.stage, s.stage_state
+    n = ss.round
+    rdir = s.round_dir(n)
+    write_text(rdir / "code.py", joined_code(ss.code) + "\n")
+    render = s.render(rdir / "render.png")
+    s.snapshot(rdir / "snapshot.blend")
+    result = Attempt(
+        round=n,
+        snapshot=s.store.relative(rdir / "snapshot.blend"),
+        render=s.store.relative(rdir / "render.png"),
+        summary=ss.summary,
+        failed=ss.round_failed,
+    )
+    ss.round_failed = None
+    if render.get("ok"):
+        result.metrics = s.compare(rdir / "render.png")
+    if stage.rollouts:
+        result.scene_graph = ss.scene_graph
+        names = s.timed("other_tools", "object_names", {}).get("names", [])
+        result.object_names = names
+        result.coverage = selection.coverage(ss.scene_graph, names)
+    ss.attempts.append(result)
+    ss.hand_edit_base = None
+    ss.generator_conv = s.state.conv
+    write_json(rdir / "messages.json", {"generator": _conv_json(s.state.conv)})
+    if result.failed:
+        s.state.phase = Phase.ROUND_END
+        return StepResult(
+            StepKind.ATTEMPT, f"round {n} failed: {result.failed}", stage=stage.name, round=n
+        )
+    start_verifier(s, result)
+    return StepResult(
+        StepKind.ATTEMPT,
+        f"{stage.name} round {n}: rendered, verifier next",
+        stage=stage.name,
+        round=n,
+        metrics=result.metrics,
+    )
+
+
+def round_end(s: Session) -> StepResult:
+    stage, ss = s.stage, s.stage_state
+    n = ss.round
+    last = ss.attempts[-1]
+    verdict = last.verdict
+    approved = bool(verdict and verdict.approved)
+    write_json(
+        s.round_dir(n) / "verdict.json",
+        {
+            **(verdict.to_json() if verdict else {}),
+            "round": n,
+            "metrics": last.metrics,
+            "coverage": last.coverage,
+            "failed": last.failed,
+        },
+    )
+    if approved and not stage.rollouts:
+        s.state.phase = Phase.STAGE_END
+        ss.outcome = StageStatus.APPROVED
+    elif n < stage.budget:
+        ss.round = n + 1
+        s.state.phase = Phase.ROUND_START
+    else:
+        s.state.phase = Phase.STAGE_END
+        ss.outcome = StageStatus.APPROVED if approved else StageStatus.BUDGET_SPENT
+    if s.state.settings.pause_after == "round":
+        s.pause(f"paused after {stage.name} round {n}")
+    s.write_report()
+    word = "approved" if approved else "rejected"
+    return StepResult(
+        StepKind.ROUND_ENDED,
+        f"{stage.name} round {n}: {word}",
+        stage=stage.name,
+        round=n,
+        approved=approved,
+    )
+
+
+def stage_end(s: Session) -> StepResult:
+    stage, ss = s.stage, s.stage_state
+    pick = (selection.best_rollout if stage.rollouts else selection.best_attempt)(ss.attempts)
+    hand_base, ss.hand_edit_base = ss.hand_edit_base, None
+    if hand_base:
+        # the artist edited the scene by hand after the last round: their scene is the result
+        s.restore_unless_there(s.store.path(hand_base))
+        ss.status = ss.outcome or StageStatus.BUDGET_SPENT
+        ss.best = pick.round if pick else None
+        message = f"{stage.title}: kept the artist's hand edits"
+    elif pick is None:
+        ss.status = StageStatus.FAILED
+        s.restore_unless_there(s.store.stage_dir(stage.name) / "start.blend")
+        message = f"{stage.title}: every attempt failed; the scene is as the stage began"
+    else:
+        s.restore_unless_there(s.store.path(pick.snapshot))
+        ss.best = pick.round
+        ss.status = ss.outcome or StageStatus.BUDGET_SPENT
+        if stage.rollouts:
+            approved = pick.verdict is not None and pick.verdict.approved
+            ss.status = StageStatus.APPROVED if approved else StageStatus.BUDGET_SPENT
+        message = f"{stage.title}: {ss.status.replace('_', ' ')}, kept round {pick.round}"
+    ss.outcome = None
+    if stage.rollouts and pick:
+        s.state.scene_graph = pick.scene_graph
+    ss.finished = time.time()
+    s.snapshot(s.store.stage_dir(stage.name) / "snapshot.blend")
+    s.goto_stage(s.state.stage_index + 1)
+    s.write_report()
+    settings = s.state.settings
+    if settings.stop_after == stage.name:
+        s.pause(f"stopped after {stage.name} as asked")
+    elif settings.pause_after == "stage" and s.state.phase is not Phase.FINAL:
+        s.pause(f"paused after {stage.name}")
+    return StepResult(
+        StepKind.STAGE_ENDED,
+        message,
+        stage=stage.name,
+        status=str(ss.status),
+        best=ss.best,
+    )
+
+
+def final(s: Session) -> StepResult:
+    last_name = s.state.stage_order[-1]
+    last_stage = s.state.stages[last_name]
+    hand_base, last_stage.hand_edit_base = last_stage.hand_edit_base, None
+    last = s.store.path(hand_base) if hand_base else s.store.stage_dir(last_name) / "snapshot.blend"
+    s.restore_unless_there(last)
+    d = s.store.dir
+    settings = s.state.settings
+    r = s.timed(
+        "render",
+        "render",
+        {
+            "preset": "final",
+            "path": str(d / "final.png"),
+            "long_side": settings.final_size,
+            "samples": settings.final_samples,
+            "device": settings.render_device,
+            "engine": settings.engine,
+        },
+    )
+    s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
+    s.timed("other_tools", "write_scene_py", {"path": str(d / "scene.py")})
+    metrics = s.compare(d / "final.png") if r.get("ok") else {"error": r.get("error")}
+    write_json(
+        d / "metrics.json",
+        {
+            "final": metrics,
+            "stages": {
+                name: {
+                    "status": str(ss.status),
+                    "best": ss.best,
+                    "rounds": len(ss.attempts),
+                    "metrics": [a.metrics for a in ss.attempts],
+                    "tokens": ss.tokens.to_json(),
+                    "cost_usd": ss.cost_usd,
+                }
+                for name, ss in s.state.stages.items()
+            },
+            "totals": s.state.totals.to_json(),
+            "timing": {**s.state.timing.to_json(), "elapsed": s.elapsed()},
+        },
+    )
+    s.state.phase = Phase.DONE
+    s.state.status = RunStatus.DONE
+    s.state.message = f"done: {d / 'final.blend'}"
+    s.write_report()
+    return StepResult(StepKind.DONE, s.state.message, metrics=metrics)
+
+
+def _conv_json(conv: Conversation | None) -> dict | None:
+    return conv.to_json() if conv else None
+
+
+PHASES: dict[Phase, Callable[[Session], StepResult]] = {
+    Phase.BEGIN: begin,
+    Phase.STAGE_START: stage_start,
+    Phase.ROUND_START: round_start,
+    Phase.GENERATOR: lambda s: turns.conversation_step(s, "generator"),
+    Phase.ATTEMPT: attempt,
+    Phase.VERIFIER: lambda s: turns.conversation_step(s, "verifier"),
+    Phase.ROUND_END: round_end,
+    Phase.STAGE_END: stage_end,
+    Phase.FINAL: final,
+}

@@ -1,0 +1,75 @@
+"""The round in progress, as both roles see it: the verifier's checklist so far, the verifier's
+first message, and recording its verdict (with the round's messages)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import TYPE_CHECKING
+
+from .. import messages as msg
+from ..runstore import write_json
+from ..state import Attempt, Conversation, Phase, Verdict
+
+if TYPE_CHECKING:
+    from .core import Session
+
+
+def last_checklist(s: Session, before_current: bool = False) -> list[str]:
+    attempts = s.stage_state.attempts
+    if before_current:
+        attempts = attempts[:-1]
+    for a in reversed(attempts):
+        if a.verdict is not None:
+            return a.verdict.checklist
+    return []
+
+
+def start_verifier(s: Session, attempt: Attempt) -> None:
+    stage, ss = s.stage, s.stage_state
+    rounds = [a.round for a in ss.usable_attempts()]
+    parts = [
+        msg.text("Reference photo:"),
+        msg.image(str(s.store.reference)),
+        msg.text(f"Attempt of round {attempt.round} of {stage.budget}:"),
+        msg.image(str(s.store.path(attempt.render))),
+        msg.text(
+            f"Rounds with attempts so far: {rounds}. Generator's summary: "
+            f"{attempt.summary or '(none)'}"
+        ),
+    ]
+    if attempt.metrics:
+        m = attempt.metrics
+        parts.append(
+            msg.text(f"Pixel metrics against the photo: PSNR {m.get('psnr')}, SSIM {m.get('ssim')}")
+        )
+    if stage.rollouts and attempt.scene_graph:
+        parts.append(
+            msg.text(
+                "Scene graph of this rollout:\n"
+                + json.dumps(attempt.scene_graph)
+                + f"\nCoverage of its leaves: {attempt.coverage}"
+            )
+        )
+    checklist = last_checklist(s, before_current=True)
+    if checklist:
+        parts.append(msg.text("Previous checklist:\n- " + "\n- ".join(checklist)))
+    s.state.conv = Conversation(
+        stage=stage.name,
+        role="verifier",
+        system=stage.system_prompt("verifier"),
+        messages=[msg.user(*parts)],
+    )
+    s.state.phase = Phase.VERIFIER
+
+
+def record_verdict(s: Session, verdict: Verdict) -> None:
+    ss = s.stage_state
+    ss.attempts[-1].verdict = verdict
+    write_json(
+        s.round_dir() / "messages.json",
+        {
+            "generator": ss.generator_conv.to_json() if ss.generator_conv else None,
+            "verifier": copy.deepcopy(s.state.conv.to_json()) if s.state.conv else None,
+        },
+    )
