@@ -30,7 +30,7 @@ TINY = [
 # the batch entry point as the CLI calls it (add_parser + run), independent of cli.py wiring
 SHIM = """
 import argparse, sys
-from viga_addon import batch
+from viga_addon.cli import batch
 parser = argparse.ArgumentParser(prog="batch")
 batch.add_parser(parser.add_subparsers(dest="command", required=True))
 args = parser.parse_args(sys.argv[1:])
@@ -277,7 +277,7 @@ def test_best_of_keeps_the_best_try_by_the_chosen_metric(tmp_path, metric, kept)
     manifest = tmp_path / "list.json"
     manifest.write_text(json.dumps({"images": ["imgs/photo_0.png"]}))
     out = tmp_path / "out"
-    from viga_addon.batch import check_image, image_key
+    from viga_addon.cli.batch_files import check_image, image_key
 
     sha, problem = check_image(photo)
     assert problem is None

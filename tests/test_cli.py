@@ -122,6 +122,7 @@ def test_stop_after_then_resume_finishes(tmp_path):
     assert r.returncode == 0, r.stderr
     state = json.loads((run_dir / "state.json").read_text())
     assert state["status"] == "done" and (run_dir / "final.blend").exists()
+    assert "Saved copy as" not in r.stderr  # Blender's own chatter does not reach the user
 
 
 def test_killed_run_resumes_without_losing_completed_rounds(tmp_path):
@@ -174,12 +175,12 @@ def test_killed_run_resumes_without_losing_completed_rounds(tmp_path):
 
 
 def test_runs_as_a_script_the_way_blender_runs_it(tmp_path):
-    """`blender -b --python viga_addon/cli.py -- reconstruct …`: cli.py is run by path, from
+    """`blender -b --python viga_addon/__main__.py -- reconstruct …`: __main__.py is run by path, from
     another folder, with its arguments after `--`."""
     r = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "viga_addon" / "cli.py"),
+            str(ROOT / "viga_addon" / "__main__.py"),
             "--",
             "reconstruct",
             "--provider",
@@ -201,3 +202,54 @@ def test_runs_as_a_script_the_way_blender_runs_it(tmp_path):
     assert r.returncode == 0, r.stderr
     run_dir = Path(r.stdout.strip())
     assert run_dir.parent == tmp_path and (run_dir / "final.blend").exists()
+
+
+def test_a_remote_base_url_without_a_key_is_refused_before_anything_starts(tmp_path):
+    r = cli(
+        "reconstruct",
+        str(ROOT / "viga_addon/demo/tabletop.png"),
+        "--provider",
+        "openai",
+        "--base-url",
+        "https://models.example.com/v1",
+        "--out",
+        str(tmp_path),
+    )
+    assert r.returncode == 3, r.stderr
+    assert "not a local server" in r.stderr and "OPENAI_API_KEY" in r.stderr
+    assert "Traceback" not in r.stderr and not any(tmp_path.iterdir())
+
+
+def test_progress_is_one_updating_line_on_a_terminal_and_lines_elsewhere():
+    import io
+
+    from viga_addon.agent.progress import progress_of
+    from viga_addon.agent.session import StepKind, StepResult
+    from viga_addon.agent.settings import Settings
+    from viga_addon.agent.state import RunState, StageState
+    from viga_addon.cli.progress import ProgressReporter
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    state = RunState(Settings(), {}, ["init"], {"init": StageState(budget=2)})
+    p = progress_of(state)
+    steps = [
+        StepResult(StepKind.REQUEST, "init generator: asking the model"),
+        StepResult(StepKind.WAITING, "waiting for the model"),
+        StepResult(StepKind.RESPONSE, "init generator: model called make_plan"),
+        StepResult(StepKind.STAGE_ENDED, "Initialization: approved, kept round 1"),
+        StepResult(StepKind.ROUND_STARTED, "geometry round 1/5: generator"),
+    ]
+    tty, pipe = Terminal(), io.StringIO()
+    for out in (tty, pipe):
+        reporter = ProgressReporter(out)
+        for step in steps:
+            reporter.report(step, p)
+        reporter.close()
+    assert pipe.getvalue().count("\n") == 4 and "\r" not in pipe.getvalue()  # waits are silent
+    lines = tty.getvalue().split("\n")
+    assert len(lines) == 3 and lines[-1] == ""  # the stage's end stands; the last line closed
+    assert lines[0].count("\r\x1b[K") == 3 and "approved, kept round 1" in lines[0]
+    assert "[scripted demo]" in lines[0]  # the offline demo says so on every line

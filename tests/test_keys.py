@@ -115,7 +115,7 @@ def test_scripted_anthropic_and_unknown_providers():
 def test_missing_key_message_says_how_where_and_about_the_demo():
     text = missing_key_message("anthropic")
     assert "No Anthropic API key" in text and "ANTHROPIC_API_KEY" in text
-    assert "Edit > Preferences > Add-ons > VIGA" in text
+    assert "Edit › Preferences › Add-ons › VIGA" in text
     assert "--provider scripted" in text and "Offline Demo" in text
     assert "base-url" not in text  # no local-server advice where it cannot help
     text = missing_key_message("openai", "https://user:pass@models.example.com:8443/v1?k=v")

@@ -13,8 +13,8 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from viga_addon import refine_cli  # noqa: E402
 from viga_addon.agent import metrics  # noqa: E402
+from viga_addon.cli import refine as refine_cli  # noqa: E402
 from viga_addon.tools import refine, render  # noqa: E402
 
 SIDE = 48
@@ -397,7 +397,7 @@ def test_cli_as_a_process_reports_bad_input(tmp_path, clean_scene):
     cmd = [
         sys.executable,
         "-m",
-        "viga_addon.refine_cli",
+        "viga_addon",
         "refine",
         str(blend),
         photo,
@@ -425,7 +425,7 @@ def test_cli_as_a_process_reports_bad_input(tmp_path, clean_scene):
         [
             sys.executable,
             "-m",
-            "viga_addon.refine_cli",
+            "viga_addon",
             "refine",
             str(tmp_path / "none.blend"),
             photo,

@@ -32,7 +32,7 @@ SOURCE_EXPLICIT = "given by the caller"
 SOURCE_PREFERENCES = "add-on preferences"
 SOURCE_LOCAL = "local server: no key needed"
 SOURCE_NONE = "no key needed"
-PREFERENCES_PATH = "Edit > Preferences > Add-ons > VIGA"
+PREFERENCES_PATH = "Edit › Preferences › Add-ons › VIGA"
 
 
 def env_source(variable: str) -> str:

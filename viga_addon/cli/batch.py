@@ -2,8 +2,8 @@
 
 Reconstructs every image of a folder (or of a manifest: a text file with one path per line, or
 a JSON list of paths / ``{"images": [...]}``) in its own headless process —
-``python -m viga_addon reconstruct …`` (or ``blender -b --python cli.py -- reconstruct …`` with
-``--blender``) — N at a time, and writes ``summary.json`` and ``summary.md`` in DIR.
+``python -m viga_addon reconstruct …`` (or ``blender -b --python viga_addon/__main__.py --
+reconstruct …`` with ``--blender``) — N at a time, and writes ``summary.json`` and ``summary.md`` in DIR.
 
 Layout of DIR::
 
@@ -23,55 +23,31 @@ folder does not lose the work and two photos with one name do not collide.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
-import json
-import math
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .agent.runstore import read_json, write_json, write_text
+from ..agent.runstore import write_json, write_text
+from .batch_files import (
+    RESULT_FIELDS,
+    check_image,
+    find_run_dir,
+    fmt,
+    image_key,
+    is_finished,
+    list_inputs,
+    public_item,
+    run_facts,
+    summary_markdown,
+)
+from .options import add_run_options, passthrough_args
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
-IMAGE_SUFFIXES = {
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".tif",
-    ".tiff",
-    ".bmp",
-    ".webp",
-    ".tga",
-    ".exr",
-    ".hdr",
-    ".gif",
-}
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 METRICS = ("psnr", "ssim")
 POLL_SECONDS = 0.2
-
-# options passed through to each ``reconstruct`` process: (flag, argparse kwargs)
-PASSTHROUGH = (
-    ("--provider", {"choices": ["auto", "anthropic", "openai", "scripted"]}),
-    ("--model", {}),
-    ("--base-url", {}),
-    ("--script", {}),
-    ("--stages", {}),
-    ("--budget", {}),
-    ("--rollouts", {"type": int}),
-    ("--render-device", {"choices": ["auto", "cpu", "gpu"]}),
-    ("--engine", {"choices": ["cycles", "eevee"]}),
-    ("--preview-size", {"type": int}),
-    ("--preview-samples", {"type": int}),
-    ("--final-size", {"type": int}),
-    ("--final-samples", {"type": int}),
-    ("--memory", {"choices": ["compact", "full"]}),
-)
-PASSTHROUGH_FLAGS = ("--demo-if-no-key",)
 NOVEL_VIEWS_DIR = "novel_views"  # the report shows these first (see agent/report.py)
 VIEWS_SCRIPT = """
 import sys
@@ -142,10 +118,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="run each photo in this Blender executable (blender -b) instead of "
         "python -m viga_addon",
     )
-    for flag, kwargs in PASSTHROUGH:
-        p.add_argument(flag, default=None, help="passed to each reconstruct run", **kwargs)
-    for flag in PASSTHROUGH_FLAGS:
-        p.add_argument(flag, action="store_true", help="passed to each reconstruct run")
+    add_run_options(p, passthrough=True)
     p.set_defaults(func=run)
     return p
 
@@ -199,124 +172,6 @@ def _take_lock(path: Path):
     return handle
 
 
-# ------------------------------------------------------------------------------------ inputs
-def list_inputs(source: Path) -> list[tuple[Path, str | None]]:
-    """(path, problem) for every entry of a folder (sorted by name; hidden files such as
-    .DS_Store are left out) or of a manifest (in its order; paths relative to the manifest)."""
-    if source.is_dir():
-        entries = sorted(p for p in source.iterdir() if not p.name.startswith("."))
-        return [(p, "a folder, not an image" if p.is_dir() else None) for p in entries]
-    try:
-        text = source.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read manifest {source}: {e}") from e
-    if source.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise ValueError(f"manifest {source} is not valid JSON: {e}") from e
-        items = data.get("images") if isinstance(data, dict) else data
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise ValueError(f'manifest {source} must be a list of paths or {{"images": [paths]}}')
-    else:
-        if source.suffix.lower() in IMAGE_SUFFIXES:
-            raise ValueError(f"{source} is an image; give its folder or a manifest")
-        items = [
-            line.strip()
-            for line in text.splitlines()
-            if line.strip() and not line.strip().startswith("#")
-        ]
-    base = source.parent
-    return [((base / item) if not Path(item).is_absolute() else Path(item), None) for item in items]
-
-
-def check_image(path: Path) -> tuple[str | None, str | None]:
-    """(sha256 of the file, None) for a readable image, else (None, why it is skipped)."""
-    if not path.exists():
-        return None, "not found" + (" (dangling link)" if path.is_symlink() else "")
-    if path.is_dir():
-        return None, "a folder, not an image"
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        return None, f"unreadable: {e.strerror or e}"
-    if not data:
-        return None, "empty file"
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-    except UnidentifiedImageError:
-        return None, "not an image"
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        return None, f"unreadable image: {e}"
-    return hashlib.sha256(data).hexdigest(), None
-
-
-def image_key(path: Path, sha: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("_")[:40] or "image"
-    return f"{stem}-{sha[:10]}"
-
-
-# ------------------------------------------------------------------------------------ runs
-def find_run_dir(try_root: Path) -> Path | None:
-    """The run folder a try made (the newest with a state.json), if any."""
-    if not try_root.is_dir():
-        return None
-    found = [p for p in try_root.iterdir() if p.is_dir() and (p / "state.json").is_file()]
-    return max(found, key=lambda p: p.stat().st_mtime) if found else None
-
-
-def run_facts(run_dir: Path | None) -> dict:
-    """Status and numbers of one run folder (a missing or torn file gives what is known)."""
-    if run_dir is None:
-        return {"status": "not started"}
-    try:
-        state = read_json(run_dir / "state.json") or {}
-    except (OSError, ValueError):
-        state = {}
-    try:
-        metrics = read_json(run_dir / "metrics.json") or {}
-    except (OSError, ValueError):
-        metrics = {}
-    final = metrics.get("final") or {}
-    totals = metrics.get("totals") or state.get("totals") or {}
-    stages = state.get("stages") or {}
-    timing = metrics.get("timing") or {}
-    facts = {
-        "status": state.get("status", "unknown"),
-        "phase": state.get("phase"),
-        "message": state.get("message", ""),
-        "run_dir": str(run_dir),
-        "psnr": _json_number(final.get("psnr")),
-        "ssim": _json_number(final.get("ssim")),
-        "rounds": sum(len(s.get("attempts", [])) for s in stages.values()),
-        "input_tokens": totals.get("input_tokens", 0),
-        "output_tokens": totals.get("output_tokens", 0),
-        "images_sent": totals.get("images", 0),
-        "requests": totals.get("requests", 0),
-        "cost_usd": totals.get("cost_usd", 0.0),
-        "seconds": timing.get("elapsed", state.get("elapsed")),
-    }
-    for name, value in final.items():  # learned metrics, when a run computed them
-        if name not in ("psnr", "ssim", "note", "error") and isinstance(value, int | float):
-            facts[name] = value
-    if (run_dir / "report.html").is_file():
-        facts["report"] = str(run_dir / "report.html")
-    return facts
-
-
-def _json_number(value):
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return None if math.isnan(value) else (1e9 if math.isinf(value) else value)
-    return None
-
-
-def is_finished(facts: dict) -> bool:
-    return facts["status"] == "done" or (facts["status"] == "failed" and facts["phase"] == "done")
-
-
 class Batch:
     def __init__(self, args, source: Path, out: Path):
         self.args = args
@@ -353,15 +208,7 @@ class Batch:
 
     # ---------------------------------------------------------------- commands
     def _passthrough(self) -> list[str]:
-        extra = []
-        for flag, _ in PASSTHROUGH:
-            value = getattr(self.args, flag[2:].replace("-", "_"))
-            if value is not None:
-                extra += [flag, str(value)]
-        for flag in PASSTHROUGH_FLAGS:
-            if getattr(self.args, flag[2:].replace("-", "_")):
-                extra.append(flag)
-        return extra
+        return passthrough_args(self.args)
 
     def command(self, item: dict, tr: dict, resume: Path | None) -> list[str]:
         if self.args.blender:
@@ -370,7 +217,7 @@ class Batch:
                 "-b",
                 "--factory-startup",
                 "--python",
-                str(PACKAGE_ROOT / "cli.py"),
+                str(PACKAGE_ROOT / "__main__.py"),
                 "--",
             ]
         else:
@@ -544,7 +391,7 @@ class Batch:
                 Path(tr["root"]) / "reconstruct.log"
             )
         try:
-            from .agent.report import write_report
+            from ..agent.report import write_report
 
             tr["report"] = str(write_report(run_dir))
         except Exception as e:  # a report problem must not stop the batch
@@ -561,7 +408,7 @@ class Batch:
         tr.pop("running", None)
         if run_dir is not None:
             try:
-                from .agent.report import write_report
+                from ..agent.report import write_report
 
                 tr["report"] = str(write_report(run_dir))
             except Exception as e:  # a report problem must not stop the batch
@@ -575,7 +422,7 @@ class Batch:
         self.write_summary()
         print(
             f"batch: {item['name']} try {tr['try']}: {tr['status']} "
-            f"(PSNR {_fmt(tr.get('psnr'))}, SSIM {_fmt(tr.get('ssim'), 3)})",
+            f"(PSNR {fmt(tr.get('psnr'))}, SSIM {fmt(tr.get('ssim'), 3)})",
             file=sys.stderr,
         )
 
@@ -607,7 +454,7 @@ class Batch:
     def learned(self) -> dict:
         if not hasattr(self, "_learned"):
             try:
-                from .tools.metrics import learned_metrics_available
+                from ..agent.metrics import learned_metrics_available
 
                 self._learned = learned_metrics_available()
             except Exception as e:  # never let an optional probe stop the batch
@@ -648,123 +495,13 @@ class Batch:
                 n: {"available": bool(v.get("available")), "reason": v.get("reason", "")}
                 for n, v in self.learned.items()
             },
-            "images": [_public(i) for i in self.items],
+            "images": [public_item(i) for i in self.items],
         }
 
     def write_summary(self) -> None:
         data = self.summary()
         write_json(self.out / "summary.json", data)
         write_text(self.out / "summary.md", summary_markdown(data))
-
-
-RESULT_FIELDS = (
-    "psnr",
-    "ssim",
-    "rounds",
-    "input_tokens",
-    "output_tokens",
-    "images_sent",
-    "requests",
-    "cost_usd",
-    "seconds",
-)
-
-
-def _public(item: dict) -> dict:
-    """An item as summary.json shows it (no internal bookkeeping)."""
-    out = {k: v for k, v in item.items() if k != "tries"}
-    if item.get("tries"):
-        out["tries"] = [
-            {k: v for k, v in t.items() if k not in ("root", "queued", "running")}
-            for t in item["tries"]
-        ]
-    return out
-
-
-def _fmt(value, digits=2) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
-def summary_markdown(data: dict) -> str:
-    """summary.md: a table per photo and the means, for people."""
-    learned = [n for n, v in data["learned_metrics"].items() if v["available"]]
-    head = [
-        "photo",
-        "status",
-        "PSNR",
-        "SSIM",
-        *learned,
-        "rounds",
-        "tokens in",
-        "tokens out",
-        "cost $",
-        "time s",
-        "kept try",
-        "report / reason",
-    ]
-    lines = [
-        f"# Batch summary: {data['source']}",
-        "",
-        f"Updated {data['updated']}. "
-        + ", ".join(f"{n} {s}" for s, n in data["counts"].items() if n)
-        + ".",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
-    for item in data["images"]:
-        if item["status"] == "done":
-            tail = item.get("report") or item.get("run_dir") or ""
-            if item.get("reason"):
-                tail += f" ({item['reason']})"
-        else:
-            tail = item.get("reason") or ""
-        row = [
-            item["name"],
-            item["status"],
-            _fmt(item.get("psnr")),
-            _fmt(item.get("ssim"), 3),
-            *(_fmt(item.get(n), 3) for n in learned),
-            str(item.get("rounds", "–")),
-            str(item.get("input_tokens", "–")),
-            str(item.get("output_tokens", "–")),
-            _fmt(item.get("cost_usd"), 4),
-            _fmt(item.get("seconds"), 1),
-            str(item.get("kept_try", "–")),
-            tail.replace("|", "\\|"),
-        ]
-        lines.append("| " + " | ".join(row) + " |")
-    m = data["mean"]
-    lines.append(
-        "| **mean** | | "
-        + " | ".join(
-            [
-                _fmt(m.get("psnr")),
-                _fmt(m.get("ssim"), 3),
-                *(_fmt(m.get(n), 3) for n in learned),
-                _fmt(m.get("rounds"), 1),
-                _fmt(m.get("input_tokens"), 0),
-                _fmt(m.get("output_tokens"), 0),
-                _fmt(m.get("cost_usd"), 4),
-                _fmt(m.get("seconds"), 1),
-                "",
-                "",
-            ]
-        )
-        + " |"
-    )
-    lines += [
-        "",
-        "Learned metrics: "
-        + "; ".join(
-            f"{n}: {'available' if v['available'] else 'not available (' + v['reason'] + ')'}"
-            for n, v in data["learned_metrics"].items()
-        ),
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def _log_tail(path: Path, limit: int = 300) -> str:

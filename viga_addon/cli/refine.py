@@ -3,8 +3,8 @@
 Opens the .blend, refines the chosen parameters against the photo with small renders, and
 writes to DIR: ``refined.blend``, ``before.png`` / ``after.png`` (renders at --view-size) and
 ``metrics.json`` (PSNR/SSIM before and after, the refiner's own figures, every parameter's
-before/after value). cli.py wires it in with ``add_parser(subparsers)`` and ``run(args)``; it
-also runs on its own as ``python -m viga_addon.refine_cli refine …``.
+before/after value). ``cli/__init__.py`` wires it in with ``add_parser(subparsers)``; ``run(args)``
+runs it. No model is called.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--view-samples", type=int, default=16)
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=run)
     return p
 
 
@@ -114,8 +115,8 @@ def run(args) -> int:
 
     import bpy
 
-    from .agent import metrics
-    from .tools import refine, render
+    from ..agent import metrics
+    from ..tools import refine, render
 
     try:
         bpy.ops.wm.open_mainfile(filepath=str(scene_path.resolve()))
@@ -180,14 +181,3 @@ def run(args) -> int:
         )
     print(out)
     return 0
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry: ``python -m viga_addon.refine_cli refine SCENE PHOTO …``."""
-    parser = argparse.ArgumentParser(prog="python -m viga_addon.refine_cli")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The headless front end: ``python -m viga_addon COMMAND`` (the bpy module), ``blender -b
+--python viga_addon/__main__.py -- COMMAND`` (a real Blender) or ``viga COMMAND`` (installed).
+
+reconstruct  one photo to a scene, stage by stage (pumps the same Session.step() as the panel)
+batch        a folder or manifest of photos, one reconstruct process each, N at a time
+refine       render-and-compare refinement of a saved .blend against a photo
+options      the run options, declared once for reconstruct and batch
+progress     the progress line on stderr
+
+May import agent/, tools/ (through launch.py), stages/; bpy only once a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .options import UsageError
+
+EXIT_CODES = """\
+exit codes:
+  0  finished (or stopped where --stop-after asked; resume with --resume RUN_DIR)
+  1  the run failed (a tool or Blender error it cannot go on from; the run folder says why)
+  2  bad input: usage, photo, stage names, budgets, run folder to resume
+  3  no API key or a key the provider refused (see the message for where to set it)
+  4  paused after repeated model-service errors (rate limit, server, timeout); resumable
+  130 interrupted (Ctrl-C); resumable with --resume RUN_DIR
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import batch, reconstruct, refine
+
+    parser = argparse.ArgumentParser(
+        prog="python -m viga_addon",
+        description="Turn one photo into an editable Blender scene with a vision-language model.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    reconstruct.add_parser(sub, EXIT_CODES)
+    batch.add_parser(sub)
+    refine.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+        if "--" in sys.argv:  # blender -b --python viga_addon/__main__.py -- reconstruct …
+            argv = sys.argv[sys.argv.index("--") + 1 :]
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        from ..agent.photo import PhotoError
+
+        if isinstance(e, PhotoError | ValueError):
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        raise
+
+
+__all__ = ["EXIT_CODES", "UsageError", "build_parser", "main"]

@@ -1,0 +1,170 @@
+"""The options of a run, declared once: ``reconstruct`` takes them, ``batch`` passes them on to
+each of its ``reconstruct`` processes. Defaults come from ``agent.settings`` (not repeated)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..agent.settings import DEFAULTS, ENGINES, MEMORY_POLICIES, RENDER_DEVICES
+
+PROVIDER_CHOICES = ("auto", "anthropic", "openai", "scripted")
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit code 2); the message says what to change."""
+
+
+@dataclass(frozen=True)
+class RunOption:
+    flag: str
+    help: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    setting: str | None = None  # the Settings field it sets (None: not a setting)
+
+    @property
+    def dest(self) -> str:
+        return self.flag[2:].replace("-", "_")
+
+
+def _default(name: str) -> str:
+    return f"default {getattr(DEFAULTS, name)}"
+
+
+RUN_OPTIONS: tuple[RunOption, ...] = (
+    RunOption(
+        "--provider",
+        "auto: anthropic if ANTHROPIC_API_KEY is set, else openai if OPENAI_API_KEY or "
+        "--base-url is set",
+        {"choices": PROVIDER_CHOICES},
+    ),
+    RunOption("--model", "model id (default per provider)", setting="model"),
+    RunOption(
+        "--base-url",
+        "OpenAI-compatible server, e.g. http://localhost:11434/v1 for Ollama "
+        "(default $OPENAI_BASE_URL)",
+        setting="base_url",
+    ),
+    RunOption(
+        "--script",
+        "replies for --provider scripted (JSON); default: the bundled tabletop demo",
+    ),
+    RunOption("--stages", "comma-separated subset of stages to run"),
+    RunOption("--budget", "rounds per stage, e.g. geometry=3,material=2"),
+    RunOption(
+        "--rollouts",
+        f"init rollouts to sample ({_default('rollouts')})",
+        {"type": int},
+        "rollouts",
+    ),
+    RunOption(
+        "--render-device",
+        "Cycles picks a GPU backend (OptiX, CUDA, HIP, Metal, oneAPI) when one exists "
+        f"({_default('render_device')})",
+        {"choices": RENDER_DEVICES},
+        "render_device",
+    ),
+    RunOption(
+        "--engine",
+        "render engine (default cycles)",
+        {"choices": [e.lower() for e in ENGINES]},
+    ),
+    RunOption(
+        "--preview-size",
+        f"long side of preview renders in px ({_default('preview_size')})",
+        {"type": int},
+        "preview_size",
+    ),
+    RunOption(
+        "--preview-samples",
+        f"samples of preview renders ({_default('preview_samples')})",
+        {"type": int},
+        "preview_samples",
+    ),
+    RunOption(
+        "--final-size",
+        f"long side of final.png in px ({_default('final_size')})",
+        {"type": int},
+        "final_size",
+    ),
+    RunOption(
+        "--final-samples",
+        f"samples of final.png ({_default('final_samples')})",
+        {"type": int},
+        "final_samples",
+    ),
+    RunOption(
+        "--memory",
+        "compact (default): photo pinned, old renders dropped",
+        {"choices": MEMORY_POLICIES},
+        "memory",
+    ),
+)
+RUN_FLAGS: tuple[RunOption, ...] = (
+    RunOption(
+        "--demo-if-no-key",
+        "with --provider auto and no key set, run the scripted offline demo instead of failing",
+        {"action": "store_true"},
+    ),
+)
+
+
+def add_run_options(parser: argparse.ArgumentParser, passthrough: bool = False) -> None:
+    """The run options on ``parser`` (``passthrough``: batch, which hands them on)."""
+    for option in RUN_OPTIONS:
+        kwargs = dict(option.kwargs)
+        default = None
+        if option.flag == "--provider" and not passthrough:
+            default = "auto"
+        if option.flag == "--base-url" and not passthrough:
+            default = os.environ.get("OPENAI_BASE_URL")
+        text = f"{option.help} (passed to each reconstruct run)" if passthrough else option.help
+        parser.add_argument(option.flag, default=default, help=text, **kwargs)
+    for option in RUN_FLAGS:
+        parser.add_argument(option.flag, help=option.help, **option.kwargs)
+
+
+def passthrough_args(args: argparse.Namespace) -> list[str]:
+    """The run options set in ``args`` as command-line arguments again (batch → reconstruct)."""
+    out: list[str] = []
+    for option in RUN_OPTIONS:
+        value = getattr(args, option.dest, None)
+        if value is not None:
+            out += [option.flag, str(value)]
+    for option in RUN_FLAGS:
+        if getattr(args, option.dest, False):
+            out.append(option.flag)
+    return out
+
+
+def parse_budget(text: str | None) -> dict[str, int]:
+    budgets: dict[str, int] = {}
+    for item in filter(None, (text or "").split(",")):
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise UsageError(f"--budget expects stage=N[,stage=N…], got {item!r}")
+        budgets[name.strip()] = int(value)
+    return budgets
+
+
+def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command line sets (overrides over the defaults or a resumed run's)."""
+    settings: dict[str, Any] = {}
+    if args.stages:
+        settings["stages"] = [s.strip() for s in args.stages.split(",") if s.strip()]
+    if args.budget:
+        settings["budgets"] = parse_budget(args.budget)
+    for option in RUN_OPTIONS:
+        value = getattr(args, option.dest, None)
+        if option.setting and value is not None:
+            settings[option.setting] = value
+    if args.engine:
+        settings["engine"] = args.engine.upper()
+    if getattr(args, "stop_after", None):
+        settings["stop_after"] = args.stop_after
+    for key in ("rollouts", "preview_size", "preview_samples", "final_size", "final_samples"):
+        if key in settings and settings[key] < 1:
+            raise UsageError(f"--{key.replace('_', '-')} must be at least 1")
+    return settings

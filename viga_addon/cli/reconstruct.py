@@ -1,0 +1,222 @@
+"""``reconstruct PHOTO [options]``: one run, pumped on this thread until it ends or stops."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..agent.providers.errors import Disposition, error_class
+from ..agent.providers.keys import KEY_ENV_VARS, resolve_key
+from ..agent.state import RunStatus
+from .options import UsageError, add_run_options, settings_from_args
+from .progress import ProgressReporter
+
+SCRIPTED_NOTE = (
+    "NOTE: --provider scripted is an offline demo that plays back recorded replies; "
+    "no model is called."
+)
+
+
+class KeyMissing(Exception):
+    """No API key for the chosen provider (exit code 3)."""
+
+
+def add_parser(subparsers: Any, exit_codes: str) -> argparse.ArgumentParser:
+    rec = subparsers.add_parser(
+        "reconstruct",
+        help="reconstruct a photo stage by stage (init, geometry, material, composition, "
+        "lighting, camera)",
+        description="Reconstruct PHOTO as a Blender scene. Starting a run with a model provider "
+        "(anthropic, openai or an OpenAI-compatible server) is your consent to send "
+        "the photo and renders to that provider. --provider scripted is an offline "
+        "demo that plays back recorded replies: no model is called.",
+        epilog=exit_codes,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rec.add_argument("photo", nargs="?", help="the reference photo (PNG, JPEG, …)")
+    rec.add_argument("--out", default="runs", help="folder that holds run folders (default ./runs)")
+    rec.add_argument("--name", help="run name (default: the photo's file name)")
+    add_run_options(rec)
+    rec.add_argument("--stop-after", metavar="STAGE", help="pause after this stage (resumable)")
+    rec.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    rec.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    rec.set_defaults(func=run)
+    return rec
+
+
+def no_key_message(provider: str | None = None) -> str:
+    which = f"No API key for {provider}." if provider else "No API key is set."
+    return (
+        f"{which} Set one in the environment before running, e.g.\n"
+        "  export ANTHROPIC_API_KEY=sk-ant-…   (Claude, --provider anthropic)\n"
+        "  export OPENAI_API_KEY=sk-…         (GPT, --provider openai)\n"
+        "or point --base-url at a local OpenAI-compatible server (Ollama, vLLM, LM Studio).\n"
+        "Inside Blender, keys go in Edit › Preferences › Add-ons › VIGA.\n"
+        "To try the pipeline offline, run the bundled scripted demo (no model is called):\n"
+        "  python -m viga_addon reconstruct --provider scripted"
+    )
+
+
+def choose_provider(args: argparse.Namespace) -> str:
+    """The provider to run: ``--provider``, or for auto the first with a key (or a base URL).
+    Raises KeyMissing when it needs a key and there is none (a local server needs none)."""
+    provider = args.provider
+    if provider == "auto":
+        if os.environ.get(KEY_ENV_VARS["anthropic"]):
+            provider = "anthropic"
+        elif os.environ.get(KEY_ENV_VARS["openai"]) or args.base_url:
+            provider = "openai"
+        elif args.demo_if_no_key:
+            print(
+                "No API key is set (ANTHROPIC_API_KEY / OPENAI_API_KEY): falling back to the "
+                "offline demo.",
+                file=sys.stderr,
+            )
+            provider = "scripted"
+        else:
+            raise KeyMissing(no_key_message())
+    from ..agent.providers.errors import AuthError
+
+    try:
+        resolve_key(provider, base_url=args.base_url if provider == "openai" else None)
+    except AuthError as e:
+        raise KeyMissing(f"{e}\n\n{no_key_message(provider)}") from None
+    return provider
+
+
+def _script_for(args: argparse.Namespace) -> Any:
+    if args.script:
+        try:
+            return json.loads(Path(args.script).read_text())
+        except (OSError, ValueError) as e:
+            raise UsageError(f"cannot read --script {args.script}: {e}") from e
+    from ..demo import tabletop
+
+    return tabletop.SCRIPT
+
+
+def _claim_stdout() -> TextIO:
+    """Keep stdout for the run folder's path: Blender's own chatter (render "Saved: …" lines)
+    goes to the C-level stdout, which is pointed at /dev/null for the rest of the process."""
+    sys.stdout.flush()
+    try:
+        real = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        return sys.stdout
+    out = os.fdopen(real, "w", buffering=1)
+    sys.stdout = out
+    return out
+
+
+def _exit_code(status: RunStatus, error_type: str | None) -> int:
+    if status is RunStatus.PAUSED:
+        return 4
+    cls = error_class(error_type) if error_type else None
+    if status is RunStatus.FAILED and cls is not None and cls.disposition is Disposition.FATAL:
+        return cls.exit_code
+    return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KeyMissing as e:
+        print(str(e), file=sys.stderr)
+        return 3
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..launch import stored_settings
+
+    overrides = settings_from_args(args)
+    if args.resume:
+        try:
+            stored = stored_settings(args.resume)
+        except FileNotFoundError as e:
+            raise UsageError(f"--resume: {e}") from None
+        if args.provider in ("auto", stored.provider):
+            args.provider = stored.provider
+    elif not args.photo:
+        if args.provider != "scripted":
+            raise UsageError("reconstruct needs a PHOTO (or --resume RUN_DIR)")
+        from ..demo import tabletop
+
+        args.photo = str(tabletop.PHOTO)
+    provider = choose_provider(args)
+    overrides["provider"] = provider
+    opts: dict[str, Any] = {}
+    if provider == "scripted":
+        opts["script"] = _script_for(args)
+        print(SCRIPTED_NOTE, file=sys.stderr)
+
+    _claim_stdout()
+    import bpy
+
+    from ..agent.settings import Settings
+    from ..launch import open_run
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    if args.resume:
+        overrides.setdefault("stop_after", None)
+        opened = open_run(
+            Settings(), resume=args.resume, settings_override=overrides, worker_opts=opts
+        )
+    else:
+        opened = open_run(
+            Settings.from_dict(overrides),
+            photo=args.photo,
+            runs_root=args.out,
+            name=args.name,
+            worker_opts=opts,
+        )
+    session = opened.session
+    reporter = ProgressReporter(quiet=args.quiet)
+    try:
+        print(f"run folder: {session.run_dir}", file=sys.stderr)
+        stop: list[int] = []
+
+        def on_signal(signum: int, frame: Any) -> None:
+            # Blender swallows a KeyboardInterrupt raised inside a render; stop between steps
+            stop.append(signum)
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+
+        def on_step(result: Any, s: Any) -> None:
+            reporter.report(result, s.progress())
+            if stop:
+                raise KeyboardInterrupt
+
+        try:
+            status = session.run_to_end(on_step=on_step)
+        except KeyboardInterrupt:
+            session.cancel()
+            reporter.close()
+            print(
+                "interrupted; resume with: python -m viga_addon reconstruct --resume "
+                f"{session.run_dir}",
+                file=sys.stderr,
+            )
+            return 130
+    finally:
+        reporter.close()
+        opened.close()
+    message = session.state.message
+    if status is RunStatus.DONE:
+        print(f"done: {session.run_dir}", file=sys.stderr)
+        print(f"report: {session.run_dir / 'report.html'}", file=sys.stderr)
+        print(session.run_dir)
+        return 0
+    if status is RunStatus.PAUSED and session.state.settings.stop_after:
+        print(f"{message}; resume with --resume {session.run_dir}", file=sys.stderr)
+        return 0
+    print(f"{status}: {message}\nrun folder: {session.run_dir}", file=sys.stderr)
+    return _exit_code(status, session.state.error_type)
