@@ -189,7 +189,7 @@ def test_escape_cancels_and_resume_continues_to_done(addon, tmp_path):
     pump_until(
         op,
         ctx,
-        stop=lambda lv: lv.session.state.get("awaiting") and lv.session.stage.name == "geometry",
+        stop=lambda lv: lv.session.state.awaiting and lv.session.stage.name == "geometry",
         limit=60,
     )
     t0 = time.monotonic()
@@ -207,9 +207,9 @@ def test_escape_cancels_and_resume_continues_to_done(addon, tmp_path):
     assert resumed is not live and resumed.session.run_dir == live.session.run_dir
     assert pump_until(resume, ctx) == {"FINISHED"}
     assert resumed.session.status == "done"
-    assert (
-        resumed.session.state["stages"]["init"]["attempts"] == state["stages"]["init"]["attempts"]
-    )  # the init stage was not redone
+    assert [a.to_json() for a in resumed.session.state.stages["init"].attempts] == state["stages"][
+        "init"
+    ]["attempts"]  # the init stage was not redone
 
 
 def test_step_runs_one_round_then_pauses(addon, tmp_path):
@@ -218,14 +218,14 @@ def test_step_runs_one_round_then_pauses(addon, tmp_path):
     op, ctx, _ = start_modal_run()
     live = rt.any_live_run()
     pump_until(op, ctx, stop=lambda lv: lv.status == "paused")
-    assert live.session.state["stages"]["init"]["status"] != "waiting"
-    geo = live.session.state["stages"]["geometry"]
-    assert geo["attempts"] == []
+    assert live.session.state.stages["init"].status != "waiting"
+    geo = live.session.state.stages["geometry"]
+    assert geo.attempts == []
     stepper = StepHarness()
     assert stepper.invoke(ctx, event("NONE")) == {"FINISHED"}  # the running pump continues
     pump_until(op, ctx, stop=lambda lv: lv.status == "paused")
-    assert len(geo["attempts"]) == 1 and geo["status"] == "running"
-    assert "stepped one round" in live.session.state["message"]
+    assert len(geo.attempts) == 1 and geo.status == "running"
+    assert "stepped one round" in live.session.state.message
     bpy.ops.viga.cancel()
     pump_until(op, ctx)
 
@@ -245,14 +245,14 @@ def test_pause_toggle_keeps_hand_edits_and_tells_the_next_round(addon, tmp_path)
     ball.location.z += 2.0
     bpy.data.objects.remove(scene.objects["blue_box"], do_unlink=True)
     addon.pause_after = "NONE"
-    live.session.state["settings"]["pause_after"] = None
+    live.session.state.settings = live.session.state.settings.with_changes(pause_after=None)
     pauser = PauseHarness()
     assert pauser.execute(ctx) == {"FINISHED"}
     assert live.status == "running"
     assert live.hand_edits["changed"]["objects"] == ["red_ball"]
     assert live.hand_edits["removed"]["objects"] == ["blue_box"]
     assert any("kept your edits" in m for _, m in pauser.reports)
-    pump_until(op, ctx, stop=lambda lv: lv.session.state["stages"]["geometry"]["attempts"])
+    pump_until(op, ctx, stop=lambda lv: lv.session.state.stages["geometry"].attempts)
     sent = (live.session.run_dir / "stages/geometry/round_1/messages.json").read_text()
     assert "edited the scene by hand" in sent and "blue_box" in sent
     events = [e["kind"] for e in live.session.store.events()]
@@ -265,7 +265,7 @@ def test_pause_without_edits_reports_none(addon):
     use_demo()
     op, ctx, _ = start_modal_run()
     live = rt.any_live_run()
-    pump_until(op, ctx, stop=lambda lv: lv.session.state["phase"] == "generator")
+    pump_until(op, ctx, stop=lambda lv: lv.session.state.phase == "generator")
     pauser = PauseHarness()
     pauser.execute(ctx)
     assert live.status == "paused"
@@ -301,8 +301,8 @@ def test_revert_after_done_restores_the_stage_and_the_run_continues(addon):
     after_revert = _object_state()
     assert live.status == "paused"
     st = live.session.state
-    assert st["stages"]["geometry"]["status"] == "waiting"
-    assert st["stages"]["camera"]["attempts"] == []
+    assert st.stages["geometry"].status == "waiting"
+    assert st.stages["camera"].attempts == []
     assert live.paused_fp is not None  # the reverted scene is the base, not a hand edit
     resume = ResumeHarness()
     assert resume.invoke(ctx, event("NONE")) == {"RUNNING_MODAL"}
@@ -310,7 +310,7 @@ def test_revert_after_done_restores_the_stage_and_the_run_continues(addon):
     assert after_revert  # the scene had content after the revert
     assert pump_until(resume, ctx) == {"FINISHED"}
     assert live.session.status == "done"
-    assert st["stages"]["geometry"]["status"] == "approved"
+    assert st.stages["geometry"].status == "approved"
     assert bpy.data.objects["blue_box"].scale.z == pytest.approx(1.5)
     events = [e["kind"] for e in live.session.store.events()]
     assert events.count("done") == 2 and "revert" in events
@@ -322,25 +322,25 @@ def test_revert_while_running_pauses_first_and_bad_stage_is_refused(addon):
     op, ctx, _ = start_modal_run()
     live = rt.any_live_run()
     pump_until(op, ctx, stop=lambda lv: lv.status == "paused")  # init done
-    live.session.state["settings"]["pause_after"] = None
+    live.session.state.settings = live.session.state.settings.with_changes(pause_after=None)
     PauseHarness().execute(ctx)
     pump_until(
         op,
         ctx,
         stop=lambda lv: (
-            lv.session.state["phase"] == "generator" and lv.session.stage.name == "geometry"
+            lv.session.state.phase == "generator" and lv.session.stage.name == "geometry"
         ),
     )
     assert live.status == "running"
     with pytest.raises(RuntimeError):  # geometry has not finished: nothing to revert to
         bpy.ops.viga.revert_stage(stage="geometry")
     assert bpy.ops.viga.revert_stage(stage="init") == {"FINISHED"}
-    assert live.status == "paused" and live.session.state["awaiting"] is None
+    assert live.status == "paused" and live.session.state.awaiting is None
     assert bpy.ops.viga.skip_stage() == {"FINISHED"}
-    assert live.session.state["stages"]["geometry"]["status"] == "skipped"
+    assert live.session.state.stages["geometry"].status == "skipped"
     assert bpy.ops.viga.rerun_stage(stage="init") == {"FINISHED"}
-    assert live.session.state["stages"]["geometry"]["status"] == "waiting"
-    assert live.session.state["stages"]["init"]["status"] == "running"
+    assert live.session.state.stages["geometry"].status == "waiting"
+    assert live.session.state.stages["init"].status == "running"
     bpy.ops.viga.cancel()
     pump_until(op, ctx)
 
@@ -368,7 +368,7 @@ def test_review_mode_edit_approve_and_skip(addon):
     assert "artist_marker" in code and "edited by the artist" in code
     assert bpy.ops.viga.skip_code() == {"FINISHED"}
     pump_until(op, ctx, stop=lambda lv: lv.status == "review")
-    codes = [c["status"] for s in live.session.state["stages"].values() for c in s.get("code", [])]
+    codes = [c.status for s in live.session.state.stages.values() for c in s.code]
     assert "skipped by the artist" in codes
     bpy.ops.viga.cancel()
     pump_until(op, ctx)
@@ -401,7 +401,7 @@ def test_blend_saved_mid_run_offers_resume_after_reopening(addon, tmp_path):
     resume = ResumeHarness()
     assert resume.invoke(ctx, event("NONE")) == {"RUNNING_MODAL"}, resume.reports
     resumed = rt.any_live_run()
-    resumed.session.state["settings"]["pause_after"] = None
+    resumed.session.state.settings = resumed.session.state.settings.with_changes(pause_after=None)
     assert pump_until(resume, ctx) == {"FINISHED"}
     assert resumed.session.status == "done"
 
@@ -413,7 +413,7 @@ def test_headless_execute_runs_to_the_first_stop(addon):
     assert bpy.ops.viga.run() == {"FINISHED"}
     live = rt.any_live_run()
     assert live.status == "paused" and not live.pumping
-    assert live.session.state["stages"]["init"]["status"] in ("approved", "budget_spent")
+    assert live.session.state.stages["init"].status in ("approved", "budget_spent")
     assert bpy.ops.viga.open_code() == {"FINISHED"}
     assert "init round" in bpy.data.texts[rt.CODE_TEXT_NAME].as_string()
     assert bpy.ops.viga.show_render() == {"FINISHED"}
@@ -439,11 +439,11 @@ def test_hand_edits_while_a_request_is_pending_restart_the_round(addon, tmp_path
     pump_until(
         op,
         ctx,
-        stop=lambda lv: lv.session.state.get("awaiting") and lv.session.stage.name == "geometry",
+        stop=lambda lv: lv.session.state.awaiting and lv.session.stage.name == "geometry",
     )
     pauser = PauseHarness()
     pauser.execute(ctx)
-    assert live.status == "paused" and live.session.state["awaiting"]
+    assert live.status == "paused" and live.session.state.awaiting
     bpy.context.scene.objects["red_ball"].location.x += 1.0
     # the slow reply is not waited for: the edit restarts the round on the edited scene
     # (the worker restarted for the redone round plays the script without the delay)
@@ -451,7 +451,7 @@ def test_hand_edits_while_a_request_is_pending_restart_the_round(addon, tmp_path
     t0 = time.monotonic()
     pauser.execute(ctx)
     assert time.monotonic() - t0 < 2.0
-    assert live.status == "running" and live.session.state["awaiting"] is None
+    assert live.status == "running" and live.session.state.awaiting is None
     assert live.hand_edits["changed"]["objects"] == ["red_ball"]
     assert pump_until(op, ctx) == {"FINISHED"}
     assert live.session.status == "done"
@@ -510,4 +510,4 @@ def test_finished_run_reopened_can_be_loaded_and_reverted(addon, tmp_path):
     assert resume.invoke(ctx, event("NONE")) == {"RUNNING_MODAL"}
     assert pump_until(resume, ctx) == {"FINISHED"}
     assert loaded.session.status == "done"
-    assert loaded.session.state["stages"]["camera"]["status"] == "approved"
+    assert loaded.session.state.stages["camera"].status == "approved"

@@ -132,7 +132,7 @@ def test_panel_through_a_run(addon, tmp_path):
     use_demo(write_script(tmp_path, script))
     op, ctx, _ = start_modal_run()
     live = rt.any_live_run()
-    pump_until(op, ctx, stop=lambda lv: lv.session.state.get("awaiting"))
+    pump_until(op, ctx, stop=lambda lv: lv.session.state.awaiting)
     shown = draw_all()
     _keep("running", shown)
     text = shown.texts()
@@ -164,7 +164,7 @@ def test_panel_through_a_run(addon, tmp_path):
     assert [it["props"].props for it in revert] == [{"stage": "init"}]
     assert "init round 2: approved" in text or "init round 2: not approved" in text
 
-    live.session.state["settings"]["pause_after"] = None
+    live.session.state.settings = live.session.state.settings.with_changes(pause_after=None)
     PauseHarness().execute(ctx)  # resume: the deletion is kept and reported
     assert pump_until(op, ctx) == {"FINISHED"}
     shown = draw_all()

@@ -14,6 +14,7 @@ from ui_support import event, start_modal_run, use_demo
 
 from viga_addon import ui_runtime as rt
 from viga_addon.agent.photo import prepare_reference
+from viga_addon.agent.settings import Settings
 from viga_addon.demo import tabletop
 
 SECRET = "sk-viga-ui-test-SECRET-7f3a9c"
@@ -69,13 +70,13 @@ def test_settings_come_from_the_preferences(addon):
     addon.pause_after = "ROUND"
     addon.render_device = "GPU"
     s = rt.settings_from_prefs(addon)
-    assert s["budgets"]["geometry"] == 2 and s["rollouts"] == 1
-    assert s["review_code"] is True and s["pause_after"] == "round"
-    assert s["render_device"] == "gpu" and s["engine"] == "CYCLES"
-    assert s["preview_size"] == 48 and s["final_samples"] == 2
+    assert s.budgets["geometry"] == 2 and s.rollouts == 1 and s.budget("init") == 1
+    assert s.review_code is True and s.pause_after == "round"
+    assert s.render_device == "gpu" and s.engine == "CYCLES"
+    assert s.preview_size == 48 and s.final_samples == 2
     addon.pause_after = "NONE"
-    assert rt.settings_from_prefs(addon)["pause_after"] is None
-    assert rt.settings_from_prefs(None) == {}
+    assert rt.settings_from_prefs(addon).pause_after is None
+    assert rt.settings_from_prefs(None) == Settings()  # no preferences: the defaults
 
 
 def test_budgets_from_preferences_reach_the_run(addon):

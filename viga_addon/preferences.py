@@ -9,7 +9,8 @@ from pathlib import Path
 
 import bpy
 
-from .agent.providers.base import DEFAULT_MODELS, KEY_ENV_VARS
+from .agent.providers import DEFAULT_MODELS, KEY_ENV_VARS
+from .agent.settings import DEFAULT_BUDGETS, DEFAULTS, LIMITS
 
 ADDON_ID = __package__
 
@@ -34,12 +35,26 @@ def runs_root(context=None) -> Path:
     return Path(bpy.utils.user_resource("DATAFILES", path="viga_runs"))
 
 
-def _budget(stage, default, what="rounds"):
+def _number(setting, name, description="", subtype="NONE"):
+    """An integer preference for a numeric setting: its default and bounds from Settings."""
+    low, high = LIMITS[setting]
+    return bpy.props.IntProperty(
+        name=name,
+        default=getattr(DEFAULTS, setting),
+        min=low,
+        max=high,
+        subtype=subtype,
+        description=description,
+    )
+
+
+def _budget(stage, what="rounds"):
+    low, high = LIMITS["budget"]
     return bpy.props.IntProperty(
         name=stage.capitalize(),
-        default=default,
-        min=1,
-        max=20,
+        default=DEFAULT_BUDGETS[stage],
+        min=low,
+        max=high,
         description=f"{what.capitalize()} of the {stage} stage",
     )
 
@@ -77,32 +92,25 @@ class VIGA_AddonPreferences(bpy.types.AddonPreferences):
             ("CPU", "CPU", ""),
             ("GPU", "GPU", ""),
         ),
-        default="AUTO",
+        default=DEFAULTS.render_device.upper(),
     )
     engine: bpy.props.EnumProperty(
         name="Engine",
         items=(("CYCLES", "Cycles", ""), ("EEVEE", "EEVEE", "Fast on a GPU, slow on software GL")),
-        default="CYCLES",
+        default=DEFAULTS.engine,
     )
-    preview_size: bpy.props.IntProperty(
-        name="Preview size",
-        default=256,
-        min=32,
-        max=2048,
-        subtype="PIXEL",
-        description="Long side of the renders the model sees",
+    preview_size: _number(
+        "preview_size", "Preview size", "Long side of the renders the model sees", "PIXEL"
     )
-    preview_samples: bpy.props.IntProperty(name="Preview samples", default=16, min=1, max=4096)
-    final_size: bpy.props.IntProperty(
-        name="Final size", default=512, min=32, max=8192, subtype="PIXEL"
-    )
-    final_samples: bpy.props.IntProperty(name="Final samples", default=64, min=1, max=4096)
-    budget_init: _budget("init", 2, "rollouts")
-    budget_geometry: _budget("geometry", 5)
-    budget_material: _budget("material", 3)
-    budget_composition: _budget("composition", 3)
-    budget_lighting: _budget("lighting", 2)
-    budget_camera: _budget("camera", 1)
+    preview_samples: _number("preview_samples", "Preview samples")
+    final_size: _number("final_size", "Final size", subtype="PIXEL")
+    final_samples: _number("final_samples", "Final samples")
+    budget_init: _budget("init", "rollouts")
+    budget_geometry: _budget("geometry")
+    budget_material: _budget("material")
+    budget_composition: _budget("composition")
+    budget_lighting: _budget("lighting")
+    budget_camera: _budget("camera")
     review_code: bpy.props.BoolProperty(
         name="Review code before it runs",
         description="Put the generator's code in a Text datablock and wait for Approve or Skip",

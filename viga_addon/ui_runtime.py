@@ -4,22 +4,27 @@ Python objects cannot live in bpy properties, so the live run (Session, worker, 
 the scene fingerprint taken at a pause, tick timings) is kept here, in a module-level registry.
 Only one run goes at a time: the host works on ``bpy.context.scene`` on the one main thread.
 
-Also here: where the API key comes from (preferences, else the environment), whether Blender
-allows online access, checking the run inputs before anything starts, turning the panel's
-reference (a file or an image datablock) into a photo path, hand-edit detection on resume, and
-the Text/Image datablocks the panel opens.
+Also here: the key from the preferences (resolved by ``agent.providers.keys``, the one
+resolver), whether Blender allows online access, checking the run inputs before anything starts,
+turning the panel's reference (a file or an image datablock) into a photo path, the run's
+settings from the preferences, hand-edit detection on resume, and the Text/Image datablocks the
+panel opens. What a run shows comes from ``agent.progress`` (one read model for every front end).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import bpy
 
-from .agent.providers.base import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS, is_local_url
+from .agent.progress import RunProgress, read_progress
+from .agent.providers import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS, AuthError
+from .agent.providers import keys as provider_keys
+from .agent.settings import Settings
+from .agent.state import RunStatus
 
 TICK_SECONDS = 0.1  # window-manager timer interval of the modal pump
 TICK_BUDGET = 0.05  # a tick keeps stepping while it is under this (a render may overrun)
@@ -30,8 +35,9 @@ ONLINE_HELP = (
     "Turn on Edit › Preferences › System › Allow Online Access "
     "(or start Blender with --online-mode)"
 )
-FINISHED_STAGE = ("approved", "budget_spent", "failed", "skipped")
-STOP_KINDS = ("waiting", "paused", "review", "done", "failed", "cancelled")
+# the first line of the "VIGA code" text: the code below it is what Approve runs
+CODE_HEADER = "# VIGA: "
+REVIEW_TITLE = "Review: edit if you like, then Approve or Skip in the VIGA panel"
 
 
 # ----------------------------------------------------------------------------- live run registry
@@ -39,15 +45,15 @@ STOP_KINDS = ("waiting", "paused", "review", "done", "failed", "cancelled")
 class LiveRun:
     """Everything about the run in progress that cannot be stored in bpy properties."""
 
-    session: object
-    worker: object
-    host: object
+    session: Any  # agent.session.Session
+    worker: Any  # agent.worker.ModelWorker
+    host: Any  # tools.host.BlenderHost
     scene_key: int
     scene_name: str
     timer: object = None  # the window-manager timer while a modal pump is active
     pumping: bool = False
     step_once: bool = False  # "Step": pause again after the next round
-    paused_fp: dict | None = None  # scene fingerprint when the run paused (hand edits)
+    paused_fp: Any = None  # tools.fingerprint.Capture of the scene when the run paused
     paused_names: set | None = None
     last_message: str = ""
     last_kind: str = ""
@@ -57,9 +63,20 @@ class LiveRun:
     started: float = field(default_factory=time.time)
     redrawn: float = 0.0  # when the pump last redrew the sidebar
 
+    @classmethod
+    def of(cls, opened: Any, scene: Any) -> LiveRun:
+        """The live run of ``opened`` (launch.OpenRun) working in ``scene``."""
+        return cls(
+            session=opened.session,
+            worker=opened.worker,
+            host=opened.host,
+            scene_key=scene_key(scene),
+            scene_name=scene.name,
+        )
+
     @property
-    def status(self) -> str:
-        return self.session.state["status"]
+    def status(self) -> RunStatus:
+        return self.session.state.status
 
 
 _LIVE: LiveRun | None = None
@@ -109,9 +126,9 @@ def shutdown_live_run(reason: str) -> None:
     live.pumping = False
     try:
         if not live.session.finished:
-            if live.session.state.get("awaiting"):
+            if live.session.state.awaiting is not None:
                 live.worker.cancel()
-                live.session.state["awaiting"] = None
+                live.session.state.awaiting = None
             live.session.pause(reason)
     finally:
         live.worker.close()
@@ -119,29 +136,32 @@ def shutdown_live_run(reason: str) -> None:
 
 
 # ----------------------------------------------------------------------------- keys and access
-def api_key(provider: str, prefs=None) -> tuple[str | None, str]:
-    """(key, where it came from) for ``provider``; key None when there is none.
+def stored_key(provider: str, prefs: Any = None) -> str | None:
+    """The key the add-on preferences hold for ``provider`` (None: empty or no preferences)."""
+    value = (getattr(prefs, f"{provider}_api_key", "") or "").strip() if prefs else ""
+    return value or None
 
-    The key is never stored anywhere else: the preferences, else the environment variable.
-    """
+
+def api_key(
+    provider: str, prefs: Any = None, base_url: str | None = None
+) -> tuple[str | None, str]:
+    """(key, where it came from) for ``provider``: the preferences, else the environment (a
+    local server gets a placeholder); key None when there is none. See agent/providers/keys.py."""
     if provider not in KEY_ENV_VARS:
         return None, "no key needed"
-    stored = (getattr(prefs, f"{provider}_api_key", "") or "").strip() if prefs else ""
-    if stored:
-        return stored, "add-on preferences"
-    env = KEY_ENV_VARS[provider]
-    value = os.environ.get(env, "").strip()
-    if value:
-        return value, f"environment variable {env}"
-    return None, ""
+    try:
+        choice = provider_keys.resolve_key(
+            provider, stored=stored_key(provider, prefs), base_url=base_url
+        )
+    except AuthError:
+        return None, ""
+    if choice.source == provider_keys.SOURCE_LOCAL:
+        return None, choice.source  # the worker sends the placeholder itself
+    return choice.key, choice.source
 
 
 def key_help(provider: str) -> str:
-    env = KEY_ENV_VARS.get(provider, "")
-    return (
-        f"Set it in Edit › Preferences › Add-ons › VIGA (stored in Blender's preferences, "
-        f"never in .blend files) or in the {env} environment variable"
-    )
+    return provider_keys.key_help(provider)
 
 
 def online_access() -> bool:
@@ -150,11 +170,7 @@ def online_access() -> bool:
 
 def needs_online(provider: str, base_url: str | None) -> bool:
     """A request leaves this machine (scripted never does; a local server stays local)."""
-    if provider == "scripted":
-        return False
-    if provider == "openai" and is_local_url(base_url or os.environ.get("OPENAI_BASE_URL")):
-        return False
-    return True
+    return provider_keys.needs_online(provider, base_url)
 
 
 # ----------------------------------------------------------------------------- run inputs
@@ -207,21 +223,13 @@ def choose(context, resolve_photo: bool = False) -> RunChoice:
     base_url = ((getattr(p, "base_url", "") if p else "") or "").strip() or None
     if provider != "openai":
         base_url = None
-    key, source = api_key(provider, p)
+    key, source = api_key(provider, p, base_url)
     problems = []
     photo, label, problem = photo_from_props(props, resolve=resolve_photo)
     if problem:
         problems.append(problem)
-    if (
-        provider in KEY_ENV_VARS
-        and not key
-        and not (
-            provider == "openai" and is_local_url(base_url or os.environ.get("OPENAI_BASE_URL"))
-        )
-    ):
-        problems.append(
-            ("no_key", f"No {PROVIDER_LABELS[provider]} API key. {key_help(provider)}.")
-        )
+    if not key and provider_keys.needs_key(provider, base_url):
+        problems.append(("no_key", f"No {PROVIDER_LABELS[provider]} API key. {key_help(provider)}"))
     if needs_online(provider, base_url) and not online_access():
         problems.append(
             ("offline", f"Blender's online access is off, so nothing is sent. {ONLINE_HELP}.")
@@ -287,27 +295,26 @@ def image_to_file(image) -> str:
     return str(target)
 
 
-def settings_from_prefs(p) -> dict:
-    """Session settings from the add-on preferences (defaults when the add-on has none)."""
+def settings_from_prefs(p: Any) -> Settings:
+    """A run's settings from the add-on preferences (the defaults when the add-on has none)."""
     if p is None:
-        return {}
+        return Settings()
     budgets = {
         name: getattr(p, f"budget_{name}")
         for name in ("geometry", "material", "composition", "lighting", "camera")
     }
-    pause = None if p.pause_after == "NONE" else p.pause_after.lower()
-    return {
-        "budgets": budgets,
-        "rollouts": p.budget_init,
-        "render_device": p.render_device.lower(),
-        "engine": p.engine,
-        "preview_size": p.preview_size,
-        "preview_samples": p.preview_samples,
-        "final_size": p.final_size,
-        "final_samples": p.final_samples,
-        "review_code": p.review_code,
-        "pause_after": pause,
-    }
+    return Settings(
+        budgets=budgets,
+        rollouts=p.budget_init,
+        render_device=p.render_device.lower(),
+        engine=p.engine,
+        preview_size=p.preview_size,
+        preview_samples=p.preview_samples,
+        final_size=p.final_size,
+        final_samples=p.final_samples,
+        review_code=p.review_code,
+        pause_after=None if p.pause_after == "NONE" else p.pause_after.lower(),
+    )
 
 
 def scripted_options(p) -> dict:
@@ -383,55 +390,9 @@ def summarize_changes(changes: dict | None) -> str:
 # ----------------------------------------------------------------------------- what the panel shows
 def describe_step(live: LiveRun) -> str:
     """The current step in words."""
-    session = live.session
-    st = session.state
-    status = st["status"]
     if live.error:
         return live.error
-    if status == "done":
-        return "done: final.blend, final.png and scene.py are in the run folder"
-    if status in ("paused", "review", "failed", "cancelled") and st.get("message"):
-        return st["message"]
-    phase = st["phase"]
-    stage = session.stage.name
-    n = st["stages"][stage]["round"]
-    if st.get("awaiting"):
-        role = st["awaiting"]["role"]
-        waited = time.time() - st["awaiting"].get("submitted", time.time())
-        return f"{stage} round {n}: the {role} model is thinking ({waited:.0f} s)"
-    words = {
-        "begin": "setting up the scene",
-        "stage_start": f"starting {stage}",
-        "round_start": f"{stage} round {n}: rendering the current scene",
-        "generator": f"{stage} round {n}: generator",
-        "attempt": f"{stage} round {n}: rendering the attempt",
-        "verifier": f"{stage} round {n}: verifier",
-        "round_end": f"{stage} round {n}: verdict",
-        "stage_end": f"finishing {stage}",
-        "final": "final render and scene.py",
-        "done": "done",
-    }
-    text = words.get(phase, phase)
-    if live.last_message and phase in ("generator", "verifier"):
-        text = live.last_message
-    return text
-
-
-def latest_metrics(stage_state: dict) -> dict | None:
-    for attempt in reversed(stage_state.get("attempts") or []):
-        if attempt.get("metrics"):
-            return attempt["metrics"]
-    return None
-
-
-def last_verdict(session) -> tuple[str, int, dict] | None:
-    """(stage, round, verdict) of the verifier's most recent verdict in the run."""
-    st = session.state
-    for name in reversed(st["stage_order"]):
-        for attempt in reversed(st["stages"][name].get("attempts") or []):
-            if attempt.get("verdict"):
-                return name, attempt["round"], attempt["verdict"]
-    return None
+    return live.session.progress().step_text(live.last_message)
 
 
 def tick_stats(live: LiveRun, pending_only: bool = False) -> dict:
@@ -443,35 +404,43 @@ def tick_stats(live: LiveRun, pending_only: bool = False) -> dict:
     return {"count": len(values), "max": values[-1], "p99": values[k]}
 
 
-_STATE_CACHE: dict = {}
+_PROGRESS_CACHE: dict[str, tuple[float, RunProgress | None]] = {}
 
 
-def saved_run_state(run_dir: str) -> dict | None:
-    """state.json of a run folder (cached on its mtime: the panel redraws often)."""
-    from .agent.runstore import read_json
-
+def saved_progress(run_dir: str) -> RunProgress | None:
+    """The progress of a run folder from its state.json (cached on the file's mtime: the panel
+    redraws often)."""
     path = Path(run_dir) / "state.json"
     try:
         mtime = path.stat().st_mtime
     except OSError:
         return None
-    cached = _STATE_CACHE.get(str(path))
+    cached = _PROGRESS_CACHE.get(str(path))
     if cached and cached[0] == mtime:
         return cached[1]
-    state = read_json(path)
-    _STATE_CACHE[str(path)] = (mtime, state)
-    return state
+    progress = read_progress(run_dir)
+    _PROGRESS_CACHE[str(path)] = (mtime, progress)
+    return progress
 
 
 # ----------------------------------------------------------------------------- datablocks
-def show_code_text(code: str, title: str = "") -> object:
-    """Put ``code`` in the "VIGA code" Text datablock (created if needed); returns it."""
+def show_code_text(code: str, title: str = "") -> Any:
+    """Put ``code`` in the "VIGA code" Text datablock (created if needed) under a one-line
+    ``CODE_HEADER`` comment with ``title``; returns the datablock."""
     text = bpy.data.texts.get(CODE_TEXT_NAME) or bpy.data.texts.new(CODE_TEXT_NAME)
     text.clear()
-    if title:
-        text.write(f"# {title}\n")
+    text.write(f"{CODE_HEADER}{title}\n")
     text.write(code)
     return text
+
+
+def code_from_text(text: Any) -> str:
+    """The code of a Text datablock without the header line ``show_code_text`` put on top (the
+    artist's edits below it are kept as they are)."""
+    lines = text.as_string().split("\n")
+    if lines and lines[0].startswith(CODE_HEADER):
+        lines = lines[1:]
+    return "\n".join(lines)
 
 
 def show_in_editor(context, area_type: str, attr: str, datablock) -> bool:
@@ -518,19 +487,6 @@ def side_by_side_image(photo_path: str, render_path: str):
     image.pixels.foreach_set(out.ravel())
     image.update()
     return image
-
-
-def latest_render(session) -> str | None:
-    """The newest render of the run (final.png, else the last attempt's render)."""
-    final = session.run_dir / "final.png"
-    if session.state["status"] == "done" and final.is_file():
-        return str(final)
-    st = session.state
-    for name in reversed(st["stage_order"][: st["stage_index"] + 1]):
-        for attempt in reversed(st["stages"][name].get("attempts") or []):
-            if attempt.get("render") and Path(attempt["render"]).is_file():
-                return attempt["render"]
-    return None
 
 
 def redraw(context) -> None:

@@ -50,11 +50,11 @@ class VIGA_OT_show_render(bpy.types.Operator):
         if live is None:
             self.report({"ERROR"}, "No run in this scene.")
             return {"CANCELLED"}
-        path = rt.latest_render(live.session)
+        path = live.session.progress().latest_render
         if path is None:
             self.report({"WARNING"}, "No render yet.")
             return {"CANCELLED"}
-        image = rt.side_by_side_image(str(live.session.store.reference), path)
+        image = rt.side_by_side_image(str(live.session.store.reference), str(path))
         shown = rt.show_in_editor(context, "IMAGE_EDITOR", "image", image)
         if not shown:
             self.report(

@@ -15,6 +15,8 @@ from pathlib import Path
 import bpy
 
 from .. import ui_runtime as rt
+from ..agent.session import StepKind
+from ..agent.state import Phase, RunStatus
 
 
 class RunPump:
@@ -79,7 +81,7 @@ class RunPump:
         session = live.session
         t0 = time.perf_counter()
         # "pending": the tick only polled a request the model is still working on
-        pending = bool(session.state.get("awaiting"))
+        pending = session.state.awaiting is not None
         if rt.scene_key(context.scene) != live.scene_key:
             live.last_message = f"waiting: switch back to scene {live.scene_name!r}"
             live.ticks.append((time.perf_counter() - t0, pending))
@@ -94,10 +96,9 @@ class RunPump:
             live.last_kind = result.kind
             if not result.waiting:
                 pending = False
-            if result.kind != "waiting":
                 live.last_message = result.message
             self._after_step(context, live, result)
-            if result.kind in rt.STOP_KINDS or session.status != "running":
+            if result.stops or session.status is not RunStatus.RUNNING:
                 break
             if time.perf_counter() - t0 > self.tick_budget:
                 break
@@ -108,27 +109,25 @@ class RunPump:
 
     def _after_step(self, context, live, result) -> None:
         session = live.session
-        if result.kind == "review":
-            rt.show_code_text(
-                session.code_under_review or "",
-                "Review: edit if you like, then Approve or Skip in the VIGA panel",
-            )
+        if result.kind is StepKind.REVIEW:
+            rt.show_code_text(session.code_under_review or "", rt.REVIEW_TITLE)
         if (
             live.step_once
-            and session.status == "running"
-            and (
-                (
-                    result.kind == "round"
-                    and "approved" in result.data
-                    and session.state["phase"] != "stage_end"
-                )
-                or (result.kind == "stage" and "status" in result.data)
-            )
+            and session.status is RunStatus.RUNNING
+            and ended_a_round(result, session)
         ):
             live.step_once = False
             session.pause("stepped one round; Step again or Resume")
-        if session.status == "paused" and live.paused_fp is None:
+        if session.status is RunStatus.PAUSED and live.paused_fp is None:
             rt.remember_scene(live, context.scene)
+
+
+def ended_a_round(result, session) -> bool:
+    """True after the step that ends a round: its verdict, or, for a stage's last round, the
+    stage's end (so Step pauses with the stage's best attempt in the scene)."""
+    if result.kind is StepKind.STAGE_ENDED:
+        return True
+    return result.kind is StepKind.ROUND_ENDED and session.state.phase is not Phase.STAGE_END
 
 
 def _prefs(context):
@@ -152,13 +151,11 @@ def _run_scene(context, name: str):
 
 
 def start_run(op, context):
-    """Validate the inputs and build the Session; returns the LiveRun or None (reported)."""
+    """Validate the inputs and open the run; returns the LiveRun or None (reported)."""
     from ..agent.photo import PhotoError
-    from ..agent.providers.base import ProviderError
-    from ..agent.session import Session
-    from ..agent.worker import ModelWorker
+    from ..agent.providers.errors import ProviderError
+    from ..launch import open_run
     from ..preferences import runs_root
-    from ..tools.host import BlenderHost
 
     live = rt.any_live_run()
     if rt.run_is_going(live):
@@ -174,56 +171,41 @@ def start_run(op, context):
             op.report({"ERROR"}, message)
         return None
     p = _prefs(context)
-    settings = rt.settings_from_prefs(p)
-    settings.update(
+    settings = rt.settings_from_prefs(p).with_changes(
         provider=choice.provider,
         base_url=choice.base_url,
         model=None if choice.provider == "scripted" else choice.model,
     )
     opts = rt.scripted_options(p) if choice.provider == "scripted" else {}
-    from ..agent.session import DEFAULT_SETTINGS
-
-    effective = {**DEFAULT_SETTINGS, **settings}
     try:
-        worker = ModelWorker(choice.provider, settings["model"], choice.key, choice.base_url, opts)
+        opened = open_run(
+            settings,
+            photo=choice.photo,
+            runs_root=runs_root(context),
+            name=Path(choice.photo).stem,
+            api_key=choice.key,
+            worker_opts=opts,
+        )
     except ProviderError as e:
         op.report({"ERROR"}, str(e))
         return None
-    host = BlenderHost(
-        render_device=effective["render_device"],
-        engine=effective["engine"],
-        preview_size=effective["preview_size"],
-        preview_samples=effective["preview_samples"],
-    )
-    try:
-        session = Session.create(
-            choice.photo, runs_root(context), host, worker, settings, name=Path(choice.photo).stem
-        )
     except (PhotoError, ValueError) as e:
-        worker.close()
         op.report({"ERROR"}, f"The photo could not be loaded: {e}")
         return None
     except OSError as e:
-        worker.close()
         op.report({"ERROR"}, f"Cannot write the run folder under {runs_root(context)}: {e}")
         return None
     source = context.scene
     scene = _run_scene(context, Path(choice.photo).stem)
     if live is not None:  # a finished run's leftovers
         live.worker.close()
-    live = rt.LiveRun(
-        session=session,
-        worker=worker,
-        host=host,
-        scene_key=rt.scene_key(scene),
-        scene_name=scene.name,
-    )
+    live = rt.LiveRun.of(opened, scene)
     rt.set_live_run(live)
-    scene.viga.run_dir = str(session.run_dir)
+    scene.viga.run_dir = str(opened.session.run_dir)
     if scene != source:  # the new scene shows the same inputs
         for name in ("photo_source", "photo_path", "photo_image", "provider", "model"):
             setattr(scene.viga, name, getattr(source.viga, name))
-    worker.start()  # the child imports its SDK while the scene is set up
+    opened.worker.start()  # the child imports its SDK while the scene is set up
     if choice.provider == "scripted":
         op.report({"INFO"}, f"VIGA: {rt.SCRIPTED_NOTE}")
     return live
@@ -231,53 +213,42 @@ def start_run(op, context):
 
 def resume_from_folder(op, context, run_dir: str):
     """A Session resumed from a run folder (after Cancel, a failure, or reopening a .blend)."""
-    from ..agent.providers.base import ProviderError
-    from ..agent.runstore import RunStore
-    from ..agent.session import DEFAULT_SETTINGS, Session
-    from ..agent.worker import ModelWorker
-    from ..tools.host import BlenderHost
+    from ..agent.providers.errors import ProviderError
+    from ..agent.providers.keys import needs_online
+    from ..launch import open_run, stored_settings
 
-    state = RunStore(Path(run_dir)).load_state() if run_dir else None
-    if not state:
+    try:
+        stored = stored_settings(run_dir) if run_dir else None
+    except (FileNotFoundError, ValueError):
+        stored = None
+    if stored is None:
         op.report(
             {"ERROR"}, f"No resumable run in {run_dir or '(no folder)'} (state.json missing)."
         )
         return None
-    provider = state["settings"]["provider"]
     p = _prefs(context)
-    key, _ = rt.api_key(provider, p)
-    base_url = state["settings"].get("base_url")
-    if rt.needs_online(provider, base_url) and not rt.online_access():
+    if needs_online(stored.provider, stored.base_url) and not rt.online_access():
         op.report(
             {"ERROR"}, f"Blender's online access is off, so nothing is sent. {rt.ONLINE_HELP}."
         )
         return None
-    opts = rt.scripted_options(p) if provider == "scripted" else {}
-    settings = {**DEFAULT_SETTINGS, **state["settings"]}
+    opts = rt.scripted_options(p) if stored.provider == "scripted" else {}
     try:
-        worker = ModelWorker(provider, settings.get("model"), key, base_url, opts)
+        opened = open_run(
+            stored,
+            resume=run_dir,
+            api_key=rt.stored_key(stored.provider, p),
+            worker_opts=opts,
+        )
     except ProviderError as e:
         op.report({"ERROR"}, str(e))
         return None
-    host = BlenderHost(
-        render_device=settings["render_device"],
-        engine=settings["engine"],
-        preview_size=settings["preview_size"],
-        preview_samples=settings["preview_samples"],
-    )
-    session = Session.resume(run_dir, host, worker)
     old = rt.any_live_run()
     if old is not None:
         old.worker.close()
-    live = rt.LiveRun(
-        session=session,
-        worker=worker,
-        host=host,
-        scene_key=rt.scene_key(context.scene),
-        scene_name=context.scene.name,
-    )
+    live = rt.LiveRun.of(opened, context.scene)
     rt.set_live_run(live)
-    context.scene.viga.run_dir = str(session.run_dir)
+    context.scene.viga.run_dir = str(opened.session.run_dir)
     return live
 
 
@@ -311,9 +282,9 @@ def pump_until_stop(live, context) -> str:
         live.pumping = False
         if live.session.finished:
             live.worker.close()
-    if live.session.status == "review":
-        rt.show_code_text(live.session.code_under_review or "", "Review")
-    if live.session.status == "paused":
+    if live.session.status is RunStatus.REVIEW:
+        rt.show_code_text(live.session.code_under_review or "", rt.REVIEW_TITLE)
+    if live.session.status is RunStatus.PAUSED:
         rt.remember_scene(live, context.scene)
     return status
 
@@ -335,7 +306,9 @@ class VIGA_OT_resume_run(RunPump, bpy.types.Operator):
         if live is not None and live.pumping and live.status == "running":
             self.report({"WARNING"}, "The run is already running.")
             return None
-        if live is not None and live.status in ("paused", "review") and not self.run_dir:
+        if live is not None and not self.run_dir and live.status in ("running", "paused", "review"):
+            # the live run goes on (running: e.g. code just approved, with no pump going);
+            # reading it back from its folder would restart the round in progress
             if live.status == "paused":
                 changes = rt.continue_live(live, context.scene)
                 if changes:

@@ -5,19 +5,12 @@ from __future__ import annotations
 import bpy
 
 from .. import ui_runtime as rt
+from ..agent.state import joined_code
 
 
 def _reviewing(context):
     live = rt.live_run(context.scene)
     return live if live is not None and live.status == "review" else None
-
-
-def _code_from_text(text) -> str:
-    """The Text datablock's code without the header comment this add-on put on top."""
-    lines = text.as_string().split("\n")
-    if lines and lines[0].startswith("# Review:"):
-        lines = lines[1:]
-    return "\n".join(lines)
 
 
 class VIGA_OT_approve_code(bpy.types.Operator):
@@ -43,7 +36,7 @@ class VIGA_OT_approve_code(bpy.types.Operator):
             )
             live.session.approve_code(None)
         else:
-            code = _code_from_text(text)
+            code = rt.code_from_text(text)
             original = live.session.code_under_review
             live.session.approve_code(None if code.strip() == (original or "").strip() else code)
         live.paused_fp = None
@@ -84,10 +77,7 @@ class VIGA_OT_open_code(bpy.types.Operator):
             return {"CANCELLED"}
         session = live.session
         if session.code_under_review is not None:
-            code, title = (
-                session.code_under_review,
-                "Review: edit if you like, then Approve or Skip in the VIGA panel",
-            )
+            code, title = session.code_under_review, rt.REVIEW_TITLE
         else:
             code, title = current_code(session)
         if code is None:
@@ -106,16 +96,11 @@ class VIGA_OT_open_code(bpy.types.Operator):
 def current_code(session):
     """(code, title) of the newest round that has code: this round's, else the last code.py."""
     st = session.state
-    order = st["stage_order"][: st["stage_index"] + 1]
-    for name in reversed(order):
-        ss = st["stages"][name]
-        if name == session.stage.name and ss.get("code"):
-            joined = "\n\n".join(
-                f"# execute_code #{i + 1} ({c['status']})\n{c['code']}"
-                for i, c in enumerate(ss["code"])
-            )
-            return joined, f"{name} round {ss['round']} (running)"
-        for n in range(ss.get("round") or 0, 0, -1):
+    for name in reversed(st.stage_order[: st.stage_index + 1]):
+        ss = st.stages[name]
+        if name == session.stage.name and ss.code:
+            return joined_code(ss.code), f"{name} round {ss.round} (running)"
+        for n in range(ss.round or 0, 0, -1):
             path = session.store.round_dir(name, n) / "code.py"
             if path.is_file():
                 return path.read_text(), f"{name} round {n}: {path}"

@@ -14,14 +14,6 @@ import bpy
 
 from .. import ui_runtime as rt
 
-STATUS_WORDS = {
-    "waiting": "waiting",
-    "running": "running",
-    "approved": "approved",
-    "budget_spent": "budget spent",
-    "failed": "failed",
-    "skipped": "skipped",
-}
 STATUS_ICONS = {
     "waiting": "TIME",
     "running": "PLAY",
@@ -46,20 +38,14 @@ def _fmt_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
-def _saved_state(context):
-    """state.json of the run folder this scene remembers (no live run), or None."""
-    run_dir = context.scene.viga.run_dir
-    if not run_dir:
-        return None
-    return rt.saved_run_state(bpy.path.abspath(run_dir))
-
-
 def _view(context):
-    """(live run or None, state dict or None) the panels show for this scene."""
+    """(live run or None, progress or None) the panels show for this scene: the live run's, else
+    that of the run folder this scene remembers."""
     live = rt.live_run(context.scene)
     if live is not None:
-        return live, live.session.state
-    return None, _saved_state(context)
+        return live, live.session.progress()
+    run_dir = context.scene.viga.run_dir
+    return None, rt.saved_progress(bpy.path.abspath(run_dir)) if run_dir else None
 
 
 # ----------------------------------------------------------------------------- thumbnail
@@ -114,7 +100,7 @@ def draw_main(layout, context) -> None:
     if props is None:
         layout.label(text="VIGA is not registered properly (scene.viga missing)", icon="ERROR")
         return
-    live, state = _view(context)
+    live, progress = _view(context)
     other = rt.any_live_run()
     if other is not None and other is not live and rt.run_is_going(other):
         box = layout.box()
@@ -126,7 +112,7 @@ def draw_main(layout, context) -> None:
             icon="INFO",
         )
     _draw_inputs(layout, context, props, live)
-    _draw_controls(layout, context, props, live, state)
+    _draw_controls(layout, context, props, live, progress)
 
 
 def _draw_inputs(layout, context, props, live) -> None:
@@ -191,21 +177,19 @@ def _draw_step_through(layout, context) -> None:
     row.prop(p, "pause_after", text="")
 
 
-def _draw_controls(layout, context, props, live, state) -> None:
+def _draw_controls(layout, context, props, live, progress) -> None:
     col = layout.column()
     if live is None:
-        if state and state.get("status") != "done" and state.get("phase") != "done":
+        if progress and not progress.finished:
             box = col.box()
-            stage = state["stage_order"][min(state["stage_index"], len(state["stage_order"]) - 1)]
-            round_no = state["stages"][stage]["round"]
             wrap(
                 box,
-                f"This file was saved during a run ({state['status']} at {stage} round "
-                f"{round_no}). Resume continues from the last completed round.",
+                f"This file was saved during a run ({progress.status} at {progress.stage} round "
+                f"{progress.round}). Resume continues from the last completed round.",
                 icon="RECOVER_LAST",
             )
             box.operator("viga.resume_run", icon="PLAY")
-        elif state:
+        elif progress:
             row = col.row()
             row.label(text="Last run finished", icon="CHECKMARK")
             row.operator("viga.resume_run", text="Load to Revert", icon="LOOP_BACK")
@@ -231,7 +215,7 @@ def _draw_controls(layout, context, props, live, state) -> None:
         row.operator("viga.step_round", text="Step", icon="FRAME_NEXT")
         row.operator("viga.cancel", text="Cancel", icon="CANCEL")
         box = col.box()
-        wrap(box, live.session.state.get("message") or "paused", icon="PAUSE")
+        wrap(box, live.session.state.message or "paused", icon="PAUSE")
         wrap(
             box,
             "Edit the scene if you like: your edits are kept and told to the next "
@@ -270,7 +254,7 @@ def _draw_controls(layout, context, props, live, state) -> None:
         box.alert = status == "failed"
         wrap(
             box,
-            f"{status}: {live.session.state.get('message') or ''}",
+            f"{status}: {live.session.state.message}",
             icon="ERROR" if status == "failed" else "CANCEL",
         )
         row.operator("viga.resume_run", text="Resume", icon="PLAY")
@@ -287,36 +271,29 @@ def _draw_controls(layout, context, props, live, state) -> None:
 
 # ----------------------------------------------------------------------------- stages
 def draw_stages(layout, context) -> None:
-    live, state = _view(context)
-    if not state:
+    live, progress = _view(context)
+    if not progress:
         layout.label(text="No run yet")
         return
-    current = state["stage_order"][min(state["stage_index"], len(state["stage_order"]) - 1)]
     col = layout.column(align=True)
-    for name in state["stage_order"]:
-        ss = state["stages"][name]
-        status = ss["status"]
-        word = STATUS_WORDS.get(status, status)
-        run_status = state.get("status")
-        if status == "running" and run_status in ("paused", "review", "failed", "cancelled"):
-            word = {"failed": "stopped", "cancelled": "stopped"}.get(run_status, run_status)
+    for row_info in progress.stages:
+        name = row_info.name
         row = col.row(align=True)
         split = row.split(factor=0.42, align=True)
-        split.label(text=name.capitalize(), icon=STATUS_ICONS.get(status, "QUESTION"))
+        split.label(text=name.capitalize(), icon=STATUS_ICONS.get(row_info.status, "QUESTION"))
         right = split.row(align=True)
-        right.label(text=word)
-        right.label(text=f"{ss['round']}/{ss['budget']}")
-        metrics = rt.latest_metrics(ss)
-        if metrics and metrics.get("psnr") is not None:
-            ssim = metrics.get("ssim")
+        right.label(text=row_info.word)
+        right.label(text=f"{row_info.round}/{row_info.budget}")
+        if row_info.psnr is not None:
+            ssim = row_info.ssim
             right.label(
-                text=f"{metrics['psnr']:.1f} dB" + (f" {ssim:.2f}" if ssim is not None else "")
+                text=f"{row_info.psnr:.1f} dB" + (f" {ssim:.2f}" if ssim is not None else "")
             )
         else:
             right.label(text="—")
         if live is None:
             continue
-        if status in rt.FINISHED_STAGE:
+        if row_info.finished:
             snap = live.session.store.stage_dir(name) / "snapshot.blend"
             sub = right.row(align=True)
             sub.enabled = snap.is_file() and live.status != "review"
@@ -324,7 +301,7 @@ def draw_stages(layout, context) -> None:
             op.stage = name
             op = sub.operator("viga.rerun_stage", text="", icon="FILE_REFRESH")
             op.stage = name
-        elif name == current and status == "running" and not live.session.finished:
+        elif name == progress.stage and row_info.status == "running" and not live.session.finished:
             op = right.operator("viga.skip_stage", text="Skip", icon="FORWARD")
             op.stage = name
     layout.label(text="PSNR (dB) and SSIM of the latest render against the photo")
@@ -332,28 +309,22 @@ def draw_stages(layout, context) -> None:
 
 # ----------------------------------------------------------------------------- progress
 def draw_progress(layout, context) -> None:
-    live, state = _view(context)
-    if not state:
+    live, p = _view(context)
+    if not p:
         layout.label(text="Nothing running")
         return
-    if live is not None:
-        p = live.session.progress()
-        step = rt.describe_step(live)
-    else:
-        p = _progress_from_state(state)
-        step = state.get("message") or state["status"]
-    text = f"{p['fraction'] * 100:.0f}%  {p['stage']} round {p['round']}/{p['budget']}"
+    step = rt.describe_step(live) if live is not None else (p.message or str(p.status))
+    text = f"{p.fraction * 100:.0f}%  {p.stage} round {p.round}/{p.budget}"
     try:
-        layout.progress(factor=p["fraction"], type="BAR", text=text)
+        layout.progress(factor=p.fraction, type="BAR", text=text)
     except (AttributeError, TypeError):  # Blender before 4.0
         layout.label(text=text)
     wrap(layout, step, icon="TRIA_RIGHT")
-    tokens = p.get("input_tokens", 0) + p.get("output_tokens", 0)
     row = layout.row()
-    row.label(text=f"Elapsed {_fmt_time(p['elapsed'])}", icon="TIME")
-    row.label(text=f"{tokens:,} tokens")
-    row.label(text=f"${p.get('cost_usd', 0.0):.3f}")
-    if state["settings"].get("provider") == "scripted":
+    row.label(text=f"Elapsed {_fmt_time(p.elapsed)}", icon="TIME")
+    row.label(text=f"{p.tokens:,} tokens")
+    row.label(text=f"${p.cost_usd:.3f}")
+    if p.scripted:
         layout.label(text=rt.SCRIPTED_NOTE, icon="INFO")
     row = layout.row(align=True)
     row.operator("viga.open_run_folder", text="Folder", icon="FILE_FOLDER")
@@ -363,40 +334,23 @@ def draw_progress(layout, context) -> None:
     sub.operator("viga.show_render", text="Render", icon="IMAGE_DATA")
 
 
-def _progress_from_state(state) -> dict:
-    total = sum(s["budget"] for s in state["stages"].values()) + 1
-    done = sum(
-        s["budget"] if s["status"] in rt.FINISHED_STAGE else len(s["attempts"])
-        for s in state["stages"].values()
-    )
-    stage = state["stage_order"][min(state["stage_index"], len(state["stage_order"]) - 1)]
-    return {
-        "fraction": 1.0 if state["phase"] == "done" else min(1.0, done / total),
-        "stage": stage,
-        "round": state["stages"][stage]["round"],
-        "budget": state["stages"][stage]["budget"],
-        "elapsed": state.get("elapsed", 0.0),
-        **state.get("totals", {}),
-    }
-
-
 # ----------------------------------------------------------------------------- checklist
 def draw_checklist(layout, context) -> None:
-    live, state = _view(context)
-    verdict = rt.last_verdict(live.session) if live is not None else None
+    live, progress = _view(context)
+    verdict = progress.verdict if live is not None and progress is not None else None
     if verdict is None:
         layout.label(text="No verdict yet")
         return
     stage, round_no, v = verdict
-    word = "approved" if v.get("approved") else "not approved"
+    word = "approved" if v.approved else "not approved"
     layout.label(
         text=f"{stage} round {round_no}: {word}",
-        icon="CHECKMARK" if v.get("approved") else "CANCEL",
+        icon="CHECKMARK" if v.approved else "CANCEL",
     )
-    for item in v.get("checklist") or []:
+    for item in v.checklist:
         wrap(layout, f"• {item}")
-    if v.get("note"):
-        wrap(layout, v["note"], icon="INFO")
+    if v.note:
+        wrap(layout, v.note, icon="INFO")
 
 
 # ----------------------------------------------------------------------------- panel classes
