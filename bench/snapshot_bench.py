@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bpy  # noqa: E402
 
+from viga_addon.tools import fingerprint  # noqa: E402
 from viga_addon.tools import snapshot as snap  # noqa: E402
-from viga_addon.tools.execute import execute_code, scene_fingerprint  # noqa: E402
+from viga_addon.tools.execute import execute_code  # noqa: E402
 
 MATERIALS = 40
 
@@ -93,7 +94,7 @@ def bench(object_count: int, runs: int, directory: Path) -> dict:
     fingerprint_times, checkpoint_times, ok_times, fail_times = [], [], [], []
     for _ in range(runs):
         start = time.perf_counter()
-        scene_fingerprint()
+        fingerprint.capture()
         fingerprint_times.append(time.perf_counter() - start)
         handle = snap.checkpoint()
         checkpoint_times.append(handle.seconds)

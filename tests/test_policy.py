@@ -13,7 +13,7 @@ import pytest
 from hostile_snippets import CATEGORIES, SNIPPETS
 
 from viga_addon.demo import tabletop
-from viga_addon.tools import execute, policy, scope
+from viga_addon.tools import fingerprint, policy
 from viga_addon.tools.execute import execute_code
 from viga_addon.tools.host import BlenderHost
 
@@ -72,8 +72,7 @@ def _state():
         if not name.startswith("_") and isinstance(getattr(app.handlers, name), list)
     }
     return {
-        "scope": scope.capture(),
-        "fingerprint": execute.scene_fingerprint(),
+        "scope": fingerprint.capture(),
         "handlers": handlers,
         "driver_namespace": sorted(app.driver_namespace.keys()),
         "texts": [t.name for t in bpy.data.texts],
@@ -276,7 +275,7 @@ if __name__ == "__main__":
 
 @pytest.mark.smoke
 def test_timeout_is_configurable_and_restores_the_scene(demo_scene):
-    before = scope.capture()
+    before = fingerprint.capture()
     host = BlenderHost(render_device="cpu", code_timeout=0.5)
     started = time.monotonic()
     result = host.call(
@@ -285,14 +284,14 @@ def test_timeout_is_configurable_and_restores_the_scene(demo_scene):
     )
     assert time.monotonic() - started < 4
     assert result["timed_out"] and "time limit" in result["error"]
-    assert "restored" in result["error"] and scope.capture() == before
+    assert "restored" in result["error"] and fingerprint.capture() == before
     fast = host.call("execute_code", {"code": "bpy.data.objects['ground'].location.z = 1"})
     assert fast["ok"], fast
 
 
 @pytest.mark.smoke
 def test_refusal_caught_by_the_code_still_fails_the_call(demo_scene):
-    before = scope.capture()
+    before = fingerprint.capture()
     code = (
         "bpy.data.objects['ground'].location.z = 4\n"
         "try:\n    w = getattr(bpy.ops, 'w' + 'm')\nexcept Exception as e:\n"
@@ -301,7 +300,7 @@ def test_refusal_caught_by_the_code_still_fails_the_call(demo_scene):
     result = execute_code(code)
     assert result["ok"] is False and result["refused"] and result["restored"]
     assert "caught bpy.ops.wm is not allowed" in result["stdout"]
-    assert scope.capture() == before
+    assert fingerprint.capture() == before
 
 
 # ------------------------------------------------------------------ each layer on its own
@@ -459,7 +458,7 @@ else:
         )
     )
     def test_execute_code_survives_any_text(demo_scene, code):
-        before = scope.capture()
+        before = fingerprint.capture()
         result = execute_code(code, timeout=1.0, scope=("materials",))
         assert isinstance(result["ok"], bool)
         assert set(result) >= {
@@ -475,7 +474,7 @@ else:
             assert result["error"] is None
         else:
             assert isinstance(result["error"], str) and result["error"]
-            assert scope.capture() == before  # refused, failed and restored, or out of scope
+            assert fingerprint.capture() == before  # refused, failed and restored, or out of scope
         assert bpy.context.scene is not None and execute_code("x = 1")["ok"]
 
     _names = st.one_of(st.text(max_size=30), st.sampled_from(["ground", "red_ball", "camera", ""]))

@@ -22,7 +22,7 @@ from viga_addon.agent import metrics
 from viga_addon.tools import scene_export
 from viga_addon.tools.scene_export import program, runtime
 
-VENV311 = Path("/work/venv311/bin/python")
+VENV311 = Path(__file__).resolve().parents[1] / ".venv-42" / "bin" / "python"  # ./dev smoke42
 
 REBUILD = textwrap.dedent(
     """

@@ -23,15 +23,15 @@ def demo_scene():
 
 
 def _changed(code):
-    before = scope.capture()
+    before = fingerprint.capture()
     result = execute_code(code)
     assert result["ok"], result
-    found = fingerprint.diff(before, scope.capture())
+    found = fingerprint.diff(before, fingerprint.capture())
     return {c["what"]: c["scopes"] for c in scope.changes(found)}
 
 
 def test_every_scope_name_is_known_to_the_classifier():
-    labels = scope.capture(bpy.context.scene)
+    labels = fingerprint.capture(bpy.context.scene)
     used = {s for entry in labels.entries.values() for s in entry.scopes or ()}
     assert used <= set(SCOPES)
     for stage in STAGES.values():
@@ -59,7 +59,7 @@ def test_demo_stage_code_fits_its_stage_scope(demo_scene, stage, code):
 
 @pytest.mark.smoke
 def test_out_of_scope_call_is_rolled_back_whole_and_explained(demo_scene):
-    before = scope.capture()
+    before = fingerprint.capture()
     code = (
         "bpy.data.materials['placeholder_grey'].diffuse_color = (1, 0, 0, 1)\n"
         "bpy.data.objects['red_ball'].location.x = 3\n"
@@ -73,7 +73,7 @@ def test_out_of_scope_call_is_rolled_back_whole_and_explained(demo_scene):
     ]
     assert "(allowed: materials)" in result["error"]
     assert "changed transform of 'red_ball' (needs scope transforms)" in result["error"]
-    assert scope.capture() == before  # the in-scope material edit was rolled back too
+    assert fingerprint.capture() == before  # the in-scope material edit was rolled back too
 
 
 @pytest.mark.parametrize(

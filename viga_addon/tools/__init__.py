@@ -14,8 +14,6 @@ rna           RNA property walker
 refine        refine_parameters: render-and-compare search of continuous scene parameters
 refine_params the parameters refine can tune, by name, and the group presets
 refine_masks  per-object masks from one flat object-ID render (for refine's colour steps)
-metrics       alias of agent.metrics (PSNR / SSIM, moved there); kept until batch.py imports it
-              from agent
 
 What this package may import: bpy and Blender's other modules (bmesh, mathutils), the standard
 library, numpy and Pillow, and the pure helpers of ``viga_addon.agent`` such as

@@ -23,17 +23,6 @@ STDOUT_LIMIT = 4000
 CHANGE_KEYS = fingerprint.REPORT_KEYS
 
 
-# ----------------------------------------------------------------------------- fingerprints
-def scene_fingerprint(scene=None) -> fingerprint.Capture:
-    """``fingerprint.capture`` (kept for callers that compare scene states: tests, benches)."""
-    return fingerprint.capture(scene)
-
-
-def diff_fingerprints(before: fingerprint.Capture, after: fingerprint.Capture) -> dict:
-    """The change report between two captures (``fingerprint.diff(...).report``)."""
-    return fingerprint.diff(before, after).report
-
-
 # ----------------------------------------------------------------------------- helpers
 def _namespace() -> dict:
     """Model code's namespace: guarded bpy and modules, restricted builtins (see policy)."""

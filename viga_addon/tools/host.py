@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import io
 import os
-import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import bpy
@@ -58,7 +59,7 @@ class BlenderHost:
     ):
         self.render_device = render_device
         self.engine = engine
-        # An extra refusal hook run before the built-in policy (tools/policy.py), which is
+        # An extra refusal hook run before the built-in policy (tools/policy/), which is
         # always on: there is no way to run model code around it.
         self.checker = checker
         self.code_timeout = code_timeout
@@ -71,6 +72,27 @@ class BlenderHost:
         }
         self.viewer = self._new_viewer()
         self._undo_stack: list[snapshot.Checkpoint] = []
+        # the tools the agent may call, by name (the host's whole interface)
+        self.tools: dict[str, Callable[..., dict]] = {
+            "setup_scene": self.tool_setup_scene,
+            "reset_scene": self.tool_reset_scene,
+            "object_names": self.tool_object_names,
+            "save_blend": self.tool_save_blend,
+            "write_scene_py": self.tool_write_scene_py,
+            "snapshot": self.tool_snapshot,
+            "restore": self.tool_restore,
+            "execute_code": self.tool_execute_code,
+            "refine_parameters": self.tool_refine_parameters,
+            "revert_last": self.tool_revert_last,
+            "get_scene_info": self.tool_get_scene_info,
+            "render": self.tool_render,
+            "initialize_viewpoint": self.tool_initialize_viewpoint,
+            "set_camera": self.tool_set_camera,
+            "investigate": self.tool_investigate,
+            "set_visibility": self.tool_set_visibility,
+            "reset_view": self.tool_reset_view,
+            "compare": self.tool_compare,
+        }
 
     def _new_viewer(self):
         viewer = viewing.Viewer()
@@ -78,7 +100,8 @@ class BlenderHost:
         return viewer
 
     def call(self, name: str, args: dict | None = None) -> dict:
-        handler = getattr(self, f"tool_{name}", None)
+        """Run the host tool ``name`` with ``args``; never raises (failures are results)."""
+        handler = self.tools.get(name)
         if handler is None:
             return {"ok": False, "error": f"unknown host tool {name!r}"}
         args = dict(args or {})
@@ -129,7 +152,7 @@ class BlenderHost:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.tmp.blend")
-        with contextlib.redirect_stdout(sys.stderr):  # the operator's report is chatter
+        with contextlib.redirect_stdout(io.StringIO()):  # "Info: Saved copy as …" is chatter
             bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
         os.replace(tmp, path)
         return {"ok": True, "path": str(path)}

@@ -31,13 +31,14 @@ SKIP_SETTINGS = frozenset({"rna_type", "linear_colorspace_settings", "wireframe_
 DROP = object()  # what a ``leaf`` returns for a value to leave out
 
 # (type(struct), number of properties) -> the properties worth reading, in RNA order, as
-# (identifier, kind): kind VALUE is a writable scalar / array / enum, POINTER / READONLY_POINTER
-# a pointer. The count is in the key so properties registered later are seen.
+# (identifier, kind, hidden): kind VALUE is a writable scalar / array / enum, POINTER /
+# READONLY_POINTER a pointer; hidden: the property is hidden from the UI. The count is in the key
+# so properties registered later are seen.
 VALUE, POINTER, READONLY_POINTER = 0, 1, 2
-_PLANS: dict[tuple, tuple[tuple[str, int], ...]] = {}
+_PLANS: dict[tuple, tuple[tuple[str, int, bool], ...]] = {}
 
 
-def _plan(struct) -> tuple[tuple[str, int], ...]:
+def _plan(struct) -> tuple[tuple[str, int, bool], ...]:
     properties = struct.bl_rna.properties
     key = (type(struct), len(properties))
     plan = _PLANS.get(key)
@@ -46,10 +47,12 @@ def _plan(struct) -> tuple[tuple[str, int], ...]:
         for prop in properties:
             if prop.type == "COLLECTION":
                 continue
+            hidden = bool(getattr(prop, "is_hidden", False))
             if prop.type == "POINTER":
-                entries.append((prop.identifier, READONLY_POINTER if prop.is_readonly else POINTER))
+                kind = READONLY_POINTER if prop.is_readonly else POINTER
+                entries.append((prop.identifier, kind, hidden))
             elif not prop.is_readonly:
-                entries.append((prop.identifier, VALUE))
+                entries.append((prop.identifier, VALUE, hidden))
         plan = _PLANS[key] = tuple(entries)
     return plan
 
@@ -65,6 +68,7 @@ def props(
     ids: bool = False,
     depth: int = 0,
     leaf: Callable = _identity,
+    hidden: bool = True,
 ) -> dict:
     """``{identifier: value}`` of ``struct``'s writable value properties not in ``skip``, in RNA
     order.
@@ -72,19 +76,19 @@ def props(
     ``ids``: also writable pointers whose value is an ID or None. ``depth``: how many levels of
     nested non-ID structs (readonly pointers too, e.g. ``render.image_settings``) to include,
     each as a dict (left out when empty). ``leaf(value)`` converts each value and ID pointer;
-    a value for which it returns ``DROP`` is left out. A property that cannot be read (some
-    need a context) is left out.
+    a value for which it returns ``DROP`` is left out. ``hidden=False`` leaves out properties
+    hidden from the UI. A property that cannot be read (some need a context) is left out.
     """
     with warnings.catch_warnings():  # reading a deprecated property (use_nodes) warns
         warnings.simplefilter("ignore", DeprecationWarning)
-        return _props(struct, skip, ids, depth, leaf, 0)
+        return _props(struct, skip, ids, depth, leaf, hidden, 0)
 
 
-def _props(struct, skip, ids, depth, leaf, level) -> dict:
+def _props(struct, skip, ids, depth, leaf, hidden, level) -> dict:
     pointers = ids or level < depth
     out = {}
-    for pid, kind in _plan(struct):
-        if pid in skip or (kind != VALUE and not pointers):
+    for pid, kind, is_hidden in _plan(struct):
+        if pid in skip or (kind != VALUE and not pointers) or (is_hidden and not hidden):
             continue
         try:
             value = getattr(struct, pid)
@@ -98,7 +102,7 @@ def _props(struct, skip, ids, depth, leaf, level) -> dict:
             if ids and kind == POINTER:
                 out[pid] = leaf(value)
         elif level < depth:
-            nested = _props(value, skip, ids, depth, leaf, level + 1)
+            nested = _props(value, skip, ids, depth, leaf, hidden, level + 1)
             if nested:
                 out[pid] = nested
     return out

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .fingerprint import Capture, Diff
+    from .fingerprint import Diff
 
 # Datablock types with no finer fingerprint: creating/removing one needs these scopes.
 DATABLOCK_SCOPES = {
@@ -71,13 +71,6 @@ def transform_scopes(object_type: str) -> tuple[str, ...]:
     if object_type == "CAMERA":
         return ("camera",)
     return ("transforms",)
-
-
-def capture(scene=None) -> Capture:
-    """``fingerprint.capture``: the scene's entries, each with its scopes."""
-    from . import fingerprint
-
-    return fingerprint.capture(scene)
 
 
 # Aspects of an object or mesh: created or removed together with it, so they only count when

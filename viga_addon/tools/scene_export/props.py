@@ -11,28 +11,32 @@ from typing import Any
 
 import bpy
 
+from .. import rna
+
 SIMPLE_TYPES = {"BOOLEAN", "INT", "FLOAT", "STRING", "ENUM"}
 # Properties never written: identity/bookkeeping of IDs, UI state, values derived from others.
-ALWAYS_SKIP = {
-    "rna_type",
-    "name",
-    "type",
-    "use_fake_user",
-    "use_extra_user",
-    "is_runtime_data",
-    "tag",
-    "is_active",
-    "show_expanded",
-    "use_nodes",
-    "select",
-    "is_evaluated",
-    "is_missing",
-    "session_uid",
-    "name_full",
-    "id_type",
-    "is_library_indirect",
-    "is_embedded_data",
-}
+ALWAYS_SKIP = frozenset(
+    {
+        "rna_type",
+        "name",
+        "type",
+        "use_fake_user",
+        "use_extra_user",
+        "is_runtime_data",
+        "tag",
+        "is_active",
+        "show_expanded",
+        "use_nodes",
+        "select",
+        "is_evaluated",
+        "is_missing",
+        "session_uid",
+        "name_full",
+        "id_type",
+        "is_library_indirect",
+        "is_embedded_data",
+    }
+)
 FRESH_NAME = "__viga_fresh__"
 
 
@@ -46,24 +50,22 @@ def prop_value(owner: Any, prop: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> Any:
+    """An RNA value as plain data: arrays (bpy arrays, vectors, colours) as tuples."""
+    if isinstance(value, str | set | bool | int | float) or not hasattr(value, "__len__"):
+        return value
+    return tuple(value)
+
+
 def simple_props(
     owner: Any, skip: Collection[str] = (), only: Collection[str] | None = None
 ) -> dict[str, Any]:
-    """Writable simple RNA properties (bool/int/float/string/enum, arrays included)."""
-    result = {}
-    for prop in owner.bl_rna.properties:
-        key = prop.identifier
-        if prop.is_readonly or prop.type not in SIMPLE_TYPES or key in ALWAYS_SKIP or key in skip:
-            continue
-        if only is not None and key not in only:
-            continue
-        if getattr(prop, "is_hidden", False):
-            continue
-        try:
-            result[key] = prop_value(owner, prop)
-        except Exception:  # noqa: BLE001 - some props raise on read in a given context
-            continue
-    return result
+    """Writable simple RNA properties (bool/int/float/string/enum, arrays included), through the
+    one RNA walker (tools/rna.py); UI-hidden and bookkeeping properties left out."""
+    values = rna.props(owner, skip=ALWAYS_SKIP | frozenset(skip), leaf=_plain, hidden=False)
+    if only is not None:
+        values = {k: v for k, v in values.items() if k in only}
+    return values
 
 
 def same(a: Any, b: Any) -> bool:
