@@ -45,7 +45,7 @@ def demo_final_blend(tmp: Path) -> Path:
     finally:
         worker.close()
     if status != "done":
-        raise RuntimeError(f"demo run ended {status}: {session.state['message']}")
+        raise RuntimeError(f"demo run ended {status}: {session.state.message}")
     return session.run_dir / "final.blend"
 
 

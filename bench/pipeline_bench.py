@@ -98,7 +98,7 @@ def run_recorded(tmp: Path, settings: dict, script=None):
     finally:
         client.close()
     if status != "done":
-        raise RuntimeError(f"run ended {status}: {session.state['message']}")
+        raise RuntimeError(f"run ended {status}: {session.state.message}")
     return session, client
 
 
@@ -128,13 +128,13 @@ def run_share(tmp: Path, size: int, samples: int) -> dict:
         "final_samples": samples,
     }
     session, _client = run_recorded(tmp / "share", settings)
-    timing = dict(session.state["timing"])
-    elapsed = session.state["elapsed"]
+    timing = session.state.timing.to_json()
+    elapsed = session.state.elapsed
     return {
         "timing": timing,
         "elapsed": elapsed,
         "unaccounted": elapsed - sum(timing.values()),
-        "rounds": sum(len(s["attempts"]) for s in session.state["stages"].values()),
+        "rounds": sum(len(s.attempts) for s in session.state.stages.values()),
         "neither_share": (elapsed - timing["model"] - timing["render"]) / elapsed,
     }
 
@@ -150,7 +150,7 @@ def run_memory(tmp: Path, scenario: str, script) -> dict:
         costs = [request_cost(r, ref) for r in client.requests]
         out[policy] = {
             "requests": len(client.requests),
-            "rounds": sum(len(s["attempts"]) for s in session.state["stages"].values()),
+            "rounds": sum(len(s.attempts) for s in session.state.stages.values()),
             "images": sum(c["images"] for c in costs),
             "tokens": sum(c["tokens"] for c in costs),
         }
@@ -180,7 +180,7 @@ def main_thread_block(tmp: Path, delay: float) -> dict:
     pending, other = [], []
     try:
         while True:
-            was_pending = session.state["awaiting"] is not None
+            was_pending = session.state.awaiting is not None
             t0 = time.perf_counter()
             r = session.step()
             dt = time.perf_counter() - t0
@@ -192,10 +192,10 @@ def main_thread_block(tmp: Path, delay: float) -> dict:
     finally:
         worker.close()
     if session.status != "done":
-        raise RuntimeError(session.state["message"])
+        raise RuntimeError(session.state.message)
     return {
         "delay": delay,
-        "requests": session.state["totals"]["requests"],
+        "requests": session.state.totals.requests,
         "pending_steps": len(pending),
         "pending_max": max(pending),
         "pending_median": common.median(pending),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import memory
 from .. import messages as msg
-from ..providers.errors import BadResponse, Disposition, VigaError, from_wire
+from ..providers.errors import BadResponse, Disposition, VigaError
 from ..state import Awaiting, Phase, RunStatus, ToolCall, Verdict
 from . import toolcalls
 from .events import StepKind, StepResult
@@ -106,10 +106,9 @@ def poll(s: Session) -> StepResult:
         s.state.timing.model += time.time() - awaiting.submitted
     role = awaiting.role
     stage, ss = s.stage, s.stage_state
-    error = _reply_error(reply)
-    if error is not None:
-        return request_failed(s, role, error)
-    response = _reply_response(reply)
+    if reply.error is not None:
+        return request_failed(s, role, reply.error)
+    response = reply.response
     usage = response.get("usage") or {}
     s.state.totals.add(usage, awaiting.images)
     ss.tokens.add(usage, awaiting.images)
@@ -171,14 +170,3 @@ def request_failed(s: Session, role: str, error: VigaError) -> StepResult:
     s.state.status = RunStatus.PAUSED
     s.state.message = f"{kind}: {text} — paused; resume to retry this round"
     return StepResult(StepKind.PAUSED, s.state.message, error_type=kind)
-
-
-def _reply_error(reply: Any) -> VigaError | None:
-    """The error of a worker reply (typed), or None when it succeeded."""
-    if isinstance(reply, dict):  # a client that speaks the wire format (e.g. a benchmark's)
-        return None if reply.get("ok") else from_wire(reply)
-    return reply.error
-
-
-def _reply_response(reply: Any) -> dict[str, Any]:
-    return reply["response"] if isinstance(reply, dict) else reply.response
