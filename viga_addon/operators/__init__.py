@@ -1,4 +1,9 @@
-"""Operators (``viga.*``). Each module exports ``CLASSES``; this package gathers them."""
+"""Operators (``viga.*``). Each module exports ``CLASSES``; this package gathers them.
+
+pump (run, resume, pause, step, cancel: the modal pump of Session.step), review (approve /
+skip / open code), stages (revert / rerun / skip a stage), files (run folder, render, demo
+photo), runs_root (the folder of all runs). May import bpy, ui_runtime, launch and agent/.
+"""
 
 from . import files, pump, review, runs_root, stages
 

@@ -1,4 +1,8 @@
-"""Sidebar panels (3D Viewport › N-panel › VIGA). Each module exports ``CLASSES``."""
+"""Sidebar panels (3D Viewport › N-panel › VIGA). Each module exports ``CLASSES``.
+
+They only read (agent.progress through ui_runtime) and offer operators; may import bpy,
+ui_runtime and preferences.
+"""
 
 from . import main_panel
 

@@ -3,6 +3,7 @@ generator's code, keep hand edits, revert to a stage, rerun or skip one."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..state import IN_ROUND, Phase, Review, RunStatus, StageState, StageStatus, ToolCall
@@ -97,11 +98,7 @@ class SessionControls:
         snap = self.store.stage_dir(name) / "snapshot.blend"
         if not snap.exists():
             raise ValueError(f"stage {name} has not finished; nothing to revert to")
-        self.cancel_request()
-        self.host.call("restore", {"path": str(snap)})
-        self.state.scene_at = self.store.relative(snap)
-        for later in self.state.stage_order[idx + 1 :]:
-            self.state.stages[later] = StageState(budget=self.stage_named(later).budget)
+        self._back_to(snap, forget_from=idx + 1)
         self.goto_stage(idx + 1)
         self._reopen_finished_run()
         self.state.message = f"reverted to the end of {name}"
@@ -113,11 +110,7 @@ class SessionControls:
         start = self.store.stage_dir(name) / "start.blend"
         if not start.exists():
             raise ValueError(f"stage {name} has not started; nothing to rerun")
-        self.cancel_request()
-        self.host.call("restore", {"path": str(start)})
-        self.state.scene_at = self.store.relative(start)
-        for later in self.state.stage_order[idx:]:
-            self.state.stages[later] = StageState(budget=self.stage_named(later).budget)
+        self._back_to(start, forget_from=idx)
         self.goto_stage(idx)
         self.state.phase = Phase.ROUND_START  # start.blend already exists
         self.state.stages[name].status = StageStatus.RUNNING
@@ -143,6 +136,15 @@ class SessionControls:
         self.store.append_event({"kind": "skip", "stage": name})
 
     # ------------------------------------------------------------------ helpers
+    def _back_to(self: Session, snapshot: Path, forget_from: int) -> None:
+        """The scene as ``snapshot`` holds it; the stages from index ``forget_from`` on start
+        over (their rounds are forgotten, their folders stay)."""
+        self.cancel_request()
+        self.host.call("restore", {"path": str(snapshot)})
+        self.state.scene_at = self.store.relative(snapshot)
+        for later in self.state.stage_order[forget_from:]:
+            self.state.stages[later] = StageState(budget=self.stage_named(later).budget)
+
     def _reopen_finished_run(self: Session) -> None:
         """After a revert/rerun a finished run has work again: paused, resumable."""
         if self.state.ended:
