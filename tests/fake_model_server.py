@@ -20,6 +20,17 @@ Reply (one per request, taken from the queue; an empty queue answers 500 "queue 
     {"fault": "slow", "delay": seconds, ...reply}      wait, then answer normally
     {"fault": "malformed", "tool_calls": [...]}        tool-call arguments are not a JSON object
     {"fault": "no_tool", "text": str}                  an answer without a tool call
+    {"fault": "cut", "text": str, "tool_calls": [...]} cut at max_tokens (Anthropic stop_reason
+                                                       "max_tokens", tool inputs empty; OpenAI
+                                                       finish_reason "length", arguments cut)
+    {"fault": "400", "message": str}                   the request was refused (HTTP 400)
+A reply may also carry "thinking": str (Anthropic: a thinking block with a signature before
+the rest) and "usage": {"thinking_tokens": n} (Anthropic output_tokens_details) or
+{"reasoning_tokens": n} (OpenAI completion_tokens_details), inside output_tokens.
+
+Like the real service, a Messages request with thinking on is refused (HTTP 400) when its
+tool_choice is not auto/none, when budget_tokens is under 1024 or not under max_tokens, or when
+its last assistant turn has a tool_use but does not start with a thinking block.
 """
 
 from __future__ import annotations
@@ -122,7 +133,13 @@ class _Handler(BaseHTTPRequestHandler):
             key = self.headers.get("x-api-key") or self.headers.get("authorization", "")[7:]
             message = f"Incorrect API key provided: {key[:8]}...{key[-4:]}"
             return self._send(401, _error(wire, "authentication_error", message))
+        if fault == "400":
+            message = reply.get("message") or "invalid request"
+            return self._send(400, _error(wire, "invalid_request_error", message))
         if wire == "anthropic":
+            refused = _thinking_refusal(body)
+            if refused:
+                return self._send(400, _error(wire, "invalid_request_error", refused))
             return self._send(200, self._anthropic_reply(body, reply))
         return self._send(200, self._openai_reply(body, reply))
 
@@ -143,6 +160,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _anthropic_reply(self, body: dict, reply: dict) -> dict:
         content = []
+        cut = reply.get("fault") == "cut"
+        if reply.get("thinking"):
+            signature = f"sig-{self.fake.next_id():04d}"
+            content.append(
+                {"type": "thinking", "thinking": reply["thinking"], "signature": signature}
+            )
         if reply.get("text") or reply.get("fault") == "no_tool":
             content.append({"type": "text", "text": reply.get("text") or "Looks good to me."})
         calls = [] if reply.get("fault") == "no_tool" else reply.get("tool_calls") or []
@@ -150,6 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
             arguments = call.get("arguments", {})
             if reply.get("fault") == "malformed":
                 arguments = '{"code": "import bpy'  # not an object
+            if cut:
+                arguments = {}  # the input was not finished
             content.append(
                 {
                     "type": "tool_use",
@@ -159,13 +184,20 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             )
         usage = {**DEFAULT_USAGE, **(reply.get("usage") or {})}
+        thinking_tokens = usage.pop("thinking_tokens", None)
+        usage.pop("reasoning_tokens", None)
+        if thinking_tokens is not None:
+            usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
+        if cut:
+            usage["output_tokens"] = body.get("max_tokens", usage["output_tokens"])
+        stop = "max_tokens" if cut else "tool_use" if calls else "end_turn"
         return {
             "id": f"msg_{self.fake.next_id():04d}",
             "type": "message",
             "role": "assistant",
             "model": body.get("model", "?"),
             "content": content,
-            "stop_reason": "tool_use" if calls else "end_turn",
+            "stop_reason": stop,
             "stop_sequence": None,
             "usage": usage,
         }
@@ -175,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         tool_calls = []
         for call in calls:
             arguments = json.dumps(call.get("arguments", {}))
-            if reply.get("fault") == "malformed":
+            if reply.get("fault") in ("malformed", "cut"):
                 arguments = '{"code": "import bpy'  # truncated JSON
             tool_calls.append(
                 {
@@ -188,6 +220,20 @@ class _Handler(BaseHTTPRequestHandler):
             "Looks good to me." if reply.get("fault") == "no_tool" else None
         )
         usage = {**DEFAULT_USAGE, **(reply.get("usage") or {})}
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        if reply.get("fault") == "cut" and limit:
+            usage["output_tokens"] = limit
+        finish = "length" if reply.get("fault") == "cut" else None
+        finish = finish or ("tool_calls" if tool_calls else "stop")
+        completion_usage = {
+            "prompt_tokens": usage["input_tokens"],
+            "completion_tokens": usage["output_tokens"],
+            "total_tokens": usage["input_tokens"] + usage["output_tokens"],
+        }
+        if usage.get("reasoning_tokens") is not None:
+            completion_usage["completion_tokens_details"] = {
+                "reasoning_tokens": usage["reasoning_tokens"]
+            }
         return {
             "id": f"chatcmpl-{self.fake.next_id():04d}",
             "object": "chat.completion",
@@ -201,15 +247,39 @@ class _Handler(BaseHTTPRequestHandler):
                         "content": text,
                         "tool_calls": tool_calls or None,
                     },
-                    "finish_reason": "tool_calls" if tool_calls else "stop",
+                    "finish_reason": finish,
                 }
             ],
-            "usage": {
-                "prompt_tokens": usage["input_tokens"],
-                "completion_tokens": usage["output_tokens"],
-                "total_tokens": usage["input_tokens"] + usage["output_tokens"],
-            },
+            "usage": completion_usage,
         }
+
+
+def _thinking_refusal(body: dict) -> str | None:
+    """What the Messages API says to a request with thinking on that breaks its rules."""
+    thinking = body.get("thinking") or {}
+    if thinking.get("type") not in ("enabled", "adaptive"):
+        return None
+    if body.get("tools") and (body.get("tool_choice") or {}).get("type") not in (
+        None,
+        "auto",
+        "none",
+    ):
+        return "Thinking may not be enabled when tool_choice forces tool use."
+    if thinking["type"] == "enabled":
+        budget = thinking.get("budget_tokens") or 0
+        if budget < 1024 or budget >= body.get("max_tokens", 0):
+            return "thinking.budget_tokens: must be >= 1024 and less than max_tokens"
+    assistants = [m for m in body.get("messages", []) if m.get("role") == "assistant"]
+    if assistants:
+        content = assistants[-1].get("content") or []
+        kinds = [b.get("type") for b in content if isinstance(b, dict)]
+        if "tool_use" in kinds and kinds[0] not in ("thinking", "redacted_thinking"):
+            return (
+                "Expected `thinking` or `redacted_thinking`, but found `tool_use`. When "
+                "`thinking` is enabled, a final `assistant` message must start with a thinking "
+                "block."
+            )
+    return None
 
 
 def _error(wire: str, kind: str, message: str) -> dict:

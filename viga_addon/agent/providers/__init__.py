@@ -7,7 +7,10 @@ What the package holds, leaves first (each module imports only those above it):
     keys.py         the one API-key resolver (CLI, batch, panel, worker), local-URL test, scrub
     sdk_errors.py   anthropic / openai SDK exceptions -> errors.py's tree
     images.py       load, downscale and encode an image part (Pillow)
-    base.py         Provider: the interface, retries with backoff, re-asks, cost
+    models.py       per-model facts: output-token ceilings, Claude's thinking form, which GPT
+                    models take reasoning_effort; the limit a refusal names
+    base.py         Provider: the interface, retries with backoff, re-asks (no tool call, a
+                    reply cut at its output-token limit), cost
     anthropic_provider.py, openai_provider.py, scripted.py    the concrete providers
     registry.py     make_provider: the only importer of the concrete providers (lazily)
 
@@ -33,6 +36,7 @@ from .errors import (
     RateLimited,
     ServerError,
     Timeout,
+    TruncatedReply,
     VigaError,
     WorkerError,
     error_class,
@@ -70,6 +74,7 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "Timeout",
+    "TruncatedReply",
     "VigaError",
     "WorkerError",
     "error_class",

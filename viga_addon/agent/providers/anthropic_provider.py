@@ -1,18 +1,31 @@
-"""Claude through the Messages API of the ``anthropic`` SDK (tools, images, tool results)."""
+"""Claude through the Messages API of the ``anthropic`` SDK (tools, images, tool results,
+extended thinking)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..messages import images_in
+from . import models
 from .base import Provider
-from .errors import ConfigError, MalformedToolCall
+from .errors import ConfigError, MalformedToolCall, TruncatedReply
 from .images import encode_image
 from .sdk_errors import map_sdk_error
 
+THINKING_KINDS = ("thinking", "redacted_thinking")
+_REMEMBERED_CALLS = 256  # tool calls whose thinking blocks are kept for the next requests
+
 
 class AnthropicProvider(Provider):
-    """``client.messages.create`` with tools (tool_choice "any") and base64 images.
+    """``client.messages.create`` with tools (tool_choice "auto" unless "required" is asked
+    for: then {"type": "any"}) and base64 images.
+
+    With ``request["thinking"]`` (a budget in tokens) Claude thinks before it answers
+    (``models.claude_thinking`` picks the form); tool choice is then always "auto", the only
+    one the API takes with thinking. The thinking blocks of a reply are kept, by the ids of its
+    tool calls, and sent back before those calls in later requests, as the API requires for
+    the last assistant turn of a tool loop; a conversation whose last tool call's blocks are
+    not known here (a resumed run: they live only in this process) is sent without thinking.
 
     The SDK's own retries are off (max_retries=0): ``Provider.complete`` retries, so that
     backoff is testable and Cancel can interrupt it.
@@ -32,15 +45,17 @@ class AnthropicProvider(Provider):
         self._client = anthropic.Anthropic(
             api_key=api_key, base_url=base_url, max_retries=0, timeout=self.timeout
         )
+        self._thinking_blocks: dict[str, list[dict]] = {}  # tool-call id -> its reply's blocks
 
     def _send(self, request: dict) -> dict:
-        kwargs = {
-            "model": self.model,
-            "max_tokens": int(request.get("max_tokens") or 4096),
-            "messages": to_anthropic_messages(request["messages"]),
-        }
+        limit = int(request.get("max_tokens") or models.FALLBACK_MAX_TOKENS)
+        messages = to_anthropic_messages(request["messages"], self._thinking_blocks)
+        kwargs: dict[str, Any] = {"model": self.model, "max_tokens": limit, "messages": messages}
         if request.get("system"):
             kwargs["system"] = request["system"]
+        thinking = self._thinking(request, limit, messages)
+        if thinking:
+            kwargs["thinking"] = thinking
         if request.get("tools"):
             kwargs["tools"] = [
                 {
@@ -50,12 +65,67 @@ class AnthropicProvider(Provider):
                 }
                 for t in request["tools"]
             ]
-            kwargs["tool_choice"] = {"type": "any"}
+            kwargs["tool_choice"] = {"type": self._tool_choice(request, thinking)}
         try:
-            message = self._client.messages.create(**kwargs)
+            message = self._client.messages.create(**kwargs, timeout=self.request_timeout(limit))
         except self._sdk.AnthropicError as exc:
             raise map_sdk_error(exc, self.name, self._sdk, self._api_key) from None
-        return from_anthropic_message(message, images_in(request["messages"]))
+        response = from_anthropic_message(message, images_in(request["messages"]), limit)
+        self._remember_thinking(message)
+        return response
+
+    def _tool_choice(self, request: dict, thinking: dict | None) -> str:
+        choice = self.choice_for(request)
+        if choice == "required" and thinking:
+            self.warn_once(
+                "choice",
+                "Claude takes only tool choice auto with thinking on: the model may answer in "
+                "text, and is asked again for a tool call when it does.",
+            )
+            return "auto"
+        return "any" if choice == "required" else "auto"
+
+    def _thinking(self, request: dict, limit: int, messages: list[dict]) -> dict | None:
+        budget = int(request.get("thinking") or 0)
+        if budget <= 0:
+            return None
+        thinking = models.claude_thinking(self.model, budget, limit)
+        if thinking is None:
+            self.warn_once(
+                "thinking",
+                f"Thinking was not sent: {self.model} has no extended thinking, or "
+                f"max_tokens {limit} leaves no room for a budget of at least "
+                f"{models.MIN_THINKING} tokens and an answer.",
+            )
+            return None
+        last = next((m for m in reversed(messages) if m["role"] == "assistant"), None)
+        if last is not None:
+            kinds = [b.get("type") for b in last["content"]]
+            if "tool_use" in kinds and kinds[0] not in THINKING_KINDS:
+                self.warn_once(
+                    "unknown_blocks",
+                    "This request goes without thinking: the thinking of the model's last "
+                    "tool call is not known here (a resumed run), and the API needs it back.",
+                )
+                return None
+        return thinking
+
+    def _remember_thinking(self, message: Any) -> None:
+        blocks = [thinking_block(b) for b in message.content if b.type in THINKING_KINDS]
+        calls = [b.id for b in message.content if b.type == "tool_use"]
+        if not blocks or not calls:
+            return
+        for call_id in calls:
+            self._thinking_blocks[call_id] = blocks
+        while len(self._thinking_blocks) > _REMEMBERED_CALLS:
+            self._thinking_blocks.pop(next(iter(self._thinking_blocks)))
+
+
+def thinking_block(block: Any) -> dict:
+    """A thinking or redacted_thinking block of a reply, as the API takes it back."""
+    if block.type == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": block.data}
+    return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
 
 
 def _image_block(path: str) -> dict:
@@ -71,11 +141,24 @@ def _content_block(part: dict) -> dict:
     raise ValueError(f"Unexpected part type {part['type']!r} here")
 
 
-def to_anthropic_messages(messages: list[dict]) -> list[dict]:
-    """Neutral messages -> Messages API ``messages`` (tool results first in a user turn)."""
+def to_anthropic_messages(
+    messages: list[dict], thinking: dict[str, list[dict]] | None = None
+) -> list[dict]:
+    """Neutral messages -> Messages API ``messages`` (tool results first in a user turn).
+
+    ``thinking`` maps tool-call ids to the thinking blocks of the reply that made them: an
+    assistant turn with such a call starts with those blocks, unchanged, as the API wants.
+    """
     out = []
     for message in messages:
         blocks, results = [], []
+        known = [
+            thinking[p["id"]]
+            for p in message["content"]
+            if thinking and p["type"] == "tool_call" and p["id"] in thinking
+        ]
+        if known and message["role"] == "assistant":
+            blocks.extend(known[0])
         for part in message["content"]:
             kind = part["type"]
             if kind == "tool_call":
@@ -106,8 +189,11 @@ def to_anthropic_messages(messages: list[dict]) -> list[dict]:
     return out
 
 
-def from_anthropic_message(message: Any, images: int) -> dict:
-    """SDK ``Message`` -> neutral response (no cost yet)."""
+def from_anthropic_message(message: Any, images: int, limit: int = 0) -> dict:
+    """SDK ``Message`` -> neutral response (no cost yet). TruncatedReply when the reply was cut
+    at ``limit`` output tokens (tool calls in it may be incomplete); MalformedToolCall when a
+    tool call's input is not an object. Thinking tokens are in ``output_tokens`` (billed so);
+    ``reasoning_tokens`` is their share, where the API reports it."""
     texts, calls = [], []
     for block in message.content:
         if block.type == "text":
@@ -119,7 +205,17 @@ def from_anthropic_message(message: Any, images: int) -> dict:
         "output_tokens": int(getattr(message.usage, "output_tokens", 0) or 0),
         "images": images,
     }
+    details = getattr(message.usage, "output_tokens_details", None)
+    thinking_tokens = int(getattr(details, "thinking_tokens", 0) or 0)
+    if thinking_tokens:
+        usage["reasoning_tokens"] = thinking_tokens
     text = "\n".join(texts)
+    if message.stop_reason == "max_tokens":
+        raise TruncatedReply(
+            f"The reply was cut at {limit} output tokens.",
+            limit=limit,
+            partial={"text": text, "usage": usage},
+        )
     bad = [c for c in calls if not isinstance(c["arguments"], dict)]
     if bad:
         raise MalformedToolCall(

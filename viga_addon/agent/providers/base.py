@@ -3,8 +3,17 @@
 A provider turns one neutral request (see ``messages.py``) into one neutral response. Subclasses
 implement ``_send(request) -> response`` (exactly one HTTP call, SDK errors mapped by
 ``sdk_errors.map_sdk_error``); ``Provider.complete`` adds retries with backoff, re-asks when no
-tool was called, usage totals and cost. Errors are errors.py's; building a provider by name is
-registry.py's. This module imports no concrete provider.
+tool was called, a second ask with more room when a reply was cut at its output-token limit,
+usage totals and cost. Errors are errors.py's; building a provider by name is registry.py's.
+This module imports no concrete provider.
+
+Besides the fields of ``messages.py``, a request may carry (all optional):
+    "tool_choice"       "auto" (default: the model may write text, then call a tool) or
+                        "required" (it must call one; for servers that answer better forced)
+    "thinking"          Claude's thinking budget in tokens (0 or absent: off); see models.py
+    "reasoning_effort"  "low" | "medium" | "high" for models that take it (GPT-5, o-series)
+"max_tokens" is the output-token limit of a reply, thinking and reasoning tokens included, as
+both services count it; it is capped at the model's own ceiling (models.py).
 """
 
 from __future__ import annotations
@@ -16,8 +25,17 @@ import random
 import threading
 
 from .. import cost as cost_module
+from . import models
 from .catalog import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS
-from .errors import BadResponse, Cancelled, ConfigError, MalformedToolCall, ProviderError
+from .errors import (
+    BadResponse,
+    Cancelled,
+    ConfigError,
+    InvalidRequest,
+    MalformedToolCall,
+    ProviderError,
+    TruncatedReply,
+)
 from .keys import is_local_url
 
 # Re-exported for modules outside agent/ that still import them from here (ui_runtime,
@@ -31,14 +49,21 @@ __all__ = [
     "ProviderError",
     "empty_usage",
     "is_local_url",
+    "normal_tool_choice",
 ]
 
 log = logging.getLogger("viga.providers")
 
 NUDGE_NO_TOOL = (
-    "Call one of the tools to act; a reply without a tool call does nothing. "
-    "Put any reasoning in the tool arguments."
+    "Call one of the tools to act; a reply without a tool call does nothing. You may think in "
+    "text first, but end your reply with a tool call: as the verifier, put your judgement in "
+    "submit_verdict's `analysis` field; as the generator, say what your code is for in "
+    "execute_code's `intent` field."
 )
+
+TOOL_CHOICES = ("auto", "required")
+#: the output-token limit the provider's ``timeout`` is meant for; larger limits scale it
+TIMEOUT_TOKENS = 4096
 
 
 def empty_usage() -> dict:
@@ -54,8 +79,11 @@ class Provider:
       base_delay   first backoff in seconds, doubled each retry, with jitter (1.0)
       max_delay    cap of one backoff and of an honoured retry-after (60.0)
       reask        times a reply without a (valid) tool call is re-asked when tools exist (2)
-      timeout      seconds for one HTTP request (120.0)
+      timeout      seconds for one HTTP request of up to 4,096 output tokens (120.0); a request
+                   with a larger limit waits proportionally longer (16,384 tokens: 480 s)
       prices       price table dict or JSON path (defaults: cost.load_price_table())
+      tool_choice  "auto" | "required": overrides the request's (None: the request's, else
+                   "auto"); "required" is for servers whose models only call tools when forced
     """
 
     name = "base"
@@ -70,8 +98,14 @@ class Provider:
         reask: int = 2,
         timeout: float = 120.0,
         prices: dict | str | os.PathLike | None = None,
+        tool_choice: str | None = None,
     ) -> None:
+        if tool_choice is not None and normal_tool_choice(tool_choice) is None:
+            raise ConfigError(
+                f"tool_choice must be one of {', '.join(TOOL_CHOICES)}, not {tool_choice!r}"
+            )
         self.model = model
+        self.tool_choice = normal_tool_choice(tool_choice) if tool_choice else None
         self.max_retries = int(max_retries)
         self.base_delay = float(base_delay)
         self.max_delay = float(max_delay)
@@ -83,7 +117,9 @@ class Provider:
             raise ConfigError(str(exc)) from None
         self.free = False  # True for local servers: cost is 0
         self._cancel = threading.Event()
-        self.stats = {"retries": 0, "reasks": 0}
+        self.stats = {"retries": 0, "reasks": 0, "cuts": 0}
+        self._learned_cap: int | None = None  # a ceiling a service named when it refused one
+        self._warned: set[str] = set()
 
     # -- to implement -------------------------------------------------------------------------
     def _send(self, request: dict) -> dict:
@@ -96,14 +132,17 @@ class Provider:
         self._cancel.set()
 
     def complete(self, request: dict) -> dict:
-        """Send the request; retry transient failures, re-ask when no tool is called."""
+        """Send the request; retry transient failures, re-ask when no tool is called, ask once
+        more with a larger output limit when a reply was cut at it."""
         self._cancel.clear()
         request = copy.deepcopy(request)
+        request["max_tokens"] = self.first_limit(request.get("max_tokens"))
         wants_tool = bool(request.get("tools"))
         total = empty_usage()
+        raised = [False]  # the limit was raised once already in this call
         for ask in range(self.reask + 1):
             try:
-                response = self._send_with_retries(request)
+                response = self._send_uncut(request, total, raised)
             except MalformedToolCall as exc:
                 _add_usage(total, exc.partial.get("usage"))
                 if ask == self.reask:
@@ -124,6 +163,28 @@ class Provider:
             f"The model ({self.model}) answered without calling a tool, "
             f"{self.reask + 1} times in a row. Try again or choose a model with tool use."
         )
+
+    def first_limit(self, requested: int | None) -> int:
+        """The output-token limit to send: the request's, at most the model's ceiling."""
+        limit = int(requested or models.FALLBACK_MAX_TOKENS)
+        for cap in (self.output_cap(), self._learned_cap):
+            if cap:
+                limit = min(limit, cap)
+        return limit
+
+    def output_cap(self) -> int | None:
+        """The most output tokens one reply of this model may have (None: not known)."""
+        return models.output_cap(self.model)
+
+    def request_timeout(self, max_tokens: int) -> float:
+        """Seconds to wait for a reply of up to ``max_tokens`` tokens (``timeout`` is for 4,096:
+        a long reply is not a dead connection)."""
+        return self.timeout * max(1.0, int(max_tokens) / TIMEOUT_TOKENS)
+
+    def choice_for(self, request: dict) -> str:
+        """The tool choice of this request: the provider's option, else the request's, else
+        "auto"; "auto" or "required"."""
+        return self.tool_choice or normal_tool_choice(request.get("tool_choice")) or "auto"
 
     def cost(self, usage: dict) -> float:
         """USD for ``usage`` at this model's price (0 for a free, local server)."""
@@ -160,6 +221,71 @@ class Provider:
         if self._cancel.wait(seconds):
             raise Cancelled("Cancelled.")
 
+    def _send_uncut(self, request: dict, total: dict, raised: list[bool]) -> dict:
+        """One reply that was not cut: a cut one is asked again once with a larger limit (the
+        cut reply's usage still counts); cut again, or no more room: TruncatedReply."""
+        try:
+            return self._send_within_cap(request)
+        except TruncatedReply as exc:
+            _add_usage(total, exc.partial.get("usage"))
+            cut_at = int(request["max_tokens"])
+            larger = None if raised[0] else models.larger_limit(cut_at, self._ceiling())
+            if larger is None:
+                raise self._cut_error(cut_at) from None
+        log.warning("The reply was cut at %d output tokens; asking again with %d.", cut_at, larger)
+        self.stats["cuts"] += 1
+        raised[0] = True
+        request["max_tokens"] = larger
+        try:
+            return self._send_within_cap(request)
+        except TruncatedReply as again:
+            _add_usage(total, again.partial.get("usage"))
+            raise self._cut_error(int(request["max_tokens"])) from None
+
+    def _send_within_cap(self, request: dict) -> dict:
+        """``_send_with_retries``; a refusal that names the most output tokens allowed (the
+        model's ceiling, or what its context has left) is sent again once within it."""
+        try:
+            return self._send_with_retries(request)
+        except InvalidRequest as exc:
+            cap = models.cap_from_error(str(exc))
+            if cap is None or cap >= int(request["max_tokens"]) or cap < models.MIN_THINKING:
+                raise
+        log.warning(
+            "%s refused %d output tokens for %s; asking with %d.",
+            self.name,
+            request["max_tokens"],
+            self.model,
+            cap,
+        )
+        self._learned_cap = cap
+        request["max_tokens"] = cap
+        return self._send_with_retries(request)
+
+    def _ceiling(self) -> int | None:
+        caps = [c for c in (self.output_cap(), self._learned_cap) if c]
+        return min(caps) if caps else None
+
+    def _cut_error(self, limit: int) -> TruncatedReply:
+        if limit >= (self._ceiling() or models.UNKNOWN_CEILING):
+            return TruncatedReply(
+                f"The reply was cut at {limit} output tokens, the most {self.model} writes in "
+                "one reply; lower --thinking or --reasoning-effort, or choose another model.",
+                limit=limit,
+            )
+        return TruncatedReply(
+            f"The reply was cut at {limit} output tokens, also when asked again with that "
+            "larger limit; raise --max-tokens (in Blender: Preferences › Add-ons › VIGA › Max "
+            "output tokens).",
+            limit=limit,
+        )
+
+    def warn_once(self, key: str, message: str) -> None:
+        """Log ``message`` (a notice the artist sees) the first time ``key`` comes up."""
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning("%s", message)
+
     def _nudge(self, request: dict, assistant_text: str, nudge: str) -> None:
         self.stats["reasks"] += 1
         messages = request["messages"]
@@ -174,9 +300,22 @@ class Provider:
             messages.append({"role": "user", "content": [{"type": "text", "text": nudge}]})
 
 
+def normal_tool_choice(value: str | None) -> str | None:
+    """ "auto" or "required" for the names both services use ("any" is Anthropic's
+    "required"); None for None or a name that is neither."""
+    name = (value or "").strip().lower()
+    name = {"any": "required"}.get(name, name)
+    return name if name in TOOL_CHOICES else None
+
+
 def _add_usage(total: dict, usage: dict | None) -> None:
     for key in ("input_tokens", "output_tokens"):
         total[key] += int((usage or {}).get(key) or 0)
+    # Thinking / reasoning tokens are part of output_tokens (both services bill them so); this
+    # is the breakdown, kept only when a service reports it.
+    reasoning = int((usage or {}).get("reasoning_tokens") or 0)
+    if reasoning:
+        total["reasoning_tokens"] = int(total.get("reasoning_tokens") or 0) + reasoning
     # Images are those of the last attempt sent, not a sum over re-asks.
     if usage and "images" in usage:
         total["images"] = int(usage["images"])

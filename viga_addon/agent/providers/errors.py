@@ -8,7 +8,8 @@
     │   ├── ServerError            RETRY        4     5xx, 529 overloaded, connection dropped
     │   ├── Timeout                RETRY        4     the request timed out
     │   ├── BadResponse            FAIL_ROUND   1     the model answered, but not usefully
-    │   │   └── MalformedToolCall  FAIL_ROUND   1     tool-call arguments not a JSON object
+    │   │   ├── MalformedToolCall  FAIL_ROUND   1     tool-call arguments not a JSON object
+    │   │   └── TruncatedReply     FAIL_ROUND   1     the reply was cut at the output-token limit
     │   ├── InvalidRequest         FAIL_ROUND   1     HTTP 400/413/422, unreadable image
     │   └── Cancelled              PAUSE        4     Cancel interrupted a retry wait
     ├── WorkerError                PAUSE        4     the model worker process died / did not start
@@ -118,6 +119,20 @@ class MalformedToolCall(BadResponse):
         self.partial = partial or {}
 
 
+class TruncatedReply(BadResponse):
+    """The reply was cut at its output-token limit (Anthropic ``stop_reason`` "max_tokens",
+    OpenAI ``finish_reason`` "length"), tool calls included; ``Provider.complete`` asks once
+    more with a larger limit, then raises it with a message that says which option to raise.
+
+    ``limit`` is the output-token limit the cut reply had; ``partial`` its text and usage.
+    """
+
+    def __init__(self, message: str = "", limit: int = 0, partial: dict | None = None) -> None:
+        super().__init__(message)
+        self.limit = int(limit)
+        self.partial = partial or {}
+
+
 class InvalidRequest(ProviderError):
     """The service refused the request itself (HTTP 400/413/422, unreadable image)."""
 
@@ -149,6 +164,7 @@ ERROR_TYPES: dict[str, type[VigaError]] = {
         Timeout,
         BadResponse,
         MalformedToolCall,
+        TruncatedReply,
         InvalidRequest,
         Cancelled,
         WorkerError,

@@ -7,18 +7,21 @@ import os
 from typing import Any
 
 from ..messages import images_in
+from . import models
 from .base import Provider
-from .errors import BadResponse, ConfigError, MalformedToolCall
+from .errors import BadResponse, ConfigError, MalformedToolCall, TruncatedReply
 from .images import encode_image
 from .keys import is_local_url
 from .sdk_errors import map_sdk_error
 
 
 class OpenAIProvider(Provider):
-    """``client.chat.completions.create`` with function tools (tool_choice "required").
+    """``client.chat.completions.create`` with function tools (tool_choice "auto", or
+    "required" when asked for).
 
-    Extra options: ``tool_choice`` ("required"; some local servers only take "auto"),
-    ``free`` (None = auto: a local base_url costs nothing).
+    ``request["reasoning_effort"]`` is sent to the models that take it
+    (``models.takes_reasoning_effort``: GPT-5, o-series, gpt-oss) and left out, with a notice,
+    for the others. Extra option: ``free`` (None = auto: a local base_url costs nothing).
     The SDK's own retries are off (max_retries=0): ``Provider.complete`` retries.
     """
 
@@ -29,7 +32,6 @@ class OpenAIProvider(Provider):
         model: str,
         api_key: str,
         base_url: str | None = None,
-        tool_choice: str = "required",
         free: bool | None = None,
         **opts: Any,
     ) -> None:
@@ -41,7 +43,6 @@ class OpenAIProvider(Provider):
         self._sdk = openai
         self._api_key = api_key
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        self.tool_choice = tool_choice
         self.free = is_local_url(self.base_url) if free is None else bool(free)
         self._client = openai.OpenAI(
             api_key=api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout
@@ -52,13 +53,22 @@ class OpenAIProvider(Provider):
             "model": self.model,
             "messages": to_openai_messages(request.get("system", ""), request["messages"]),
         }
-        # OpenAI's newer models only accept max_completion_tokens; compatible servers know max_tokens.
-        token_key = (
-            "max_tokens"
-            if self.base_url and "api.openai.com" not in self.base_url
-            else "max_completion_tokens"
-        )
-        kwargs[token_key] = int(request.get("max_tokens") or 4096)
+        # OpenAI's newer models only accept max_completion_tokens (its reasoning models on any
+        # URL: Azure, proxies); compatible servers know max_tokens.
+        own = not self.base_url or "api.openai.com" in self.base_url
+        reasoning = models.openai_reasoning_model(self.model)
+        token_key = "max_completion_tokens" if own or reasoning else "max_tokens"
+        limit = int(request.get("max_tokens") or models.FALLBACK_MAX_TOKENS)
+        kwargs[token_key] = limit
+        effort = request.get("reasoning_effort")
+        if effort and models.takes_reasoning_effort(self.model):
+            kwargs["reasoning_effort"] = str(effort)
+        elif effort:
+            self.warn_once(
+                "effort",
+                f"reasoning_effort {effort!r} was not sent: {self.model} is not a reasoning "
+                "model that takes it (GPT-5, o-series, gpt-oss).",
+            )
         if request.get("tools"):
             kwargs["tools"] = [
                 {
@@ -71,12 +81,14 @@ class OpenAIProvider(Provider):
                 }
                 for t in request["tools"]
             ]
-            kwargs["tool_choice"] = self.tool_choice
+            kwargs["tool_choice"] = self.choice_for(request)
         try:
-            completion = self._client.chat.completions.create(**kwargs)
+            completion = self._client.chat.completions.create(
+                **kwargs, timeout=self.request_timeout(limit)
+            )
         except self._sdk.OpenAIError as exc:
             raise map_sdk_error(exc, self.name, self._sdk, self._api_key) from None
-        return from_openai_completion(completion, images_in(request["messages"]))
+        return from_openai_completion(completion, images_in(request["messages"]), limit)
 
 
 def _image_part(path: str) -> dict:
@@ -140,18 +152,33 @@ def _assistant_message(message: dict) -> dict:
     return result
 
 
-def from_openai_completion(completion: Any, images: int) -> dict:
-    """SDK ``ChatCompletion`` -> neutral response (no cost yet); MalformedToolCall on bad JSON."""
+def from_openai_completion(completion: Any, images: int, limit: int = 0) -> dict:
+    """SDK ``ChatCompletion`` -> neutral response (no cost yet). TruncatedReply when the reply
+    was cut at ``limit`` tokens (finish_reason "length": tool-call JSON is then incomplete);
+    MalformedToolCall on bad JSON. Reasoning tokens are part of ``completion_tokens`` (OpenAI
+    bills them as output); ``reasoning_tokens`` is their share. A server that reports more
+    reasoning tokens than completion tokens counted them apart: then both are output."""
     if not completion.choices:
         raise BadResponse("The server returned a completion without choices.")
     choice = completion.choices[0]
     message = choice.message
+    output = int(getattr(completion.usage, "completion_tokens", 0) or 0)
+    details = getattr(completion.usage, "completion_tokens_details", None)
+    reasoning = int(getattr(details, "reasoning_tokens", 0) or 0)
     usage = {
         "input_tokens": int(getattr(completion.usage, "prompt_tokens", 0) or 0),
-        "output_tokens": int(getattr(completion.usage, "completion_tokens", 0) or 0),
+        "output_tokens": output + reasoning if reasoning > output else output,
         "images": images,
     }
+    if reasoning:
+        usage["reasoning_tokens"] = reasoning
     text = message.content or ""
+    if choice.finish_reason == "length":
+        raise TruncatedReply(
+            f"The reply was cut at {limit} output tokens.",
+            limit=limit,
+            partial={"text": text, "usage": usage},
+        )
     calls = []
     for call in message.tool_calls or []:
         function = getattr(call, "function", None)

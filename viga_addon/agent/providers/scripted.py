@@ -9,7 +9,7 @@ Script (a dict, or the path of a JSON file holding one)::
 ROUND is a list of TURNs; a TURN is one of
     {"text": "...", "tool_calls": [{"name": "execute_code", "arguments": {...}}]}
     {"fault": "rate_limit" | "server" | "timeout" | "auth" | "empty" | "no_tool"
-              | "malformed" | "crash", "times": n}
+              | "malformed" | "cut" | "crash", "times": n}
     {"delay": seconds, ...rest of a turn}
 
 The turn is chosen from ``request["meta"]``: stage, role, round (1-based; ``rollout`` is used
@@ -18,7 +18,9 @@ falls back to the "*" entry. Past the end of a list the last round / turn is reu
 meta makes playback stateless and safe to resume. The one exception is ``"times": n`` on a
 fault: the fault is raised for the first n attempts at that meta in this provider instance, then
 the rest of the turn is played (to demo retries); without "times" the fault is raised every time.
-"crash" ends the process at once (to exercise the worker's crash handling).
+"cut" is a reply cut at the request's output-token limit (``Provider.complete`` asks again once
+with a larger limit: give "times": 1 to let that second ask through). "crash" ends the process
+at once (to exercise the worker's crash handling).
 Tool-call ids are deterministic: ``call_<stage>_<role>_<round>_<turn>_<index>``.
 """
 
@@ -38,6 +40,7 @@ from .errors import (
     RateLimited,
     ServerError,
     Timeout,
+    TruncatedReply,
 )
 
 SCRIPTED_MODEL = "scripted-demo (no model was called)"
@@ -87,7 +90,7 @@ class ScriptedProvider(Provider):
         usage = {"input_tokens": 0, "output_tokens": 0, "images": images_in(request["messages"])}
         fault = turn.get("fault")
         if fault and ("times" not in turn or attempt < int(turn["times"])):
-            return self._fault(fault, turn, usage)
+            return self._fault(fault, turn, usage, int(request.get("max_tokens") or 0))
         calls = [
             {
                 "id": f"call_{stage}_{role}_{round_no}_{turn_no}_{i}",
@@ -117,9 +120,15 @@ class ScriptedProvider(Provider):
             raise ConfigError(f"The demo script has an empty round for {stage}/{role}.")
         return turns[min(max(turn_no, 0), len(turns) - 1)]
 
-    def _fault(self, fault: str, turn: dict, usage: dict) -> dict:
+    def _fault(self, fault: str, turn: dict, usage: dict, limit: int) -> dict:
         if fault in _FAULTS:
             raise _FAULTS[fault]()
+        if fault == "cut":
+            raise TruncatedReply(
+                f"Scripted fault: the reply was cut at {limit} output tokens.",
+                limit=limit,
+                partial={"text": "", "usage": usage},
+            )
         if fault == "crash":
             os._exit(70)
         if fault == "malformed":
