@@ -174,3 +174,19 @@ def test_settings_from_dict_merge_and_validate():
     ):
         with pytest.raises(ValueError, match=message):
             Settings.from_dict(bad).validate()
+
+
+@pytest.mark.smoke
+def test_a_verdict_keeps_its_analysis_and_old_verdicts_load_without_one():
+    verdict = Verdict(
+        approved=False, checklist=["taller box"], best_attempt=1, analysis="box: not fixed"
+    )
+    data = json.loads(json.dumps(verdict.to_json()))
+    assert next(iter(data)) == "analysis"  # first in verdict.json, as the model writes it
+    assert Verdict.from_json(data) == verdict
+    old = Verdict.from_json({"approved": True, "checklist": [], "best_attempt": 2})
+    assert old.analysis == "" and old.approved is True and old.best_attempt == 2
+    state = _state()
+    state.stages["geometry"].attempts[0].verdict.analysis = "box: not fixed"
+    again = RunState.from_json(json.loads(json.dumps(state.to_json())))
+    assert again.stages["geometry"].attempts[0].verdict.analysis == "box: not fixed"

@@ -80,9 +80,11 @@ class Verdict:
     best_attempt: int | None = None
     score: float | None = None
     note: str | None = None
+    analysis: str = ""  # the verifier's reasoning, item by item (verdicts before it: "")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "analysis": self.analysis,
             "approved": self.approved,
             "checklist": list(self.checklist),
             "best_attempt": self.best_attempt,
@@ -104,6 +106,7 @@ class Verdict:
             best_attempt=best if isinstance(best, int) and not isinstance(best, bool) else None,
             score=_opt_number(d.get("score")),
             note=d.get("note"),
+            analysis=str(d.get("analysis") or ""),
         )
 
 

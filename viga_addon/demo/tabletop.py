@@ -145,9 +145,17 @@ def _turn(*calls, text=""):
     return {"text": text, "tool_calls": list(calls)}
 
 
-def _verdict(approved, checklist=(), best=1, score=None):
+def _verdict(approved, checklist=(), best=1, score=None, analysis=None):
+    if analysis is None:
+        analysis = (
+            "No open items from a previous checklist. The attempt matches the photo in this "
+            "stage's factor."
+            if approved
+            else "Differs from the photo: " + "; ".join(checklist) + "."
+        )
     return _call(
         "submit_verdict",
+        analysis=analysis,
         approved=approved,
         checklist=list(checklist),
         best_attempt=best,
@@ -217,7 +225,18 @@ SCRIPT = {
                     )
                 ),
             ],
-            [_turn(_verdict(True, best=2, score=8))],
+            [
+                _turn(
+                    _verdict(
+                        True,
+                        best=2,
+                        score=8,
+                        analysis="Previous checklist: blue_box 1.5 units tall - fixed; "
+                        "yellow_can radius 0.35, height 1.0 - fixed. The shapes and "
+                        "proportions now match the photo.",
+                    )
+                )
+            ],
         ],
     },
     "material": {

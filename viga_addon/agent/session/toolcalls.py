@@ -67,6 +67,8 @@ def _check_plan(args: dict) -> str | dict:
 def _check_code(args: dict) -> str | dict:
     if not isinstance(args.get("code"), str):
         return "execute_code needs 'code' (a string of Python)"
+    if args.get("intent") is not None and not isinstance(args["intent"], str):
+        return "execute_code 'intent' is optional: one short sentence (a string), or leave it out"
     return args
 
 
@@ -86,6 +88,13 @@ def _check_refine(args: dict) -> str | dict:
 
 
 def _check_verdict(args: dict) -> str | dict:
+    analysis = args.get("analysis")
+    if not isinstance(analysis, str) or not analysis.strip():
+        return (
+            "submit_verdict needs 'analysis' (a non-empty string, written first): for each item "
+            "of the previous checklist, whether it is fixed, then what still differs from the "
+            "photo. Call submit_verdict again with it."
+        )
     if not isinstance(args.get("approved"), bool):
         return "submit_verdict needs 'approved' (true or false)"
     checklist = args.get("checklist", [])
@@ -190,6 +199,7 @@ def _submit_verdict(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
         best = rounds[-1]
     score = args.get("score")
     verdict = Verdict(
+        analysis=args["analysis"].strip(),
         approved=args["approved"],
         checklist=args["checklist"],
         best_attempt=best,

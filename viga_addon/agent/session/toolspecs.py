@@ -25,7 +25,13 @@ SCHEMAS: dict[str, dict] = {
         "Run Blender Python (bpy) code in the live scene. bpy, bmesh, mathutils, math and random "
         "are imported. Returns stdout, errors with the failing line, and what changed. If the code "
         "raises, the scene is restored to how it was before the call.",
-        {"code": {"type": "string"}},
+        {
+            "intent": {
+                "type": "string",
+                "description": "Optional: one short sentence on what this code is for.",
+            },
+            "code": {"type": "string"},
+        },
         ["code"],
     ),
     "get_scene_info": tool(
@@ -112,15 +118,22 @@ SCHEMAS: dict[str, dict] = {
     ),
     "submit_verdict": tool(
         "submit_verdict",
-        "Your judgement of this attempt for this stage only. approved=true moves on to the next "
-        "stage. checklist: concrete, actionable fixes for the generator (empty when approved). "
-        "best_attempt: the round number of the best attempt so far.",
+        "Your judgement of this attempt for this stage only. analysis first: your reasoning. "
+        "approved=true moves on to the next stage. checklist: concrete, actionable fixes for the "
+        "generator (empty when approved). best_attempt: the round number of the best attempt so "
+        "far.",
         {
+            "analysis": {
+                "type": "string",
+                "description": "Write this first. For each item of the previous checklist (if "
+                "any): fixed or not, and what you see. Then what still differs from the photo "
+                "in this stage's factor, and why you approve or not.",
+            },
             "approved": {"type": "boolean"},
             "checklist": {"type": "array", "items": {"type": "string"}},
             "best_attempt": {"type": "integer"},
             "score": {"type": "number", "description": "0-10 match for this stage's factor"},
         },
-        ["approved", "checklist", "best_attempt"],
+        ["analysis", "approved", "checklist", "best_attempt"],
     ),
 }
