@@ -86,6 +86,7 @@ class BlenderHost:
             "revert_last": self.tool_revert_last,
             "get_scene_info": self.tool_get_scene_info,
             "render": self.tool_render,
+            "render_view": self.tool_render_view,
             "initialize_viewpoint": self.tool_initialize_viewpoint,
             "set_camera": self.tool_set_camera,
             "investigate": self.tool_investigate,
@@ -255,6 +256,36 @@ class BlenderHost:
                 device=device or self.render_device,
                 long_side=long_side,
                 samples=samples,
+            )
+
+    def tool_render_view(
+        self,
+        path: str,
+        view: str | None = None,
+        azimuth: float | None = None,
+        elevation: float | None = None,
+        distance: float | None = None,
+        around: list | None = None,
+        isolate: list | None = None,
+        long_side: int | None = None,
+        samples: int | None = None,
+        device: str | None = None,
+        engine: str | None = None,
+    ) -> dict:
+        """The generator's render_view: the photo's camera, a named view or an orbit, and
+        optionally only some objects (tools/viewing.render_view); the scene is not changed."""
+        given = {"long_side": long_side, "samples": samples, "device": device, "engine": engine}
+        options = {**self.view_options, **{k: v for k, v in given.items() if v is not None}}
+        with render_time_limit(self.render_timeout):
+            return viewing.render_view(
+                path,
+                view=view,
+                azimuth=azimuth,
+                elevation=elevation,
+                distance=distance,
+                around=around,
+                isolate=isolate,
+                render_options=options,
             )
 
     # ---------------------------------------------------------------- verifier tools

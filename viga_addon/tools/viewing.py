@@ -1,10 +1,16 @@
-"""Verifier tools for looking around the scene without changing it.
+"""Looking at the scene without changing it: the verifier's viewer and the generator's
+render_view.
 
 The viewer keeps its own view (camera location, rotation, lens, focus point) and its own
 shown/hidden sets in a ``Viewer`` object. They are applied only while rendering: a temporary
 camera object is created, objects' ``hide_render`` flags are switched, ``render()`` runs, and
 everything is removed or put back, so the scene's cameras, ``scene.camera`` and every object's
 visibility are exactly as before each call.
+
+``render_view`` is the generator's one-shot view through the same render path: the photo's
+camera (the default), a named view (front, side, top) or an orbit (azimuth, elevation, distance)
+around the bounding box of some objects, optionally with only some objects rendered (isolate).
+It keeps no state between calls and returns the camera pose it used.
 """
 
 import math
@@ -251,17 +257,20 @@ class Viewer:
             "note": result.get("note", ""),
         }
 
-    def _render(self, view, out_dir, label):
-        """Render through a temporary camera with the viewer's visibility, then undo both."""
-        location, rotation, lens = view
+    def _render(self, view, out_dir, label, path=None):
+        """Render through a temporary camera with the viewer's visibility, then undo both.
+
+        ``view`` None renders through the scene's own camera (``scene.camera``) as it is."""
         scene = bpy.context.scene
-        path = self._next_path(out_dir, label)
+        path = path or self._next_path(out_dir, label)
         camera = None
         switched = []  # (object, previous hide_render)
         try:
-            camera = render_tool.add_camera_object(
-                scene, TEMP_CAMERA_NAME, location, rotation, lens
-            )
+            if view is not None:
+                location, rotation, lens = view
+                camera = render_tool.add_camera_object(
+                    scene, TEMP_CAMERA_NAME, location, rotation, lens
+                )
             for obj in scene.objects:
                 want_hidden = (
                     obj.name in self.hidden or obj.hide_render
@@ -270,7 +279,10 @@ class Viewer:
                     switched.append((obj, obj.hide_render))
                     obj.hide_render = want_hidden
             result = render_tool.render(
-                "preview", path=path, camera=camera.name, **self.render_options
+                "preview",
+                path=path,
+                camera=camera.name if camera is not None else None,
+                **self.render_options,
             )
         finally:
             for obj, previous in switched:
@@ -279,9 +291,13 @@ class Viewer:
                 render_tool.remove_camera_object(camera)
         if not result["ok"]:
             return result
-        result["camera"] = {
-            "location": [round(v, 3) for v in location],
-            "rotation": [round(math.degrees(a), 3) for a in rotation],
+        if view is None:
+            own = scene.camera.matrix_world
+            location, rotation = own.translation, own.to_euler()
+            lens = scene.camera.data.lens
+        result["camera"] = {  # + 0.0: no "-0.0" in what the model reads
+            "location": [round(v, 3) + 0.0 for v in location],
+            "rotation": [round(math.degrees(a), 3) + 0.0 for a in rotation],
             "lens": round(lens, 3),
         }
         return result
@@ -324,6 +340,204 @@ def investigate(operation, object_name=None, amount=None, out_dir=None):
 def set_visibility(show=(), hide=()):
     """Show/hide objects in the viewer's renders only (see Viewer.set_visibility)."""
     return default_viewer.set_visibility(show=show, hide=hide)
+
+
+# ---------------------------------------------------------------------------------------------
+# The generator's render_view: one view per call, no state kept
+# ---------------------------------------------------------------------------------------------
+
+NAMED_VIEWS = ("camera", "front", "side", "top")
+# (azimuth, elevation) in degrees of the named views other than "camera". Azimuth is measured
+# counter-clockwise seen from above: 0 looks from +X, 90 from +Y, -90 from -Y (the front).
+NAMED_ANGLES = {"front": (-90.0, 0.0), "side": (0.0, 0.0), "top": (-90.0, 90.0)}
+ORBIT_DEFAULTS = (-90.0, 0.0)  # azimuth, elevation when only one of them is given
+MAX_DISTANCE = 100_000.0
+NO_CAMERA_ANGLES = (45.0, 30.0)  # the framing view render() uses when the scene has no camera
+
+
+def render_view(
+    path: str,
+    view: str | None = None,
+    azimuth: float | None = None,
+    elevation: float | None = None,
+    distance: float | None = None,
+    around: list[str] | None = None,
+    isolate: list[str] | None = None,
+    render_options: dict | None = None,
+) -> dict:
+    """Render one view to ``path`` without changing the scene, and say where it looked from.
+
+    view: "camera" (the photo's camera, ``scene.camera``: the default), "front" (from -Y),
+    "side" (from +X) or "top" (from above, +Y up in the image). azimuth/elevation (degrees)
+    instead: an orbit view (azimuth 0 from +X, 90 from +Y, -90 from -Y; elevation 90 from
+    above, -90 from below). Views other than "camera" look at the centre of the bounding box of
+    ``around`` (default: the isolated objects, else every visible object) from ``distance``
+    metres (default: far enough to frame it) with a 50 mm lens. isolate: render only these
+    objects (and their children); lights and the world stay as they are. ``render_options`` go
+    to ``render()`` (long_side, samples, device, engine).
+
+    Returns render()'s result plus "camera" (location, rotation in XYZ degrees, lens), "view"
+    (the view's name, and for the others looking_at, distance, azimuth, elevation), "isolated"
+    and "text" (the pose in words), or {"ok": False, "error"} naming what to change.
+    """
+    try:
+        request = _view_request(view, azimuth, elevation, distance, around, isolate)
+    except ValueError as exc:
+        return _error(str(exc))
+    isolated, error = _objects_named(request["isolate"])
+    if error:
+        return _error(f"isolate: {error['error']}")
+    targets, error = _objects_named(request["around"])
+    if error:
+        return _error(f"around: {error['error']}")
+    scene = bpy.context.scene
+    viewer = Viewer()
+    viewer.render_options = dict(render_options or {})
+    kept = _with_children(isolated)
+    if kept:
+        viewer.shown = {o.name for o in kept}
+        others = {o.name for o in scene.objects if o.type not in ("LIGHT", "CAMERA")}
+        viewer.hidden = others - viewer.shown
+    notes = []
+    name = request["view"]
+    own_camera = scene.camera is not None and scene.camera.type == "CAMERA"
+    if name == "camera" and own_camera:
+        pose, described = None, {"name": "camera"}
+    else:
+        if name == "camera":  # no camera to look through: the framing view render() would use
+            angles = NO_CAMERA_ANGLES
+            notes.append(
+                "The scene has no camera: rendered from a raised diagonal framing the objects."
+            )
+        else:
+            angles = request["angles"]
+        framed = targets or [o for o in kept if o.type in render_tool.GEOMETRY_TYPES] or kept
+        pose, described = _orbit_pose(scene, framed, angles, request["distance"])
+        described = {"name": name if name != "camera" else "framing", **described}
+    result = viewer._render(pose, None, name, path=path)
+    if not result.get("ok"):
+        return result
+    result["view"] = described
+    result["isolated"] = sorted(o.name for o in kept)
+    if notes:
+        result["note"] = " ".join(filter(None, [result.get("note", ""), *notes]))
+    result["text"] = _describe_view(result)
+    return result
+
+
+def _view_request(view, azimuth, elevation, distance, around, isolate) -> dict:
+    """The checked arguments of render_view, or ValueError with what to send instead."""
+    if view is not None and view not in NAMED_VIEWS:
+        raise ValueError(
+            f"view must be one of {', '.join(NAMED_VIEWS)} (got {view!r}); for any other "
+            "direction give azimuth and elevation in degrees instead."
+        )
+    orbit = azimuth is not None or elevation is not None
+    if orbit and view is not None:
+        examples = "; ".join(
+            f"{n} is azimuth {a:g}, elevation {e:g}" for n, (a, e) in NAMED_ANGLES.items()
+        )
+        raise ValueError(f"Give either view or azimuth/elevation, not both ({examples}).")
+    for key, value in (("azimuth", azimuth), ("elevation", elevation), ("distance", distance)):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise ValueError(f"{key} must be a number, got {value!r}.")
+    if elevation is not None and not -90 <= elevation <= 90:
+        raise ValueError(
+            "elevation must be between -90 (from below) and 90 (from above) degrees, got "
+            f"{elevation!r}."
+        )
+    if distance is not None and not 0 < distance <= MAX_DISTANCE:
+        raise ValueError(
+            f"distance must be a positive number of metres (at most {MAX_DISTANCE:g}), got "
+            f"{distance!r}; leave it out to frame the objects."
+        )
+    name = view or ("orbit" if orbit or distance is not None or around else "camera")
+    if name == "camera" and (distance is not None or around):
+        raise ValueError(
+            "view 'camera' is the photo's camera as it is: distance and around apply to the "
+            "front, side and top views and to azimuth/elevation."
+        )
+    lists = {}
+    for key, value in (("around", around), ("isolate", isolate)):
+        if isinstance(value, str):
+            value = [value]
+        if value is not None and (
+            not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value)
+        ):
+            raise ValueError(f"{key} must be a list of object names, got {value!r}.")
+        lists[key] = list(value or [])
+    if name in NAMED_ANGLES:
+        angles = NAMED_ANGLES[name]
+    else:
+        angles = (
+            float(ORBIT_DEFAULTS[0] if azimuth is None else azimuth),
+            float(ORBIT_DEFAULTS[1] if elevation is None else elevation),
+        )
+    return {"view": name, "angles": angles, "distance": distance, **lists}
+
+
+def _with_children(objects):
+    """The objects and all their descendants, without repeats, in scene order."""
+    names = set()
+    for obj in objects:
+        names.add(obj.name)
+        names.update(child.name for child in obj.children_recursive)
+    return [o for o in bpy.context.scene.objects if o.name in names]
+
+
+def _orbit_pose(scene, objects, angles, distance):
+    """(location, rotation, lens) looking at the bounding box centre of ``objects`` from the
+    given azimuth/elevation, and the view described in numbers."""
+    bounds = render_tool.world_bounds(objects or render_tool.visible_geometry(scene))
+    centre, radius = bounds if bounds else (Vector((0.0, 0.0, 0.0)), 1.0)
+    if distance is None:
+        distance = render_tool.fit_distance(
+            radius, DEFAULT_LENS, 36.0, render_tool.scene_aspect(scene)
+        )
+    azimuth, elevation = angles
+    location = centre + distance * render_tool.direction_from_angles(azimuth, elevation)
+    if abs(elevation) > 89.9:
+        # straight above or below, look-at has no "up": turn the image so that the side facing
+        # the azimuth is at the bottom, as it is when coming from just off the pole
+        roll = math.radians(azimuth + 90.0)
+        rotation = Euler((0.0 if elevation > 0 else math.pi, 0.0, roll))
+    else:
+        rotation = render_tool.look_at_euler(location, centre)
+    described = {
+        "looking_at": [round(v, 3) + 0.0 for v in centre],
+        "distance": round(float(distance), 3),
+        "azimuth": round(float(azimuth), 3),
+        "elevation": round(float(elevation), 3),
+    }
+    return (location, rotation, DEFAULT_LENS), described
+
+
+def _describe_view(result: dict) -> str:
+    camera, view = result["camera"], result["view"]
+    where = (
+        "through the photo's camera (the scene camera)"
+        if view["name"] == "camera"
+        else f"from the {view['name']} view"
+        if view["name"] in NAMED_ANGLES
+        else "from an orbit view"
+    )
+    text = (
+        f"Rendered {where}: camera at {camera['location']} m, rotation {camera['rotation']} "
+        f"(XYZ degrees), lens {camera['lens']} mm"
+    )
+    if "looking_at" in view:
+        text += (
+            f", looking at {view['looking_at']} from {view['distance']} m (azimuth "
+            f"{view['azimuth']}, elevation {view['elevation']} degrees)"
+        )
+    text += "."
+    if result["isolated"]:
+        text += f" Only these objects were rendered: {', '.join(result['isolated'])}."
+    return text + " The scene, its camera and visibility are unchanged."
 
 
 # ---------------------------------------------------------------------------------------------

@@ -87,6 +87,25 @@ def _check_refine(args: dict) -> str | dict:
     return {**args, "targets": targets, "budget": budget}
 
 
+RENDER_VIEW_ARGS = ("view", "azimuth", "elevation", "distance", "around", "isolate")
+
+
+def _check_render_view(args: dict) -> str | dict:
+    """Only the viewpoint arguments reach the host (never a path or render settings); a name
+    given as a string is a list of one. Their values are the host's to check."""
+    unknown = sorted(set(args) - set(RENDER_VIEW_ARGS))
+    if unknown:
+        return (
+            f"render_view has no argument {', '.join(repr(u) for u in unknown)}; it takes "
+            f"{', '.join(RENDER_VIEW_ARGS)} (all optional: no arguments renders the photo's camera)"
+        )
+    checked = {k: v for k, v in args.items() if v is not None}
+    for key in ("around", "isolate"):
+        if isinstance(checked.get(key), str):
+            checked[key] = [checked[key]]
+    return checked
+
+
 def _check_verdict(args: dict) -> str | dict:
     analysis = args.get("analysis")
     if not isinstance(analysis, str) or not analysis.strip():
@@ -152,9 +171,20 @@ def _execute_code(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
 
 
 def _render_view(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+    """A preview from the viewpoint asked for (the photo's camera by default), at the session's
+    preview settings, into the round's views/ folder; the result text gives the camera pose."""
     views = s.round_dir() / "views"
     k = len(list(views.glob("view_*.png"))) if views.exists() else 0
-    return _from_host(s.render(views / f"view_{k + 1}.png"))
+    settings = s.state.settings
+    request = {
+        **args,
+        "path": str(views / f"view_{k + 1}.png"),
+        "long_side": settings.preview_size,
+        "samples": settings.preview_samples,
+        "device": settings.render_device,
+        "engine": settings.engine,
+    }
+    return _from_host(s.timed("render", "render_view", request))
 
 
 def _revert_last(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
@@ -218,7 +248,7 @@ REGISTRY: dict[str, Tool] = {
         Tool("make_plan", None, _make_plan, _check_plan),
         Tool("execute_code", "execute", _execute_code, _check_code),
         Tool("get_scene_info", "other_tools"),
-        Tool("render_view", "render", _render_view),
+        Tool("render_view", "render", _render_view, _check_render_view),
         Tool("revert_last", "other_tools", _revert_last),
         Tool("refine_parameters", "render", _refine_parameters, _check_refine),
         Tool("end_round", None, _end_round),

@@ -41,8 +41,27 @@ SCHEMAS: dict[str, dict] = {
     ),
     "render_view": tool(
         "render_view",
-        "Render the scene from the scene camera (small preview) and return the image.",
-        {},
+        "Render a small preview of the scene and return the image with the camera pose used. "
+        "By default through the photo's camera (the scene camera). To look from elsewhere give "
+        "view (front: from -Y, side: from +X, top: from above) or azimuth/elevation in degrees "
+        "(azimuth 0 from +X, 90 from +Y, -90 from -Y, the front; elevation 90 from above), and "
+        "optionally distance in metres; these views look at the bounding box centre of "
+        "'around' (default: the isolated objects, else the whole scene) and frame it. isolate: "
+        "render only these objects (and their children); lights stay. Never changes the scene, "
+        "its camera or visibility.",
+        {
+            "view": {"type": "string", "enum": ["camera", "front", "side", "top"]},
+            "azimuth": {"type": "number", "description": "degrees around Z; 0 = from +X"},
+            "elevation": {
+                "type": "number",
+                "minimum": -90,
+                "maximum": 90,
+                "description": "degrees above the horizontal",
+            },
+            "distance": {"type": "number", "description": "metres from the centre looked at"},
+            "around": {**_OBJECTS, "description": "objects whose bounding box centre is looked at"},
+            "isolate": {**_OBJECTS, "description": "render only these objects"},
+        },
     ),
     "revert_last": tool(
         "revert_last",
