@@ -1,8 +1,18 @@
-"""What defines a stage: prompts, round budget, tools and the scope of edits it may make."""
+"""What defines a stage: prompts, round budget, tools and the scope of edits it may make.
+
+A stage's system prompt is its first line ("Stage: <name> — <Role>", which scripts and tests
+address turns by and which never changes), the common text of the role, the stage's focus, its
+scope, the model's world (stages/world.py: Blender version, units and axes, the code policy, the
+API renames) and one worked example: runnable execute_code code for the generator, the expected
+submit_verdict call for the verifier.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass, field, replace
+
+from . import world
 
 # The tools a stage offers each role, by name (their schemas and handlers are agent/'s registry).
 GENERATOR_TOOLS = (
@@ -41,7 +51,9 @@ You rebuild the reference photo as an editable Blender scene, working only throu
 Write bpy code with execute_code; keep every object under a stable, descriptive name (never
 rename objects created by earlier stages). Inspect with get_scene_info and render_view, undo a
 regression with revert_last, and call end_round with a short summary when this attempt is done.
-Prefer several small execute_code calls to one huge one."""
+Prefer several small execute_code calls to one huge one. render_view looks from the photo's
+camera by default; give it view="front"/"side"/"top" or azimuth/elevation to check shapes and
+placement from elsewhere, and isolate=[names] to see some objects alone."""
 
 _COMMON_VERIFIER = """\
 You compare the render of the current attempt with the reference photo, for this stage's factor
@@ -67,16 +79,49 @@ class Stage:
     rollouts: bool = False
     # the refine_parameters groups this stage may tune (refine_parameters needs at least one)
     refine_groups: tuple[str, ...] = ()
+    # one execute_code call of this stage, runnable in pipeline order from an empty scene
+    # (tests/test_prompts.py runs each under its stage's scope)
+    generator_example: str = ""
+    # the submit_verdict arguments a good verifier of this stage would send
+    verifier_example: dict = field(default_factory=dict, hash=False)
+    # a sentence on what this stage's scope check rolls back, e.g. a material in geometry
+    scope_note: str = ""
 
-    def system_prompt(self, role: str) -> str:
-        """First line names the stage and role (keeps runs comparable and scripts addressable)."""
+    def system_prompt(self, role: str, blender_version: str | None = None) -> str:
+        """The system prompt of ``role`` ("generator" or "verifier"). ``blender_version`` is
+        the running Blender's version (the host's ``blender_info`` tool: "5.2.3"); without it
+        the prompt speaks of Blender 4.2 LTS or newer. The first line names the stage and role
+        (keeps runs comparable and scripts addressable) and never changes."""
         head = f"Stage: {self.name} — {role.capitalize()}"
-        if role == "generator":
-            body = f"{_COMMON_GENERATOR}\n\nThis stage: {self.generator_focus}"
-        else:
-            body = f"{_COMMON_VERIFIER}\n\nThis stage: {self.verifier_focus}"
         allowed = ", ".join(self.scope)
-        return f"{head}\n{body}\n\nEdits allowed in this stage: {allowed}."
+        if role == "generator":
+            sections = [
+                _COMMON_GENERATOR,
+                f"This stage: {self.generator_focus}",
+                f"Edits allowed in this stage: {allowed}.",
+                world.scope_text(self.scope, role, self.scope_note),
+                world.generator_world(blender_version),
+            ]
+            if self.generator_example:
+                sections.append(
+                    "Worked example (one execute_code call of this stage; adapt names and "
+                    f"numbers to the photo):\n```python\n{self.generator_example.rstrip()}\n```"
+                )
+        else:
+            sections = [
+                _COMMON_VERIFIER,
+                f"This stage: {self.verifier_focus}",
+                f"Edits allowed in this stage: {allowed}.",
+                world.scope_text(self.scope, role),
+                world.verifier_world(blender_version),
+            ]
+            if self.verifier_example:
+                example = json.dumps(self.verifier_example, ensure_ascii=False)
+                sections.append(
+                    "Worked example (the shape of a submit_verdict call; analysis first, one "
+                    f"line per item of the previous checklist):\nsubmit_verdict({example})"
+                )
+        return head + "\n" + "\n\n".join(sections)
 
     def with_budget(self, budget: int) -> Stage:
         return replace(self, budget=budget)

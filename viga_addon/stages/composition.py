@@ -14,4 +14,29 @@ Only object transforms and the camera may change: no geometry or material edits.
     verifier_focus="""\
 Judge layout only: positions, relative scale, rotation, contact and framing against the photo.
 Ignore materials and lighting.""",
+    generator_example="""\
+import bpy
+import math
+
+mug = bpy.data.objects["mug"]  # its handle is parented to it and follows
+mug.location = (0.08, 0.02, 0.05)  # z = half its height: resting on the ground
+mug.rotation_euler[2] = math.radians(-20)
+mug.scale = (1.1, 1.1, 1.1)
+bpy.context.scene.camera.data.lens = 40
+""",
+    verifier_example={
+        "analysis": (
+            "Previous checklist: 1. 'mug' should sit left of centre - fixed. 2. 'mug' floats "
+            "above the ground - fixed (resting on it). The handle points right as in the photo. "
+            "Layout matches."
+        ),
+        "approved": True,
+        "checklist": [],
+        "best_attempt": 3,
+        "score": 9,
+    },
+    scope_note=(
+        "E.g. a call that moves objects and also edits a mesh, a modifier or a material is rolled "
+        "back whole."
+    ),
 )

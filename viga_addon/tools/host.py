@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import io
 import os
+import platform
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -74,6 +75,7 @@ class BlenderHost:
         self._undo_stack: list[snapshot.Checkpoint] = []
         # the tools the agent may call, by name (the host's whole interface)
         self.tools: dict[str, Callable[..., dict]] = {
+            "blender_info": self.tool_blender_info,
             "setup_scene": self.tool_setup_scene,
             "reset_scene": self.tool_reset_scene,
             "object_names": self.tool_object_names,
@@ -115,6 +117,19 @@ class BlenderHost:
         except Exception as e:  # a tool bug must not take the run down
             tb = traceback.format_exc(limit=4)
             return {"ok": False, "error": f"{name} failed: {type(e).__name__}: {e}", "detail": tb}
+
+    # ---------------------------------------------------------------- facts
+    def tool_blender_info(self) -> dict:
+        """The running Blender, for the system prompts: ``version`` ("5.2.3") is what
+        ``Stage.system_prompt(role, blender_version=...)`` takes."""
+        return {
+            "ok": True,
+            "version": ".".join(str(part) for part in bpy.app.version),
+            "version_tuple": list(bpy.app.version),
+            "version_string": bpy.app.version_string,
+            "python": platform.python_version(),
+            "background": bool(bpy.app.background),
+        }
 
     # ---------------------------------------------------------------- scene lifecycle
     def tool_setup_scene(self, width: int, height: int, final_size: int = 1024) -> dict:
