@@ -45,11 +45,12 @@ and ``f2py``; ``ndarray.tofile``/``dump``/``ctypes`` are refused by name and by 
 
 The package, one module per mechanism:
 
-  rules     what is allowed and refused, and the refusal messages (pure data and functions)
+  rules     what is allowed and refused, and the refusal messages: what, the rule broken and
+            what to do instead (pure data and functions)
   state     the per-thread run state (active guard, off-limits datablocks), PolicyViolation
   static    the AST check (check_code) and compile_guarded
   guarded   the guarded stand-ins for bpy, bpy.ops/app/types/data and the allowed modules
-  runtime   the restricted builtins and namespace()
+  runtime   the restricted builtins, namespace() and its clear_scene() helper
   audit     the audit hook
   limits    Guard (deadline watchdog, address-space cap) and ExecutionTimeout
   geometry  heavy_geometry, the face estimate of a scene's modifiers
@@ -76,12 +77,16 @@ from .guarded import (
     GuardedOps,
     GuardedType,
     GuardedTypes,
+    other_scene_ids,
+    unwrap,
 )
 from .limits import DEFAULT_MEMORY_HEADROOM, DEFAULT_TIMEOUT, ExecutionTimeout, Guard
 from .rules import (
     ADVICE,
     ALLOWED_MODULES,
     ALLOWED_OP_CATEGORIES,
+    CLEAR_SCENE_ADVICE,
+    CLEAR_SCENE_OPS,
     CODE_FILENAME,
     EXTRA_ALLOWED_OPS,
     REFUSED_ATTRIBUTES,
@@ -90,11 +95,13 @@ from .rules import (
     REFUSED_STORES,
     REFUSED_STRINGS,
     attribute_refusal,
+    builtin_refusal,
     module_refusal,
     operator_refusal,
     refusal,
+    string_refusal,
 )
-from .runtime import namespace, safe_builtins
+from .runtime import clear_scene, namespace, safe_builtins
 from .state import PolicyViolation
 from .static import MAX_CONSTANT_BITS, MAX_CONSTANT_ITEMS, check_code, compile_guarded
 
@@ -102,6 +109,8 @@ __all__ = [
     "ADVICE",
     "ALLOWED_MODULES",
     "ALLOWED_OP_CATEGORIES",
+    "CLEAR_SCENE_ADVICE",
+    "CLEAR_SCENE_OPS",
     "CODE_FILENAME",
     "DEFAULT_MEMORY_HEADROOM",
     "DEFAULT_TIMEOUT",
@@ -126,13 +135,18 @@ __all__ = [
     "GuardedTypes",
     "PolicyViolation",
     "attribute_refusal",
+    "builtin_refusal",
     "check_code",
+    "clear_scene",
     "compile_guarded",
     "heavy_geometry",
     "install_audit_hook",
     "module_refusal",
     "namespace",
     "operator_refusal",
+    "other_scene_ids",
     "refusal",
     "safe_builtins",
+    "string_refusal",
+    "unwrap",
 ]

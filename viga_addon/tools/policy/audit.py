@@ -14,7 +14,15 @@ import os
 import sys
 import threading
 
-from .rules import ALLOWED_MODULES, CODE_FILENAME, module_refusal, refusal
+from .rules import (
+    ALLOWED_MODULES,
+    CODE_FILENAME,
+    CODEGEN_ADVICE,
+    FILES_ADVICE,
+    INTERNALS_ADVICE,
+    module_refusal,
+    refusal,
+)
 from .state import active_thread, local, violation
 
 _hook_installed = [False]
@@ -119,7 +127,7 @@ def _audit_refusal(event: str, args) -> str | None:
     if event == "open":
         path, mode = args[0], args[1] if len(args) > 1 else "r"
         if isinstance(path, int):
-            return refusal("opening a file descriptor", "file access is blocked")
+            return refusal("opening a file descriptor", "file access is blocked", FILES_ADVICE)
         writing = isinstance(mode, str) and any(c in mode for c in "wax+")
         if isinstance(mode, int):  # os.open flags
             writing = bool(mode & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND))
@@ -129,7 +137,11 @@ def _audit_refusal(event: str, args) -> str | None:
             real = ""
         if not writing and real.startswith(_READ_ROOTS):
             return None
-        return refusal(f"opening {os.fsdecode(path) if real else path!r}", "file access is blocked")
+        return refusal(
+            f"opening {os.fsdecode(path) if real else path!r}",
+            "file access is blocked",
+            FILES_ADVICE,
+        )
     if event == "import":
         name = args[0]
         if name in sys.modules or name in ALLOWED_MODULES:
@@ -147,16 +159,19 @@ def _audit_refusal(event: str, args) -> str | None:
             return refusal(
                 f"changing the class {target.__name__!r}",
                 "classes shared with Blender and the add-on cannot be modified",
+                "Define your own class, or a function that takes the object.",
             )
         return None
     if event in ("exec", "compile"):
         caller = sys._getframe(2) if _frame_depth_ok() else None
         if caller is not None and caller.f_code.co_filename == CODE_FILENAME:
-            return refusal(f"{event}()", "running generated code is blocked")
+            return refusal(f"{event}()", "running generated code is blocked", CODEGEN_ADVICE)
         return None
     for prefix in _REFUSED_EVENTS:
         if event.startswith(prefix):
-            return refusal(f"the operation {event!r}", _event_why(event))
+            why = _event_why(event)
+            advice = INTERNALS_ADVICE if why.startswith("raw memory") else FILES_ADVICE
+            return refusal(f"the operation {event!r}", why, advice)
     return None
 
 

@@ -72,6 +72,6 @@ def heavy_geometry(scene: bpy.types.Scene) -> str | None:
         return None
     return refusal(
         f"geometry this heavy ({worst[0]!r} would have about {worst[1]:,} faces)",
-        f"evaluating more than {MAX_ESTIMATED_FACES:,} faces would freeze Blender; "
-        "use fewer subdivision levels, array copies or particles",
+        f"evaluating more than {MAX_ESTIMATED_FACES:,} faces would freeze Blender",
+        "Use fewer subdivision levels, array copies or particles.",
     )

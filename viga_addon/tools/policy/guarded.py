@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .rules import (
     ALLOWED_MODULES,
+    MODULE_STATE_ADVICE,
     attribute_refusal,
     bpy_attribute_refusal,
     module_attr_refusal,
@@ -38,7 +39,11 @@ class _Guarded:
 
     def __setattr__(self, name, value):
         raise violation(
-            refusal(f"changing {self._label}.{name}", "shared modules cannot be modified")
+            refusal(
+                f"changing {self._label}.{name}",
+                "shared modules cannot be modified",
+                MODULE_STATE_ADVICE,
+            )
         )
 
     __delattr__ = __setattr__
@@ -157,7 +162,9 @@ def _hidden(item) -> bool:
 
 def _other_scene_refusal(what) -> str:
     return refusal(
-        what, "it belongs to another scene of the artist's file; work in bpy.context.scene only"
+        what,
+        "it belongs to another scene of the artist's file",
+        "Work in bpy.context.scene only, with the data its objects use.",
     )
 
 
@@ -282,6 +289,12 @@ class GuardedType(_Guarded):
 
     def __repr__(self):
         return repr(self._target)
+
+
+def unwrap(value: object) -> object:
+    """What a guarded stand-in stands for (the module, class or collection); anything else
+    unchanged. For the add-on's own code (error hints), never handed to model code."""
+    return object.__getattribute__(value, "_target") if isinstance(value, _Guarded) else value
 
 
 def unwrap_type(value: object) -> object:

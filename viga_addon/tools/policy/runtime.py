@@ -4,8 +4,10 @@
 returns guarded allowed modules, ``getattr``/``setattr``/``hasattr``/``delattr`` that apply the
 attribute rules to dynamic names, ``type``/``isinstance``/``issubclass`` that hand out and accept
 Blender classes read-only, and the refused builtins as functions that raise. ``namespace`` is a
-fresh namespace with guarded ``bpy``, ``bmesh``, ``mathutils``, ``math`` and ``random``; it also
-records which datablocks belong to the artist's other scenes (``state.local.offlimits``).
+fresh namespace with guarded ``bpy``, ``bmesh``, ``mathutils``, ``math`` and ``random`` and the
+helper ``clear_scene()`` (the safe way to start from an empty scene, offered where
+``bpy.ops.wm.read_factory_settings`` is refused); it also records which datablocks belong to the
+artist's other scenes (``state.local.offlimits``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import math
 import sys
 
 from .guarded import GuardedType, guard_module, is_blender_type, other_scene_ids, unwrap_type
-from .rules import REFUSED_BUILTINS, attribute_refusal, module_refusal, refusal
+from .rules import (
+    ADVICE,
+    REFUSED_BUILTINS,
+    attribute_refusal,
+    builtin_refusal,
+    module_refusal,
+    refusal,
+)
 from .state import PolicyViolation, local, violation
 
 
@@ -26,7 +35,7 @@ def _safe_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa
         # still refuses loading a module that is neither loaded already nor allowed.
         return _builtins.__import__(name, globals, locals, fromlist, level)
     if level:
-        raise violation(refusal("a relative import", "there is no package here"))
+        raise violation(refusal("a relative import", "there is no package here", ADVICE))
     problem = module_refusal(name)
     if problem:
         raise violation(problem)
@@ -72,7 +81,7 @@ def _exit(code=None):
 
 def _refused_builtin(name):
     def refused(*_args, **_kwargs):
-        raise violation(refusal(f"{name!r}", REFUSED_BUILTINS[name]))
+        raise violation(builtin_refusal(name))
 
     refused.__name__ = name
     return refused
@@ -196,6 +205,60 @@ def safe_builtins() -> dict:
     return out
 
 
+def clear_scene() -> None:
+    """Empty the current scene: remove its objects, then the object data (meshes, curves, lights,
+    cameras ...) and the materials only they used, and its collections. Objects and collections
+    the artist's other scenes also show are unlinked from this scene, not removed; the world,
+    the render settings and the other scenes stay as they are. What it removes is checked
+    against the stage's scope like any other change (removing objects needs the objects scope).
+    """
+    import bpy
+
+    scene = bpy.context.scene
+    others = [s for s in bpy.data.scenes if s != scene]
+    shared_objects = {o.as_pointer() for s in others for o in s.objects}
+    shared = {c.as_pointer() for s in others for c in s.collection.children_recursive}
+    mine = [c for c in scene.collection.children_recursive if c.as_pointer() not in shared]
+    data, materials = [], []
+    for obj in list(scene.objects):
+        materials.extend(slot.material for slot in obj.material_slots if slot.material)
+        if obj.data is not None:
+            data.append(obj.data)
+            materials.extend(m for m in getattr(obj.data, "materials", ()) or () if m)
+        if obj.as_pointer() in shared_objects:
+            for collection in (scene.collection, *mine):
+                if collection.objects.get(obj.name) == obj:
+                    collection.objects.unlink(obj)
+        else:
+            bpy.data.objects.remove(obj, do_unlink=True)
+    for collection in (scene.collection, *mine):
+        for child in list(collection.children):
+            if child.as_pointer() in shared:
+                collection.children.unlink(child)
+    for collection in reversed(mine):
+        bpy.data.collections.remove(collection)
+    _remove_unused(data)  # first the data, whose removal frees the materials
+    _remove_unused(materials)
+
+
+def _remove_unused(blocks: list) -> None:
+    """Remove those of ``blocks`` nothing uses any more (never a fake-user one, never one only
+    the artist's other scenes use)."""
+    import bpy
+
+    offlimits = getattr(local, "offlimits", None) or frozenset()
+    seen, gone = set(), []
+    for block in blocks:
+        pointer = block.as_pointer()
+        if pointer in seen or pointer in offlimits:
+            continue
+        seen.add(pointer)
+        if block.users == 0 and not block.use_fake_user:
+            gone.append(block)
+    if gone:
+        bpy.data.batch_remove(gone)
+
+
 def namespace() -> dict:
     """A fresh namespace for model code: guarded bpy and modules, restricted builtins."""
     import bmesh
@@ -214,4 +277,5 @@ def namespace() -> dict:
         ns[name] = guard_module(module, name)
     for name in ("Vector", "Matrix", "Euler", "Quaternion", "Color"):
         ns[name] = getattr(mathutils, name)
+    ns["clear_scene"] = clear_scene
     return ns

@@ -14,16 +14,22 @@ import math
 import types
 
 from .rules import (
+    ADVICE,
     ALLOWED_MODULES,
     CODE_FILENAME,
+    INTERNALS_ADVICE,
+    LIMIT_ADVICE,
     REFUSED_BUILTINS,
     REFUSED_STRINGS,
+    SIZE_ADVICE,
     attribute_refusal,
     bpy_attribute_refusal,
+    builtin_refusal,
     module_attr_refusal,
     module_refusal,
     operator_refusal,
     refusal,
+    string_refusal,
 )
 
 MAX_CONSTANT_ITEMS = 10_000_000  # biggest constant repetition / range the AST check lets through
@@ -83,6 +89,7 @@ def _sequence_len(node) -> int:
 class _Checker(ast.NodeVisitor):
     def __init__(self):
         self.problems: list[tuple[int, str]] = []
+        self._named_ops: set[int] = set()  # bpy.ops.<family> nodes inside bpy.ops.<family>.<op>
 
     def refuse(self, node, message):
         self.problems.append((getattr(node, "lineno", 0), message))
@@ -97,7 +104,7 @@ class _Checker(ast.NodeVisitor):
 
     def visit_ImportFrom(self, node):
         if node.level:
-            self.refuse(node, refusal("a relative import", "there is no package here"))
+            self.refuse(node, refusal("a relative import", "there is no package here", ADVICE))
         else:
             problem = module_refusal(node.module or "")
             if problem is None:
@@ -105,7 +112,11 @@ class _Checker(ast.NodeVisitor):
                     if alias.name == "*":
                         self.refuse(
                             node,
-                            refusal(f"'from {node.module} import *'", "import the names you use"),
+                            refusal(
+                                f"'from {node.module} import *'",
+                                "it hides which names the code uses",
+                                f"Import the names you use: from {node.module} import a, b.",
+                            ),
                         )
                         continue
                     sub = f"{node.module}.{alias.name}"
@@ -132,12 +143,14 @@ class _Checker(ast.NodeVisitor):
     def visit_Name(self, node):
         name = node.id
         if name in REFUSED_BUILTINS:
-            self.refuse(node, refusal(f"{name!r}", REFUSED_BUILTINS[name]))
+            self.refuse(node, builtin_refusal(name))
         elif name.startswith("__") and name != "__name__":
             self.refuse(
                 node,
                 refusal(
-                    f"the name {name!r}", "names starting with '__' reach interpreter internals"
+                    f"the name {name!r}",
+                    "names starting with '__' reach interpreter internals",
+                    INTERNALS_ADVICE,
                 ),
             )
         self.generic_visit(node)
@@ -148,8 +161,12 @@ class _Checker(ast.NodeVisitor):
             self.refuse(node, problem)
         chain = _dotted(node)
         if chain and chain[0] == "bpy" and len(chain) >= 2:
-            if chain[1] == "ops" and len(chain) >= 3:
-                problem = operator_refusal(chain[2], chain[3] if len(chain) >= 4 else None)
+            if chain[1] == "ops" and len(chain) >= 4:
+                # the full name says more than its family: refuse bpy.ops.wm.read_homefile once
+                self._named_ops.add(id(node.value))
+                problem = operator_refusal(chain[2], chain[3])
+            elif chain[1] == "ops" and len(chain) == 3 and id(node) not in self._named_ops:
+                problem = operator_refusal(chain[2])
             elif len(chain) == 2 or chain[1] == "app":
                 problem = bpy_attribute_refusal(chain[1], chain[2] if len(chain) > 2 else None)
             if problem:
@@ -173,14 +190,21 @@ class _Checker(ast.NodeVisitor):
                 value = _const_int(arg)
                 if value is not None and abs(value) > MAX_CONSTANT_ITEMS:
                     self.refuse(
-                        node, refusal(f"range({value})", "loops that long would freeze Blender")
+                        node,
+                        refusal(
+                            f"range({value})", "loops that long would freeze Blender", SIZE_ADVICE
+                        ),
                     )
         if isinstance(func, ast.Name) and func.id in ("bytearray", "bytes") and node.args:
             value = _const_int(node.args[0])
             if value is not None and value > MAX_CONSTANT_ITEMS:
                 self.refuse(
                     node,
-                    refusal(f"{func.id}({value})", "allocations that big would exhaust memory"),
+                    refusal(
+                        f"{func.id}({value})",
+                        "allocations that big would exhaust memory",
+                        SIZE_ADVICE,
+                    ),
                 )
         self.generic_visit(node)
 
@@ -194,12 +218,18 @@ class _Checker(ast.NodeVisitor):
                 and _pow_bits(base, exponent) > MAX_CONSTANT_BITS
             ):
                 self.refuse(
-                    node, refusal("a constant power that big", "it would exhaust memory and time")
+                    node,
+                    refusal(
+                        "a constant power that big", "it would exhaust memory and time", SIZE_ADVICE
+                    ),
                 )
         if isinstance(node.op, ast.LShift):
             shift = _const_int(node.right)
             if shift is not None and shift > MAX_CONSTANT_BITS:
-                self.refuse(node, refusal("a constant shift that big", "it would exhaust memory"))
+                self.refuse(
+                    node,
+                    refusal("a constant shift that big", "it would exhaust memory", SIZE_ADVICE),
+                )
         if isinstance(node.op, ast.Mult):
             for seq, count in ((node.left, node.right), (node.right, node.left)):
                 value = _const_int(count)
@@ -210,13 +240,17 @@ class _Checker(ast.NodeVisitor):
                 ):
                     self.refuse(
                         node,
-                        refusal("repeating a sequence that many times", "it would exhaust memory"),
+                        refusal(
+                            "repeating a sequence that many times",
+                            "it would exhaust memory",
+                            SIZE_ADVICE,
+                        ),
                     )
         self.generic_visit(node)
 
     def visit_Constant(self, node):
         if isinstance(node.value, str) and node.value in REFUSED_STRINGS:
-            self.refuse(node, refusal(f"{node.value!r}", REFUSED_STRINGS[node.value]))
+            self.refuse(node, string_refusal(node.value))
 
     # ways to swallow the timeout ------------------------------------------------------------
     def visit_FunctionDef(self, node):
@@ -225,7 +259,9 @@ class _Checker(ast.NodeVisitor):
                 node,
                 refusal(
                     f"defining {node.name}",
-                    "it could swallow the time limit; use try/except Exception instead",
+                    "it could swallow the time limit",
+                    "Use try/except Exception (or a plain function) instead of a context manager "
+                    "or finalizer.",
                 ),
             )
         self.generic_visit(node)
@@ -241,6 +277,7 @@ class _Checker(ast.NodeVisitor):
                         refusal(
                             "return/break/continue inside 'finally'",
                             "it discards the error being raised",
+                            LIMIT_ADVICE,
                         ),
                     )
         self.generic_visit(node)
