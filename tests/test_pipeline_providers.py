@@ -99,3 +99,118 @@ def test_auth_failure_stops_with_a_clear_message(tmp_path):
     assert "ANTHROPIC_API_KEY" in message and MARKER_KEY not in message
     state = json.loads((session.run_dir / "state.json").read_text())
     assert state["error_type"] == "AuthError"
+
+
+# ------------------------------------------------------------------ room to reason, in a run
+CUBE = "bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0, 0, 0.5))"
+
+
+def _geometry_run(tmp_path, provider, server, **settings):
+    base_url = server.url if provider == "anthropic" else server.url + "/v1"
+    model = "claude-sonnet-4-6" if provider == "anthropic" else "gpt-5"
+    worker = ModelWorker(
+        provider, model=model, api_key=MARKER_KEY, base_url=base_url, opts={"base_delay": 0.01}
+    )
+    session, worker = new_session(
+        tmp_path,
+        worker=worker,
+        provider=provider,
+        stages=["geometry"],
+        budgets={"geometry": 1},
+        **settings,
+    )
+    try:
+        status = session.run_to_end()
+    finally:
+        worker.close()
+    return session, status
+
+
+def _call(name, **arguments):
+    return {"name": name, "arguments": arguments}
+
+
+def _tool_results(body, provider):
+    """The text of every tool result in a request body, in order."""
+    out = []
+    for message in body["messages"]:
+        if provider == "openai":
+            if message.get("role") == "tool":
+                out.append(message["content"])
+            continue
+        for block in message.get("content") or []:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                out.append(" ".join(p.get("text", "") for p in block["content"]))
+    return out
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_a_run_lets_the_model_reason_and_asks_the_verifier_for_its_analysis(tmp_path, provider):
+    """Text before a tool call, a text-only reply asked again, execute_code's intent, a
+    verdict without analysis refused with a message naming the field, then accepted; the
+    settings' thinking / reasoning effort reach the wire."""
+    analysis = "No previous checklist. The cube stands where the photo's box is."
+    replies = [
+        {"text": "First I will look at the photo's proportions."},  # no tool: asked again
+        {
+            "text": "A cube for the box.",
+            "tool_calls": [_call("execute_code", intent="the box as a cube", code=CUBE)],
+        },
+        {"tool_calls": [_call("end_round", summary="one cube")]},
+        {"tool_calls": [_call("submit_verdict", approved=True, checklist=[], best_attempt=1)]},
+        {
+            "text": "Here is my analysis.",
+            "tool_calls": [
+                _call(
+                    "submit_verdict",
+                    analysis=analysis,
+                    approved=True,
+                    checklist=[],
+                    best_attempt=1,
+                )
+            ],
+        },
+    ]
+    effort = {"thinking": 2048} if provider == "anthropic" else {"reasoning_effort": "low"}
+    if provider == "anthropic":  # Claude with thinking on starts every reply with a block
+        replies = [{**r, "thinking": f"thought {i}"} for i, r in enumerate(replies)]
+    with fake_server() as server:
+        server.queue(*replies)
+        session, status = _geometry_run(tmp_path, provider, server, **effort)
+        bodies = [r["body"] for r in server.requests]
+    assert status == "done", session.state.message
+    assert len(bodies) == len(replies)
+    for body in bodies:
+        if provider == "anthropic":
+            assert body["tool_choice"] == {"type": "auto"}
+            assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+            assert body["max_tokens"] == 16_384  # the default
+        else:
+            assert body["tool_choice"] == "auto" and body["reasoning_effort"] == "low"
+            assert body["max_completion_tokens"] == 16_384
+    assert "You may think in text first" in json.dumps(bodies[1]["messages"])
+    refused = _tool_results(bodies[4], provider)[-1]
+    assert "submit_verdict needs 'analysis'" in refused
+    verdict = json.loads((session.run_dir / "stages/geometry/round_1/verdict.json").read_text())
+    assert verdict["analysis"] == analysis and verdict["approved"] is True
+    attempt = session.state.stages["geometry"].attempts[0]
+    assert attempt.verdict.analysis == analysis
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_a_reply_cut_twice_fails_the_round_cleanly(tmp_path, provider):
+    cut = {"fault": "cut", "tool_calls": [_call("execute_code", code=CUBE)]}
+    with fake_server() as server:
+        server.queue(cut, cut)
+        session, status = _geometry_run(tmp_path, provider, server, max_tokens=512)
+        limits = [
+            r["body"].get("max_tokens") or r["body"].get("max_completion_tokens")
+            for r in server.requests
+        ]
+    assert limits == [512, 1024]  # asked again once, with twice the room
+    assert status == "done", session.state.message  # the round failed, the run went on
+    attempt = session.state.stages["geometry"].attempts[0]
+    assert "cut at 1024 output tokens" in attempt.failed
+    assert "raise --max-tokens" in attempt.failed
+    verdict = json.loads((session.run_dir / "stages/geometry/round_1/verdict.json").read_text())
+    assert "cut at 1024 output tokens" in verdict["failed"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import bpy
 
 from .agent.providers import DEFAULT_MODELS, KEY_ENV_VARS
-from .agent.settings import DEFAULT_BUDGETS, DEFAULTS, LIMITS
+from .agent.settings import DEFAULT_BUDGETS, DEFAULTS, LIMITS, MIN_THINKING
 
 ADDON_ID = __package__
 
@@ -84,6 +84,43 @@ class VIGA_AddonPreferences(bpy.types.AddonPreferences):
         name="Base URL",
         description="OpenAI-compatible server for the OpenAI provider, e.g. "
         "http://localhost:11434/v1 (Ollama). Empty: api.openai.com",
+    )
+    max_tokens: _number(
+        "max_tokens",
+        "Max output tokens",
+        "Output tokens of one model reply, thinking and reasoning included. A reply cut at the "
+        "limit is asked again once with twice as many",
+    )
+    thinking: _number(
+        "thinking",
+        "Thinking budget",
+        f"Claude: extended thinking with this budget in tokens (at least {MIN_THINKING}, inside "
+        "Max output tokens); 0: off",
+    )
+    reasoning_effort: bpy.props.EnumProperty(
+        name="Reasoning effort",
+        description="GPT-5 and o-series models: how hard they reason before answering "
+        "(other models do not get it)",
+        items=(
+            ("DEFAULT", "Model default", "Send none: the model's own default"),
+            ("LOW", "Low", ""),
+            ("MEDIUM", "Medium", ""),
+            ("HIGH", "High", ""),
+        ),
+        default="DEFAULT",
+    )
+    tool_choice: bpy.props.EnumProperty(
+        name="Tool choice",
+        description="How the model is asked to call tools",
+        items=(
+            ("AUTO", "Auto", "The model may write its reasoning, then calls a tool"),
+            (
+                "REQUIRED",
+                "Required",
+                "The model must call a tool (for servers whose models only call tools when forced)",
+            ),
+        ),
+        default=DEFAULTS.tool_choice.upper(),
     )
     render_device: bpy.props.EnumProperty(
         name="Render device",
@@ -160,6 +197,12 @@ def draw_preferences(p, layout, context) -> None:
     col.prop(p, "default_provider")
     col.prop(p, "default_model")
     col.prop(p, "base_url")
+    row = col.row()
+    row.prop(p, "max_tokens")
+    row.prop(p, "thinking")
+    row = col.row()
+    row.prop(p, "reasoning_effort")
+    row.prop(p, "tool_choice")
     col.label(
         text="Online access: "
         + (

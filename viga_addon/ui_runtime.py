@@ -314,6 +314,10 @@ def settings_from_prefs(p: Any) -> Settings:
         final_samples=p.final_samples,
         review_code=p.review_code,
         pause_after=None if p.pause_after == "NONE" else p.pause_after.lower(),
+        max_tokens=p.max_tokens,
+        thinking=p.thinking,
+        reasoning_effort=None if p.reasoning_effort == "DEFAULT" else p.reasoning_effort.lower(),
+        tool_choice=p.tool_choice.lower(),
     )
 
 

@@ -16,6 +16,10 @@ ENGINES = ("CYCLES", "EEVEE")
 RENDER_DEVICES = ("auto", "cpu", "gpu")
 MEMORY_POLICIES = ("compact", "full")
 PAUSE_AFTER = (None, "round", "stage")
+REASONING_EFFORTS = (None, "low", "medium", "high")
+TOOL_CHOICES = ("auto", "required")
+#: Anthropic's smallest thinking budget, and the least a thinking budget leaves for the answer
+MIN_THINKING = 1024
 
 #: a stage's default rounds (init: its rollouts), from the stage definitions
 DEFAULT_BUDGETS: dict[str, int] = {s.name: s.budget for s in STAGES}
@@ -29,6 +33,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "final_size": (32, 8192),
     "final_samples": (1, 4096),
     "max_tokens": (256, 200_000),
+    "thinking": (0, 128_000),  # 0: off; else at least MIN_THINKING
 }
 
 
@@ -49,7 +54,16 @@ class Settings:
     final_size: int = 512
     final_samples: int = 64
     memory: str = "compact"
-    max_tokens: int = 4096
+    # Output tokens of one reply, thinking / reasoning included (both services count them so).
+    # 16k: a tool call with a scene script is 1-4k tokens; GPT-5 and o-series models reason
+    # first, often several thousand tokens at medium effort, inside the same limit. 16,384 is
+    # also GPT-4o's own ceiling; models with a lower one are capped (providers/models.py).
+    # Tokens are billed as used, not as allowed; a reply cut at the limit is asked again once
+    # with twice the room.
+    max_tokens: int = 16_384
+    thinking: int = 0  # Claude's extended-thinking budget in tokens (0: off), inside max_tokens
+    reasoning_effort: str | None = None  # GPT-5 / o-series: "low" | "medium" | "high"
+    tool_choice: str = "auto"  # "required": for servers whose models call tools only if forced
     review_code: bool = False
     pause_after: str | None = None  # None | "round" | "stage"
     stop_after: str | None = None  # a stage name: pause after it (resumable)
@@ -106,14 +120,28 @@ class Settings:
             ("render_device", RENDER_DEVICES),
             ("memory", MEMORY_POLICIES),
             ("pause_after", PAUSE_AFTER),
+            ("reasoning_effort", REASONING_EFFORTS),
+            ("tool_choice", TOOL_CHOICES),
         )
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+        self._validate_tokens()
         if self.stop_after is not None and self.stop_after not in STAGE_NAMES:
             raise ValueError(
                 f"stop after: unknown stage {self.stop_after!r}; stages are "
                 f"{', '.join(STAGE_NAMES)}"
+            )
+
+    def _validate_tokens(self) -> None:
+        low, high = LIMITS["max_tokens"]
+        if not low <= self.max_tokens <= high:
+            raise ValueError(f"max tokens must be between {low} and {high}")
+        if self.thinking and not MIN_THINKING <= self.thinking <= self.max_tokens - MIN_THINKING:
+            raise ValueError(
+                f"a thinking budget is 0 (off) or at least {MIN_THINKING} tokens, and leaves "
+                f"at least {MIN_THINKING} of max tokens ({self.max_tokens}) for the answer; "
+                f"raise max tokens or lower thinking ({self.thinking})"
             )
 
 

@@ -8,7 +8,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..agent.settings import DEFAULTS, ENGINES, MEMORY_POLICIES, RENDER_DEVICES
+from ..agent.settings import (
+    DEFAULTS,
+    ENGINES,
+    LIMITS,
+    MEMORY_POLICIES,
+    MIN_THINKING,
+    REASONING_EFFORTS,
+    RENDER_DEVICES,
+    TOOL_CHOICES,
+)
 
 PROVIDER_CHOICES = ("auto", "anthropic", "openai", "scripted")
 
@@ -101,6 +110,34 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         {"choices": MEMORY_POLICIES},
         "memory",
     ),
+    RunOption(
+        "--max-tokens",
+        "output tokens of one model reply, thinking / reasoning included; a reply cut at the "
+        f"limit is asked again once with twice as many ({_default('max_tokens')})",
+        {"type": int},
+        "max_tokens",
+    ),
+    RunOption(
+        "--thinking",
+        f"Claude: extended thinking with a budget of N tokens (at least {MIN_THINKING}, inside "
+        "--max-tokens); 0: off (default 0)",
+        {"type": int, "metavar": "N"},
+        "thinking",
+    ),
+    RunOption(
+        "--reasoning-effort",
+        "GPT-5 and o-series models: how hard they reason before answering (default: the "
+        "model's own); other models do not get it",
+        {"choices": [e for e in REASONING_EFFORTS if e]},
+        "reasoning_effort",
+    ),
+    RunOption(
+        "--tool-choice",
+        "auto (default): the model may write its reasoning, then calls a tool; required: it "
+        "must call one, for servers whose models only call tools when forced",
+        {"choices": TOOL_CHOICES},
+        "tool_choice",
+    ),
 )
 RUN_FLAGS: tuple[RunOption, ...] = (
     RunOption(
@@ -167,4 +204,9 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     for key in ("rollouts", "preview_size", "preview_samples", "final_size", "final_samples"):
         if key in settings and settings[key] < 1:
             raise UsageError(f"--{key.replace('_', '-')} must be at least 1")
+    low = LIMITS["max_tokens"][0]
+    if settings.get("max_tokens") is not None and settings["max_tokens"] < low:
+        raise UsageError(f"--max-tokens must be at least {low}")
+    if settings.get("thinking") and settings["thinking"] < MIN_THINKING:
+        raise UsageError(f"--thinking is 0 (off) or at least {MIN_THINKING} tokens")
     return settings

@@ -76,6 +76,8 @@ def submit(s: Session, role: str) -> StepResult:
         "messages": sent,
         "tools": toolcalls.specs(tools),
         "max_tokens": settings.max_tokens,
+        # read by the providers (providers/base.py): text before a tool call is welcome
+        "tool_choice": settings.tool_choice,
         "meta": {
             "stage": stage.name,
             "role": role,
@@ -83,6 +85,10 @@ def submit(s: Session, role: str) -> StepResult:
             "turn": conv.turn,
         },
     }
+    if settings.thinking:
+        request["thinking"] = settings.thinking
+    if settings.reasoning_effort:
+        request["reasoning_effort"] = settings.reasoning_effort
     s.client.submit(request)
     conv.turn += 1
     s.state.awaiting = Awaiting(role=role, images=msg.images_in(sent), submitted=time.time())
