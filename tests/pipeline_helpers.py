@@ -14,6 +14,7 @@ TINY = {
     "preview_samples": 4,
     "final_size": 96,
     "final_samples": 8,
+    "verify_size": 64,
     "render_device": "cpu",
 }
 

@@ -24,6 +24,8 @@ TINY = [
     "48",
     "--final-samples",
     "2",
+    "--verify-size",
+    "48",
     "--render-device",
     "cpu",
 ]

@@ -182,6 +182,8 @@ TINY = [
     "64",
     "--final-samples",
     "4",
+    "--verify-size",
+    "48",
     "--render-device",
     "cpu",
     "--quiet",
@@ -480,7 +482,9 @@ else:
     @given(
         args=st.one_of(
             st.dictionaries(
-                st.sampled_from(["approved", "checklist", "best_attempt", "score", "x"]),
+                st.sampled_from(
+                    ["analysis", "approved", "checklist", "best_attempt", "score", "x"]
+                ),
                 _json_values,
                 max_size=5,
             ),

@@ -61,3 +61,38 @@ def test_compact_pins_the_photo_keeps_latest_renders_and_shrinks_old_text():
     assert new_call == conv[-2]["content"][0]["arguments"]["code"]
     assert len(str(sent)) < 0.6 * len(str(conv))
     assert conv[1]["content"][0]["arguments"]["code"].count("x = 1") == 400  # input untouched
+
+
+def test_every_image_of_the_first_message_stays_pinned():
+    """The verifier's first message holds the photo and the attempt it judges: after many
+    viewpoint renders both are still sent, whatever keep_images says."""
+    first = msg.user(
+        msg.text("Reference photo:"),
+        msg.image("photo.png"),
+        msg.text("Attempt of round 2:"),
+        msg.image("attempt.png"),
+    )
+    conv = [first]
+    for n in range(3):  # initialize_viewpoint: four views per call
+        conv.append(
+            {
+                "role": "user",
+                "content": [
+                    msg.tool_result(f"v{n}", [msg.image(f"view_{n}_{k}.png") for k in range(4)])
+                ],
+            }
+        )
+    sent = memory.compact(conv, "compact", keep_images=2, pin_first_message=True)
+    assert [p["path"] for p in sent[0]["content"] if p["type"] == "image"] == [
+        "photo.png",
+        "attempt.png",
+    ]
+    assert msg.images_in(sent) == 4  # the two pinned, the two newest views
+
+
+def test_the_generator_pins_only_its_photo():
+    first = msg.user(msg.image("photo.png"), msg.image("before_round_1.png"))
+    conv = [first] + [msg.user(msg.image(f"before_round_{n}.png")) for n in range(2, 6)]
+    sent = memory.compact(conv, "compact", keep_images=2)
+    kept = [p["path"] for m in sent for p in m["content"] if p["type"] == "image"]
+    assert kept == ["photo.png", "before_round_4.png", "before_round_5.png"]

@@ -53,7 +53,17 @@ def test_a_version_1_run_folder_resumes_to_done_from_another_place(moved_run):
     }
     env["PYTHONPATH"] = str(ROOT)
     r = subprocess.run(
-        [sys.executable, "-m", "viga_addon", "reconstruct", "--resume", str(moved_run), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "viga_addon",
+            "reconstruct",
+            "--resume",
+            str(moved_run),
+            "--verify-size",
+            "48",
+            "--quiet",
+        ],
         cwd=moved_run.parent,
         env=env,
         capture_output=True,

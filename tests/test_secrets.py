@@ -23,6 +23,8 @@ TINY = [
     "64",
     "--final-samples",
     "4",
+    "--verify-size",
+    "48",
     "--render-device",
     "cpu",
     "--quiet",

@@ -280,6 +280,7 @@ TINY_PREFS = {
     "preview_samples": 2,
     "final_size": 64,
     "final_samples": 2,
+    "verify_size": 48,
     "render_device": "CPU",
 }
 

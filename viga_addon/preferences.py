@@ -142,6 +142,12 @@ class VIGA_AddonPreferences(bpy.types.AddonPreferences):
     preview_samples: _number("preview_samples", "Preview samples")
     final_size: _number("final_size", "Final size", subtype="PIXEL")
     final_samples: _number("final_samples", "Final samples")
+    verify_size: _number(
+        "verify_size",
+        "Verifier size",
+        "Long side of the attempt render the verifier judges",
+        "PIXEL",
+    )
     budget_init: _budget("init", "rollouts")
     budget_geometry: _budget("geometry")
     budget_material: _budget("material")
@@ -222,6 +228,7 @@ def draw_preferences(p, layout, context) -> None:
     row = col.row()
     row.prop(p, "final_size")
     row.prop(p, "final_samples")
+    col.prop(p, "verify_size")
     col = layout.column()
     col.label(text="Rounds per stage")
     grid = col.grid_flow(columns=3)

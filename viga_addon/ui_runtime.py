@@ -312,6 +312,7 @@ def settings_from_prefs(p: Any) -> Settings:
         preview_samples=p.preview_samples,
         final_size=p.final_size,
         final_samples=p.final_samples,
+        verify_size=p.verify_size,
         review_code=p.review_code,
         pause_after=None if p.pause_after == "NONE" else p.pause_after.lower(),
         max_tokens=p.max_tokens,

@@ -1,5 +1,8 @@
 """What the model sees: the photo stays pinned, older renders are dropped, old tool output shrinks.
 
+The verifier's first message holds what it judges — the photo, the attempt, the two side by
+side, the sheet of attempts — so for it every image of that message is pinned: a verifier that
+looks around with viewpoint renders never loses the render it judges.
 The "full" policy keeps everything (the baseline the benchmarks compare against).
 """
 
@@ -28,17 +31,23 @@ def compact(
     keep_images: int = 2,
     keep_full_text_messages: int = 6,
     text_cap: int = 600,
+    pin_first_message: bool = False,
 ) -> list[dict]:
     """Return the messages to send under ``policy`` ("compact" or "full"); input is unchanged.
 
-    compact: the first image (the photo, pinned) and the last ``keep_images`` other images are
-    kept; earlier ones become a short text note. Text of tool results older than the
-    last ``keep_full_text_messages`` messages is cut to ``text_cap`` characters.
+    compact: the first image (the photo) — with ``pin_first_message`` every image of the
+    first message (the verifier's: the photo and the attempt it judges) — and the last
+    ``keep_images`` other images are kept; earlier ones become a short text note. Text of
+    tool results older than the last ``keep_full_text_messages`` messages is cut to
+    ``text_cap`` characters. (The generator pins only its photo: its first message's render
+    grows stale over the rounds.)
     """
     if policy == "full":
         return messages
     out = copy.deepcopy(messages)
-    slots = list(_image_slots(out))[1:]  # the first image is the photo: pinned
+    first = [slot for slot in _image_slots(out) if slot[0] == 0]
+    keep = set(first if pin_first_message else first[:1])
+    slots = [slot for slot in _image_slots(out) if slot not in keep]
     drop = slots[:-keep_images] if keep_images else slots
     for mi, pi, ii in drop:
         if ii is None:

@@ -32,6 +32,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "preview_samples": (1, 4096),
     "final_size": (32, 8192),
     "final_samples": (1, 4096),
+    "verify_size": (32, 2048),
     "max_tokens": (256, 200_000),
     "thinking": (0, 128_000),  # 0: off; else at least MIN_THINKING
 }
@@ -53,6 +54,7 @@ class Settings:
     preview_samples: int = 16
     final_size: int = 512
     final_samples: int = 64
+    verify_size: int = 512  # long side of the attempt render the verifier judges
     memory: str = "compact"
     # Output tokens of one reply, thinking / reasoning included (both services count them so).
     # 16k: a tool call with a scene script is 1-4k tokens; GPT-5 and o-series models reason
@@ -111,7 +113,14 @@ class Settings:
 
     def validate(self) -> None:
         """Raise ValueError with a message for the user when a value is out of range."""
-        for name in ("rollouts", "preview_size", "preview_samples", "final_size", "final_samples"):
+        for name in (
+            "rollouts",
+            "preview_size",
+            "preview_samples",
+            "final_size",
+            "final_samples",
+            "verify_size",
+        ):
             low, _high = LIMITS[name]
             if getattr(self, name) < low:
                 raise ValueError(f"{name.replace('_', ' ')} must be at least {low}")

@@ -105,6 +105,12 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         "final_samples",
     ),
     RunOption(
+        "--verify-size",
+        f"long side of the attempt render the verifier judges, px ({_default('verify_size')})",
+        {"type": int},
+        "verify_size",
+    ),
+    RunOption(
         "--memory",
         "compact (default): photo pinned, old renders dropped",
         {"choices": MEMORY_POLICIES},
@@ -201,7 +207,14 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
         settings["engine"] = args.engine.upper()
     if getattr(args, "stop_after", None):
         settings["stop_after"] = args.stop_after
-    for key in ("rollouts", "preview_size", "preview_samples", "final_size", "final_samples"):
+    for key in (
+        "rollouts",
+        "preview_size",
+        "preview_samples",
+        "final_size",
+        "final_samples",
+        "verify_size",
+    ):
         if key in settings and settings[key] < 1:
             raise UsageError(f"--{key.replace('_', '-')} must be at least 1")
     low = LIMITS["max_tokens"][0]

@@ -220,7 +220,8 @@ class Session(SessionControls):
         if self.state.scene_at != self.store.relative(path):
             self.restore(path)
 
-    def render(self, path: Path) -> dict:
+    def render(self, path: Path, long_side: int | None = None) -> dict:
+        """A preview render (``long_side``: its size, default the preview size)."""
         s = self.state.settings
         return self.timed(
             "render",
@@ -228,7 +229,7 @@ class Session(SessionControls):
             {
                 "preset": "preview",
                 "path": str(path),
-                "long_side": s.preview_size,
+                "long_side": long_side or s.preview_size,
                 "samples": s.preview_samples,
                 "device": s.render_device,
                 "engine": s.engine,

@@ -66,7 +66,9 @@ def _round_base(s: Session) -> Path:
     done = [a for a in ss.usable_attempts() if a.round < ss.round]
     if stage.rollouts or not done:
         return s.store.stage_dir(stage.name) / "start.blend"
-    return s.store.path(done[-1].snapshot)
+    # the next round builds on the best attempt so far, not merely the last one
+    best = selection.best_attempt(done) or done[-1]
+    return s.store.path(best.snapshot)
 
 
 def round_start(s: Session) -> StepResult:
@@ -133,7 +135,9 @@ def attempt(s: Session) -> StepResult:
     n = ss.round
     rdir = s.round_dir(n)
     write_text(rdir / "code.py", joined_code(ss.code) + "\n")
-    render = s.render(rdir / "render.png")
+    # the attempt is what the verifier judges: rendered big enough to judge
+    settings = s.state.settings
+    render = s.render(rdir / "render.png", max(settings.preview_size, settings.verify_size))
     s.snapshot(rdir / "snapshot.blend")
     result = Attempt(
         round=n,
@@ -183,6 +187,7 @@ def round_end(s: Session) -> StepResult:
             "metrics": last.metrics,
             "coverage": last.coverage,
             "failed": last.failed,
+            **selection.pick_against_metrics(ss.attempts, verdict),
         },
     )
     if approved and not stage.rollouts:

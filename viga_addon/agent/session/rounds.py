@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from .. import messages as msg
+from .. import sheets
 from ..runstore import write_json
 from ..state import Attempt, Conversation, Phase, Verdict
 
@@ -26,18 +27,48 @@ def last_checklist(s: Session, before_current: bool = False) -> list[str]:
 
 
 def start_verifier(s: Session, attempt: Attempt) -> None:
+    """The verifier's conversation: its first message holds the photo, the attempt it judges,
+    both side by side and (from the second attempt on) the labelled sheet of the stage's
+    attempts to pick ``best_attempt`` from; the memory policy pins them all."""
     stage, ss = s.stage, s.stage_state
-    rounds = [a.round for a in ss.usable_attempts()]
+    usable = ss.usable_attempts()
+    rounds = [a.round for a in usable]
+    render = s.store.path(attempt.render)
+    rdir = render.parent
     parts = [
         msg.text("Reference photo:"),
         msg.image(str(s.store.reference)),
         msg.text(f"Attempt of round {attempt.round} of {stage.budget}:"),
-        msg.image(str(s.store.path(attempt.render))),
+        msg.image(str(render)),
+    ]
+    try:
+        pair = sheets.side_by_side(
+            s.store.reference, render, rdir / "compare.png", f"attempt {attempt.round}"
+        )
+        parts += [msg.text("The photo and the attempt side by side:"), msg.image(str(pair))]
+        if len(usable) > 1:
+            tiles = [
+                sheets.Tile(
+                    s.store.path(a.render), sheets.metrics_label(f"round {a.round}", a.metrics)
+                )
+                for a in usable
+            ]
+            sheet = sheets.contact_sheet(s.store.reference, tiles, rdir / "attempts.png")
+            parts += [
+                msg.text(
+                    "Every attempt of this stage so far, with its PSNR/SSIM against the photo "
+                    "(best_attempt is one of these rounds):"
+                ),
+                msg.image(str(sheet)),
+            ]
+    except OSError as e:  # an unreadable render: the verifier still sees the attempt itself
+        parts.append(msg.text(f"(The comparison images could not be made: {e})"))
+    parts.append(
         msg.text(
             f"Rounds with attempts so far: {rounds}. Generator's summary: "
             f"{attempt.summary or '(none)'}"
-        ),
-    ]
+        )
+    )
     if attempt.metrics:
         m = attempt.metrics
         parts.append(

@@ -70,7 +70,8 @@ def submit(s: Session, role: str) -> StepResult:
     stage = s.stage
     settings = s.state.settings
     tools = stage.generator_tools if role == "generator" else stage.verifier_tools
-    sent = memory.compact(conv.messages, settings.memory)
+    # the verifier's first message holds the photo and the attempt it judges: all pinned
+    sent = memory.compact(conv.messages, settings.memory, pin_first_message=role == "verifier")
     request = {
         "system": conv.system,
         "messages": sent,
