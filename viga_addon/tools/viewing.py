@@ -518,26 +518,21 @@ def _orbit_pose(scene, objects, angles, distance):
 
 def _describe_view(result: dict) -> str:
     camera, view = result["camera"], result["view"]
-    where = (
-        "through the photo's camera (the scene camera)"
-        if view["name"] == "camera"
-        else f"from the {view['name']} view"
-        if view["name"] in NAMED_ANGLES
-        else "from an orbit view"
-    )
+    name = view["name"]
+    where = {"camera": "through the photo's camera (the scene camera)", "orbit": "from an orbit"}
     text = (
-        f"Rendered {where}: camera at {camera['location']} m, rotation {camera['rotation']} "
-        f"(XYZ degrees), lens {camera['lens']} mm"
+        f"Rendered {where.get(name, f'from the {name} view')}: camera at "
+        f"{camera['location']} m, rotation {camera['rotation']} (XYZ degrees), lens "
+        f"{camera['lens']} mm"
     )
     if "looking_at" in view:
         text += (
             f", looking at {view['looking_at']} from {view['distance']} m (azimuth "
             f"{view['azimuth']}, elevation {view['elevation']} degrees)"
         )
-    text += "."
     if result["isolated"]:
-        text += f" Only these objects were rendered: {', '.join(result['isolated'])}."
-    return text + " The scene, its camera and visibility are unchanged."
+        text += f". Only these objects were rendered: {', '.join(result['isolated'])}"
+    return text + ". The scene, its camera and visibility are unchanged."
 
 
 # ---------------------------------------------------------------------------------------------
