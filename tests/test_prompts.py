@@ -96,6 +96,17 @@ def test_the_stated_policy_is_the_real_policy():
 
 
 @pytest.mark.smoke
+def test_the_clear_scene_helper_the_prompt_names_exists(clean_scene):
+    assert "clear_scene()" in STAGES[0].system_prompt("generator")
+    assert callable(policy.namespace().get("clear_scene"))
+    bpy.ops.mesh.primitive_cube_add()
+    init = STAGES[0]
+    result = execute.execute_code("clear_scene()", scope=list(init.scope))
+    assert result["ok"], result.get("error")
+    assert len(bpy.context.scene.objects) == 0
+
+
+@pytest.mark.smoke
 def test_every_scope_is_described():
     assert set(world.SCOPE_COVERS) == set(SCOPES)
 

@@ -152,8 +152,10 @@ def policy_text() -> str:
         f"- bpy.ops: only the families {', '.join(OPERATOR_FAMILIES)} (and "
         f"{', '.join(EXTRA_OPERATORS)}); none that opens, saves, imports, exports or bakes; never "
         "wm, render, screen, file or preferences operators.",
-        "- To clear objects, do not reset the file (bpy.ops.wm.read_factory_settings and "
-        "read_homefile are refused): bpy.data.objects.remove(obj, do_unlink=True).",
+        "- To start over, call clear_scene() (already in your namespace; it removes objects, so "
+        "only where the objects scope is allowed): resetting the file (bpy.ops.wm."
+        "read_factory_settings, read_homefile) is refused. One object: "
+        "bpy.data.objects.remove(obj, do_unlink=True).",
         f"- {TIME_LIMIT_S} s per execute_code call. A call that raises, is refused or runs out "
         "of time is undone whole: the scene is as it was before it.",
     )
