@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # what the session itself asks the host for, besides the model's tools
 SESSION_HOST_CALLS = {
+    "blender_info",
     "setup_scene",
     "reset_scene",
     "snapshot",

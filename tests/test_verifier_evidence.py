@@ -118,6 +118,11 @@ def test_the_sheet_of_attempts_the_best_base_and_a_disagreement(tmp_path):
     assert (geo / "round_2" / "attempts.png").is_file()
     assert not (geo / "round_1" / "attempts.png").exists()  # one attempt: nothing to pick from
     messages = json.loads((geo / "round_2" / "messages.json").read_text())
+    import bpy
+
+    version = ".".join(map(str, bpy.app.version))
+    for role in ("generator", "verifier"):  # both are told the Blender that runs the code
+        assert f"Blender {version} " in messages[role]["system"], role
     first = messages["verifier"]["messages"][0]["content"]
     assert any(p["type"] == "image" and p["path"].endswith("attempts.png") for p in first)
     verdict = json.loads((geo / "round_2" / "verdict.json").read_text())

@@ -36,6 +36,7 @@ class Session(SessionControls):
         self.stages = list(stages)
         self.state = state
         self._request_started: float | None = None
+        self._blender_version: str | None = None
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -189,6 +190,19 @@ class Session(SessionControls):
 
     def round_dir(self, n: int | None = None) -> Path:
         return self.store.round_dir(self.stage.name, self.stage_state.round if n is None else n)
+
+    @property
+    def blender_version(self) -> str | None:
+        """The version of the Blender that runs the model's code (asked once per process: a
+        resumed run may run in another Blender)."""
+        if self._blender_version is None:
+            info = self.host.call("blender_info", {})
+            self._blender_version = info.get("version") if info.get("ok") else ""
+        return self._blender_version or None
+
+    def system_prompt(self, role: str) -> str:
+        """The current stage's system prompt for ``role``, told which Blender it runs in."""
+        return self.stage.system_prompt(role, blender_version=self.blender_version)
 
     def stage_named(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)

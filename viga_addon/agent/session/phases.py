@@ -111,7 +111,7 @@ def round_start(s: Session) -> StepResult:
         s.state.conv = Conversation(
             stage=stage.name,
             role="generator",
-            system=stage.system_prompt("generator"),
+            system=s.system_prompt("generator"),
             messages=[msg.user(*first, *intro)],
         )
     else:

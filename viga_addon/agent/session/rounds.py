@@ -88,7 +88,7 @@ def start_verifier(s: Session, attempt: Attempt) -> None:
     s.state.conv = Conversation(
         stage=stage.name,
         role="verifier",
-        system=stage.system_prompt("verifier"),
+        system=s.system_prompt("verifier"),
         messages=[msg.user(*parts)],
     )
     s.state.phase = Phase.VERIFIER
