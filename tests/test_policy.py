@@ -3,6 +3,7 @@ with proof that nothing happened; legit scene code still runs; each layer holds 
 
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -13,7 +14,7 @@ import pytest
 from hostile_snippets import CATEGORIES, SNIPPETS
 
 from viga_addon.demo import tabletop
-from viga_addon.tools import fingerprint, policy
+from viga_addon.tools import execute, fingerprint, policy
 from viga_addon.tools.execute import execute_code
 from viga_addon.tools.host import BlenderHost
 
@@ -167,6 +168,12 @@ def test_hostile_snippet_is_refused_or_contained(snippet, demo_scene, tmp_path, 
     assert canary.read_text() == SECRET
     assert SECRET not in json.dumps(result, default=str)
     assert accepted == []
+    # what the model reads: the error first, within its limit; advice that fits the refusal
+    assert result["text"].startswith(result["error"][:200].rstrip(" …"))
+    assert len(result["text"]) <= execute.TEXT_LIMIT
+    for problem in re.split(r"; line \d+: ", result["error"]):
+        if policy.ADVICE in problem:  # the module advice only where a module was refused
+            assert "import" in problem.split(" is not allowed")[0], problem
     time.sleep(0.05)
     assert _children() <= children
     assert execute_code("x = 1")["ok"]  # Blender alive, policy disarmed
@@ -470,10 +477,13 @@ else:
             "seconds",
             "restored",
         }
+        assert len(result["text"]) <= execute.TEXT_LIMIT
         if result["ok"]:
             assert result["error"] is None
+            assert result["text"].startswith("OK: the code ran")
         else:
             assert isinstance(result["error"], str) and result["error"]
+            assert result["text"].startswith(result["error"][:200].rstrip(" …"))
             assert fingerprint.capture() == before  # refused, failed and restored, or out of scope
         assert bpy.context.scene is not None and execute_code("x = 1")["ok"]
 

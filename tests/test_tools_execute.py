@@ -88,6 +88,8 @@ def test_long_output_is_cut_with_a_note(scene):
     assert len(result["stdout"]) < execute.STDOUT_LIMIT + 200
     assert "output cut" in result["stdout"]
     assert result["stdout"].startswith("line 0\n") and result["stdout"].endswith("line 2999\n")
+    assert result["text"].startswith("OK: ") and len(result["text"]) <= execute.TEXT_LIMIT
+    assert "line 0\n" in result["text"] and result["text"].endswith("line 2999\n")
 
 
 @pytest.mark.smoke
@@ -111,6 +113,9 @@ def test_exception_halfway_restores_scene_and_points_at_model_line(scene):
     assert 'File "<your code>", line 4, in tint' in tb
     assert "return bpy.data.materials[name]" in tb
     assert "execute.py" not in tb and "snapshot.py" not in tb
+    text = result["text"]
+    assert "Failing line 4 (in tint) of your code: return bpy.data.materials[name]" in text
+    assert "called from line 5: tint('Missing Material')" in text
     assert describe(scene) == expected and counts() == expected_counts
     assert "Half Done" not in bpy.data.materials
     for kind in ("created", "changed", "removed"):
@@ -125,6 +130,8 @@ def test_syntax_error_runs_nothing_and_names_the_line(scene):
     assert result["error"].startswith("SyntaxError:")
     assert "line 2" in result["error"] and "nothing was run" in result["error"]
     assert "for x in range(3)" in result["traceback"]
+    assert "Failing line 2 of your code: for x in range(3)" in result["text"]
+    assert result["text"].endswith("Changes: none (nothing was run).")
     assert describe(scene) == before
 
 
@@ -257,6 +264,7 @@ def test_runaway_recursion_gives_a_short_traceback(scene):
     tb = result["traceback"]
     assert "more frames of your code" in tb and len(tb.splitlines()) < 40
     assert "return dig(n + 1)" in tb
+    assert "more calls" in result["text"] and len(result["text"]) < 2000
 
 
 def test_caller_checkpoint_is_used_and_kept(scene, monkeypatch):

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import bpy
@@ -369,7 +369,7 @@ def execute_code(
     *,
     checker: Callable[[str], str | None] | None = None,
     saved: snapshot.Checkpoint | None = None,
-    scope=None,
+    scope: Iterable[str] | None = None,
     timeout: float | None = policy.DEFAULT_TIMEOUT,
     stage: str | None = None,
 ) -> dict:

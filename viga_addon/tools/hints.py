@@ -30,6 +30,7 @@ import ast
 import difflib
 import re
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import policy, renames
@@ -567,7 +568,7 @@ def warning_note(message: str) -> str | None:
 _REMOVES = re.compile(r"clear_scene\(|\.delete\(|\.remove\(|batch_remove\(")
 
 
-def scope_hint(code: str, out_of_scope: list[dict], allowed) -> str | None:
+def scope_hint(code: str, out_of_scope: list[dict], allowed: Iterable[str]) -> str | None:
     """What to do when the stage's scope rolled the call back (``out_of_scope``: the changes it
     may not make, ``allowed``: the stage's scopes). Never raises."""
     try:
