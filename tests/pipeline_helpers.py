@@ -16,6 +16,7 @@ TINY = {
     "final_samples": 8,
     "verify_size": 64,
     "render_device": "cpu",
+    "rollouts": 2,  # the demo script's two rollouts (the default is 4; test_rollouts runs it)
 }
 
 
@@ -46,6 +47,9 @@ def flatten_script(script, stages, budgets=None):
     from viga_addon.stages import build_stages
 
     replies = []
+    budgets = {"init": TINY["rollouts"], **(budgets or {})}
+    if "init" not in (stages or ["init"]):
+        budgets.pop("init")
     for stage in build_stages(stages, budgets):
         entry = script[stage.name]
         rounds = max(len(entry["generator"]), 1)
@@ -64,4 +68,6 @@ def flatten_script(script, stages, budgets=None):
                     return_after = False
             if return_after:
                 break
+        if stage.rollouts and rounds > 1:  # the selector compares the rollouts
+            replies.extend(copy.deepcopy(entry["selector"][0]))
     return replies

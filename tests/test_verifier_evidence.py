@@ -114,6 +114,10 @@ def test_the_sheet_of_attempts_the_best_base_and_a_disagreement(tmp_path):
         assert session.run_to_end() == "done", session.state.message
     finally:
         worker.close()
+    # the verifier's viewpoint renders come back with their camera poses, in words
+    init = json.loads((session.run_dir / "stages/init/round_1/messages.json").read_text())
+    views = init["verifier"]["messages"][2]["content"][0]["content"][0]["text"]
+    assert "image 1: camera" in views and "image 4: camera" in views
     geo = session.run_dir / "stages" / "geometry"
     assert (geo / "round_2" / "attempts.png").is_file()
     assert not (geo / "round_1" / "attempts.png").exists()  # one attempt: nothing to pick from

@@ -281,6 +281,7 @@ TINY_PREFS = {
     "final_size": 64,
     "final_samples": 2,
     "verify_size": 48,
+    "budget_init": 2,  # the demo script's two rollouts (the default is 4)
     "render_device": "CPU",
 }
 

@@ -152,6 +152,7 @@ def collect_run(run_dir: str | Path, state: RunState | dict | None = None) -> di
                 "cost_usd": ss.cost_usd,
                 "seconds": max(0.0, finished - started) if started and finished else None,
                 "rounds": rounds,
+                "selection": _read_json_safe(sdir / "selection.json"),
             }
         )
     final_png = run_dir / "final.png"
@@ -442,7 +443,25 @@ def _stage_section(stage: dict, images: _Images) -> str:
         # init rollouts are independent attempts; the diff still shows how they differ
         cards.append(_round_card(stage, rnd, previous, images))
         previous = rnd["code"] if rnd["code"] is not None else previous
-    return f'<section class="stage">{head}<div class="strip">{"".join(cards)}</div></section>'
+    strip = f'<div class="strip">{"".join(cards)}</div>'
+    return f'<section class="stage">{head}{strip}{_selection_note(stage)}</section>'
+
+
+def _selection_note(stage: dict) -> str:
+    """Init: which rollout was kept, by whom, why, and every rollout's score."""
+    chosen = stage.get("selection") or {}
+    if not chosen.get("best"):
+        return ""
+    scores = ", ".join(
+        f"rollout {r['round']}: {_num(r.get('score'), 1)}"
+        + (f" (coverage {_num(r.get('coverage'), 2)})" if r.get("coverage") is not None else "")
+        for r in chosen.get("rollouts") or []
+    )
+    who = "the selector" if chosen.get("by") == "selector" else "the coverage/metrics ranking"
+    return (
+        f'<p class="note">Kept rollout {escape(str(chosen["best"]))}, chosen by {who}: '
+        f"{escape(chosen.get('reason') or '')}. Scores: {escape(scores)}.</p>"
+    )
 
 
 def _cost_table(data: dict) -> str:

@@ -52,6 +52,7 @@ class Phase(StrEnum):
     ATTEMPT = "attempt"
     VERIFIER = "verifier"
     ROUND_END = "round_end"
+    SELECT = "select"  # init: the selector compares every rollout in one request
     STAGE_END = "stage_end"
     FINAL = "final"
     DONE = "done"
@@ -322,6 +323,8 @@ class StageState:
     started: float | None = None
     finished: float | None = None
     outcome: StageStatus | None = None  # the status the stage ends with, decided at round end
+    # init: the selector's choice {"best", "scores", "reason", "analysis"} (or its fallback)
+    selection: dict | None = None
     # the round in progress
     plan: str | None = None
     scene_graph: dict | None = None  # init: the graph of the rollout in progress
@@ -346,6 +349,7 @@ class StageState:
             "started": self.started,
             "finished": self.finished,
             "outcome": str(self.outcome) if self.outcome else None,
+            "selection": self.selection,
             "plan": self.plan,
             "scene_graph": self.scene_graph,
             "code": [c.to_json() for c in self.code],
@@ -376,6 +380,7 @@ class StageState:
             started=d.get("started"),
             finished=d.get("finished"),
             outcome=StageStatus(outcome) if outcome else None,
+            selection=d.get("selection"),
             plan=d.get("plan"),
             scene_graph=d.get("scene_graph"),
             code=[CodeRun.from_json(c) for c in d.get("code") or []],
@@ -386,6 +391,13 @@ class StageState:
             hand_edit_base=d.get("hand_edit_base"),
             hand_edits=d.get("hand_edits"),
         )
+
+    def selection_text(self) -> str:
+        """The selection in words (for the step's message)."""
+        if not self.selection:
+            return "no rollout selected"
+        by = self.selection.get("by", "selector")
+        return f"rollout {self.selection.get('best')} selected by the {by}"
 
     def usable_attempts(self) -> list[Attempt]:
         return [a for a in self.attempts if not a.failed]

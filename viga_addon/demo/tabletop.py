@@ -204,6 +204,21 @@ SCRIPT = {
                 )
             ],
         ],
+        # the rollouts compared at once (rollouts past the second replay the second)
+        "selector": [
+            [
+                _turn(
+                    _call(
+                        "select_rollout",
+                        analysis="Rollout 1 has all four parts; the others miss the yellow can.",
+                        best=1,
+                        scores={"1": 8, "2": 4, "3": 4, "4": 4},
+                        reason="the only scaffold with every part of the photo",
+                    ),
+                    text="Comparing the rollouts side by side.",
+                )
+            ]
+        ],
     },
     "geometry": {
         "generator": [

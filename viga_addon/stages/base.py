@@ -32,6 +32,8 @@ VERIFIER_TOOLS = (
     "set_visibility",
     "submit_verdict",
 )
+# init's selector compares every rollout at once (one request) and picks one
+SELECTOR_TOOLS = ("select_rollout",)
 
 # What a stage may change; checked against execute_code's change report (see tools/scope).
 SCOPES = (
@@ -62,6 +64,14 @@ submit_verdict exactly once: approved=true only when this stage's factor matches
 checklist of concrete, actionable fixes (object names, numbers, directions). best_attempt is the
 round number of the best attempt so far (you are told which rounds exist)."""
 
+_COMMON_SELECTOR = """\
+Several independent rollouts each built a coarse scaffold of the reference photo from its own
+scene graph. You see the photo, a labelled sheet of every rollout's render with its pixel metrics,
+and each rollout's scene graph, coverage and verifier verdict. Compare them all at once and call
+select_rollout exactly once: the rollout whose scaffold will be the best base for the later
+stages (every visible part present as its own named object, in roughly the right place and size,
+with a graph that decomposes the photo well). Score every rollout 0-10; metrics only break ties."""
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -73,8 +83,10 @@ class Stage:
     scope: tuple[str, ...]
     generator_tools: tuple[str, ...] = GENERATOR_TOOLS
     verifier_tools: tuple[str, ...] = VERIFIER_TOOLS
+    selector_tools: tuple[str, ...] = SELECTOR_TOOLS
     max_generator_turns: int = 10
     max_verifier_turns: int = 6
+    max_selector_turns: int = 3
     # init: rounds are independent rollouts from an empty scene, the best one is kept
     rollouts: bool = False
     # the refine_parameters groups this stage may tune (refine_parameters needs at least one)
@@ -87,13 +99,31 @@ class Stage:
     # a sentence on what this stage's scope check rolls back, e.g. a material in geometry
     scope_note: str = ""
 
+    def tools_for(self, role: str) -> tuple[str, ...]:
+        """The tools ``role`` ("generator", "verifier" or, for rollouts, "selector") is offered."""
+        return {
+            "generator": self.generator_tools,
+            "verifier": self.verifier_tools,
+            "selector": self.selector_tools,
+        }[role]
+
+    def max_turns(self, role: str) -> int:
+        return {
+            "generator": self.max_generator_turns,
+            "verifier": self.max_verifier_turns,
+            "selector": self.max_selector_turns,
+        }[role]
+
     def system_prompt(self, role: str, blender_version: str | None = None) -> str:
-        """The system prompt of ``role`` ("generator" or "verifier"). ``blender_version`` is
-        the running Blender's version (the host's ``blender_info`` tool: "5.2.3"); without it
+        """The system prompt of ``role`` ("generator", "verifier" or "selector").
+        ``blender_version`` is the running Blender's version (the host's ``blender_info`` tool:
+        "5.2.3"); without it
         the prompt speaks of Blender 4.2 LTS or newer. The first line names the stage and role
         (keeps runs comparable and scripts addressable) and never changes."""
         head = f"Stage: {self.name} — {role.capitalize()}"
         allowed = ", ".join(self.scope)
+        if role == "selector":
+            return head + "\n" + _COMMON_SELECTOR
         if role == "generator":
             sections = [
                 _COMMON_GENERATOR,

@@ -3,7 +3,7 @@ from .base import SCOPES, Stage
 STAGE = Stage(
     name="init",
     title="Initialization",
-    budget=2,  # rollouts
+    budget=4,  # rollouts, as the staged paper samples
     rollouts=True,
     scope=SCOPES,
     generator_focus="""\

@@ -162,6 +162,8 @@ class SessionControls:
             ss.round_failed = None
             st.conv = None
             st.phase = Phase.ROUND_START
+        elif st.phase is Phase.SELECT:
+            st.conv = None  # the selection starts over; the rollouts stand
         st.pending = []
         st.results = []
         st.awaiting = None

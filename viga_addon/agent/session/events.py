@@ -21,6 +21,7 @@ class StepKind(StrEnum):
     VERDICT = "verdict"  # the verifier gave its verdict (or ran out of turns)
     ROUND_FAILED = "round_failed"  # a request failed in a way that fails this round only
     ROUND_ENDED = "round_ended"
+    SELECTED = "selected"  # init: the selector picked a rollout (or the ranking did)
     STAGE_ENDED = "stage_ended"
     DONE = "done"
     PAUSED = "paused"

@@ -20,7 +20,7 @@ from ..runstore import write_json, write_text
 from ..state import Attempt, Conversation, Phase, RunStatus, StageStatus, joined_code
 from . import turns
 from .events import StepKind, StepResult
-from .rounds import last_checklist, start_verifier
+from .rounds import last_checklist, start_selector, start_verifier
 
 if TYPE_CHECKING:
     from .core import Session
@@ -80,7 +80,8 @@ def round_start(s: Session) -> StepResult:
     before = rdir / "before.png"
     if not before.exists():
         s.render(before)
-    checklist = last_checklist(s)
+    # rollouts are independent: a rollout never sees another's checklist (it never saw its names)
+    checklist = [] if stage.rollouts else last_checklist(s)
     intro = [msg.text(f"Round {n} of {stage.budget} of the {stage.name} stage.")]
     if checklist:
         intro.append(
@@ -197,7 +198,9 @@ def round_end(s: Session) -> StepResult:
         ss.round = n + 1
         s.state.phase = Phase.ROUND_START
     else:
-        s.state.phase = Phase.STAGE_END
+        # init with several usable rollouts: the selector compares them first
+        many = stage.rollouts and len(ss.usable_attempts()) > 1
+        s.state.phase = Phase.SELECT if many else Phase.STAGE_END
         ss.outcome = StageStatus.APPROVED if approved else StageStatus.BUDGET_SPENT
     if s.state.settings.pause_after == "round":
         s.pause(f"paused after {stage.name} round {n}")
@@ -215,6 +218,9 @@ def round_end(s: Session) -> StepResult:
 def stage_end(s: Session) -> StepResult:
     stage, ss = s.stage, s.stage_state
     pick = (selection.best_rollout if stage.rollouts else selection.best_attempt)(ss.attempts)
+    chosen = (ss.selection or {}).get("best")
+    if stage.rollouts and chosen is not None:
+        pick = next((a for a in ss.usable_attempts() if a.round == chosen), pick)
     hand_base, ss.hand_edit_base = ss.hand_edit_base, None
     if hand_base:
         # the artist edited the scene by hand after the last round: their scene is the result
@@ -253,6 +259,18 @@ def stage_end(s: Session) -> StepResult:
         status=str(ss.status),
         best=ss.best,
     )
+
+
+def select(s: Session) -> StepResult:
+    """Init's selection: start the selector's conversation, then take its turns."""
+    if s.state.conv is None or s.state.conv.role != "selector":
+        start_selector(s)
+        return StepResult(
+            StepKind.ROUND_STARTED,
+            f"{s.stage.name}: the selector compares the rollouts",
+            stage=s.stage.name,
+        )
+    return turns.conversation_step(s, "selector")
 
 
 def final(s: Session) -> StepResult:
@@ -316,6 +334,7 @@ PHASES: dict[Phase, Callable[[Session], StepResult]] = {
     Phase.ATTEMPT: attempt,
     Phase.VERIFIER: lambda s: turns.conversation_step(s, "verifier"),
     Phase.ROUND_END: round_end,
+    Phase.SELECT: select,
     Phase.STAGE_END: stage_end,
     Phase.FINAL: final,
 }

@@ -82,7 +82,7 @@ def start_verifier(s: Session, attempt: Attempt) -> None:
                 + f"\nCoverage of its leaves: {attempt.coverage}"
             )
         )
-    checklist = last_checklist(s, before_current=True)
+    checklist = [] if stage.rollouts else last_checklist(s, before_current=True)
     if checklist:
         parts.append(msg.text("Previous checklist:\n- " + "\n- ".join(checklist)))
     s.state.conv = Conversation(
@@ -102,5 +102,77 @@ def record_verdict(s: Session, verdict: Verdict) -> None:
         {
             "generator": ss.generator_conv.to_json() if ss.generator_conv else None,
             "verifier": copy.deepcopy(s.state.conv.to_json()) if s.state.conv else None,
+        },
+    )
+
+
+# ---------------------------------------------------------------------- init: the selector
+def start_selector(s: Session) -> None:
+    """One comparative request over every rollout: the photo, a labelled sheet of their renders
+    with metrics, and each rollout's scene graph, coverage and verdict."""
+    stage, ss = s.stage, s.stage_state
+    usable = ss.usable_attempts()
+    parts = [msg.text("Reference photo:"), msg.image(str(s.store.reference))]
+    try:
+        tiles = [
+            sheets.Tile(
+                s.store.path(a.render), sheets.metrics_label(f"rollout {a.round}", a.metrics)
+            )
+            for a in usable
+        ]
+        sheet = sheets.contact_sheet(
+            s.store.reference, tiles, s.store.stage_dir(stage.name) / "rollouts.png"
+        )
+        parts += [msg.text("Every rollout's scaffold (labelled):"), msg.image(str(sheet))]
+    except OSError as e:
+        parts.append(msg.text(f"(The sheet of rollouts could not be made: {e})"))
+    for a in usable:
+        v = a.verdict
+        parts.append(
+            msg.text(
+                f"Rollout {a.round}: coverage of its own leaves {a.coverage}, of every "
+                f"rollout's leaves {a.joint_coverage}; objects {a.object_names}; verifier "
+                f"{'approved' if v and v.approved else 'not approved'}"
+                + (f" ({'; '.join(v.checklist)})" if v and v.checklist else "")
+                + f"\nScene graph: {json.dumps(a.scene_graph)}"
+            )
+        )
+    parts.append(msg.text(f"Call select_rollout with best one of {[a.round for a in usable]}."))
+    s.state.conv = Conversation(
+        stage=stage.name,
+        role="selector",
+        system=s.system_prompt("selector"),
+        messages=[msg.user(*parts)],
+    )
+
+
+def fallback_selection(s: Session, why: str) -> dict:
+    """The selection when the selector gives none: the ranking by coverage, verdict, metrics."""
+    from .. import selection
+
+    pick = selection.best_rollout(s.stage_state.attempts)
+    return {"best": pick.round if pick else None, "reason": why, "by": "ranking"}
+
+
+def record_selection(s: Session, choice: dict) -> None:
+    """Keep the selector's choice (and every rollout's score) in the state and the run folder."""
+    ss = s.stage_state
+    rollouts = [
+        {
+            "round": a.round,
+            "coverage": a.coverage,
+            "joint_coverage": a.joint_coverage,
+            "metrics": a.metrics,
+            "approved": bool(a.verdict and a.verdict.approved),
+            "score": (choice.get("scores") or {}).get(str(a.round)),
+        }
+        for a in ss.usable_attempts()
+    ]
+    ss.selection = {**choice, "rollouts": rollouts}
+    write_json(
+        s.store.stage_dir(s.stage.name) / "selection.json",
+        {
+            **ss.selection,
+            "messages": s.state.conv.to_json() if s.state.conv else None,
         },
     )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import messages as msg
 from .. import selection
 from ..state import CodeRun, ToolCall, Verdict
-from .rounds import record_verdict
+from .rounds import record_selection, record_verdict
 from .toolspecs import SCHEMAS
 
 if TYPE_CHECKING:
@@ -242,6 +242,44 @@ def _submit_verdict(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
     )
 
 
+def _check_select(args: dict) -> str | dict:
+    analysis, reason = args.get("analysis"), args.get("reason")
+    if not isinstance(analysis, str) or not analysis.strip():
+        return "select_rollout needs 'analysis': what each rollout gets right and wrong"
+    best = args.get("best")
+    if not isinstance(best, int) or isinstance(best, bool):
+        return "select_rollout needs 'best': the round number of the rollout you pick"
+    scores = args.get("scores")
+    if not isinstance(scores, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in scores.values()
+    ):
+        return "select_rollout needs 'scores': {round number: 0-10} for every rollout"
+    clean = {}
+    for key, value in scores.items():
+        try:
+            clean[int(key)] = float(value)
+        except (TypeError, ValueError):
+            return f"select_rollout 'scores' keys are round numbers, not {key!r}"
+    return {**args, "scores": clean, "reason": reason if isinstance(reason, str) else ""}
+
+
+def _select_rollout(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+    rounds = [a.round for a in s.stage_state.usable_attempts()]
+    if args["best"] not in rounds:
+        return _error(f"select_rollout 'best' must be one of the rollouts {rounds}")
+    record_selection(
+        s,
+        {
+            "best": args["best"],
+            "scores": {str(k): v for k, v in sorted(args["scores"].items())},
+            "reason": args["reason"],
+            "analysis": args["analysis"].strip(),
+            "by": "selector",
+        },
+    )
+    return ToolOutcome([msg.text(f"Rollout {args['best']} selected.")], control="selected")
+
+
 REGISTRY: dict[str, Tool] = {
     t.name: t
     for t in (
@@ -257,6 +295,7 @@ REGISTRY: dict[str, Tool] = {
         Tool("investigate", "render", views=True),
         Tool("set_visibility", "other_tools"),
         Tool("submit_verdict", None, _submit_verdict, _check_verdict),
+        Tool("select_rollout", None, _select_rollout, _check_select),
     )
 }
 
@@ -269,7 +308,7 @@ def specs(names: tuple[str, ...] | list[str]) -> list[dict]:
 def run_tool(s: Session, role: str, call: ToolCall) -> ToolOutcome:
     """Run one tool call of ``role``: unknown or not offered → an error the model can act on."""
     stage = s.stage
-    allowed = stage.generator_tools if role == "generator" else stage.verifier_tools
+    allowed = stage.tools_for(role)
     name, args = call.name, call.arguments
     if not isinstance(args, dict):
         return _error(f"{name}: arguments must be a JSON object")
@@ -288,21 +327,33 @@ def run_tool(s: Session, role: str, call: ToolCall) -> ToolOutcome:
     return _from_host(s.timed(tool.category or "other_tools", name, args))
 
 
+# what a host result repeats of its own ``text`` (execute_code's text leads with the error, the
+# failing line and the output's head and tail): left out of the JSON part
+_SAID_IN_TEXT = ("stdout", "traceback", "detail")
+
+
 def result_parts(result: dict) -> list[dict]:
-    """A host result as message parts: its images as image parts, the rest as compact JSON."""
+    """A host result as message parts: its text first, then the rest as compact JSON, then its
+    images as image parts, each view's camera pose said in the text."""
     result = dict(result)
-    images = []
+    images, poses = [], []
     if result.get("path") and str(result["path"]).endswith(".png"):
         images.append(result.pop("path"))
     for item in result.pop("images", []) or []:
         if isinstance(item, dict) and item.get("path"):
             images.append(item["path"])
+            if item.get("camera"):
+                poses.append(f"image {len(images)}: camera {json.dumps(item['camera'])}")
         elif isinstance(item, str):
             images.append(item)
     text = result.pop("text", None)
+    if text:
+        for key in _SAID_IN_TEXT:
+            result.pop(key, None)
     body = json.dumps(result, default=str)
     if len(body) > RESULT_TEXT_LIMIT:
         body = body[:RESULT_TEXT_LIMIT] + " …[cut]"
-    parts = [msg.text(text + "\n" + body if text else body)]
+    lines = [line for line in (text, body, "\n".join(poses)) if line]
+    parts = [msg.text("\n".join(lines))]
     parts += [msg.image(p) for p in images]
     return parts

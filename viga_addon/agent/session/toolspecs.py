@@ -9,6 +9,20 @@ _OBJECTS = {"type": "array", "items": {"type": "string"}}
 _VEC3 = {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3}
 
 SCHEMAS: dict[str, dict] = {
+    "select_rollout": tool(
+        "select_rollout",
+        "Init only: pick the rollout whose scaffold is the best base for the later stages, "
+        "having compared them all. analysis: what each rollout gets right and wrong; best: its "
+        "round number; scores: a 0-10 score per rollout, keyed by round number; reason: one "
+        "sentence on why best wins.",
+        {
+            "analysis": {"type": "string"},
+            "best": {"type": "integer"},
+            "scores": {"type": "object", "additionalProperties": {"type": "number"}},
+            "reason": {"type": "string"},
+        },
+        ["analysis", "best", "scores", "reason"],
+    ),
     "make_plan": tool(
         "make_plan",
         "Record your plan for this round before writing code. In the init stage, pass the scene "

@@ -12,7 +12,7 @@ from ..providers.errors import BadResponse, Disposition, VigaError
 from ..state import Awaiting, Phase, RunStatus, ToolCall, Verdict
 from . import toolcalls
 from .events import StepKind, StepResult
-from .rounds import record_verdict
+from .rounds import fallback_selection, record_selection, record_verdict
 
 if TYPE_CHECKING:
     from .core import Session
@@ -44,7 +44,7 @@ def conversation_step(s: Session, role: str) -> StepResult:
             StepKind.TOOL, f"{role}: {call.name}", tool=call.name, is_error=outcome.is_error
         )
     control, conv.control = conv.control, None
-    limit = stage.max_generator_turns if role == "generator" else stage.max_verifier_turns
+    limit = stage.max_turns(role)
     if control == "end_round" or (role == "generator" and conv.turn >= limit):
         if control != "end_round":
             s.stage_state.summary = "(turn limit reached)"
@@ -62,6 +62,11 @@ def conversation_step(s: Session, role: str) -> StepResult:
         s.state.phase = Phase.ROUND_END
         s.host.call("reset_view", {})
         return StepResult(StepKind.VERDICT, "verifier ran out of turns")
+    if control == "selected" or (role == "selector" and conv.turn >= limit):
+        if control != "selected":
+            record_selection(s, fallback_selection(s, "the selector used all its turns"))
+        s.state.phase = Phase.STAGE_END
+        return StepResult(StepKind.SELECTED, s.stage_state.selection_text())
     return submit(s, role)
 
 
@@ -69,7 +74,7 @@ def submit(s: Session, role: str) -> StepResult:
     conv = s.state.conv
     stage = s.stage
     settings = s.state.settings
-    tools = stage.generator_tools if role == "generator" else stage.verifier_tools
+    tools = stage.tools_for(role)
     # the verifier's first message holds the photo and the attempt it judges: all pinned
     sent = memory.compact(conv.messages, settings.memory, pin_first_message=role == "verifier")
     request = {
@@ -167,6 +172,11 @@ def request_failed(s: Session, role: str, error: VigaError) -> StepResult:
             s.state.pending = []
             s.state.results = []
             s.state.phase = Phase.ATTEMPT
+        elif role == "selector":  # the ranking by coverage and metrics decides instead
+            record_selection(s, fallback_selection(s, f"the selector failed: {text}"))
+            s.state.pending = []
+            s.state.results = []
+            s.state.phase = Phase.STAGE_END
         else:
             record_verdict(s, Verdict(approved=False, note=f"verifier failed: {text}"))
             s.state.phase = Phase.ROUND_END
