@@ -66,10 +66,10 @@ def server():
 
 @pytest.fixture
 def photo(tmp_path):
-    """A 1000x500 RGB PNG: larger than MAX_IMAGE_SIDE, so it must be downscaled."""
+    """A 4000x2000 RGB PNG: larger than any provider's image limit, so it must be downscaled."""
     path = tmp_path / "photo.png"
-    img = Image.new("RGB", (1000, 500), (200, 30, 40))
-    img.paste((10, 220, 30), (0, 0, 500, 500))
+    img = Image.new("RGB", (4000, 2000), (200, 30, 40))
+    img.paste((10, 220, 30), (0, 0, 2000, 2000))
     img.save(path)
     return str(path)
 
@@ -119,7 +119,8 @@ def test_tool_call_round_trip_sends_image_and_tool_schema(name, server, photo):
     assert response["usage"] == {"input_tokens": 900, "output_tokens": 50, "images": 1}
 
     body = server.requests[-1]["body"]
-    _, expected_b64 = encode_image(photo)
+    limit = {"anthropic": 1568, "openai": 2048}[name]  # each service's own long-side limit
+    _, expected_b64 = encode_image(photo, limit)
     if name == "anthropic":
         assert server.requests[-1]["path"] == "/v1/messages"
         assert body["system"] == "Stage: geometry — Generator"
@@ -152,7 +153,7 @@ def test_tool_call_round_trip_sends_image_and_tool_schema(name, server, photo):
         assert url.startswith("data:image/png;base64,")
         data = url.split(",", 1)[1]
     assert data == expected_b64
-    assert decode_size(data) == (768, 384)  # long side capped at MAX_IMAGE_SIDE, aspect kept
+    assert decode_size(data) == (limit, limit // 2)  # long side at the provider's cap, aspect kept
 
 
 @pytest.mark.smoke

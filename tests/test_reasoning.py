@@ -405,3 +405,31 @@ def test_preferences_set_them(addon):
     s.validate()
     rna = type(addon).bl_rna.properties
     assert (rna["thinking"].hard_min, rna["max_tokens"].hard_min) == (0, LIMITS["max_tokens"][0])
+
+
+def test_the_photo_goes_at_the_providers_own_limit_unless_asked_for_less(tmp_path):
+    """Claude takes images up to 1568 px on the long side, OpenAI up to 2048: the photo is not
+    shrunk to a fixed 768 px any more; --image-size caps it lower."""
+    from PIL import Image
+
+    from viga_addon.agent.providers.anthropic_provider import to_anthropic_messages
+    from viga_addon.agent.providers.openai_provider import to_openai_messages
+    from viga_addon.agent.providers.registry import make_provider
+
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (2400, 1600), (90, 120, 150)).save(photo)
+    messages = [{"role": "user", "content": [{"type": "image", "path": str(photo)}]}]
+
+    def size_of(data):
+        import base64
+        import io
+
+        return Image.open(io.BytesIO(base64.b64decode(data))).size
+
+    claude = to_anthropic_messages(messages)[0]["content"][0]["source"]["data"]
+    gpt = to_openai_messages("", messages)[0]["content"][0]["image_url"]["url"].split(",")[1]
+    assert size_of(claude) == (1568, 1045) and size_of(gpt) == (2048, 1365)
+    small = make_provider("anthropic", api_key="sk-test-x", max_image_side=512)
+    assert small.max_image_side == 512
+    capped = to_anthropic_messages(messages, max_side=small.max_image_side)
+    assert size_of(capped[0]["content"][0]["source"]["data"]) == (512, 341)

@@ -67,9 +67,10 @@ def open_run(
     settings = Settings.coerce(settings)
     if resume is not None:
         settings = stored_settings(resume).merged(settings_override)
-    worker = ModelWorker(
-        settings.provider, settings.model, api_key, settings.base_url, worker_opts or {}
-    )
+    opts = dict(worker_opts or {})
+    if settings.image_size:
+        opts.setdefault("max_image_side", settings.image_size)
+    worker = ModelWorker(settings.provider, settings.model, api_key, settings.base_url, opts)
     try:
         host = make_host(settings)
         if resume is not None:

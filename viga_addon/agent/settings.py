@@ -33,6 +33,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "final_size": (32, 8192),
     "final_samples": (1, 4096),
     "verify_size": (32, 2048),
+    "image_size": (0, 4096),  # 0: the provider's own limit
     "max_tokens": (256, 200_000),
     "thinking": (0, 128_000),  # 0: off; else at least MIN_THINKING
 }
@@ -55,6 +56,9 @@ class Settings:
     final_size: int = 512
     final_samples: int = 64
     verify_size: int = 512  # long side of the attempt render the verifier judges
+    # long side at most of any image sent to the model; 0: the provider's own limit (Claude
+    # 1568 px, OpenAI 2048 px), so the photo goes at the detail the service can use
+    image_size: int = 0
     memory: str = "compact"
     # Output tokens of one reply, thinking / reasoning included (both services count them so).
     # 16k: a tool call with a scene script is 1-4k tokens; GPT-5 and o-series models reason
@@ -124,6 +128,8 @@ class Settings:
             low, _high = LIMITS[name]
             if getattr(self, name) < low:
                 raise ValueError(f"{name.replace('_', ' ')} must be at least {low}")
+        if self.image_size and self.image_size < 64:
+            raise ValueError("image size must be 0 (the provider's own limit) or at least 64")
         checks = (
             ("engine", ENGINES),
             ("render_device", RENDER_DEVICES),

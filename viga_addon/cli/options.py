@@ -111,6 +111,13 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         "verify_size",
     ),
     RunOption(
+        "--image-size",
+        "long side at most of images sent to the model, px (default: the provider's own limit, "
+        "Claude 1568, OpenAI 2048)",
+        {"type": int},
+        "image_size",
+    ),
+    RunOption(
         "--memory",
         "compact (default): photo pinned, old renders dropped",
         {"choices": MEMORY_POLICIES},

@@ -32,6 +32,7 @@ class AnthropicProvider(Provider):
     """
 
     name = "anthropic"
+    MAX_IMAGE_SIDE = 1568  # px: Claude scales a larger image down to this long side
 
     def __init__(self, model: str, api_key: str, base_url: str | None = None, **opts: Any) -> None:
         super().__init__(model, **opts)
@@ -49,7 +50,9 @@ class AnthropicProvider(Provider):
 
     def _send(self, request: dict) -> dict:
         limit = int(request.get("max_tokens") or models.FALLBACK_MAX_TOKENS)
-        messages = to_anthropic_messages(request["messages"], self._thinking_blocks)
+        messages = to_anthropic_messages(
+            request["messages"], self._thinking_blocks, max_side=self.max_image_side
+        )
         kwargs: dict[str, Any] = {"model": self.model, "max_tokens": limit, "messages": messages}
         if request.get("system"):
             kwargs["system"] = request["system"]
@@ -128,21 +131,23 @@ def thinking_block(block: Any) -> dict:
     return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
 
 
-def _image_block(path: str) -> dict:
-    media_type, data = encode_image(path)
+def _image_block(path: str, max_side: int) -> dict:
+    media_type, data = encode_image(path, max_side)
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
-def _content_block(part: dict) -> dict:
+def _content_block(part: dict, max_side: int = AnthropicProvider.MAX_IMAGE_SIDE) -> dict:
     if part["type"] == "text":
         return {"type": "text", "text": part["text"]}
     if part["type"] == "image":
-        return _image_block(part["path"])
+        return _image_block(part["path"], max_side)
     raise ValueError(f"Unexpected part type {part['type']!r} here")
 
 
 def to_anthropic_messages(
-    messages: list[dict], thinking: dict[str, list[dict]] | None = None
+    messages: list[dict],
+    thinking: dict[str, list[dict]] | None = None,
+    max_side: int = AnthropicProvider.MAX_IMAGE_SIDE,
 ) -> list[dict]:
     """Neutral messages -> Messages API ``messages`` (tool results first in a user turn).
 
@@ -175,14 +180,14 @@ def to_anthropic_messages(
                     {
                         "type": "tool_result",
                         "tool_use_id": part["id"],
-                        "content": [_content_block(p) for p in part["content"]],
+                        "content": [_content_block(p, max_side) for p in part["content"]],
                         "is_error": bool(part.get("is_error")),
                     }
                 )
             elif kind == "text" and not part["text"]:
                 continue  # the API rejects empty text blocks
             else:
-                blocks.append(_content_block(part))
+                blocks.append(_content_block(part, max_side))
         content = results + blocks
         if content:
             out.append({"role": message["role"], "content": content})

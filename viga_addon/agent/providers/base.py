@@ -87,6 +87,7 @@ class Provider:
     """
 
     name = "base"
+    MAX_IMAGE_SIDE = 768  # px: a provider sets the limit its service scales images down to
 
     def __init__(
         self,
@@ -99,6 +100,7 @@ class Provider:
         timeout: float = 120.0,
         prices: dict | str | os.PathLike | None = None,
         tool_choice: str | None = None,
+        max_image_side: int | None = None,
     ) -> None:
         if tool_choice is not None and normal_tool_choice(tool_choice) is None:
             raise ConfigError(
@@ -106,6 +108,8 @@ class Provider:
             )
         self.model = model
         self.tool_choice = normal_tool_choice(tool_choice) if tool_choice else None
+        # long side images are sent at, at most: the service's own limit unless asked for less
+        self.max_image_side = int(max_image_side or self.MAX_IMAGE_SIDE)
         self.max_retries = int(max_retries)
         self.base_delay = float(base_delay)
         self.max_delay = float(max_delay)

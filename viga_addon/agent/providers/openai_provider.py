@@ -26,6 +26,7 @@ class OpenAIProvider(Provider):
     """
 
     name = "openai"
+    MAX_IMAGE_SIDE = 2048  # px: the service fits a larger image into 2048 x 2048 first
 
     def __init__(
         self,
@@ -51,7 +52,9 @@ class OpenAIProvider(Provider):
     def _send(self, request: dict) -> dict:
         kwargs = {
             "model": self.model,
-            "messages": to_openai_messages(request.get("system", ""), request["messages"]),
+            "messages": to_openai_messages(
+                request.get("system", ""), request["messages"], self.max_image_side
+            ),
         }
         # OpenAI's newer models only accept max_completion_tokens (its reasoning models on any
         # URL: Azure, proxies); compatible servers know max_tokens.
@@ -91,18 +94,20 @@ class OpenAIProvider(Provider):
         return from_openai_completion(completion, images_in(request["messages"]), limit)
 
 
-def _image_part(path: str) -> dict:
-    media_type, data = encode_image(path)
+def _image_part(path: str, max_side: int) -> dict:
+    media_type, data = encode_image(path, max_side)
     return {"type": "image_url", "image_url": {"url": f"data:{media_type};base64,{data}"}}
 
 
-def _user_part(part: dict) -> dict:
+def _user_part(part: dict, max_side: int) -> dict:
     if part["type"] == "text":
         return {"type": "text", "text": part["text"]}
-    return _image_part(part["path"])
+    return _image_part(part["path"], max_side)
 
 
-def to_openai_messages(system: str, messages: list[dict]) -> list[dict]:
+def to_openai_messages(
+    system: str, messages: list[dict], max_side: int = OpenAIProvider.MAX_IMAGE_SIDE
+) -> list[dict]:
     """Neutral messages -> Chat Completions messages.
 
     Tool results become role "tool" messages (text only); their images, and any other parts of
@@ -116,7 +121,7 @@ def to_openai_messages(system: str, messages: list[dict]) -> list[dict]:
         trailing = []
         for part in message["content"]:
             if part["type"] != "tool_result":
-                trailing.append(_user_part(part))
+                trailing.append(_user_part(part, max_side))
                 continue
             texts = [p["text"] for p in part["content"] if p["type"] == "text"]
             images = [p for p in part["content"] if p["type"] == "image"]
@@ -128,7 +133,7 @@ def to_openai_messages(system: str, messages: list[dict]) -> list[dict]:
                 trailing.append(
                     {"type": "text", "text": f"Image(s) returned by tool call {part['id']}:"}
                 )
-                trailing.extend(_image_part(p["path"]) for p in images)
+                trailing.extend(_image_part(p["path"], max_side) for p in images)
             out.append({"role": "tool", "tool_call_id": part["id"], "content": body})
         if trailing:
             out.append({"role": "user", "content": trailing})
