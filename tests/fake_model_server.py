@@ -6,6 +6,8 @@
         client = anthropic.Anthropic(api_key="k", base_url=server.url)
         openai.OpenAI(api_key="k", base_url=server.url + "/v1")
         server.requests  # [{"path", "headers" (lower-case names), "body"}] every request, in order
+        server.respond_with(fn)  # fn(wire, body) -> reply or None (None: the queue answers);
+                                 # a model that reads what it is sent, e.g. an error's hint
 
 POST /v1/messages          Anthropic Messages API
 POST /v1/chat/completions  OpenAI Chat Completions
@@ -49,6 +51,7 @@ class FakeModelServer:
     def __init__(self):
         self.requests: list[dict] = []
         self._replies: list[dict] = []
+        self._responder = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -69,6 +72,11 @@ class FakeModelServer:
         """Add replies, served first-in first-out, one per request."""
         with self._lock:
             self._replies.extend(replies)
+
+    def respond_with(self, fn) -> None:
+        """Answer with ``fn(wire, body)`` ("anthropic" | "openai", the request's JSON); a None
+        from it leaves the request to the queue."""
+        self._responder = fn
 
     @property
     def pending(self) -> int:
@@ -110,7 +118,9 @@ class _Handler(BaseHTTPRequestHandler):
             wire = "openai"
         else:
             return self._send(404, {"error": {"message": f"no route {self.path}"}})
-        reply = self.fake._next_reply()
+        reply = self.fake._responder(wire, body) if self.fake._responder else None
+        if reply is None:
+            reply = self.fake._next_reply()
         if reply is None:
             return self._send(500, _error(wire, "api_error", "fake server: reply queue is empty"))
         fault = reply.get("fault")
