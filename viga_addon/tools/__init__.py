@@ -1,7 +1,10 @@
 """Blender-side tools the agent calls through the host (one module per tool family).
 
 host          BlenderHost: tool name + args -> result dict, the agent's only way into Blender
-execute       execute_code: run untrusted model code, report changes, restore the scene on error
+execute       execute_code: run untrusted model code, report changes, restore the scene on error;
+              its result text leads with the error, the failing line and a hint
+hints         what to tell the model about a failure (real socket and object names, renames)
+renames       the bpy names that changed across 3.x -> 4.x -> 5.x (data for hints)
 policy/       the rules model code runs under: static check, runtime guard, audit hook, limits
 scope         stage scopes: classify what model code changed against what the stage may change
 fingerprint   one capture/diff of the scene for change reports, scope checks and hand edits

@@ -8,18 +8,16 @@ the running Blender has it, and the EEVEE engine id is read from the running Ble
 
 from __future__ import annotations
 
+from ..stages.world import PRINCIPLED_RENAMES
+
 # Principled BSDF inputs renamed in Blender 4.0 (and "Fac" -> "Factor" on Mix Shader, Noise ...
 # in 5.0, which still accepts "Fac"): the old name -> the current one. "Factor" -> "Fac" is the
 # other way round, for 5.x code run on 4.x.
+# The Principled BSDF renames the prompts tell the model of (stages/world.py) are the table's
+# core; the hints know a few more.
 SOCKET_RENAMES = {
-    "Specular": "Specular IOR Level",
-    "Subsurface": "Subsurface Weight",
-    "Clearcoat": "Coat Weight",
-    "Clearcoat Roughness": "Coat Roughness",
+    **PRINCIPLED_RENAMES,
     "Clearcoat Normal": "Coat Normal",
-    "Sheen": "Sheen Weight",
-    "Transmission": "Transmission Weight",
-    "Emission": "Emission Color",
     "Fac": "Factor",
     "Factor": "Fac",
 }
