@@ -127,6 +127,9 @@ def test_the_sheet_of_attempts_the_best_base_and_a_disagreement(tmp_path):
     version = ".".join(map(str, bpy.app.version))
     for role in ("generator", "verifier"):  # both are told the Blender that runs the code
         assert f"Blender {version} " in messages[role]["system"], role
+    told = json.dumps(messages["generator"]["messages"])
+    assert "The verifier's analysis:" in told  # the generator hears why, not only what
+    assert "This round starts from the scene of round 1." in told
     first = messages["verifier"]["messages"][0]["content"]
     assert any(p["type"] == "image" and p["path"].endswith("attempts.png") for p in first)
     verdict = json.loads((geo / "round_2" / "verdict.json").read_text())

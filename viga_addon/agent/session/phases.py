@@ -90,6 +90,13 @@ def round_start(s: Session) -> StepResult:
                 + "\n- ".join(checklist)
             )
         )
+        previous = next((a.verdict for a in reversed(ss.attempts) if a.verdict), None)
+        if previous is not None and previous.analysis:
+            intro.append(msg.text(f"The verifier's analysis: {previous.analysis}"))
+        if ss.attempts and not stage.rollouts:
+            best = selection.best_attempt([a for a in ss.attempts if a.round < n])
+            if best is not None:
+                intro.append(msg.text(f"This round starts from the scene of round {best.round}."))
     hand, ss.hand_edits = ss.hand_edits, None
     if hand:
         intro.append(
