@@ -64,6 +64,7 @@ NUDGE_NO_TOOL = (
 TOOL_CHOICES = ("auto", "required")
 #: the output-token limit the provider's ``timeout`` is meant for; larger limits scale it
 TIMEOUT_TOKENS = 4096
+DEFAULT_TIMEOUT = 120.0  # seconds for a reply of up to TIMEOUT_TOKENS
 
 
 def empty_usage() -> dict:
@@ -79,8 +80,8 @@ class Provider:
       base_delay   first backoff in seconds, doubled each retry, with jitter (1.0)
       max_delay    cap of one backoff and of an honoured retry-after (60.0)
       reask        times a reply without a (valid) tool call is re-asked when tools exist (2)
-      timeout      seconds for one HTTP request of up to 4,096 output tokens (120.0); a request
-                   with a larger limit waits proportionally longer (16,384 tokens: 480 s)
+      timeout      seconds for one HTTP request, as given; by default 120 s for up to 4,096
+                   output tokens, proportionally longer for a larger limit (16,384: 480 s)
       prices       price table dict or JSON path (defaults: cost.load_price_table())
       tool_choice  "auto" | "required": overrides the request's (None: the request's, else
                    "auto"); "required" is for servers whose models only call tools when forced
@@ -97,7 +98,7 @@ class Provider:
         base_delay: float = 1.0,
         max_delay: float = 60.0,
         reask: int = 2,
-        timeout: float = 120.0,
+        timeout: float | None = None,
         prices: dict | str | os.PathLike | None = None,
         tool_choice: str | None = None,
         max_image_side: int | None = None,
@@ -114,7 +115,9 @@ class Provider:
         self.base_delay = float(base_delay)
         self.max_delay = float(max_delay)
         self.reask = int(reask)
-        self.timeout = float(timeout)
+        # an explicit timeout is one request's limit as given; the default grows with the reply
+        self._timeout_given = timeout is not None
+        self.timeout = float(DEFAULT_TIMEOUT if timeout is None else timeout)
         try:
             self.prices = cost_module.load_price_table(prices)
         except ValueError as exc:
@@ -181,8 +184,11 @@ class Provider:
         return models.output_cap(self.model)
 
     def request_timeout(self, max_tokens: int) -> float:
-        """Seconds to wait for a reply of up to ``max_tokens`` tokens (``timeout`` is for 4,096:
-        a long reply is not a dead connection)."""
+        """Seconds to wait for a reply of up to ``max_tokens`` tokens: the ``timeout`` given, or
+        the default (120 s for 4,096 tokens) grown with the limit — a long reply is not a dead
+        connection."""
+        if self._timeout_given:
+            return self.timeout
         return self.timeout * max(1.0, int(max_tokens) / TIMEOUT_TOKENS)
 
     def choice_for(self, request: dict) -> str:
