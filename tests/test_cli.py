@@ -89,6 +89,8 @@ def test_bad_photo_is_a_clear_error(tmp_path, make, expect):
         (["--budget", "geometry=x"], "--budget expects"),
         (["--budget", "geometry=0"], "at least 1"),
         (["--rollouts", "0"], "at least 1"),
+        (["--thinking", "10"], "thinking budget"),  # the bounds of agent/settings.py
+        (["--stop-after", "texture"], "unknown stage 'texture'"),
     ],
 )
 def test_bad_options_are_clear_errors(tmp_path, args, expect):

@@ -11,7 +11,6 @@ from typing import Any
 from ..agent.settings import (
     DEFAULTS,
     ENGINES,
-    LIMITS,
     MEMORY_POLICIES,
     MIN_THINKING,
     REASONING_EFFORTS,
@@ -214,19 +213,8 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
         settings["engine"] = args.engine.upper()
     if getattr(args, "stop_after", None):
         settings["stop_after"] = args.stop_after
-    for key in (
-        "rollouts",
-        "preview_size",
-        "preview_samples",
-        "final_size",
-        "final_samples",
-        "verify_size",
-    ):
-        if key in settings and settings[key] < 1:
-            raise UsageError(f"--{key.replace('_', '-')} must be at least 1")
-    low = LIMITS["max_tokens"][0]
-    if settings.get("max_tokens") is not None and settings["max_tokens"] < low:
-        raise UsageError(f"--max-tokens must be at least {low}")
-    if settings.get("thinking") and settings["thinking"] < MIN_THINKING:
-        raise UsageError(f"--thinking is 0 (off) or at least {MIN_THINKING} tokens")
+    try:  # the one set of bounds (agent/settings.py), before anything starts
+        DEFAULTS.merged(settings).validate()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return settings
