@@ -58,7 +58,6 @@ class Phase(StrEnum):
     DONE = "done"
 
 
-STAGE_STATUSES = tuple(StageStatus)
 STAGE_FINISHED = frozenset(
     {StageStatus.APPROVED, StageStatus.BUDGET_SPENT, StageStatus.FAILED, StageStatus.SKIPPED}
 )

@@ -34,6 +34,17 @@ VERIFIER_TOOLS = (
 )
 # init's selector compares every rollout at once (one request) and picks one
 SELECTOR_TOOLS = ("select_rollout",)
+# the moves of the verifier's investigate tool (its schema offers them, tools/viewing does them)
+INVESTIGATE_OPERATIONS = (
+    "orbit_left",
+    "orbit_right",
+    "orbit_up",
+    "orbit_down",
+    "zoom_in",
+    "zoom_out",
+    "focus",
+    "reset",
+)
 
 # What a stage may change; checked against execute_code's change report (see tools/scope).
 SCOPES = (

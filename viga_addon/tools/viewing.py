@@ -20,18 +20,10 @@ import tempfile
 import bpy
 from mathutils import Euler, Vector
 
+from ..stages.base import INVESTIGATE_OPERATIONS
 from . import render as render_tool
 
-OPERATIONS = (
-    "orbit_left",
-    "orbit_right",
-    "orbit_up",
-    "orbit_down",
-    "zoom_in",
-    "zoom_out",
-    "focus",
-    "reset",
-)
+OPERATIONS = INVESTIGATE_OPERATIONS
 DEFAULT_ORBIT_DEGREES = 30.0
 DEFAULT_ZOOM_FACTOR = 1.5
 DEFAULT_LENS = 50.0

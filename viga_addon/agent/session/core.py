@@ -14,7 +14,7 @@ from ..photo import prepare_reference
 from ..progress import RunProgress, progress_of
 from ..runstore import RunStore, new_run_dir
 from ..settings import Settings
-from ..state import IN_ROUND, Phase, RunState, RunStatus, StageState
+from ..state import Phase, RunState, RunStatus, StageState
 from . import phases, turns
 from .controls import SessionControls
 from .events import StepKind, StepResult
@@ -279,9 +279,6 @@ class Session(SessionControls):
         except OSError:
             pass  # still full: the previous state.json stands
         return StepResult(StepKind.PAUSED, message, error_type="DiskFull")
-
-    def in_round(self) -> bool:
-        return self.state.phase in IN_ROUND
 
 
 def _stages_for(settings: Settings) -> list[Stage]:

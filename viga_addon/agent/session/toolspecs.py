@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ...stages.base import INVESTIGATE_OPERATIONS
 from ..messages import tool
 
 _OBJECTS = {"type": "array", "items": {"type": "string"}}
@@ -128,16 +129,7 @@ SCHEMAS: dict[str, dict] = {
         {
             "operation": {
                 "type": "string",
-                "enum": [
-                    "orbit_left",
-                    "orbit_right",
-                    "orbit_up",
-                    "orbit_down",
-                    "zoom_in",
-                    "zoom_out",
-                    "focus",
-                    "reset",
-                ],
+                "enum": list(INVESTIGATE_OPERATIONS),
             },
             "object_name": {"type": "string"},
             "amount": {"type": "number"},
