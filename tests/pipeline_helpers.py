@@ -19,6 +19,22 @@ TINY = {
     "rollouts": 2,  # the demo script's two rollouts (the default is 4; test_rollouts runs it)
 }
 
+CLI_TINY = [  # the same tiny renders, as command-line options
+    "--preview-size",
+    "48",
+    "--preview-samples",
+    "2",
+    "--final-size",
+    "64",
+    "--final-samples",
+    "4",
+    "--verify-size",
+    "48",
+    "--render-device",
+    "cpu",
+    "--quiet",
+]
+
 
 def tiny_host():
     return BlenderHost(

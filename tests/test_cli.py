@@ -9,23 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from pipeline_helpers import CLI_TINY as TINY
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = [
-    "--preview-size",
-    "48",
-    "--preview-samples",
-    "2",
-    "--final-size",
-    "64",
-    "--final-samples",
-    "4",
-    "--verify-size",
-    "48",
-    "--render-device",
-    "cpu",
-    "--quiet",
-]
 
 
 def _env(**extra):

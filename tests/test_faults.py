@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from fake_model_server import fake_server
+from pipeline_helpers import CLI_TINY as TINY
 from pipeline_helpers import demo_script, flatten_script, new_session, tiny_host
 
 from viga_addon.agent.session import Session, toolcalls
@@ -173,21 +174,6 @@ def test_bad_model_answer_is_reasked_then_fails_the_round_cleanly(tmp_path, prov
 
 
 # ------------------------------------------------------------------ faults of the machine
-TINY = [
-    "--preview-size",
-    "48",
-    "--preview-samples",
-    "2",
-    "--final-size",
-    "64",
-    "--final-samples",
-    "4",
-    "--verify-size",
-    "48",
-    "--render-device",
-    "cpu",
-    "--quiet",
-]
 
 
 def _env():

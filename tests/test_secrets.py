@@ -10,25 +10,11 @@ from pathlib import Path
 
 import pytest
 from fake_model_server import fake_server
+from pipeline_helpers import CLI_TINY as TINY
 from pipeline_helpers import demo_script, flatten_script
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "sk-MARKER-secret-5e3c1a9b7d2f4e6a8c0b"
-TINY = [
-    "--preview-size",
-    "48",
-    "--preview-samples",
-    "2",
-    "--final-size",
-    "64",
-    "--final-samples",
-    "4",
-    "--verify-size",
-    "48",
-    "--render-device",
-    "cpu",
-    "--quiet",
-]
 
 
 def _pieces(secret):
