@@ -33,6 +33,21 @@ the rest) and "usage": {"thinking_tokens": n} (Anthropic output_tokens_details) 
 Like the real service, a Messages request with thinking on is refused (HTTP 400) when its
 tool_choice is not auto/none, when budget_tokens is under 1024 or not under max_tokens, or when
 its last assistant turn has a tool_use but does not start with a thinking block.
+
+Server-wide behaviours (attributes, set before or during a test):
+    server.cache = True        usage is computed from the request (tests/cache_model.py): the
+                               uncached input, cache writes and reads at the request's
+                               cache_control breakpoints (Anthropic; more than 4: HTTP 400) or
+                               its prefix shared with earlier requests (OpenAI: cached_tokens);
+                               each request's figures are in ``server.cache_usage``
+    server.reject_tools = True  any request with tools: HTTP 400 "… does not support tools"
+                               (as Ollama answers for a vision model without tool calling)
+    server.reject_images = True any request with an image: HTTP 400 "… does not support image"
+    server.reject_all = "text"  every request: HTTP 400 with that message
+A preflight request (system prompt starting "Preflight:", providers/preflight.py) is answered
+like a small model would (a call of its one tool, natively or as text), not from the queue.
+A request without tools whose reply has tool_calls gets them as text, one ```json
+{"tool", "arguments"}``` block (a model following the text protocol).
 """
 
 from __future__ import annotations
@@ -44,6 +59,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from cache_model import CacheModel
+
 DEFAULT_USAGE = {"input_tokens": 120, "output_tokens": 30}
 
 
@@ -52,6 +69,13 @@ class FakeModelServer:
         self.requests: list[dict] = []
         self._replies: list[dict] = []
         self._responder = None
+        self.cache = False
+        self.reject_tools = False
+        self.reject_images = False
+        self.reject_all: str | None = None
+        self.cache_usage: list[dict] = []
+        self.preflights: list[dict] = []
+        self._caches = {"anthropic": CacheModel("anthropic"), "openai": CacheModel("openai")}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -118,6 +142,13 @@ class _Handler(BaseHTTPRequestHandler):
             wire = "openai"
         else:
             return self._send(404, {"error": {"message": f"no route {self.path}"}})
+        refusal = self._refusal(body)
+        if refusal:
+            return self._send(400, _error(wire, "invalid_request_error", refusal))
+        if _system_of(body).startswith("Preflight:"):
+            self.fake.preflights.append(body)
+            call = {"name": "report_colour", "arguments": {"colour": "red"}}
+            return self._answer(wire, body, {"tool_calls": [call], "usage": {"output_tokens": 9}})
         reply = self.fake._responder(wire, body) if self.fake._responder else None
         if reply is None:
             reply = self.fake._next_reply()
@@ -150,6 +181,31 @@ class _Handler(BaseHTTPRequestHandler):
             refused = _thinking_refusal(body)
             if refused:
                 return self._send(400, _error(wire, "invalid_request_error", refused))
+        return self._answer(wire, body, reply)
+
+    def _refusal(self, body: dict) -> str | None:
+        fake = self.fake
+        model = body.get("model", "?")
+        if fake.reject_all:
+            return fake.reject_all
+        if fake.reject_tools and body.get("tools"):
+            return f"registry.ollama.ai/library/{model}:latest does not support tools"
+        if fake.reject_images and _has_image(body):
+            return f"model {model} does not support image input"
+        return None
+
+    def _answer(self, wire: str, body: dict, reply: dict):
+        if not body.get("tools") and reply.get("tool_calls"):
+            reply = _as_text_reply(reply)
+        if self.fake.cache:
+            try:
+                cached = self.fake._caches[wire].usage(body)
+            except ValueError as exc:
+                return self._send(400, _error(wire, "invalid_request_error", str(exc)))
+            self.fake.cache_usage.append(cached)
+            usage = {k: v for k, v in cached.items() if k != "breakpoints"}
+            reply = {**reply, "usage": {**usage, **(reply.get("usage") or {})}}
+        if wire == "anthropic":
             return self._send(200, self._anthropic_reply(body, reply))
         return self._send(200, self._openai_reply(body, reply))
 
@@ -196,6 +252,9 @@ class _Handler(BaseHTTPRequestHandler):
         usage = {**DEFAULT_USAGE, **(reply.get("usage") or {})}
         thinking_tokens = usage.pop("thinking_tokens", None)
         usage.pop("reasoning_tokens", None)
+        if "cache_write_tokens" in usage:
+            usage["cache_creation_input_tokens"] = usage.pop("cache_write_tokens")
+            usage["cache_read_input_tokens"] = usage.pop("cache_read_tokens")
         if thinking_tokens is not None:
             usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
         if cut:
@@ -235,11 +294,15 @@ class _Handler(BaseHTTPRequestHandler):
             usage["output_tokens"] = limit
         finish = "length" if reply.get("fault") == "cut" else None
         finish = finish or ("tool_calls" if tool_calls else "stop")
+        cached = int(usage.get("cache_read_tokens") or 0)
+        prompt = usage["input_tokens"] + cached  # OpenAI's prompt_tokens include cached ones
         completion_usage = {
-            "prompt_tokens": usage["input_tokens"],
+            "prompt_tokens": prompt,
             "completion_tokens": usage["output_tokens"],
-            "total_tokens": usage["input_tokens"] + usage["output_tokens"],
+            "total_tokens": prompt + usage["output_tokens"],
         }
+        if "cache_read_tokens" in usage:
+            completion_usage["prompt_tokens_details"] = {"cached_tokens": cached}
         if usage.get("reasoning_tokens") is not None:
             completion_usage["completion_tokens_details"] = {
                 "reasoning_tokens": usage["reasoning_tokens"]
@@ -262,6 +325,33 @@ class _Handler(BaseHTTPRequestHandler):
             ],
             "usage": completion_usage,
         }
+
+
+def _system_of(body: dict) -> str:
+    system = body.get("system")
+    if isinstance(system, list):
+        return " ".join(b.get("text", "") for b in system if isinstance(b, dict))
+    if isinstance(system, str):
+        return system
+    first = (body.get("messages") or [{}])[0]
+    if first.get("role") == "system" and isinstance(first.get("content"), str):
+        return first["content"]
+    return ""
+
+
+def _has_image(body: dict) -> bool:
+    text = json.dumps(body.get("messages") or [])
+    return '"type": "image"' in text or '"type": "image_url"' in text
+
+
+def _as_text_reply(reply: dict) -> dict:
+    """The reply's tool calls written as the text protocol's fenced json blocks."""
+    blocks = [
+        "```json\n" + json.dumps({"tool": c["name"], "arguments": c.get("arguments", {})}) + "\n```"
+        for c in reply["tool_calls"]
+    ]
+    text = "\n".join(filter(None, [reply.get("text"), *blocks]))
+    return {k: v for k, v in reply.items() if k != "tool_calls"} | {"text": text}
 
 
 def _thinking_refusal(body: dict) -> str | None:

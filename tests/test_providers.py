@@ -74,12 +74,18 @@ def photo(tmp_path):
     return str(path)
 
 
+EPHEMERAL = {"type": "ephemeral"}
+
+
 def url_for(name, server):
     return server.url if name == "anthropic" else server.url + "/v1"
 
 
 def provider_for(name, server, **opts):
     opts.setdefault("base_delay", 0.001)
+    # the fake is a server of another base URL: "auto" would preflight it first (tested in
+    # test_text_protocol.py); these tests are about one request each
+    opts.setdefault("tool_protocol", "native")
     return make_provider(name, api_key=KEY, base_url=url_for(name, server), **opts)
 
 
@@ -116,19 +122,28 @@ def test_tool_call_round_trip_sends_image_and_tool_schema(name, server, photo):
     assert response["tool_calls"][0]["arguments"] == CALL["arguments"]
     assert response["tool_calls"][0]["id"]
     assert response["text"] == "Adding a cube."
-    assert response["usage"] == {"input_tokens": 900, "output_tokens": 50, "images": 1}
+    assert response["usage"] == {
+        "input_tokens": 900,
+        "output_tokens": 50,
+        "cache_write_tokens": 0,
+        "cache_read_tokens": 0,
+        "images": 1,
+    }
 
     body = server.requests[-1]["body"]
     limit = {"anthropic": 1568, "openai": 2048}[name]  # each service's own long-side limit
     _, expected_b64 = encode_image(photo, limit)
     if name == "anthropic":
         assert server.requests[-1]["path"] == "/v1/messages"
-        assert body["system"] == "Stage: geometry — Generator"
+        assert body["system"] == [
+            {"type": "text", "text": "Stage: geometry — Generator", "cache_control": EPHEMERAL}
+        ]
         assert body["tools"] == [
             {
                 "name": "execute_code",
                 "description": TOOL["description"],
                 "input_schema": TOOL["parameters"],
+                "cache_control": EPHEMERAL,
             }
         ]
         assert body["tool_choice"] == {"type": "auto"}  # the model may write text first
@@ -197,7 +212,12 @@ def test_tool_results_with_images_are_mapped(name, server, photo):
         assert result["is_error"] is True
         assert result["content"][0] == {"type": "text", "text": "Traceback: NameError"}
         assert result["content"][1]["type"] == "image"
-        assert sent[2]["content"][1] == {"type": "text", "text": "Go on."}
+        # the newest turn's last block carries the moving cache breakpoint
+        assert sent[2]["content"][1] == {
+            "type": "text",
+            "text": "Go on.",
+            "cache_control": EPHEMERAL,
+        }
     else:
         assistant, tool_msg, follow_up = sent[2], sent[3], sent[4]
         call = assistant["tool_calls"][0]

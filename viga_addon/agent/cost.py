@@ -6,6 +6,11 @@ so the artist can override or extend it with a JSON file ``{"model-id": [input, 
 (or ``{"model-id": {"input": x, "output": y}}``) passed as ``path`` or named by the VIGA_PRICES
 environment variable. Dated ids ("gpt-4o-2024-08-06") use the entry of their longest known prefix.
 Unknown models cost 0.0 and ``price_known`` says so; local servers cost 0.
+
+Cached input is priced as each service prices it: Claude bills a cache write at 1.25x and a
+cache read at 0.1x its input price; OpenAI bills cached input at the model's own cached-input
+price (``CACHED_INPUT``; input at full price where a model has none listed) and cache writes
+not at all. ``input_tokens`` in a usage dict is always the uncached rest.
 """
 
 from __future__ import annotations
@@ -40,6 +45,22 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "o3": (2.0, 8.0),
     "o4-mini": (1.1, 4.4),
 }
+
+# OpenAI model id (or prefix) -> USD per 1M cached input tokens (list prices, November 2026)
+CACHED_INPUT: dict[str, float] = {
+    "gpt-5": 0.125,
+    "gpt-5-mini": 0.025,
+    "gpt-5-nano": 0.005,
+    "gpt-4.1": 0.5,
+    "gpt-4.1-mini": 0.1,
+    "gpt-4.1-nano": 0.025,
+    "gpt-4o": 1.25,
+    "gpt-4o-mini": 0.075,
+    "o3": 0.5,
+    "o4-mini": 0.275,
+}
+CLAUDE_CACHE_WRITE = 1.25  # x the input price (5-minute cache)
+CLAUDE_CACHE_READ = 0.1  # x the input price
 
 
 def load_price_table(
@@ -98,14 +119,28 @@ def price_known(model: str, table: dict | None = None) -> bool:
     return price_for(model, table) is not None
 
 
+def cache_prices(model: str, input_price: float) -> tuple[float, float]:
+    """(cache write, cache read) USD per million tokens for ``model`` with ``input_price``."""
+    if model.lower().rsplit("/", 1)[-1].split("anthropic.")[-1].startswith("claude"):
+        return input_price * CLAUDE_CACHE_WRITE, input_price * CLAUDE_CACHE_READ
+    cached = price_for(model, CACHED_INPUT)
+    return input_price, input_price if cached is None else cached
+
+
 def estimate_cost(model: str, usage: dict, table: dict | None = None) -> float:
-    """USD for ``usage`` ({"input_tokens", "output_tokens"}); 0.0 for an unknown price."""
+    """USD for ``usage`` ({"input_tokens", "output_tokens", "cache_write_tokens",
+    "cache_read_tokens"}; input_tokens uncached); 0.0 for an unknown price."""
     price = price_for(model, table)
     if price is None:
         return 0.0
     tokens_in = int(usage.get("input_tokens") or 0)
     tokens_out = int(usage.get("output_tokens") or 0)
-    return (tokens_in * price[0] + tokens_out * price[1]) / 1_000_000
+    write, read = cache_prices(model, price[0])
+    cached = (
+        int(usage.get("cache_write_tokens") or 0) * write
+        + int(usage.get("cache_read_tokens") or 0) * read
+    )
+    return (tokens_in * price[0] + tokens_out * price[1] + cached) / 1_000_000
 
 
 def describe_cost(model: str, usage: dict, table: dict | None = None, local: bool = False) -> dict:

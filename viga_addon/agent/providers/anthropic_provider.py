@@ -13,6 +13,8 @@ from .images import encode_image
 from .sdk_errors import map_sdk_error
 
 THINKING_KINDS = ("thinking", "redacted_thinking")
+EPHEMERAL = {"type": "ephemeral"}
+MAX_BREAKPOINTS = 4  # the API refuses more cache_control blocks than this
 _REMEMBERED_CALLS = 256  # tool calls whose thinking blocks are kept for the next requests
 
 
@@ -27,6 +29,11 @@ class AnthropicProvider(Provider):
     the last assistant turn of a tool loop; a conversation whose last tool call's blocks are
     not known here (a resumed run: they live only in this process) is sent without thinking.
 
+    Prompt caching (``cache=True``, the default): ``cache_control`` breakpoints on the last tool,
+    the system prompt, the first user message (the photo, the scene graph, scene info) and the
+    newest turn, so each request reads the conversation so far from the cache and writes only
+    its new turn (see ``add_breakpoints``). The session keeps each conversation append-only.
+
     The SDK's own retries are off (max_retries=0): ``Provider.complete`` retries, so that
     backoff is testable and Cancel can interrupt it.
     """
@@ -34,8 +41,16 @@ class AnthropicProvider(Provider):
     name = "anthropic"
     MAX_IMAGE_SIDE = 1568  # px: Claude scales a larger image down to this long side
 
-    def __init__(self, model: str, api_key: str, base_url: str | None = None, **opts: Any) -> None:
+    def __init__(
+        self,
+        model: str,
+        api_key: str,
+        base_url: str | None = None,
+        cache: bool = True,
+        **opts: Any,
+    ) -> None:
         super().__init__(model, **opts)
+        self.cache = bool(cache)
         try:
             import anthropic
         except ImportError as exc:
@@ -55,7 +70,7 @@ class AnthropicProvider(Provider):
         )
         kwargs: dict[str, Any] = {"model": self.model, "max_tokens": limit, "messages": messages}
         if request.get("system"):
-            kwargs["system"] = request["system"]
+            kwargs["system"] = [{"type": "text", "text": request["system"]}]
         thinking = self._thinking(request, limit, messages)
         if thinking:
             kwargs["thinking"] = thinking
@@ -69,10 +84,12 @@ class AnthropicProvider(Provider):
                 for t in request["tools"]
             ]
             kwargs["tool_choice"] = {"type": self._tool_choice(request, thinking)}
+        if self.cache:
+            add_breakpoints(kwargs)
         try:
             message = self._client.messages.create(**kwargs, timeout=self.request_timeout(limit))
         except self._sdk.AnthropicError as exc:
-            raise map_sdk_error(exc, self.name, self._sdk, self._api_key) from None
+            raise map_sdk_error(exc, self.name, self._sdk, self._api_key, self.base_url) from None
         response = from_anthropic_message(message, images_in(request["messages"]), limit)
         self._remember_thinking(message)
         return response
@@ -122,6 +139,35 @@ class AnthropicProvider(Provider):
             self._thinking_blocks[call_id] = blocks
         while len(self._thinking_blocks) > _REMEMBERED_CALLS:
             self._thinking_blocks.pop(next(iter(self._thinking_blocks)))
+
+
+def add_breakpoints(kwargs: dict) -> int:
+    """Mark ``cache_control`` on the last tool, the system prompt, the last block of the first
+    user message and the last block of the newest message (at most MAX_BREAKPOINTS); returns
+    how many. A cache hit needs an identical prefix up to a breakpoint: the fixed text (tools,
+    system) and the pinned first message are read from the cache by every request of a
+    conversation, and the newest turn's mark lets the next request read all of this one."""
+    marks: list[dict] = []
+    if kwargs.get("tools"):
+        marks.append(kwargs["tools"][-1])
+    if kwargs.get("system"):
+        marks.append(kwargs["system"][-1])
+    messages = kwargs.get("messages") or []
+    for index in dict.fromkeys((0, len(messages) - 1)) if messages else ():
+        block = _cacheable_block(messages[index])
+        if block is not None:
+            marks.append(block)
+    for block in marks[:MAX_BREAKPOINTS]:
+        block["cache_control"] = dict(EPHEMERAL)
+    return min(len(marks), MAX_BREAKPOINTS)
+
+
+def _cacheable_block(message: dict) -> dict | None:
+    """The last block of ``message`` that may carry cache_control (not a thinking block)."""
+    for block in reversed(message.get("content") or []):
+        if isinstance(block, dict) and block.get("type") not in THINKING_KINDS:
+            return block
+    return None
 
 
 def thinking_block(block: Any) -> dict:
@@ -208,6 +254,8 @@ def from_anthropic_message(message: Any, images: int, limit: int = 0) -> dict:
     usage = {
         "input_tokens": int(getattr(message.usage, "input_tokens", 0) or 0),
         "output_tokens": int(getattr(message.usage, "output_tokens", 0) or 0),
+        "cache_write_tokens": int(getattr(message.usage, "cache_creation_input_tokens", 0) or 0),
+        "cache_read_tokens": int(getattr(message.usage, "cache_read_input_tokens", 0) or 0),
         "images": images,
     }
     details = getattr(message.usage, "output_tokens_details", None)

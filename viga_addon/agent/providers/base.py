@@ -25,7 +25,7 @@ import random
 import threading
 
 from .. import cost as cost_module
-from . import models
+from . import models, text_protocol
 from .catalog import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS
 from .errors import (
     BadResponse,
@@ -34,9 +34,11 @@ from .errors import (
     InvalidRequest,
     MalformedToolCall,
     ProviderError,
+    ToolsUnsupported,
     TruncatedReply,
 )
 from .keys import is_local_url
+from .sdk_errors import party
 
 # Re-exported for modules outside agent/ that still import them from here (ui_runtime,
 # preferences, operators/pump); new code imports them from the package.
@@ -62,14 +64,21 @@ NUDGE_NO_TOOL = (
 )
 
 TOOL_CHOICES = ("auto", "required")
+#: how tools reach the model: "native" (the API's own tool calls), "text" (text_protocol.py),
+#: "auto" (native; text once a preflight or a refusal says the server takes no tools)
+TOOL_PROTOCOLS = ("auto", "native", "text")
 #: the output-token limit the provider's ``timeout`` is meant for; larger limits scale it
 TIMEOUT_TOKENS = 4096
 DEFAULT_TIMEOUT = 120.0  # seconds for a reply of up to TIMEOUT_TOKENS
 
 
+#: token counts of a usage dict; ``input_tokens`` is the uncached input, the cache counts apart
+USAGE_KEYS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+
+
 def empty_usage() -> dict:
     """Token and image counts of no request."""
-    return {"input_tokens": 0, "output_tokens": 0, "images": 0}
+    return {**dict.fromkeys(USAGE_KEYS, 0), "images": 0}
 
 
 class Provider:
@@ -85,6 +94,7 @@ class Provider:
       prices       price table dict or JSON path (defaults: cost.load_price_table())
       tool_choice  "auto" | "required": overrides the request's (None: the request's, else
                    "auto"); "required" is for servers whose models only call tools when forced
+      tool_protocol  "auto" (default) | "native" | "text": see TOOL_PROTOCOLS
     """
 
     name = "base"
@@ -102,11 +112,20 @@ class Provider:
         prices: dict | str | os.PathLike | None = None,
         tool_choice: str | None = None,
         max_image_side: int | None = None,
+        tool_protocol: str = "auto",
     ) -> None:
         if tool_choice is not None and normal_tool_choice(tool_choice) is None:
             raise ConfigError(
                 f"tool_choice must be one of {', '.join(TOOL_CHOICES)}, not {tool_choice!r}"
             )
+        if tool_protocol not in TOOL_PROTOCOLS:
+            raise ConfigError(
+                f"tool_protocol must be one of {', '.join(TOOL_PROTOCOLS)}, not {tool_protocol!r}"
+            )
+        self.tool_protocol = tool_protocol
+        self.protocol = "text" if tool_protocol == "text" else "native"
+        # the preflight runs once, before the first request with tools, in "auto" only
+        self._preflight_done = tool_protocol != "auto"
         self.model = model
         self.tool_choice = normal_tool_choice(tool_choice) if tool_choice else None
         # long side images are sent at, at most: the service's own limit unless asked for less
@@ -140,28 +159,50 @@ class Provider:
 
     def complete(self, request: dict) -> dict:
         """Send the request; retry transient failures, re-ask when no tool is called, ask once
-        more with a larger output limit when a reply was cut at it."""
+        more with a larger output limit when a reply was cut at it. With ``tool_protocol``
+        "auto" the first request with tools is preceded by a preflight (``preflight.py``) where
+        the provider needs one, and a server that refuses tools gets the text protocol."""
         self._cancel.clear()
         request = copy.deepcopy(request)
         request["max_tokens"] = self.first_limit(request.get("max_tokens"))
         wants_tool = bool(request.get("tools"))
+        names = {t["name"] for t in request.get("tools") or []}
         total = empty_usage()
+        if wants_tool and not self._preflight_done:
+            from .preflight import preflight
+
+            for usage in preflight(self)[1]:
+                _add_usage(total, usage)
+            self._preflight_done = True
+        text = wants_tool and self.protocol == "text"
+        if text:
+            request = text_protocol.as_text_request(request)
         raised = [False]  # the limit was raised once already in this call
         for ask in range(self.reask + 1):
             try:
-                response = self._send_uncut(request, total, raised)
+                try:
+                    response = self._ask(request, total, raised, names if text else None)
+                except ToolsUnsupported:
+                    if text or self.tool_protocol != "auto":
+                        raise
+                    self.use_text_protocol()
+                    text = True
+                    request = text_protocol.as_text_request(request)
+                    response = self._ask(request, total, raised, names)
             except MalformedToolCall as exc:
                 _add_usage(total, exc.partial.get("usage"))
                 if ask == self.reask:
                     raise BadResponse(
                         f"{exc} (still malformed after {self.reask} re-asks)"
                     ) from None
-                self._nudge(request, exc.partial.get("text", ""), f"{exc} {NUDGE_NO_TOOL}")
+                nudge = text_protocol.NUDGE if text else NUDGE_NO_TOOL
+                self._nudge(request, exc.partial.get("text", ""), f"{exc} {nudge}")
                 continue
             _add_usage(total, response.get("usage"))
             if response["tool_calls"] or not wants_tool:
                 response["usage"] = total
                 response["cost_usd"] = self.cost(total)
+                response["protocol"] = "text" if text else "native"
                 return response
             if ask == self.reask:
                 break
@@ -170,6 +211,39 @@ class Provider:
             f"The model ({self.model}) answered without calling a tool, "
             f"{self.reask + 1} times in a row. Try again or choose a model with tool use."
         )
+
+    def use_text_protocol(self) -> None:
+        """From now on, tools go as text (the server refused native ones)."""
+        if self.protocol != "text":
+            self.protocol = "text"
+            self.warn_once(
+                "text_protocol",
+                f"{self.party()} takes no tools: the model calls them in text from now on "
+                "(one fenced json block per reply).",
+            )
+
+    def needs_preflight(self) -> bool:
+        """True when this provider's server may lack tools or images (set by subclasses)."""
+        return False
+
+    def party(self) -> str:
+        """Who answers, for messages: the service's name, or "the server at URL"."""
+        return party(self.name, getattr(self, "base_url", None))
+
+    def _ask(self, request: dict, total: dict, raised: list[bool], names: set[str] | None) -> dict:
+        """One uncut reply; with ``names`` (the text protocol) its one tool call is read from
+        its text (MalformedToolCall, with the reply's usage, when there is none)."""
+        response = self._send_uncut(request, total, raised)
+        if names is None:
+            return response
+        try:
+            prose, call = text_protocol.split_reply(response.get("text", ""), names)
+        except MalformedToolCall as exc:
+            exc.partial = {"text": response.get("text", ""), "usage": response.get("usage")}
+            raise
+        response["text"] = prose  # the call is kept as a tool call, not twice
+        response["tool_calls"] = [call]
+        return response
 
     def first_limit(self, requested: int | None) -> int:
         """The output-token limit to send: the request's, at most the model's ceiling."""
@@ -319,8 +393,8 @@ def normal_tool_choice(value: str | None) -> str | None:
 
 
 def _add_usage(total: dict, usage: dict | None) -> None:
-    for key in ("input_tokens", "output_tokens"):
-        total[key] += int((usage or {}).get(key) or 0)
+    for key in USAGE_KEYS:
+        total[key] = int(total.get(key) or 0) + int((usage or {}).get(key) or 0)
     # Thinking / reasoning tokens are part of output_tokens (both services bill them so); this
     # is the breakdown, kept only when a service reports it.
     reasoning = int((usage or {}).get("reasoning_tokens") or 0)

@@ -10,7 +10,12 @@
     │   ├── BadResponse            FAIL_ROUND   1     the model answered, but not usefully
     │   │   ├── MalformedToolCall  FAIL_ROUND   1     tool-call arguments not a JSON object
     │   │   └── TruncatedReply     FAIL_ROUND   1     the reply was cut at the output-token limit
-    │   ├── InvalidRequest         FAIL_ROUND   1     HTTP 400/413/422, unreadable image
+    │   ├── InvalidRequest         FAIL_ROUND   1     HTTP 413, an unreadable image of ours
+    │   │   └── RequestRefused     FATAL        2     HTTP 400/422: the server refused how we
+    │   │                                             ask (model, options, tools): fix settings
+    │   │       ├── ToolsUnsupported FATAL      2     "… does not support tools" (Ollama)
+    │   │       └── ImagesUnsupported FATAL     2     the model takes no images
+    │   ├── CostCapReached         PAUSE        5     the next request would pass --max-cost
     │   └── Cancelled              PAUSE        4     Cancel interrupted a retry wait
     ├── WorkerError                PAUSE        4     the model worker process died / did not start
     └── DiskFull                   PAUSE        4     the disk filled up mid-step (the session)
@@ -36,6 +41,7 @@ EXIT_FAILED = 1  # the run failed (no model-side error says more)
 EXIT_BAD_INPUT = 2  # usage, photo, settings: fix the input
 EXIT_AUTH = 3  # no API key, or a key the provider refused
 EXIT_PAUSED = 4  # paused, resumable
+EXIT_COST_CAP = 5  # stopped at the cost cap; resumable (with a higher cap)
 
 
 class Disposition(enum.Enum):
@@ -140,6 +146,31 @@ class InvalidRequest(ProviderError):
     exit_code = EXIT_FAILED
 
 
+class RequestRefused(InvalidRequest):
+    """HTTP 400/422: the server refuses the request's form (a model it lacks, an option or
+    tools it does not take). Every later request would be refused the same way, so the run
+    stops at once with the server's own message instead of failing round after round."""
+
+    disposition = Disposition.FATAL
+    exit_code = EXIT_BAD_INPUT
+
+
+class ToolsUnsupported(RequestRefused):
+    """The server refuses any request with tools (many vision models on Ollama): with
+    ``tool_protocol`` "auto" the provider falls back to the text protocol instead."""
+
+
+class ImagesUnsupported(RequestRefused):
+    """The model takes no images: nothing of a reconstruction can work; choose a vision model."""
+
+
+class CostCapReached(ProviderError):
+    """The next request would take the run (or a stage) past its cost cap: the run stops
+    before sending it, resumable with a higher cap; no completed round is redone."""
+
+    exit_code = EXIT_COST_CAP
+
+
 class Cancelled(ProviderError):
     """Cancel interrupted a wait between retries."""
 
@@ -166,6 +197,10 @@ ERROR_TYPES: dict[str, type[VigaError]] = {
         MalformedToolCall,
         TruncatedReply,
         InvalidRequest,
+        RequestRefused,
+        ToolsUnsupported,
+        ImagesUnsupported,
+        CostCapReached,
         Cancelled,
         WorkerError,
         DiskFull,

@@ -12,7 +12,7 @@ from .base import Provider
 from .errors import BadResponse, ConfigError, MalformedToolCall, TruncatedReply
 from .images import encode_image
 from .keys import is_local_url
-from .sdk_errors import map_sdk_error
+from .sdk_errors import OWN_HOSTS, map_sdk_error
 
 
 class OpenAIProvider(Provider):
@@ -23,6 +23,12 @@ class OpenAIProvider(Provider):
     (``models.takes_reasoning_effort``: GPT-5, o-series, gpt-oss) and left out, with a notice,
     for the others. Extra option: ``free`` (None = auto: a local base_url costs nothing).
     The SDK's own retries are off (max_retries=0): ``Provider.complete`` retries.
+
+    Caching is the service's own (an identical prefix of 1,024 tokens or more is read from its
+    cache): the session keeps each conversation's prefix stable, and OpenAI's own API gets
+    ``prompt_cache_key`` = the request's "conversation" so a conversation's requests meet the
+    same cache. Cached tokens are reported as ``cache_read_tokens``, apart from input_tokens.
+    A server of another base URL is preflighted (``preflight.py``) with tool_protocol "auto".
     """
 
     name = "openai"
@@ -58,7 +64,7 @@ class OpenAIProvider(Provider):
         }
         # OpenAI's newer models only accept max_completion_tokens (its reasoning models on any
         # URL: Azure, proxies); compatible servers know max_tokens.
-        own = not self.base_url or "api.openai.com" in self.base_url
+        own = self._own_service()
         reasoning = models.openai_reasoning_model(self.model)
         token_key = "max_completion_tokens" if own or reasoning else "max_tokens"
         limit = int(request.get("max_tokens") or models.FALLBACK_MAX_TOKENS)
@@ -85,13 +91,22 @@ class OpenAIProvider(Provider):
                 for t in request["tools"]
             ]
             kwargs["tool_choice"] = self.choice_for(request)
+        if own and request.get("conversation"):
+            kwargs["prompt_cache_key"] = str(request["conversation"])[:64]
         try:
             completion = self._client.chat.completions.create(
                 **kwargs, timeout=self.request_timeout(limit)
             )
         except self._sdk.OpenAIError as exc:
-            raise map_sdk_error(exc, self.name, self._sdk, self._api_key) from None
+            raise map_sdk_error(exc, self.name, self._sdk, self._api_key, self.base_url) from None
         return from_openai_completion(completion, images_in(request["messages"]), limit)
+
+    def _own_service(self) -> bool:
+        return not self.base_url or OWN_HOSTS["openai"] in self.base_url
+
+    def needs_preflight(self) -> bool:
+        """Servers other than OpenAI's own may lack tools (many Ollama vision models)."""
+        return not self._own_service()
 
 
 def _image_part(path: str, max_side: int) -> dict:
@@ -170,9 +185,14 @@ def from_openai_completion(completion: Any, images: int, limit: int = 0) -> dict
     output = int(getattr(completion.usage, "completion_tokens", 0) or 0)
     details = getattr(completion.usage, "completion_tokens_details", None)
     reasoning = int(getattr(details, "reasoning_tokens", 0) or 0)
+    prompt = int(getattr(completion.usage, "prompt_tokens", 0) or 0)
+    prompt_details = getattr(completion.usage, "prompt_tokens_details", None)
+    cached = min(prompt, int(getattr(prompt_details, "cached_tokens", 0) or 0))
     usage = {
-        "input_tokens": int(getattr(completion.usage, "prompt_tokens", 0) or 0),
+        "input_tokens": prompt - cached,  # prompt_tokens counts the cached ones too
         "output_tokens": output + reasoning if reasoning > output else output,
+        "cache_write_tokens": 0,
+        "cache_read_tokens": cached,
         "images": images,
     }
     if reasoning:

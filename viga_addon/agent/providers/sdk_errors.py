@@ -6,6 +6,7 @@ Never imports an SDK itself: the provider passes its SDK module in.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Mapping
 from types import ModuleType
@@ -14,11 +15,14 @@ from .catalog import PROVIDER_LABELS
 from .errors import (
     AuthError,
     ConfigError,
+    ImagesUnsupported,
     InvalidRequest,
     ProviderError,
     RateLimited,
+    RequestRefused,
     ServerError,
     Timeout,
+    ToolsUnsupported,
 )
 from .keys import key_help, scrub
 
@@ -47,17 +51,54 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
         return None
 
 
+#: the hosts of the vendors' own services: any other base URL is "the server at …"
+OWN_HOSTS = {"anthropic": "api.anthropic.com", "openai": "api.openai.com"}
+
+# What servers say when a model takes no tools / no images (Ollama, vLLM, LM Studio, llama.cpp)
+_NO_TOOLS = re.compile(
+    r"does not support tools|tools? (?:are|is) not supported|not support(?:ed)? (?:for )?tool"
+    r"|tool[ _]?(?:use|calling|choice) (?:is )?not (?:supported|enabled)",
+    re.I,
+)
+_NO_IMAGES = re.compile(
+    r"does not support (?:image|vision|multimodal)|missing data required for image input"
+    r"|image input is not supported|not a multimodal model|images? (?:are|is) not supported",
+    re.I,
+)
+
+
+def party(provider_name: str, base_url: str | None = None) -> str:
+    """Who answered: "Anthropic" / "OpenAI" for their own services, "the server at URL" for any
+    other base URL (a local Ollama is not OpenAI)."""
+    own = OWN_HOSTS.get(provider_name)
+    if base_url and (own is None or own not in base_url):
+        return f"the server at {base_url.rstrip('/')}"
+    return PROVIDER_LABELS.get(provider_name, provider_name)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def map_sdk_error(
-    exc: Exception, provider_name: str, sdk: ModuleType, api_key: str | None
+    exc: Exception,
+    provider_name: str,
+    sdk: ModuleType,
+    api_key: str | None,
+    base_url: str | None = None,
 ) -> ProviderError:
-    """The error of our tree for an SDK exception; texts are scrubbed of ``api_key``."""
-    label = PROVIDER_LABELS.get(provider_name, provider_name)
+    """The error of our tree for an SDK exception; texts are scrubbed of ``api_key`` and name
+    the real party (``party``)."""
+    who = party(provider_name, base_url)
+    label = _capital(who)
     if isinstance(exc, sdk.APITimeoutError):
         return Timeout(f"{label} did not answer in time (request timed out).")
     if isinstance(exc, sdk.APIConnectionError):
         where = getattr(getattr(exc, "request", None), "url", None)
         host = f" at {where.scheme}://{where.host}:{where.port or ''}" if where is not None else ""
-        return ServerError(f"Could not reach {label}{host}: the connection failed or dropped.")
+        if who.startswith("the server at"):
+            host = ""
+        return ServerError(f"Could not reach {who}{host}: the connection failed or dropped.")
     if not isinstance(exc, sdk.APIStatusError):
         return ProviderError(scrub(f"{label} client error: {exc}", api_key))
     status = exc.status_code
@@ -80,6 +121,18 @@ def map_sdk_error(
         return ConfigError(
             f"{label} answered 404 (not found): check the model name and the server URL. {detail}"
         )
+    if status in (400, 422):
+        if _NO_TOOLS.search(detail):
+            return ToolsUnsupported(
+                f"{label} refused tools (HTTP {status}): {detail}. Use --tool-protocol text "
+                "(or auto), or a model that takes tools."
+            )
+        if _NO_IMAGES.search(detail):
+            return ImagesUnsupported(
+                f"{label} refused an image (HTTP {status}): {detail}. A reconstruction needs a "
+                "vision model (e.g. qwen2.5vl, llama3.2-vision, gemma3 on Ollama)."
+            )
+        return RequestRefused(f"{label} refused the request (HTTP {status}): {detail}")
     return InvalidRequest(f"{label} refused the request (HTTP {status}): {detail}")
 
 
