@@ -287,11 +287,12 @@ def table(rows, budgets) -> str:
     return "\n".join(lines)
 
 
-def write_section(path, body):
-    """Replace (or append) the '## Refiner' section of a Markdown file, keeping the others."""
+def write_section(path, body, section=SECTION):
+    """Replace (or append) one section (default '## Refiner') of a Markdown file, keeping the
+    others."""
     text = Path(path).read_text() if Path(path).exists() else "# Benchmarks\n"
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() == section), None)
     if start is None:
         new = text.rstrip("\n") + "\n\n" + body.rstrip("\n") + "\n"
     else:
