@@ -33,14 +33,21 @@ import numpy as np
 from . import refine_check, refine_lights, refine_locate
 from .refine_check import DEFAULT_CHECK_SAMPLES
 from .refine_closed import colour_steps, intensity_steps
-from .refine_objective import DEFAULT_LONG_SIDE, DEFAULT_SAMPLES, MAX_BUDGET, Objective, Stop
+from .refine_objective import (
+    DEFAULT_LONG_SIDE,
+    DEFAULT_SAMPLES,
+    MAX_BUDGET,
+    Objective,
+    Steps,
+    Stop,
+)
 from .refine_params import GROUPS, RefineError, resolve_targets
 
 STRATEGIES = ("auto", "search")
 
 
 # ----------------------------------------------------------------------------- search
-def coordinate_search(obj: Objective) -> str:
+def coordinate_search(obj: Objective) -> Steps[str]:
     """Adaptive search along each direction from the best state; returns why it stopped.
 
     A success doubles that direction's step (same sign), a failure reverses and halves it
@@ -77,7 +84,7 @@ def coordinate_search(obj: Objective) -> str:
             if np.array_equal(u, best["u"]):  # against a bound
                 steps[k] *= -0.5
                 continue
-            record = obj.evaluate(u)
+            record = yield from obj.evaluate(u)
             if record is obj.best and obj.score(record) < obj.score(best):
                 steps[k] = math.copysign(min(abs(steps[k]) * 2.0, 4 * initial[k]), steps[k])
             else:
@@ -87,13 +94,13 @@ def coordinate_search(obj: Objective) -> str:
         moved = obj.best["u"] - sweep_start
         if np.any(moved != 0):  # pattern move along this sweep's net direction
             before = obj.score(obj.best)
-            obj.evaluate(obj.best["u"] + moved)
+            yield from obj.evaluate(obj.best["u"] + moved)
             if obj.score(obj.best) < before:
-                obj.evaluate(obj.best["u"] + moved)
+                yield from obj.evaluate(obj.best["u"] + moved)
 
 
 # ----------------------------------------------------------------------------- entry points
-def _located_strategy(obj: Objective) -> None:
+def _located_strategy(obj: Objective) -> Steps[None]:
     """Before the search: lights per source in closed form, misplaced objects located in the
     photo, then the closed-form colour steps (material base colours)."""
     groups = {p.group for p in obj.params}
@@ -101,16 +108,17 @@ def _located_strategy(obj: Objective) -> None:
     if "placement" in groups and "lighting" in groups:
         shares = {"lighting": 0.3, "placement": 0.45}
     if "material" in groups:  # the lights' fit needs roughly right colours under it
-        intensity_steps(obj)
-        colour_steps(obj)
-    if "lighting" in groups and not refine_lights.solve_lights(
-        obj, int(obj.render_count_left() * shares["lighting"])
-    ):
-        intensity_steps(obj)
+        yield from intensity_steps(obj)
+        yield from colour_steps(obj)
+    if "lighting" in groups:
+        share = int(obj.render_count_left() * shares["lighting"])
+        if not (yield from refine_lights.solve_lights(obj, share)):
+            yield from intensity_steps(obj)
     if "placement" in groups:
-        refine_locate.locate_objects(obj, int(obj.render_count_left() * shares["placement"]))
-    colour_steps(obj)
-    intensity_steps(obj, max_steps=2)
+        share = int(obj.render_count_left() * shares["placement"])
+        yield from refine_locate.locate_objects(obj, share)
+    yield from colour_steps(obj)
+    yield from intensity_steps(obj, max_steps=2)
 
 
 def _check_budget(budget):
@@ -176,6 +184,48 @@ def refine_parameters(
     is True when the check render found the result worse than the start at the photo's
     settings: the scene is then left as it started and the note says so.
     """
+    steps = refine_steps(
+        targets,
+        budget,
+        photo,
+        objects=objects,
+        allowed_groups=allowed_groups,
+        long_side=long_side,
+        samples=samples,
+        device=device,
+        progress=progress,
+        workdir=workdir,
+        strategy=strategy,
+        check_long_side=check_long_side,
+        check_samples=check_samples,
+    )
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def refine_steps(
+    targets: str | list[str] | tuple[str, ...],
+    budget: int,
+    photo: str | os.PathLike,
+    *,
+    objects: Sequence[str] | None = None,
+    allowed_groups: Sequence[str] | None = None,
+    long_side: int = DEFAULT_LONG_SIDE,
+    samples: int = DEFAULT_SAMPLES,
+    device: str = "auto",
+    progress: Callable[[dict], bool | None] | None = None,
+    workdir: str | None = None,
+    strategy: str = "auto",
+    check_long_side: int | None = None,
+    check_samples: int = DEFAULT_CHECK_SAMPLES,
+) -> Steps[dict]:
+    """``refine_parameters`` one render at a time: a generator that yields the render count
+    after each render and returns the same result dict (``StopIteration.value``). Between two
+    steps the scene may be in a trial state; closing the generator puts it back as it was.
+    Drive it from a modal timer so Blender stays responsive (operators/refine.py)."""
     started = time.perf_counter()
     scene = bpy.context.scene
     try:
@@ -197,24 +247,24 @@ def refine_parameters(
     try:
         obj = Objective(params, photo, budget, workdir, long_side, samples, device, progress)
         check = refine_check.Check(obj, photo, check_long_side, check_samples)
-        check.measure_start()
+        yield from check.measure_start()
         stopped = "budget"
         try:
-            obj.evaluate(obj.start_u)
+            yield from obj.evaluate(obj.start_u)
             if strategy == "auto":
-                _located_strategy(obj)
+                yield from _located_strategy(obj)
             else:
-                intensity_steps(obj)
-                colour_steps(obj)
-                intensity_steps(obj, max_steps=2)
-            stopped = coordinate_search(obj)
+                yield from intensity_steps(obj)
+                yield from colour_steps(obj)
+                yield from intensity_steps(obj, max_steps=2)
+            stopped = yield from coordinate_search(obj)
         except Stop:
             stopped = "cancelled" if obj.cancelled else "budget"
         obj.set_coarse(False)
         start = obj.cache[tuple(np.round(obj.clip(obj.start_u), 6))]
         best = obj.best
         obj.apply(best["u"])
-        kept_start = best is not start and not check.keeps_end()
+        kept_start = best is not start and not (yield from check.keeps_end())
         if kept_start:
             best = start
             obj.apply(start["u"])

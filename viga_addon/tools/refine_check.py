@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from ..agent import metrics
 from . import render
-from .refine_objective import Objective, image_loss
+from .refine_objective import Objective, Steps, image_loss
 from .refine_params import RefineError
 
 DEFAULT_CHECK_SAMPLES = 32
@@ -44,7 +42,7 @@ class Check:
         self.end: dict | None = None
         self.note = ""
 
-    def _measure(self, tag: str) -> dict:
+    def _measure(self, tag: str) -> Steps[dict]:
         path = os.path.join(self.obj.workdir, f"check_{tag}.png")
         result = render.render(
             "preview",
@@ -56,6 +54,7 @@ class Check:
         if not result.get("ok"):
             raise RefineError(f"render failed: {result.get('error')}")
         self.obj.render_seconds += result["seconds"]
+        yield self.obj.renders
         image = metrics.load_rgb(path)
         aspect = self.photo_full.shape[1] / self.photo_full.shape[0]
         if abs((image.shape[1] / image.shape[0]) / aspect - 1.0) > metrics.ASPECT_TOLERANCE:
@@ -64,15 +63,15 @@ class Check:
         figures = image_loss(image, photo)
         return {k: float(figures[k]) for k in ("loss", "psnr", "ssim")}
 
-    def measure_start(self) -> None:
+    def measure_start(self) -> Steps[None]:
         if self.enabled:
-            self.start = self._measure("start")
+            self.start = yield from self._measure("start")
 
-    def keeps_end(self) -> bool:
+    def keeps_end(self) -> Steps[bool]:
         """Render the scene as it is now (the result); False when it is worse than the start."""
         if not self.enabled or self.start is None:
             return True
-        self.end = self._measure("end")
+        self.end = yield from self._measure("end")
         s, e = self.start, self.end
         keep = e["loss"] < s["loss"] and e["psnr"] >= s["psnr"] - 1e-9
         if not keep:
@@ -91,8 +90,3 @@ class Check:
             for key, value in (("start", self.start), ("end", self.end))
         }
         return {**rounded, "long_side": self.long_side, "samples": self.samples}
-
-
-def finite(value: float) -> float:
-    """For JSON: an infinite PSNR (identical images) as a large number."""
-    return float(value) if np.isfinite(value) else 99.0

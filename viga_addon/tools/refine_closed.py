@@ -15,7 +15,7 @@ import bpy
 import numpy as np
 
 from . import refine_masks
-from .refine_objective import Objective, linear
+from .refine_objective import Objective, Steps, linear
 from .refine_params import Param
 
 
@@ -28,7 +28,7 @@ def _indices(obj: Objective, predicate) -> list[tuple[Param, slice]]:
     return out
 
 
-def intensity_steps(obj: Objective, max_steps: int = 3) -> None:
+def intensity_steps(obj: Objective, max_steps: int = 3) -> Steps[None]:
     """Scale every intensity parameter jointly until the mean brightness matches the photo."""
     targets = _indices(obj, lambda p: p.role == "intensity")
     if not targets:
@@ -53,13 +53,13 @@ def intensity_steps(obj: Objective, max_steps: int = 3) -> None:
         for p, s in targets:
             u[s] += delta / math.log(2.0) if p.name == "exposure" else delta
         before = best["loss"]
-        record = obj.evaluate(u)
+        record = yield from obj.evaluate(u)
         last = (delta, math.log(max(have, 1e-6)))
         if record["loss"] >= before:
             return
 
 
-def colour_steps(obj: Objective, max_steps: int = 3) -> None:
+def colour_steps(obj: Objective, max_steps: int = 3) -> Steps[None]:
     """Per-region colour ratios: base colours per object, world colour from the background,
     light colours overall (only when no base colour is refined, else they are ambiguous)."""
     base = _indices(obj, lambda p: p.role == "base_color")
@@ -72,6 +72,7 @@ def colour_steps(obj: Objective, max_steps: int = 3) -> None:
     obj.apply(obj.best["u"])  # masks of the best state's geometry, not the last one tried
     w, h = obj.render_size
     masks = refine_masks.object_masks(os.path.join(obj.workdir, "ids.png"), w, h)
+    yield obj.renders
     masks = {
         name: obj.frame(m.astype(np.float32)[..., None])[..., 0] > 0.5 for name, m in masks.items()
     }
@@ -119,6 +120,6 @@ def colour_steps(obj: Objective, max_steps: int = 3) -> None:
         if worst < 0.02:
             return
         before = best["loss"]
-        record = obj.evaluate(u)
+        record = yield from obj.evaluate(u)
         if record["loss"] >= before:
             return

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from .refine_objective import Objective, Stop, image_loss
+from .refine_objective import Objective, Steps, Stop, image_loss
 from .refine_params import Param
 from .refine_tone import ToneCurve
 
@@ -90,10 +90,10 @@ def _set_alone(obj: Objective, srcs: list[Source], u: np.ndarray, alone: Source 
             s.colour[0].set([1.0, 1.0, 1.0])
 
 
-def _render_alone(obj, srcs, u, alone, curve, phase) -> np.ndarray:
+def _render_alone(obj, srcs, u, alone, curve, phase) -> Steps[np.ndarray]:
     _set_alone(obj, srcs, u, alone)
     try:
-        return curve.to_linear(obj.render_raw(phase))
+        return curve.to_linear((yield from obj.render_raw(phase)))
     finally:
         obj.apply(obj.best["u"])
 
@@ -162,7 +162,7 @@ def _values_u(obj: Objective, srcs: list[Source], u: np.ndarray) -> np.ndarray:
     return obj.clip(u)
 
 
-def solve_lights(obj: Objective, share: int) -> bool:
+def solve_lights(obj: Objective, share: int) -> Steps[bool]:
     """Closed-form energies and colours, then direction/position search, within ``share``
     renders. Returns whether it ran (there were sources and renders enough)."""
     srcs = sources(obj)
@@ -174,20 +174,20 @@ def solve_lights(obj: Objective, share: int) -> bool:
     curve = ToneCurve.measure(bpy.context.scene)
     u = obj.best["u"].copy()
     for s in srcs:
-        s.contribution = _render_alone(obj, srcs, u, s, curve, f"light {s.name}")
+        s.contribution = yield from _render_alone(obj, srcs, u, s, curve, f"light {s.name}")
     if fixed_needed:
-        fixed = _render_alone(obj, srcs, u, None, curve, "fixed lights")
+        fixed = yield from _render_alone(obj, srcs, u, None, curve, "fixed lights")
     else:
         fixed = np.zeros_like(srcs[0].contribution)
     solver = Solver(obj, curve)
     solver.solve(srcs, fixed)
     loss = solver.loss(srcs, fixed)
     try:
-        u, loss = _search_placements(obj, srcs, solver, fixed, u, loss, stop_at, curve)
+        u, loss = yield from _search_placements(obj, srcs, solver, fixed, u, loss, stop_at, curve)
     except Stop:
         pass
     obj.phase = "lights"
-    obj.evaluate(_values_u(obj, srcs, u))
+    yield from obj.evaluate(_values_u(obj, srcs, u))
     obj.notes.append(
         f"lights: {len(srcs)} source(s) solved in closed form (composite loss {loss:.4f})"
     )
@@ -215,7 +215,9 @@ def _search_placements(obj, srcs, solver, fixed, u, loss, stop_at, curve):
             trial[sl] = trial[sl] + step * vector
             trial = obj.clip(trial)
             kept = s.contribution, s.coef.copy(), [t.coef.copy() for t in srcs]
-            s.contribution = _render_alone(obj, srcs, trial, s, curve, f"light {s.name} move")
+            s.contribution = yield from _render_alone(
+                obj, srcs, trial, s, curve, f"light {s.name} move"
+            )
             solver.solve(srcs, fixed)
             new = solver.loss(srcs, fixed)
             if new < loss:

@@ -32,7 +32,7 @@ from mathutils import Vector
 
 from ..agent import metrics
 from . import refine_masks, render
-from .refine_objective import Objective
+from .refine_objective import Objective, Steps
 from .refine_params import RefineError
 
 SCALES = (0.85, 1.0, 1.18)
@@ -243,7 +243,7 @@ class Locator:
         return float(((_blur(image) - self.photo) ** 2)[region].sum())
 
 
-def _proposals(obj: Objective, blocks: list[Block]) -> dict[str, Vector]:
+def _proposals(obj: Objective, blocks: list[Block]) -> Steps[dict[str, Vector]]:
     """Where each object's origin should go, from the photo (objects found misplaced only)."""
     scene = bpy.context.scene
     obj.phase = "locate"
@@ -252,6 +252,7 @@ def _proposals(obj: Objective, blocks: list[Block]) -> dict[str, Vector]:
     render_size = (obj.render_size[0] * 2, obj.render_size[1] * 2)
     obj.spend_extra("locate masks")
     masks = refine_masks.object_masks(os.path.join(obj.workdir, "locate_ids.png"), *render_size)
+    yield obj.renders
     obj.spend_extra("locate look")
     path = os.path.join(obj.workdir, "locate_look.png")
     result = render.render(
@@ -260,6 +261,7 @@ def _proposals(obj: Objective, blocks: list[Block]) -> dict[str, Vector]:
     if not result.get("ok"):
         raise RefineError(f"render failed: {result.get('error')}")
     obj.render_seconds += result["seconds"]
+    yield obj.renders
 
     def framed(image):
         if obj.cropped:
@@ -306,7 +308,7 @@ def _try(obj, locator, blocks, base_u, trials):
             if b.name in offsets:
                 u = u + offsets[b.name]
         u = obj.clip(u)
-        record = obj.evaluate(u)
+        record = yield from obj.evaluate(u)
         regions = locator.regions(u, blocks)
         for b in blocks:
             if b.name in offsets:
@@ -332,7 +334,7 @@ def _try(obj, locator, blocks, base_u, trials):
     return combined
 
 
-def locate_objects(obj: Objective, share: int) -> list[str]:
+def locate_objects(obj: Objective, share: int) -> Steps[list[str]]:
     """Find misplaced objects in the photo and move them, within ``share`` renders; narrows the
     search that follows to them. Returns their names."""
     blocks = _blocks(obj)
@@ -340,7 +342,7 @@ def locate_objects(obj: Objective, share: int) -> list[str]:
         return []
     stop_at = obj.renders + share - 1
     try:
-        targets = _proposals(obj, blocks)
+        targets = yield from _proposals(obj, blocks)
     finally:
         obj.apply(obj.best["u"])
     moved = [b for b in blocks if b.name in targets]
@@ -357,7 +359,7 @@ def locate_objects(obj: Objective, share: int) -> list[str]:
         delta[b.location] = np.array(targets[b.name]) - base[b.location]
         offsets[b.name] = delta
     try:
-        u = _try(obj, locator, moved, base, [offsets])
+        u = yield from _try(obj, locator, moved, base, [offsets])
         turnable = [b for b in moved if b.rotation is not None]
         for sweep in (SWEEP, FINE_SWEEP):
             if obj.renders + len(sweep) > stop_at or not turnable:
@@ -370,14 +372,14 @@ def locate_objects(obj: Objective, share: int) -> list[str]:
                     delta[b.rotation.start + 2] = angle
                     trial[b.name] = delta
                 trials.append(trial)
-            u = _try(obj, locator, turnable, u, trials)
-        u = _separable(obj, locator, moved, u, stop_at)
+            u = yield from _try(obj, locator, turnable, u, trials)
+        u = yield from _separable(obj, locator, moved, u, stop_at)
     finally:
         obj.located = True
         _narrow(obj, moved)
         obj.notes.append(f"locate: moved {', '.join(b.name for b in moved)}")
     obj.phase = "locate"
-    obj.evaluate(u)
+    yield from obj.evaluate(u)
     return [b.name for b in moved]
 
 
@@ -399,7 +401,7 @@ def _separable(obj, locator, blocks, u, stop_at):
             before_rot = {
                 b.name: None if b.rotation is None else u[b.rotation].copy() for b in blocks
             }
-            u = _try(obj, locator, [b for b in blocks if b.name in trial], u, [trial])
+            u = yield from _try(obj, locator, [b for b in blocks if b.name in trial], u, [trial])
             for b in blocks:
                 if b.name not in trial:
                     continue

@@ -10,7 +10,8 @@ coordinate search may still take.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from typing import TypeVar
 
 import bpy
 import numpy as np
@@ -23,6 +24,10 @@ DEFAULT_LONG_SIDE = 64
 DEFAULT_SAMPLES = 8
 MAX_BUDGET = 1000
 MIN_SIDE = 16  # SSIM needs 11 px; keep a margin
+
+
+T = TypeVar("T")
+Steps = Generator[int, None, T]  # a refinement step: yields the render count after each render
 
 
 class Stop(Exception):
@@ -195,8 +200,11 @@ class Objective:
             raise Stop()
         self.renders += 1
 
-    def evaluate(self, u: np.ndarray | Sequence[float]) -> dict:
-        """Render the scene at ``u`` (cached) and return its record with loss and image."""
+    def evaluate(self, u: np.ndarray | Sequence[float]) -> Steps[dict]:
+        """Render the scene at ``u`` (cached) and return its record with loss and image.
+
+        A generator, like every step that renders: it yields once after its render (``yield
+        from`` it), so the whole refinement can be driven one render at a time."""
         u = self.clip(np.asarray(u, dtype=float))
         key = tuple(np.round(u, 6))
         if key in self.cache:
@@ -224,6 +232,7 @@ class Objective:
             self.best = record
         self.history.append({k: record[k] for k in ("render", "phase", "loss", "psnr", "ssim")})
         self._report(record)
+        yield self.renders
         return record
 
     def score(self, record: dict) -> float:
@@ -242,7 +251,7 @@ class Objective:
         self.history.append({"render": self.renders, "phase": phase})
         self._report()
 
-    def render_raw(self, phase: str) -> np.ndarray:
+    def render_raw(self, phase: str) -> Steps[np.ndarray]:
         """Render the scene as it stands now (not a parameter vector): one budget render,
         returned on the photo's frame. The caller sets the scene up and puts it back."""
         self.spend()
@@ -255,6 +264,7 @@ class Objective:
         self.render_seconds += result["seconds"]
         self.history.append({"render": self.renders, "phase": phase})
         self._report()
+        yield self.renders
         return self.frame(metrics.load_rgb(path))
 
     def crop_fractions(self) -> tuple[float, float]:
