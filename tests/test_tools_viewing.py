@@ -364,7 +364,10 @@ def test_render_view_through_the_host_and_the_session_handler(scene, tmp_path):
     settings = SimpleNamespace(preview_size=40, preview_samples=2, render_device="cpu")
     settings.engine = "CYCLES"
     session = SimpleNamespace(
-        round_dir=lambda: tmp_path / "round_1", state=SimpleNamespace(settings=settings)
+        round_dir=lambda: tmp_path / "round_1",
+        state=SimpleNamespace(settings=settings),
+        host=SimpleNamespace(),  # no start(): the call runs at once, through timed
+        host_pending=None,
     )
     session.timed = timed
     tool = toolcalls.REGISTRY["render_view"]

@@ -23,11 +23,16 @@ class OpenRun:
     host: Any  # tools.host.BlenderHost
 
     def close(self) -> None:
-        """End the worker process (the run folder stays as the last step left it)."""
+        """End the worker and render processes (the run folder stays as the last step left it)."""
         self.worker.close()
+        close = getattr(self.host, "close", None)
+        if close is not None:
+            close()
 
 
-def make_host(settings: Settings) -> Any:
+def make_host(settings: Settings, render_process: bool = True) -> Any:
+    """The Blender host of a run; its renders go to a render process (tools/render_process/)
+    unless ``render_process`` is False."""
     from .tools.host import BlenderHost
 
     return BlenderHost(
@@ -35,6 +40,7 @@ def make_host(settings: Settings) -> Any:
         engine=settings.engine,
         preview_size=settings.preview_size,
         preview_samples=settings.preview_samples,
+        render_process=render_process,
     )
 
 
@@ -70,6 +76,8 @@ def open_run(
     opts = dict(worker_opts or {})
     if settings.image_size:
         opts.setdefault("max_image_side", settings.image_size)
+    if settings.tool_protocol != "auto":
+        opts.setdefault("tool_protocol", settings.tool_protocol)
     worker = ModelWorker(settings.provider, settings.model, api_key, settings.base_url, opts)
     try:
         host = make_host(settings)
@@ -81,5 +89,7 @@ def open_run(
             session = Session.create(photo, runs_root, host, worker, settings, name=name)
     except BaseException:
         worker.close()
+        if "host" in locals():
+            host.close()
         raise
     return OpenRun(session=session, worker=worker, host=host)

@@ -74,6 +74,13 @@ class LiveRun:
             scene_name=scene.name,
         )
 
+    def close_processes(self) -> None:
+        """End the run's model worker and its render process (the run folder stays)."""
+        self.worker.close()
+        close_host = getattr(self.host, "close", None)
+        if close_host is not None:
+            close_host()
+
     @property
     def status(self) -> RunStatus:
         return self.session.state.status
@@ -131,7 +138,7 @@ def shutdown_live_run(reason: str) -> None:
                 live.session.state.awaiting = None
             live.session.pause(reason)
     finally:
-        live.worker.close()
+        live.close_processes()
         set_live_run(None)
 
 

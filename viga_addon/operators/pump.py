@@ -43,7 +43,7 @@ class RunPump:
         live.timer = None
         live.pumping = False
         if live.session.finished:
-            live.worker.close()
+            live.close_processes()
         rt.redraw(context)
 
     def modal(self, context, event):
@@ -198,7 +198,7 @@ def start_run(op, context):
     source = context.scene
     scene = _run_scene(context, Path(choice.photo).stem)
     if live is not None:  # a finished run's leftovers
-        live.worker.close()
+        live.close_processes()
     live = rt.LiveRun.of(opened, scene)
     rt.set_live_run(live)
     scene.viga.run_dir = str(opened.session.run_dir)
@@ -245,7 +245,7 @@ def resume_from_folder(op, context, run_dir: str):
         return None
     old = rt.any_live_run()
     if old is not None:
-        old.worker.close()
+        old.close_processes()
     live = rt.LiveRun.of(opened, context.scene)
     rt.set_live_run(live)
     context.scene.viga.run_dir = str(opened.session.run_dir)
@@ -281,7 +281,7 @@ def pump_until_stop(live, context) -> str:
     finally:
         live.pumping = False
         if live.session.finished:
-            live.worker.close()
+            live.close_processes()
     if live.session.status is RunStatus.REVIEW:
         rt.show_code_text(live.session.code_under_review or "", rt.REVIEW_TITLE)
     if live.session.status is RunStatus.PAUSED:
@@ -424,7 +424,7 @@ class VIGA_OT_cancel(bpy.types.Operator):
         live.session.cancel()
         live.step_once = False
         if not live.pumping:
-            live.worker.close()
+            live.close_processes()
         # a pumping modal operator sees the finished session on its next tick and ends itself
         self.report({"INFO"}, "VIGA: run cancelled; Resume continues from the last round")
         return {"FINISHED"}

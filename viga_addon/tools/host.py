@@ -3,6 +3,13 @@
 Runs on Blender's main thread (the session is pumped from there). Every result is a JSON-ready
 dict with ``ok``; failures come back as ``{"ok": False, "error": ...}``, never as exceptions,
 so a bad tool call from the model becomes a message the model can act on.
+
+Renders and refinements can also run in the render process (``render_process=True``): then
+``start(tool, args)`` writes the scene file, sends the job and returns ``{"ok": True,
+"pending": token}`` at once, and ``poll(token)`` returns None until the result is there (a
+refinement's best values are applied then, in one short step). ``call`` stays synchronous and
+in-process. When the process cannot start, ``start`` renders in-process and says so in
+``warnings``.
 """
 
 from __future__ import annotations
@@ -12,16 +19,44 @@ import inspect
 import io
 import os
 import platform
+import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 
 from ..agent import metrics
 from . import execute, render, scene_info, snapshot, viewing
+from .render_process import client as render_client
+from .render_process import jobs
 
-RENDER_TIMEOUT = 300.0  # seconds of Cycles sampling per render before it stops early
+RENDER_TIMEOUT = 300.0  # seconds a render may take (in the render process: then it is killed)
+# the tools that may run in the render process (``start``/``poll``)
+DEFERRABLE = frozenset(
+    {
+        "render",
+        "render_view",
+        "initialize_viewpoint",
+        "set_camera",
+        "investigate",
+        "refine_parameters",
+    }
+)
+FALLBACK_WARNING = (
+    "The render process could not start ({reason}); rendering inside Blender instead, "
+    "which keeps Blender busy while each render runs."
+)
+
+
+@dataclass
+class Deferred:
+    """A render job and what turns its reply into the tool's result (on the main thread)."""
+
+    job: dict
+    finish: Callable[[dict], dict]
+    time_limit: float | None = None
 
 
 @contextlib.contextmanager
@@ -57,6 +92,7 @@ class BlenderHost:
         checker=None,
         code_timeout=execute.DEFAULT_TIMEOUT,
         render_timeout=RENDER_TIMEOUT,
+        render_process=False,
     ):
         self.render_device = render_device
         self.engine = engine
@@ -71,6 +107,16 @@ class BlenderHost:
             "device": render_device,
             "engine": engine,
         }
+        self._deferring = False
+        self._jobs: dict[str, Deferred] = {}
+        self.warnings: list[str] = []  # for the artist: e.g. the render process fallback
+        self.last_job: dict = {}  # timing of the last job: write, load, render, total seconds
+        self.process: render_client.RenderProcess | None = None
+        if render_process:
+            command = render_client.worker_command(bpy.app.binary_path)
+            self.process = render_client.RenderProcess(command)
+            if not self.process.usable:
+                self._fall_back(self.process.start_error)
         self.viewer = self._new_viewer()
         self._undo_stack: list[snapshot.Checkpoint] = []
         # the tools the agent may call, by name (the host's whole interface)
@@ -100,7 +146,95 @@ class BlenderHost:
     def _new_viewer(self):
         viewer = viewing.Viewer()
         viewer.render_options = dict(self.view_options)
+        viewer.dispatch = self._dispatch_views
         return viewer
+
+    # ---------------------------------------------------------------- the render process
+    def start(self, name: str, args: dict | None = None) -> dict:
+        """Run ``name`` like ``call``, but a render-type tool only starts: its result is
+        ``{"ok": True, "pending": token}`` for ``poll`` (or the result itself when it ran here)."""
+        if name not in DEFERRABLE or self.process is None:
+            return self.call(name, args)
+        self._deferring = True
+        try:
+            result = self.call(name, args)
+        finally:
+            self._deferring = False
+        if not isinstance(result, Deferred):
+            return result
+        if not self.process.usable:
+            return self._run_here(result)
+        t0 = time.perf_counter()
+        blend = self.process.job_path(name)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                bpy.ops.wm.save_as_mainfile(filepath=blend, copy=True, check_existing=False)
+        except Exception as exc:
+            return {"ok": False, "error": f"{name}: could not write the scene for rendering: {exc}"}
+        token = self.process.submit({**result.job, "blend": blend}, result.time_limit)
+        self._jobs[token] = result
+        self.last_job = {"write_seconds": time.perf_counter() - t0, "started": time.monotonic()}
+        return {"ok": True, "pending": token}
+
+    def poll(self, token: str) -> dict | None:
+        """The result of the started tool ``token``, or None while it runs. Never raises."""
+        deferred = self._jobs.get(token)
+        if deferred is None:
+            return {"ok": False, "error": f"no render job {token!r} is running"}
+        reply = self.process.poll() if self.process is not None else None
+        if reply is None:
+            return None
+        del self._jobs[token]
+        if reply.get("start_failed"):
+            self._fall_back(reply.get("error"))
+            return self._run_here(deferred)
+        self.last_job.update(
+            load_seconds=reply.get("load_seconds"),
+            job_seconds=reply.get("seconds"),
+            total_seconds=time.monotonic() - self.last_job.get("started", time.monotonic()),
+        )
+        try:
+            return deferred.finish(reply)
+        except Exception as exc:
+            return {"ok": False, "error": f"render result failed: {type(exc).__name__}: {exc}"}
+
+    def cancel(self) -> None:
+        """Stop any started job (its process is killed; the next job starts a fresh one)."""
+        self._jobs.clear()
+        if self.process is not None:
+            self.process.cancel()
+
+    def close(self) -> None:
+        """End the render process (when the run ends, is cancelled, or Blender quits)."""
+        self._jobs.clear()
+        if self.process is not None:
+            self.process.close()
+
+    def _fall_back(self, reason: str | None) -> None:
+        warning = FALLBACK_WARNING.format(reason=reason or "unknown reason")
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+
+    def _run_here(self, deferred: Deferred) -> dict:
+        with render_time_limit(self.render_timeout):
+            reply = jobs.run_job(deferred.job)
+        return deferred.finish(reply)
+
+    def _defer(self, job: dict, finish: Callable[[dict], dict], device: str | None = None):
+        """The job as a Deferred while ``start`` asks, else its result, rendered here now."""
+        job = {**job, "device": render.choose_device(device or self.render_device)}
+        views = len(job.get("views") or ()) or 1
+        deferred = Deferred(job, finish, self.render_timeout and self.render_timeout * views)
+        return deferred if self._deferring else self._run_here(deferred)
+
+    def _dispatch_views(self, specs: list[dict], done: Callable[[list[dict]], dict]):
+        def finish(reply: dict) -> dict:
+            if "results" not in reply:
+                return {"ok": False, "error": reply.get("error") or "the render failed"}
+            return done(reply["results"])
+
+        device = (specs[0].get("render") or {}).get("device") if specs else None
+        return self._defer({"kind": "render", "views": specs}, finish, device)
 
     def call(self, name: str, args: dict | None = None) -> dict:
         """Run the host tool ``name`` with ``args``; never raises (failures are results)."""
@@ -219,26 +353,42 @@ class BlenderHost:
         allowed_groups: list | None = None,
         out_dir: str | None = None,
     ) -> dict:
-        """Numeric render-and-compare refinement (tools/refine.py); undoable with revert_last."""
+        """Numeric render-and-compare refinement (tools/refine.py); undoable with revert_last.
+        The search runs on its own copy of the scene (in the render process); only its best
+        values come back and are applied here."""
         from . import refine
 
         handle = snapshot.checkpoint()
-        result = refine.refine_parameters(
-            targets,
-            budget,
-            photo,
-            objects=objects,
-            allowed_groups=allowed_groups,
-            device=self.render_device,
-            workdir=out_dir,
-        )
-        if result.get("ok") and result.get("improved"):
-            self._undo_stack.append(handle)
-        else:
-            handle.discard()
-        result.pop("history", None)
-        result["text"] = refine.summary(result)
-        return result
+        job = {
+            "kind": "refine",
+            "refine": {
+                "targets": targets,
+                "budget": budget,
+                "photo": photo,
+                "objects": objects,
+                "allowed_groups": allowed_groups,
+                "device": self.render_device,
+                "workdir": out_dir,
+            },
+        }
+
+        def finish(reply: dict) -> dict:
+            result = reply.get("result") or {"ok": False, "error": reply.get("error")}
+            if result.get("ok") and result.get("improved"):
+                try:
+                    jobs.apply_values(reply.get("values") or {})
+                except ValueError as exc:
+                    snapshot.rollback(handle)
+                    handle.discard()
+                    return {"ok": False, "error": str(exc)}
+                self._undo_stack.append(handle)
+            else:
+                handle.discard()
+            result.pop("history", None)
+            result["text"] = refine.summary(result)
+            return result
+
+        return self._defer(job, finish)
 
     def tool_revert_last(self) -> dict:
         if not self._undo_stack:
@@ -263,15 +413,22 @@ class BlenderHost:
         device: str | None = None,
         engine: str | None = None,
     ) -> dict:
-        with render_time_limit(self.render_timeout):
-            return render.render(
-                preset,
-                path=path,
-                engine=engine or self.engine,
-                device=device or self.render_device,
-                long_side=long_side,
-                samples=samples,
-            )
+        view = {
+            "path": os.path.abspath(path),
+            "render": {
+                "preset": preset,
+                "engine": engine or self.engine,
+                "device": device or self.render_device,
+                "long_side": long_side,
+                "samples": samples,
+            },
+        }
+
+        def finish(reply: dict) -> dict:
+            results = reply.get("results") or [{"ok": False, "error": reply.get("error")}]
+            return results[0]
+
+        return self._defer({"kind": "render", "views": [view]}, finish, device)
 
     def tool_render_view(
         self,
@@ -291,17 +448,17 @@ class BlenderHost:
         optionally only some objects (tools/viewing.render_view); the scene is not changed."""
         given = {"long_side": long_side, "samples": samples, "device": device, "engine": engine}
         options = {**self.view_options, **{k: v for k, v in given.items() if v is not None}}
-        with render_time_limit(self.render_timeout):
-            return viewing.render_view(
-                path,
-                view=view,
-                azimuth=azimuth,
-                elevation=elevation,
-                distance=distance,
-                around=around,
-                isolate=isolate,
-                render_options=options,
-            )
+        return viewing.render_view(
+            path,
+            view=view,
+            azimuth=azimuth,
+            elevation=elevation,
+            distance=distance,
+            around=around,
+            isolate=isolate,
+            render_options=options,
+            dispatch=self._dispatch_views,
+        )
 
     # ---------------------------------------------------------------- verifier tools
     def tool_initialize_viewpoint(self, object_names: list, out_dir: str | None = None) -> dict:

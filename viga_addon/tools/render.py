@@ -58,6 +58,7 @@ def render(
     long_side=None,
     samples=None,
     camera=None,
+    backend=None,
 ):
     """Render the current scene to a PNG (RGBA, 8 bit) and return a result dict.
 
@@ -66,12 +67,16 @@ def render(
     the scene's resolution_x / resolution_y. engine: "CYCLES" or "EEVEE". device: "auto" (GPU when
     one exists, else CPU), "cpu" or "gpu" (fails when no GPU exists). camera: name of a camera
     object to render through instead of scene.camera (the scene keeps its own camera).
+    backend: the device ``choose_device(device)`` picked, passed explicitly (the render process
+    has no artist preferences to pick from): {"backend": "OPTIX" | … | None, "devices": [...]};
+    None picks it here.
 
     Returns {"ok", "path", "seconds", "engine", "device", "backend", "width", "height", "samples",
     "denoised", "note"} or {"ok": False, "error"}. Every scene setting changed is restored.
     """
     try:
         request = _validate(preset, engine, device, long_side, samples, camera)
+        request["chosen"] = backend
     except ValueError as exc:
         return {"ok": False, "error": str(exc)}
     scene = bpy.context.scene
@@ -173,6 +178,27 @@ def find_gpu_backend(refresh=False):
             prefs.compute_device_type = original
     _gpu_cache["result"] = result
     return result
+
+
+def choose_device(device="auto"):
+    """The Cycles device a render of ``device`` ("auto", "cpu", "gpu") uses here, as
+    {"backend": "OPTIX" | "CUDA" | … | None (the CPU), "devices": [names]}: the artist's own
+    choice in the Cycles preferences when it names a GPU backend with devices (those ticked, or
+    all), else the first backend with a device (``find_gpu_backend``)."""
+    if str(device).lower() == "cpu":
+        return {"backend": None, "devices": []}
+    prefs = _cycles_preferences()
+    own = getattr(prefs, "compute_device_type", "NONE") if prefs is not None else "NONE"
+    if own in GPU_BACKENDS:
+        try:
+            gpus = [d for d in prefs.get_devices_for_type(own) if d.type != "CPU"]
+        except Exception:  # a backend the build lists but cannot query
+            gpus = []
+        if gpus:
+            ticked = [d.name for d in gpus if d.use]
+            return {"backend": own, "devices": ticked or [d.name for d in gpus]}
+    backend, names = find_gpu_backend()
+    return {"backend": backend, "devices": list(names)}
 
 
 def tried_backends():
@@ -359,9 +385,11 @@ def _setup_cycles(scene, saved, request, notes):
     else:
         saved.set(cycles, "use_denoising", False)
 
-    backend = None
+    chosen = request.get("chosen") or choose_device(request["device"])
+    backend, wanted = chosen.get("backend"), chosen.get("devices") or []
+    if request["device"] == "cpu":
+        backend = None
     if request["device"] in ("auto", "gpu"):
-        backend, _ = find_gpu_backend()
         if backend is None:
             tried = ", ".join(tried_backends()) or "none compiled in"
             if request["device"] == "gpu":
@@ -375,8 +403,12 @@ def _setup_cycles(scene, saved, request, notes):
         return {"device": "CPU", "backend": "CPU", "denoised": denoised}
     prefs = _cycles_preferences()
     saved.set(prefs, "compute_device_type", backend)
+    prefs.refresh_devices()
+    usable = [d for d in prefs.get_devices_for_type(backend) if d.type != "CPU"]
+    if not usable:
+        raise ValueError(f"Cycles found no {backend} device on this machine.")
     for dev in prefs.get_devices_for_type(backend):
-        saved.set(dev, "use", dev.type != "CPU")
+        saved.set(dev, "use", dev.type != "CPU" and (not wanted or dev.name in wanted))
     saved.set(cycles, "device", "GPU")
     return {"device": "GPU", "backend": backend, "denoised": denoised}
 

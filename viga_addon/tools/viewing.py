@@ -5,7 +5,9 @@ The viewer keeps its own view (camera location, rotation, lens, focus point) and
 shown/hidden sets in a ``Viewer`` object. They are applied only while rendering: a temporary
 camera object is created, objects' ``hide_render`` flags are switched, ``render()`` runs, and
 everything is removed or put back, so the scene's cameras, ``scene.camera`` and every object's
-visibility are exactly as before each call.
+visibility are exactly as before each call. The poses are computed here, on the main thread; the
+render itself is a job (render_process/jobs.py) that ``Viewer.dispatch`` runs: here and now by
+default, in the render process when the host sets it.
 
 ``render_view`` is the generator's one-shot view through the same render path: the photo's
 camera (the default), a named view (front, side, top) or an orbit (azimuth, elevation, distance)
@@ -22,13 +24,14 @@ from mathutils import Euler, Vector
 
 from ..stages.base import INVESTIGATE_OPERATIONS
 from . import render as render_tool
+from .render_process import jobs
 
 OPERATIONS = INVESTIGATE_OPERATIONS
 DEFAULT_ORBIT_DEGREES = 30.0
 DEFAULT_ZOOM_FACTOR = 1.5
 DEFAULT_LENS = 50.0
 NAMES_LISTED = 30
-TEMP_CAMERA_NAME = "viga_viewer_camera"
+TEMP_CAMERA_NAME = jobs.TEMP_CAMERA_NAME
 
 
 class Viewer:
@@ -65,22 +68,23 @@ class Viewer:
         bounds = render_tool.world_bounds(objects)
         centre, radius = bounds if bounds else (Vector((0.0, 0.0, 0.0)), 1.0)
         distance = self._fit_distance(radius, DEFAULT_LENS)
-        images = []
+        views = []
         for index in range(count):
             azimuth = 45.0 + index * 360.0 / count
             location = centre + distance * render_tool.direction_from_angles(azimuth, 35.0)
             view = (location, render_tool.look_at_euler(location, centre), DEFAULT_LENS)
-            result = self._render(view, out_dir, f"viewpoint_{index + 1}")
-            if not result["ok"]:
-                return result
-            images.append({"path": result["path"], "camera": result["camera"]})
-        first = centre + distance * render_tool.direction_from_angles(45.0, 35.0)
-        self._set_view(first, render_tool.look_at_euler(first, centre), DEFAULT_LENS, centre)
-        return {
-            "ok": True,
-            "images": images,
-            "note": "The first image is now the current view for investigate().",
-        }
+            views.append(self._view_spec(view, out_dir, f"viewpoint_{index + 1}"))
+
+        def finish(results):
+            first = centre + distance * render_tool.direction_from_angles(45.0, 35.0)
+            self._set_view(first, render_tool.look_at_euler(first, centre), DEFAULT_LENS, centre)
+            return {
+                "ok": True,
+                "images": [{"path": r["path"], "camera": r["camera"]} for r in results],
+                "note": "The first image is now the current view for investigate().",
+            }
+
+        return self._render_views(views, finish)
 
     def set_camera(self, location, rotation=None, look_at=None, lens=None, out_dir=None):
         """Move the viewer's camera to ``location`` (rotation in degrees XYZ, or a look_at point)."""
@@ -239,60 +243,70 @@ class Viewer:
     # -- rendering ------------------------------------------------------------------------------
 
     def _render_current(self, out_dir, label):
-        result = self._render((self.location, self.rotation, self.lens), out_dir, label)
-        if not result["ok"]:
-            return result
-        return {
-            "ok": True,
-            "path": result["path"],
-            "camera": result["camera"],
-            "note": result.get("note", ""),
-        }
+        view = (self.location, self.rotation, self.lens)
 
-    def _render(self, view, out_dir, label, path=None):
-        """Render through a temporary camera with the viewer's visibility, then undo both.
+        def finish(results):
+            first = results[0]
+            return {
+                "ok": True,
+                "path": first["path"],
+                "camera": first["camera"],
+                "note": first.get("note", ""),
+            }
+
+        return self._render_views([self._view_spec(view, out_dir, label)], finish)
+
+    def _view_spec(self, view, out_dir, label, path=None):
+        """(a render job's view, the pose the model is told): the temporary camera's pose and
+        this viewer's visibility (tools/render_process/jobs.py applies both, then undoes them).
 
         ``view`` None renders through the scene's own camera (``scene.camera``) as it is."""
-        scene = bpy.context.scene
         path = path or self._next_path(out_dir, label)
-        camera = None
-        switched = []  # (object, previous hide_render)
-        try:
-            if view is not None:
-                location, rotation, lens = view
-                camera = render_tool.add_camera_object(
-                    scene, TEMP_CAMERA_NAME, location, rotation, lens
-                )
-            for obj in scene.objects:
-                want_hidden = (
-                    obj.name in self.hidden or obj.hide_render
-                ) and obj.name not in self.shown
-                if obj is not camera and obj.hide_render != want_hidden:
-                    switched.append((obj, obj.hide_render))
-                    obj.hide_render = want_hidden
-            result = render_tool.render(
-                "preview",
-                path=path,
-                camera=camera.name if camera is not None else None,
-                **self.render_options,
-            )
-        finally:
-            for obj, previous in switched:
-                obj.hide_render = previous
-            if camera is not None:
-                render_tool.remove_camera_object(camera)
-        if not result["ok"]:
-            return result
         if view is None:
-            own = scene.camera.matrix_world
-            location, rotation = own.translation, own.to_euler()
-            lens = scene.camera.data.lens
-        result["camera"] = {  # + 0.0: no "-0.0" in what the model reads
+            own = bpy.context.scene.camera
+            location, rotation = own.matrix_world.translation, own.matrix_world.to_euler()
+            lens, camera = own.data.lens, None
+        else:
+            location, rotation, lens = view
+            camera = {
+                "location": [float(v) for v in location],
+                "rotation": [float(a) for a in rotation],
+                "lens": float(lens),
+            }
+        spec = {
+            "path": path,
+            "render": {"preset": "preview", **self.render_options},
+            "camera": camera,
+            "hidden": sorted(self.hidden),
+            "shown": sorted(self.shown),
+        }
+        pose = {  # + 0.0: no "-0.0" in what the model reads
             "location": [round(v, 3) + 0.0 for v in location],
             "rotation": [round(math.degrees(a), 3) + 0.0 for a in rotation],
             "lens": round(lens, 3),
         }
-        return result
+        return spec, pose
+
+    def _render_views(self, views, finish):
+        """Render ``views`` ([(spec, pose)]) through ``self.dispatch``; then ``finish(results)``,
+        each result with its "camera" pose, or the first failure as it is."""
+        poses = [pose for _, pose in views]
+
+        def done(results):
+            for result, pose in zip(results, poses, strict=False):
+                if result.get("ok"):
+                    result["camera"] = pose
+            failed = next((r for r in results if not r.get("ok")), None)
+            if failed is not None or len(results) < len(poses):
+                return failed or _error("the render process returned no image")
+            return finish(results)
+
+        return self.dispatch([spec for spec, _ in views], done)
+
+    @staticmethod
+    def dispatch(specs, done):
+        """Render here and now (the host replaces this with its render process)."""
+        return done([jobs.render_view_spec(spec) for spec in specs])
 
     def _next_path(self, out_dir, label):
         folder = out_dir or self.out_dir
@@ -356,6 +370,7 @@ def render_view(
     around: list[str] | None = None,
     isolate: list[str] | None = None,
     render_options: dict | None = None,
+    dispatch=None,
 ) -> dict:
     """Render one view to ``path`` without changing the scene, and say where it looked from.
 
@@ -366,7 +381,8 @@ def render_view(
     ``around`` (default: the isolated objects, else every visible object) from ``distance``
     metres (default: far enough to frame it) with a 50 mm lens. isolate: render only these
     objects (and their children); lights and the world stay as they are. ``render_options`` go
-    to ``render()`` (long_side, samples, device, engine).
+    to ``render()`` (long_side, samples, device, engine). ``dispatch``: how the view is rendered
+    (``Viewer.dispatch``; the host's sends it to the render process and returns a pending job).
 
     Returns render()'s result plus "camera" (location, rotation in XYZ degrees, lens), "view"
     (the view's name, and for the others looking_at, distance, azimuth, elevation), "isolated"
@@ -406,15 +422,20 @@ def render_view(
         framed = targets or [o for o in kept if o.type in render_tool.GEOMETRY_TYPES] or kept
         pose, described = _orbit_pose(scene, framed, angles, request["distance"])
         described = {"name": name if name != "camera" else "framing", **described}
-    result = viewer._render(pose, None, name, path=path)
-    if not result.get("ok"):
+    isolated_names = sorted(o.name for o in kept)
+
+    def finish(results):
+        result = results[0]
+        result["view"] = described
+        result["isolated"] = isolated_names
+        if notes:
+            result["note"] = " ".join(filter(None, [result.get("note", ""), *notes]))
+        result["text"] = _describe_view(result)
         return result
-    result["view"] = described
-    result["isolated"] = sorted(o.name for o in kept)
-    if notes:
-        result["note"] = " ".join(filter(None, [result.get("note", ""), *notes]))
-    result["text"] = _describe_view(result)
-    return result
+
+    if dispatch is not None:
+        viewer.dispatch = dispatch
+    return viewer._render_views([viewer._view_spec(pose, None, name, path=path)], finish)
 
 
 def _view_request(view, azimuth, elevation, distance, around, isolate) -> dict:

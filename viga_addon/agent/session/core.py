@@ -15,9 +15,10 @@ from ..progress import RunProgress, progress_of
 from ..runstore import RunStore, new_run_dir
 from ..settings import Settings
 from ..state import Phase, RunState, RunStatus, StageState
-from . import phases, turns
+from . import hostcalls, phases, turns
 from .controls import SessionControls
 from .events import StepKind, StepResult
+from .hostcalls import PendingHostCall
 
 
 class Session(SessionControls):
@@ -37,6 +38,8 @@ class Session(SessionControls):
         self.state = state
         self._request_started: float | None = None
         self._blender_version: str | None = None
+        self.host_pending: PendingHostCall | None = None  # a render running in its process
+        self.warnings: list[str] = []  # for the artist (panel, CLI), e.g. rendering in-process
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -154,6 +157,8 @@ class Session(SessionControls):
                     return result
             else:
                 result = phases.PHASES[st.phase](self)
+                if result.waiting:  # a render runs in the render process
+                    return result
             self.save()
         except Exception as exc:
             full = disk_full_message(exc, self.store.dir)
@@ -234,10 +239,13 @@ class Session(SessionControls):
         if self.state.scene_at != self.store.relative(path):
             self.restore(path)
 
-    def render(self, path: Path, long_side: int | None = None) -> dict:
-        """A preview render (``long_side``: its size, default the preview size)."""
+    def render(self, path: Path, long_side: int | None = None) -> dict | None:
+        """A preview render (``long_side``: its size, default the preview size); None while it
+        runs in the render process (ask again on the next step)."""
         s = self.state.settings
-        return self.timed(
+        return hostcalls.host_step(
+            self,
+            f"render:{path}",
             "render",
             "render",
             {

@@ -20,7 +20,14 @@ from ..runstore import write_json, write_text
 from ..state import Attempt, Conversation, Phase, RunStatus, StageStatus, joined_code
 from . import turns
 from .events import StepKind, StepResult
-from .rounds import last_checklist, start_selector, start_verifier
+from .hostcalls import host_step, waiting
+from .rounds import (
+    last_checklist,
+    round_history,
+    stage_failed,
+    start_selector,
+    start_verifier,
+)
 
 if TYPE_CHECKING:
     from .core import Session
@@ -78,8 +85,9 @@ def round_start(s: Session) -> StepResult:
     rdir = s.round_dir(n)
     rdir.mkdir(parents=True, exist_ok=True)
     before = rdir / "before.png"
-    if not before.exists():
-        s.render(before)
+    # a render under way writes before.png just before its result comes: collect it still
+    if (not before.exists() or s.host_pending is not None) and s.render(before) is None:
+        return waiting(s, "render")
     # rollouts are independent: a rollout never sees another's checklist (it never saw its names)
     checklist = [] if stage.rollouts else last_checklist(s)
     intro = [msg.text(f"Round {n} of {stage.budget} of the {stage.name} stage.")]
@@ -106,8 +114,11 @@ def round_start(s: Session) -> StepResult:
             )
         )
     intro += [msg.text("Current render of the scene:"), msg.image(str(before))]
-    previous = None if stage.rollouts else ss.generator_conv
-    ss.generator_conv_before_round = copy.deepcopy(previous)
+    # memory "compact": a fresh context each round (the photo, the scene graph, the scene now,
+    # the checklist, one line per earlier round); "full": the whole earlier transcript
+    carried = s.state.settings.memory == "full" and not stage.rollouts
+    previous = ss.generator_conv if carried else None
+    ss.generator_conv_before_round = copy.deepcopy(ss.generator_conv)
     if previous is None:
         info = s.timed("other_tools", "get_scene_info", {})
         first = [msg.text("Reference photo:"), msg.image(str(s.store.reference))]
@@ -116,6 +127,7 @@ def round_start(s: Session) -> StepResult:
                 msg.text("Scene graph from initialization:\n" + json.dumps(s.state.scene_graph))
             )
         first.append(msg.text("Scene now:\n" + info.get("text", "")))
+        first += round_history(s)
         s.state.conv = Conversation(
             stage=stage.name,
             role="generator",
@@ -146,6 +158,8 @@ def attempt(s: Session) -> StepResult:
     # the attempt is what the verifier judges: rendered big enough to judge
     settings = s.state.settings
     render = s.render(rdir / "render.png", max(settings.preview_size, settings.verify_size))
+    if render is None:
+        return waiting(s, "render")
     s.snapshot(rdir / "snapshot.blend")
     result = Attempt(
         round=n,
@@ -236,9 +250,8 @@ def stage_end(s: Session) -> StepResult:
         ss.best = pick.round if pick else None
         message = f"{stage.title}: kept the artist's hand edits"
     elif pick is None:
-        ss.status = StageStatus.FAILED
-        s.restore_unless_there(s.store.stage_dir(stage.name) / "start.blend")
-        message = f"{stage.title}: every attempt failed; the scene is as the stage began"
+        # a run is done only when every stage has a successful attempt: stop here, failed
+        return stage_failed(s)
     else:
         s.restore_unless_there(s.store.path(pick.snapshot))
         ss.best = pick.round
@@ -288,7 +301,9 @@ def final(s: Session) -> StepResult:
     s.restore_unless_there(last)
     d = s.store.dir
     settings = s.state.settings
-    r = s.timed(
+    r = host_step(
+        s,
+        f"render:{d / 'final.png'}",
         "render",
         "render",
         {
@@ -300,6 +315,8 @@ def final(s: Session) -> StepResult:
             "engine": settings.engine,
         },
     )
+    if r is None:
+        return waiting(s, "render")
     s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
     s.timed("other_tools", "write_scene_py", {"path": str(d / "scene.py")})
     metrics = s.compare(d / "final.png") if r.get("ok") else {"error": r.get("error")}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import messages as msg
 from .. import selection
 from ..state import CodeRun, ToolCall, Verdict
+from .hostcalls import host_step
 from .rounds import record_selection, record_verdict
 from .toolspecs import SCHEMAS
 
@@ -30,14 +31,22 @@ class ToolOutcome:
     parts: list[dict]
     is_error: bool = False
     control: str | None = None  # "end_round" | "verdict"
+    waiting: bool = False  # the call runs in the render process: run this tool again next step
 
 
 def _error(text: str) -> ToolOutcome:
     return ToolOutcome([msg.text(text)], is_error=True)
 
 
-def _from_host(result: dict) -> ToolOutcome:
+def _from_host(result: dict | None) -> ToolOutcome:
+    if result is None:
+        return ToolOutcome([], waiting=True)
     return ToolOutcome(result_parts(result), is_error=not result.get("ok", False))
+
+
+def _started(s: Session, call: ToolCall, category: str, name: str, args: dict) -> dict | None:
+    """A render-type host call: started on the first ask, its result on a later one."""
+    return host_step(s, f"tool:{call.id}", category, name, args)
 
 
 Check = Callable[[dict[str, Any]], str | dict[str, Any]]  # an error message, or the arguments
@@ -184,7 +193,7 @@ def _render_view(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
         "device": settings.render_device,
         "engine": settings.engine,
     }
-    return _from_host(s.timed("render", "render_view", request))
+    return _from_host(_started(s, call, "render", "render_view", request))
 
 
 def _revert_last(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
@@ -197,7 +206,9 @@ def _revert_last(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
 def _refine_parameters(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
     rdir = s.round_dir()
     k = len(list(rdir.glob("refine_*"))) if rdir.exists() else 0
-    result = s.timed(
+    result = _started(
+        s,
+        call,
         "render",
         "refine_parameters",
         {
@@ -209,7 +220,7 @@ def _refine_parameters(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
             "out_dir": str(rdir / f"refine_{k + 1}"),
         },
     )
-    if result.get("ok") and result.get("improved"):
+    if result is not None and result.get("ok") and result.get("improved"):
         s.state.scene_at = None
     return _from_host(result)
 
@@ -324,6 +335,8 @@ def run_tool(s: Session, role: str, call: ToolCall) -> ToolOutcome:
         return tool.handler(s, call, args)
     if tool.views:
         args = {**args, "out_dir": str(s.round_dir() / "views")}
+    if tool.category == "render":
+        return _from_host(_started(s, call, "render", name, args))
     return _from_host(s.timed(tool.category or "other_tools", name, args))
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .. import memory
 from .. import messages as msg
-from ..providers.errors import BadResponse, Disposition, VigaError
+from .. import spending
+from ..providers.errors import BadResponse, CostCapReached, Disposition, VigaError
 from ..state import Awaiting, Phase, RunStatus, ToolCall, Verdict
-from . import toolcalls
+from . import hostcalls, toolcalls
 from .events import StepKind, StepResult
 from .rounds import fallback_selection, record_selection, record_verdict
 
@@ -32,8 +32,10 @@ def conversation_step(s: Session, role: str) -> StepResult:
         ):
             s.hold_for_review(call)
             return StepResult(StepKind.REVIEW, s.state.message)
-        s.state.pending.pop(0)
         outcome = toolcalls.run_tool(s, role, call)
+        if outcome.waiting:  # a render runs in the render process; this call is asked again
+            return hostcalls.waiting(s, call.name)
+        s.state.pending.pop(0)
         s.state.results.append(msg.tool_result(call.id, outcome.parts, outcome.is_error))
         if outcome.control and not conv.control:
             conv.control = outcome.control
@@ -75,8 +77,10 @@ def submit(s: Session, role: str) -> StepResult:
     stage = s.stage
     settings = s.state.settings
     tools = stage.tools_for(role)
-    # the verifier's first message holds the photo and the attempt it judges: all pinned
-    sent = memory.compact(conv.messages, settings.memory, pin_first_message=role == "verifier")
+    # Sent as it is: within a round a conversation only grows at its end, so every request's
+    # prefix is the previous request (a cache hit); what is left behind is left at the round
+    # boundary, where the generator's next round starts from a fresh context (phases.py).
+    sent = conv.messages
     request = {
         "system": conv.system,
         "messages": sent,
@@ -90,11 +94,18 @@ def submit(s: Session, role: str) -> StepResult:
             "round": s.stage_state.round,
             "turn": conv.turn,
         },
+        # one cache key per conversation (OpenAI's prompt_cache_key)
+        "conversation": f"{s.run_dir.name}/{stage.name}/{role}/{s.stage_state.round}",
     }
     if settings.thinking:
         request["thinking"] = settings.thinking
     if settings.reasoning_effort:
         request["reasoning_effort"] = settings.reasoning_effort
+    capped = spending.cap_reached(s.state, stage.name, request)
+    if capped:
+        return stop_at_cap(s, capped)
+    if s.state.error_type == CostCapReached.__name__:
+        s.state.error_type = None  # resumed with a higher cap
     s.client.submit(request)
     conv.turn += 1
     s.state.awaiting = Awaiting(role=role, images=msg.images_in(sent), submitted=time.time())
@@ -104,6 +115,16 @@ def submit(s: Session, role: str) -> StepResult:
         f"{stage.name} {role}: asking the model",
         images=s.state.awaiting.images,
     )
+
+
+def stop_at_cap(s: Session, reason: str) -> StepResult:
+    """Stop before a request that would pass a cost cap: paused, resumable (exit code 5);
+    the round under way restarts on resume, completed rounds stand."""
+    s.restart_interrupted_round()
+    s.state.status = RunStatus.PAUSED
+    s.state.error_type = CostCapReached.__name__
+    s.state.message = reason
+    return StepResult(StepKind.PAUSED, reason, error_type=CostCapReached.__name__)
 
 
 def poll(s: Session) -> StepResult:

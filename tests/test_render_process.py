@@ -1,0 +1,254 @@
+"""The render process (tools/render_process/): renders outside Blender's main thread, the same
+image as in-process, the device passed explicitly, killed at its time limit, restarted after a
+crash, an in-process fallback, and a whole scripted run through it. Real bpy, tiny Cycles."""
+
+import os
+import sys
+import time
+
+import bpy
+import numpy as np
+import pytest
+from PIL import Image
+
+from viga_addon.agent.session import Session
+from viga_addon.agent.session.events import StepKind
+from viga_addon.agent.worker import ModelWorker
+from viga_addon.demo import tabletop
+from viga_addon.tools import render as render_tool
+from viga_addon.tools.host import BlenderHost
+from viga_addon.tools.render_process import client as client_mod
+from viga_addon.tools.render_process.client import RenderProcess
+
+TINY = {"long_side": 48, "samples": 2}
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie still answers kill(0): ask /proc where there is one
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _finish(host, started, timeout=120):
+    """Poll a started host call to its result (as the session's steps do)."""
+    assert started.get("pending"), started
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        result = host.poll(started["pending"])
+        if result is not None:
+            return result
+        time.sleep(0.01)
+    raise AssertionError("the render process did not answer")
+
+
+def _textured_scene(tmp_path):
+    """A plane with a red/blue image texture (an external PNG, absolute path) and a camera."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    tex = np.zeros((8, 8, 3), np.uint8)
+    tex[:, :4] = (230, 20, 20)
+    tex[:, 4:] = (20, 20, 230)
+    tex_path = tmp_path / "texture.png"
+    Image.fromarray(tex).save(tex_path)
+    bpy.ops.mesh.primitive_plane_add(size=2)
+    plane = bpy.context.object
+    mat = bpy.data.materials.new("Tex")
+    if bpy.app.version < (5, 0):  # always on in 5.x (the property is deprecated there)
+        mat.use_nodes = True
+    nodes = mat.node_tree.nodes
+    image_node = nodes.new("ShaderNodeTexImage")
+    image_node.image = bpy.data.images.load(str(tex_path))
+    emission = nodes.new("ShaderNodeEmission")
+    out = nodes["Material Output"]
+    mat.node_tree.links.new(image_node.outputs["Color"], emission.inputs["Color"])
+    mat.node_tree.links.new(emission.outputs["Emission"], out.inputs["Surface"])
+    plane.data.materials.append(mat)
+    bpy.ops.object.camera_add(location=(0, 0, 3))
+    bpy.context.scene.camera = bpy.context.object
+    bpy.context.scene.render.resolution_x = 64
+    bpy.context.scene.render.resolution_y = 64
+    return tex_path
+
+
+@pytest.fixture
+def host():
+    made = []
+
+    def make(**kw):
+        h = BlenderHost(render_device="cpu", render_process=True, **kw)
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        pid = h.process.pid if h.process else None
+        h.close()
+        if pid:
+            assert not _alive(pid), "the render process outlived host.close()"
+
+
+def test_image_texture_renders_the_same_through_the_process(tmp_path, host):
+    _textured_scene(tmp_path)
+    h = host()
+    args = {"path": str(tmp_path / "p.png"), **TINY, "device": "cpu"}
+    through = _finish(h, h.start("render", args))
+    here = h.call("render", {**args, "path": str(tmp_path / "h.png")})
+    assert through["ok"] and here["ok"], (through, here)
+    a = np.asarray(Image.open(through["path"]).convert("RGB"), float)
+    b = np.asarray(Image.open(here["path"]).convert("RGB"), float)
+    assert a.shape == b.shape
+    assert np.abs(a - b).mean() < 2.0
+    # the texture resolved in the process: red on one half, blue on the other
+    left, right = a[:, : a.shape[1] // 3], a[:, -a.shape[1] // 3 :]
+    assert left[..., 0].mean() > left[..., 2].mean() + 50
+    assert right[..., 2].mean() > right[..., 0].mean() + 50
+    assert h.last_job["load_seconds"] is not None and h.last_job["write_seconds"] > 0
+
+
+def test_device_is_passed_explicitly(tmp_path, host, monkeypatch):
+    _textured_scene(tmp_path)
+    h = host()
+    sent = []
+    real_submit = h.process.submit
+    monkeypatch.setattr(
+        h.process, "submit", lambda job, limit=None: sent.append(job) or real_submit(job, limit)
+    )
+    result = _finish(
+        h, h.start("render", {"path": str(tmp_path / "a.png"), **TINY, "device": "auto"})
+    )
+    assert sent[0]["device"] == render_tool.choose_device("auto")
+    assert (
+        result["ok"]
+        and result["backend"]
+        == h.call("render", {"path": str(tmp_path / "b.png"), **TINY, "device": "auto"})["backend"]
+    )
+    # a backend the artist's Blender picked is used as given, not picked again in the process
+    monkeypatch.setattr(render_tool, "choose_device", lambda device="auto": {"backend": "NOPE"})
+    refused = _finish(h, h.start("render", {"path": str(tmp_path / "c.png"), **TINY}))
+    assert not refused["ok"] and "NOPE" in refused["error"]
+
+
+def test_a_crash_fails_the_call_and_the_process_restarts(tmp_path, host, monkeypatch):
+    monkeypatch.setenv("VIGA_RENDER_TEST_HOOKS", "1")
+    _textured_scene(tmp_path)
+    h = host()
+    first = _finish(h, h.start("render", {"path": str(tmp_path / "a.png"), **TINY}))
+    assert first["ok"]
+    pid = h.process.pid
+    real_submit = h.process.submit
+    monkeypatch.setattr(
+        h.process, "submit", lambda job, limit=None: real_submit({**job, "test_crash": True}, limit)
+    )
+    crashed = _finish(h, h.start("render", {"path": str(tmp_path / "b.png"), **TINY}))
+    assert not crashed["ok"]
+    assert "stopped unexpectedly" in crashed["error"] and "SIGSEGV" in crashed["error"]
+    assert bpy.context.scene.objects.get("Plane") is not None  # this Blender is fine
+    monkeypatch.setattr(h.process, "submit", real_submit)
+    again = _finish(h, h.start("render", {"path": str(tmp_path / "c.png"), **TINY}))
+    assert again["ok"], again
+    assert h.process.pid != pid and not _alive(pid)
+
+
+def test_a_render_past_its_time_limit_is_killed_and_the_model_told(tmp_path, host):
+    _textured_scene(tmp_path)
+    h = host(render_timeout=0.05)
+    pid_ready = _finish(h, h.start("render", {"path": str(tmp_path / "w.png"), **TINY}))
+    assert not pid_ready["ok"] and "took over 0.05 s" in pid_ready["error"]
+    assert "fewer samples, a smaller size, or a simpler scene" in pid_ready["error"]
+    assert not os.path.exists(tmp_path / "w.png")
+    h.render_timeout = 120
+    ok = _finish(h, h.start("render", {"path": str(tmp_path / "x.png"), **TINY}))
+    assert ok["ok"] and h.process.starts == 2
+
+
+def test_views_render_in_the_process_with_their_poses(tmp_path, host):
+    _textured_scene(tmp_path)
+    h = host()
+    h.viewer.render_options.update(TINY)
+    names = [o.name for o in bpy.context.scene.objects]
+    result = _finish(
+        h, h.start("initialize_viewpoint", {"object_names": [], "out_dir": str(tmp_path)})
+    )
+    assert result["ok"], result
+    assert len(result["images"]) == 4
+    assert all(
+        os.path.exists(i["path"]) and len(i["camera"]["location"]) == 3 for i in result["images"]
+    )
+    assert [o.name for o in bpy.context.scene.objects] == names  # no temporary camera here
+    moved = _finish(
+        h, h.start("investigate", {"operation": "orbit_left", "out_dir": str(tmp_path)})
+    )
+    assert moved["ok"] and moved["camera"] != result["images"][0]["camera"]
+
+
+def test_a_process_that_cannot_start_falls_back_to_rendering_here(tmp_path, monkeypatch):
+    _textured_scene(tmp_path)
+    monkeypatch.setattr(client_mod, "worker_command", lambda binary: [str(tmp_path / "no-blender")])
+    h = BlenderHost(render_device="cpu", render_process=True)
+    try:
+        assert not h.process.usable and "could not start" in h.warnings[0]
+        result = h.start("render", {"path": str(tmp_path / "a.png"), **TINY})
+        assert result["ok"] and os.path.exists(result["path"])  # rendered here, at once
+    finally:
+        h.close()
+    # a child that dies before it is ready: the first job falls back too
+    monkeypatch.setattr(client_mod, "worker_command", lambda binary: [sys.executable, "-c", "pass"])
+    h = BlenderHost(render_device="cpu", render_process=True)
+    try:
+        assert h.process.usable
+        result = _finish(h, h.start("render", {"path": str(tmp_path / "b.png"), **TINY}))
+        assert result["ok"] and os.path.exists(result["path"])
+        assert h.warnings and "exited before it was ready" in h.warnings[0]
+        later = h.start("render", {"path": str(tmp_path / "c.png"), **TINY})
+        assert later["ok"] and "pending" not in later
+    finally:
+        h.close()
+
+
+def test_a_scripted_run_renders_through_the_process_and_steps_wait(tmp_path, host):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    h = host(preview_size=48, preview_samples=2)
+    worker = ModelWorker("scripted", opts={"script": tabletop.SCRIPT})
+    settings = {
+        "preview_size": 48,
+        "preview_samples": 2,
+        "final_size": 64,
+        "final_samples": 4,
+        "verify_size": 48,
+        "render_device": "cpu",
+        "rollouts": 2,
+    }
+    try:
+        session = Session.create(tabletop.PHOTO, tmp_path / "runs", h, worker, settings)
+        kinds = []
+        while True:
+            r = session.step()
+            kinds.append((r.kind, r.extra.get("host_call")))
+            if r.stops and not r.waiting:
+                break
+            if r.waiting:
+                time.sleep(0.005)
+    finally:
+        worker.close()
+    assert session.status.value == "done", session.state.message
+    run = session.run_dir
+    assert (run / "final.png").exists() and (run / "final.blend").exists()
+    waited = [name for kind, name in kinds if kind is StepKind.WAITING and name]
+    assert "render" in waited and "initialize_viewpoint" in waited
+    assert h.process.replies >= 10 and h.process.starts == 1
+    assert session.state.timing.render > 0
+    events = (run / "events.jsonl").read_text()
+    assert '"host_call"' not in events  # waiting steps are not logged one by one
+
+
+def test_process_shut_down_on_close_and_at_exit(tmp_path):
+    p = RenderProcess(client_mod.worker_command(bpy.app.binary_path))
+    pid = p.pid
+    assert _alive(pid)
+    client_mod.close_all()
+    assert not _alive(pid) and not os.path.exists(p.workdir)
