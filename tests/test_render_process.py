@@ -92,6 +92,7 @@ def host():
             assert not _alive(pid), "the render process outlived host.close()"
 
 
+@pytest.mark.smoke
 def test_image_texture_renders_the_same_through_the_process(tmp_path, host):
     _textured_scene(tmp_path)
     h = host()
@@ -133,6 +134,7 @@ def test_device_is_passed_explicitly(tmp_path, host, monkeypatch):
     assert not refused["ok"] and "NOPE" in refused["error"]
 
 
+@pytest.mark.smoke
 def test_a_crash_fails_the_call_and_the_process_restarts(tmp_path, host, monkeypatch):
     monkeypatch.setenv("VIGA_RENDER_TEST_HOOKS", "1")
     _textured_scene(tmp_path)
@@ -252,3 +254,30 @@ def test_process_shut_down_on_close_and_at_exit(tmp_path):
     assert _alive(pid)
     client_mod.close_all()
     assert not _alive(pid) and not os.path.exists(p.workdir)
+
+
+def test_refine_searches_in_the_process_and_only_the_best_values_come_back(tmp_path, host):
+    from test_refine import build_scene, shoot
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    build_scene()
+    photo = shoot(tmp_path / "photo.png")
+    sun = bpy.data.objects["Sun"].data
+    sun.energy = 9.0
+    h = host()
+    started = h.start(
+        "refine_parameters",
+        {
+            "targets": ["light:Sun.energy"],
+            "budget": 8,
+            "photo": photo,
+            "out_dir": str(tmp_path / "r"),
+        },
+    )
+    assert sun.energy == 9.0  # the search runs on the process's own copy
+    result = _finish(h, started)
+    assert result["ok"] and result["improved"], result
+    assert abs(sun.energy - 3.0) / 3.0 < 0.15  # the best value, applied here
+    assert "Refined 1 parameter" in result["text"]
+    assert h.call("revert_last", {})["ok"]
+    assert bpy.data.objects["Sun"].data.energy == 9.0
