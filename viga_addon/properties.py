@@ -40,6 +40,31 @@ class VIGA_SceneProperties(bpy.types.PropertyGroup):
         description="Folder of this scene's last run (resumable if it did not finish)",
     )
     show_checklist: bpy.props.BoolProperty(name="Checklist", default=True)
+    # the Refine panel (operators/refine.py)
+    refine_lighting: bpy.props.BoolProperty(
+        name="Lighting", default=True, description="Light energies, colours, directions; world"
+    )
+    refine_material: bpy.props.BoolProperty(
+        name="Material", default=False, description="Base colour, roughness, metallic"
+    )
+    refine_placement: bpy.props.BoolProperty(
+        name="Placement", default=False, description="Object location, rotation, scale"
+    )
+    refine_camera: bpy.props.BoolProperty(
+        name="Camera", default=False, description="Camera location, rotation, focal length"
+    )
+    refine_selected_only: bpy.props.BoolProperty(
+        name="Selected objects only",
+        default=False,
+        description="Refine only the selected objects (and selected lights)",
+    )
+    refine_budget: bpy.props.IntProperty(
+        name="Renders",
+        default=60,
+        min=1,
+        max=1000,
+        description="How many small renders the refiner may spend (30-60 is a good range)",
+    )
 
 
 CLASSES = (VIGA_SceneProperties,)

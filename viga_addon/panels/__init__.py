@@ -1,12 +1,12 @@
 """Sidebar panels (3D Viewport › N-panel › VIGA). Each module exports ``CLASSES``.
 
-They only read (agent.progress through ui_runtime) and offer operators; may import bpy,
-ui_runtime and preferences.
+They only read (agent.progress through ui_runtime; the refine job of operators/refine.py) and
+offer operators; may import bpy, ui_runtime, preferences and operators.refine.
 """
 
-from . import main_panel
+from . import main_panel, refine_panel
 
-CLASSES = (*main_panel.CLASSES,)
+CLASSES = (*main_panel.CLASSES, *refine_panel.CLASSES)
 
 
 def register_extra():

@@ -182,12 +182,16 @@ def solve_lights(obj: Objective, share: int) -> Steps[bool]:
     solver = Solver(obj, curve)
     solver.solve(srcs, fixed)
     loss = solver.loss(srcs, fixed)
+    # the closed form alone, rendered whole: a good state early (kept if Stop comes next)
+    start = u.copy()
+    yield from obj.evaluate(_values_u(obj, srcs, u))
     try:
         u, loss = yield from _search_placements(obj, srcs, solver, fixed, u, loss, stop_at, curve)
     except Stop:
         pass
     obj.phase = "lights"
-    yield from obj.evaluate(_values_u(obj, srcs, u))
+    if not np.array_equal(u, start):
+        yield from obj.evaluate(_values_u(obj, srcs, u))
     obj.notes.append(
         f"lights: {len(srcs)} source(s) solved in closed form (composite loss {loss:.4f})"
     )
