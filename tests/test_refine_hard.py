@@ -197,3 +197,40 @@ def test_closing_the_steps_midway_puts_the_scene_back(clean_scene, tmp_path):
     assert tuple(sun.data.color) == pytest.approx((1.0, 1.0, 1.0))
     bg = bpy.context.scene.world.node_tree.nodes["Background"]
     assert bg.inputs["Strength"].default_value == pytest.approx(0.8)
+
+
+# --------------------------------------------------------------------------- CLI
+def _cli(tmp_path, *extra):
+    import argparse
+
+    from viga_addon.cli import refine as refine_cli
+
+    build_scene()
+    photo = shoot(tmp_path / "photo.png")
+    bpy.data.objects["Sun"].data.energy = 9.0
+    blend = tmp_path / "task.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    parser = argparse.ArgumentParser()
+    refine_cli.add_parser(parser.add_subparsers(dest="command"))
+    out = tmp_path / "out"
+    base = ["refine", str(blend), photo, "--params", "light:Sun.energy", "--budget", "6"]
+    base += ["--out", str(out), "--long-side", "48", "--view-size", "48", "--device", "cpu"]
+    return refine_cli.run(parser.parse_args([*base, "--quiet", *extra])), out
+
+
+def test_cli_strategy_and_check_options(clean_scene, tmp_path):
+    import json
+
+    code, out = _cli(tmp_path, "--strategy", "search", "--check-size", "0")
+    assert code == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["refine"]["check"] is None
+    assert report["after"]["psnr"] > report["before"]["psnr"]
+
+
+@pytest.mark.parametrize("flags", [["--check-samples", "0"], ["--check-size", "8"]])
+def test_cli_refuses_bad_check_settings(clean_scene, tmp_path, flags, capsys):
+    code, out = _cli(tmp_path, *flags)
+    assert code == 2
+    assert flags[0] in capsys.readouterr().err
+    assert not out.exists()

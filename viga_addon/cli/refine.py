@@ -20,7 +20,8 @@ from pathlib import Path
 GROUP_HELP = "lighting | material | placement | camera"
 EXIT_CODES = """\
 exit codes:
-  0  refined (or nothing better found: the scene is saved as it was)
+  0  refined (or nothing better found, or the result was worse than the start in the check
+     render at the photo's settings: the scene is saved as it was)
   1  a render or Blender error the refiner cannot go on from
   2  bad input: scene, photo, parameters, objects, budget (the message says what to change)
 """
@@ -70,6 +71,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="long side of before.png / after.png (default 256)",
     )
     p.add_argument("--view-samples", type=int, default=16)
+    p.add_argument(
+        "--strategy",
+        choices=["auto", "search"],
+        default="auto",
+        help="auto: locate misplaced objects in the photo and solve lights per light first; "
+        "search: closed forms and coordinate search only (default auto)",
+    )
+    p.add_argument(
+        "--check-size",
+        type=int,
+        default=None,
+        help="long side of the final check render that decides whether the result is kept "
+        "(default: the photo's, at most 1024; 0: no check)",
+    )
+    p.add_argument(
+        "--check-samples", type=int, default=32, help="samples of the check render (default 32)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
     return p
@@ -109,7 +127,13 @@ def run(args) -> int:
     for flag, value in (("--long-side", args.long_side), ("--view-size", args.view_size)):
         if not 16 <= value <= 8192:
             return _fail(f"{flag} must be between 16 and 8192 px, got {value}")
-    for flag, value in (("--samples", args.samples), ("--view-samples", args.view_samples)):
+    if args.check_size is not None and args.check_size != 0 and not 16 <= args.check_size <= 8192:
+        return _fail(f"--check-size must be 0 or between 16 and 8192 px, got {args.check_size}")
+    for flag, value in (
+        ("--samples", args.samples),
+        ("--view-samples", args.view_samples),
+        ("--check-samples", args.check_samples),
+    ):
         if value < 1:
             return _fail(f"{flag} must be at least 1, got {value}")
 
@@ -150,6 +174,9 @@ def run(args) -> int:
         samples=args.samples,
         device=args.device,
         progress=progress,
+        strategy=args.strategy,
+        check_long_side=args.check_size,
+        check_samples=args.check_samples,
     )
     if not result.get("ok"):
         os.remove(out / "before.png")
