@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..agent.providers.errors import Disposition, error_class
+from ..agent.providers.errors import EXIT_PAUSED, CostCapReached, Disposition, error_class
 from ..agent.providers.keys import KEY_ENV_VARS, resolve_key
 from ..agent.state import RunStatus
 from .options import UsageError, add_run_options, settings_from_args
@@ -45,6 +45,11 @@ def add_parser(subparsers: Any, exit_codes: str) -> argparse.ArgumentParser:
     rec.add_argument("--stop-after", metavar="STAGE", help="pause after this stage (resumable)")
     rec.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     rec.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    rec.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print what the run would cost (about $X–$Y with MODEL) and exit",
+    )
     rec.set_defaults(func=run)
     return rec
 
@@ -117,12 +122,27 @@ def _claim_stdout() -> TextIO:
 
 
 def _exit_code(status: RunStatus, error_type: str | None) -> int:
-    if status is RunStatus.PAUSED:
-        return 4
     cls = error_class(error_type) if error_type else None
+    if status is RunStatus.PAUSED:
+        # 5: stopped at the cost cap (resumable with a higher one); 4: any other pause
+        return cls.exit_code if cls is CostCapReached else EXIT_PAUSED
     if status is RunStatus.FAILED and cls is not None and cls.disposition is Disposition.FATAL:
         return cls.exit_code
     return 1
+
+
+def _estimate(args: argparse.Namespace, overrides: dict[str, Any]) -> str:
+    """The run's cost estimate in one line (a resumed run: what a whole run would cost)."""
+    from ..agent.settings import Settings
+    from ..agent.spending import estimate_run
+
+    if args.resume:
+        from ..launch import stored_settings
+
+        settings = stored_settings(args.resume).merged(overrides)
+    else:
+        settings = Settings.from_dict(overrides)
+    return estimate_run(settings).text()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,8 +170,16 @@ def _run(args: argparse.Namespace) -> int:
         from ..demo import tabletop
 
         args.photo = str(tabletop.PHOTO)
+    if getattr(args, "estimate", False) and args.provider == "auto":
+        args.demo_if_no_key = True  # an estimate needs no key
     provider = choose_provider(args)
     overrides["provider"] = provider
+    estimate = _estimate(args, overrides)
+    if getattr(args, "estimate", False):
+        print(estimate)
+        return 0
+    if not args.quiet:
+        print(f"estimate: {estimate}", file=sys.stderr)
     opts: dict[str, Any] = {}
     if provider == "scripted":
         opts["script"] = _script_for(args)
@@ -190,8 +218,14 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
 
+        warned: set[str] = set()
+
         def on_step(result: Any, s: Any) -> None:
             reporter.report(result, s.progress())
+            for warning in getattr(s, "warnings", ()):  # e.g. rendering in-process
+                if warning not in warned:
+                    warned.add(warning)
+                    print(f"warning: {warning}", file=sys.stderr)
             if stop:
                 raise KeyboardInterrupt
 
@@ -215,6 +249,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"report: {session.run_dir / 'report.html'}", file=sys.stderr)
         print(session.run_dir)
         return 0
+    capped = session.state.error_type == CostCapReached.__name__
+    if status is RunStatus.PAUSED and capped:
+        print(
+            f"{message}\nresume with: python -m viga_addon reconstruct --resume "
+            f"{session.run_dir} --max-cost HIGHER",
+            file=sys.stderr,
+        )
+        return _exit_code(status, session.state.error_type)
     if status is RunStatus.PAUSED and session.state.settings.stop_after:
         print(f"{message}; resume with --resume {session.run_dir}", file=sys.stderr)
         return 0

@@ -265,6 +265,8 @@ def _draw_controls(layout, context, props, live, progress) -> None:
         box = col.box()
         box.alert = True
         wrap(box, live.error, icon="ERROR")
+    for warning in getattr(live.session, "warnings", ()):  # e.g. rendering in-process
+        wrap(col.box(), warning, icon="ERROR")
     if live.hand_edits:
         wrap(col, "Hand edits kept: " + rt.summarize_changes(live.hand_edits), icon="INFO")
 
