@@ -5,7 +5,8 @@
         server.queue({"fault": "429", "retry_after": 0.2})      # served first-in first-out
         client = anthropic.Anthropic(api_key="k", base_url=server.url)
         openai.OpenAI(api_key="k", base_url=server.url + "/v1")
-        server.requests  # [{"path", "headers" (lower-case names), "body"}] every request, in order
+        server.requests  # [{"path", "headers" (lower-case names), "body"}] every request, in
+                         # order, but the preflights (kept apart in server.preflights)
         server.respond_with(fn)  # fn(wire, body) -> reply or None (None: the queue answers);
                                  # a model that reads what it is sent, e.g. an error's hint
 
@@ -45,7 +46,8 @@ Server-wide behaviours (attributes, set before or during a test):
     server.reject_images = True any request with an image: HTTP 400 "… does not support image"
     server.reject_all = "text"  every request: HTTP 400 with that message
 A preflight request (system prompt starting "Preflight:", providers/preflight.py) is answered
-like a small model would (a call of its one tool, natively or as text), not from the queue.
+like a small model would (a call of its one tool, natively or as text), not from the queue,
+and recorded in ``server.preflights`` (refused ones too), not in ``server.requests``.
 A request without tools whose reply has tool_calls gets them as text, one ```json
 {"tool", "arguments"}``` block (a model following the text protocol).
 """
@@ -129,13 +131,13 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError:
             body = {"_raw": raw.decode("utf-8", "replace")}
-        self.fake.requests.append(
-            {
-                "path": self.path,
-                "headers": {k.lower(): v for k, v in self.headers.items()},
-                "body": body,
-            }
-        )
+        record = {
+            "path": self.path,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body,
+        }
+        preflight = _system_of(body).startswith("Preflight:")
+        (self.fake.preflights if preflight else self.fake.requests).append(record)
         if self.path.rstrip("/").endswith("/messages"):
             wire = "anthropic"
         elif self.path.rstrip("/").endswith("/chat/completions"):
@@ -145,8 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
         refusal = self._refusal(body)
         if refusal:
             return self._send(400, _error(wire, "invalid_request_error", refusal))
-        if _system_of(body).startswith("Preflight:"):
-            self.fake.preflights.append(body)
+        if preflight:
             call = {"name": "report_colour", "arguments": {"colour": "red"}}
             return self._answer(wire, body, {"tool_calls": [call], "usage": {"output_tokens": 9}})
         reply = self.fake._responder(wire, body) if self.fake._responder else None
@@ -325,6 +326,11 @@ class _Handler(BaseHTTPRequestHandler):
             ],
             "usage": completion_usage,
         }
+
+
+def system_text(body: dict) -> str:
+    """The system prompt of a request body of either wire (Anthropic's may be blocks)."""
+    return _system_of(body)
 
 
 def _system_of(body: dict) -> str:

@@ -39,6 +39,7 @@ def server():
 
 def provider_for(name, server, **opts):
     opts.setdefault("base_delay", 0.001)
+    opts.setdefault("tool_protocol", "native")  # no preflight: these count one request's usage
     url = server.url if name == "anthropic" else server.url + "/v1"
     return make_provider(name, api_key=KEY, base_url=url, **opts)
 

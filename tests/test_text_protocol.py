@@ -109,21 +109,16 @@ def test_preflight_finds_no_tools_and_the_run_goes_on_in_text(server, photo):
     assert response["tool_calls"][0]["name"] == "execute_code"
     assert response["tool_calls"][0]["arguments"] == CALL["arguments"]
     assert response["text"] == "Adding a cube."  # the call is not kept twice
-    # the preflight: refused with tools, then checked the image without them
-    assert len(server.preflights) == 1
-    assert not server.preflights[0].get("tools")
-    bodies = [r["body"] for r in server.requests]
-    first = [b["messages"][0]["content"].startswith("Preflight:") for b in bodies]
-    assert first == [True, True, False]  # refused with tools, taken without, then the request
-    real = [b for b, pre in zip(bodies, first, strict=True) if not pre]
-    assert len(real) == 1  # the real request went as text at once: the preflight knew
-    sent = real[0]
+    # the preflight: refused with tools, then the image checked without them
+    assert [bool(r["body"].get("tools")) for r in server.preflights] == [True, False]
+    assert len(server.requests) == 1  # the real request went as text at once
+    sent = server.requests[0]["body"]
     assert "tools" not in sent and tp.PROTOCOL in sent["messages"][0]["content"]
     # a second request goes as text at once, without a preflight
     server.queue({"tool_calls": [{"name": "execute_code", "arguments": {"code": "y"}}]})
     again = p.complete(request(photo))
     assert again["tool_calls"][0]["arguments"] == {"code": "y"}
-    assert len(server.preflights) == 1 and "tools" not in server.requests[-1]["body"]
+    assert len(server.preflights) == 2 and "tools" not in server.requests[-1]["body"]
 
 
 def test_a_server_with_tools_stays_native_after_its_preflight(server, photo):
@@ -131,7 +126,7 @@ def test_a_server_with_tools_stays_native_after_its_preflight(server, photo):
     p = provider(server)
     response = p.complete(request(photo))
     assert response["protocol"] == "native" and len(server.preflights) == 1
-    assert server.preflights[0]["tools"][0]["function"]["name"] == "report_colour"
+    assert server.preflights[0]["body"]["tools"][0]["function"]["name"] == "report_colour"
     assert server.requests[-1]["body"]["tools"][0]["function"]["name"] == "execute_code"
 
 
@@ -146,6 +141,7 @@ def test_native_protocol_on_a_server_without_tools_fails_at_once_naming_the_serv
     assert "OpenAI" not in text
     assert info.value.disposition is Disposition.FATAL
     assert len(server.requests) == 1  # not retried: every later request would be refused too
+    assert not server.preflights  # "native" was asked for: nothing to find out
 
 
 def test_a_server_without_images_fails_the_preflight_with_a_clear_message(server, photo):
@@ -153,7 +149,7 @@ def test_a_server_without_images_fails_the_preflight_with_a_clear_message(server
     with pytest.raises(ImagesUnsupported, match="needs a vision model") as info:
         provider(server).complete(request(photo))
     assert "does not support image input" in str(info.value)
-    assert server.pending == 0 and len(server.requests) == 1
+    assert len(server.preflights) == 1 and not server.requests  # no real request was sent
 
 
 def test_a_malformed_text_reply_is_asked_again(server, photo):
@@ -181,4 +177,4 @@ def test_a_server_answering_400_to_everything_is_a_fatal_refusal(server, photo):
     assert info.value.disposition is Disposition.FATAL and info.value.exit_code == 2
     assert "llava-typo' not found" in str(info.value)
     assert f"The server at {server.url}/v1 refused the request (HTTP 400)" in str(info.value)
-    assert len(server.requests) == 1
+    assert len(server.preflights) == 1 and not server.requests  # the preflight was refused

@@ -18,6 +18,9 @@ MEMORY_POLICIES = ("compact", "full")
 PAUSE_AFTER = (None, "round", "stage")
 REASONING_EFFORTS = (None, "low", "medium", "high")
 TOOL_CHOICES = ("auto", "required")
+#: how tools reach the model: native tool calls, or a fenced json block in text (servers
+#: without tools); auto: native unless the server's preflight says it takes none
+TOOL_PROTOCOLS = ("auto", "native", "text")
 #: Anthropic's smallest thinking budget, and the least a thinking budget leaves for the answer
 MIN_THINKING = 1024
 
@@ -70,6 +73,11 @@ class Settings:
     thinking: int = 0  # Claude's extended-thinking budget in tokens (0: off), inside max_tokens
     reasoning_effort: str | None = None  # GPT-5 / o-series: "low" | "medium" | "high"
     tool_choice: str = "auto"  # "required": for servers whose models call tools only if forced
+    tool_protocol: str = "auto"  # TOOL_PROTOCOLS
+    # USD the run may spend (0: no cap); before a request that would pass it the run stops,
+    # resumable with a higher cap. Per-stage caps likewise, for the stages named.
+    max_cost: float = 0.0
+    stage_max_cost: dict[str, float] = field(default_factory=dict)
     review_code: bool = False
     pause_after: str | None = None  # None | "round" | "stage"
     stop_after: str | None = None  # a stage name: pause after it (resumable)
@@ -86,6 +94,11 @@ class Settings:
         if values.get("stages") is not None:
             values["stages"] = tuple(values["stages"])
         values["budgets"] = dict(values.get("budgets") or {})
+        values["stage_max_cost"] = {
+            k: float(v) for k, v in (values.get("stage_max_cost") or {}).items()
+        }
+        if values.get("max_cost") is not None:
+            values["max_cost"] = float(values["max_cost"])
         return cls(**values)
 
     @classmethod
@@ -137,16 +150,29 @@ class Settings:
             ("pause_after", PAUSE_AFTER),
             ("reasoning_effort", REASONING_EFFORTS),
             ("tool_choice", TOOL_CHOICES),
+            ("tool_protocol", TOOL_PROTOCOLS),
         )
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         self._validate_tokens()
+        self._validate_caps()
         if self.stop_after is not None and self.stop_after not in STAGE_NAMES:
             raise ValueError(
                 f"stop after: unknown stage {self.stop_after!r}; stages are "
                 f"{', '.join(STAGE_NAMES)}"
             )
+
+    def _validate_caps(self) -> None:
+        if not self.max_cost >= 0:
+            raise ValueError(f"max cost must be 0 (no cap) or more USD, not {self.max_cost}")
+        for stage, cap in self.stage_max_cost.items():
+            if stage not in STAGE_NAMES:
+                raise ValueError(
+                    f"stage max cost: unknown stage {stage!r}; stages are {', '.join(STAGE_NAMES)}"
+                )
+            if not cap >= 0:
+                raise ValueError(f"max cost of {stage} must be 0 (no cap) or more USD")
 
     def _validate_tokens(self) -> None:
         low, high = LIMITS["max_tokens"]

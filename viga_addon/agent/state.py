@@ -249,16 +249,21 @@ class ToolCall:
 
 @dataclass
 class Usage:
-    """Tokens and requests (per stage, and for the run with its cost)."""
+    """Tokens and requests (per stage, and for the run with its cost). ``input_tokens`` is the
+    uncached input; cache writes and reads are counted apart (priced apart: cost.py)."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     images: int = 0
     requests: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
     def add(self, usage: dict[str, Any], images: int) -> None:
         self.input_tokens += int(usage.get("input_tokens") or 0)
         self.output_tokens += int(usage.get("output_tokens") or 0)
+        self.cache_write_tokens += int(usage.get("cache_write_tokens") or 0)
+        self.cache_read_tokens += int(usage.get("cache_read_tokens") or 0)
         self.images += int(usage.get("images", images) or 0)
         self.requests += 1
 
@@ -266,6 +271,8 @@ class Usage:
         return {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
             "images": self.images,
             "requests": self.requests,
         }

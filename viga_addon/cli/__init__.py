@@ -20,10 +20,13 @@ from .options import UsageError
 EXIT_CODES = """\
 exit codes:
   0  finished (or stopped where --stop-after asked; resume with --resume RUN_DIR)
-  1  the run failed (a tool or Blender error it cannot go on from; the run folder says why)
-  2  bad input: usage, photo, stage names, budgets, run folder to resume
+  1  the run failed (a tool or Blender error it cannot go on from, or every attempt of a
+     stage failed; the run folder says why)
+  2  bad input: usage, photo, stage names, budgets, run folder to resume; or the server
+     refused the request itself (HTTP 400/404/422: model, options, tools, images)
   3  no API key or a key the provider refused (see the message for where to set it)
   4  paused after repeated model-service errors (rate limit, server, timeout); resumable
+  5  stopped at the cost cap (--max-cost); resumable: --resume RUN_DIR --max-cost HIGHER
   130 interrupted (Ctrl-C); resumable with --resume RUN_DIR
 """
 

@@ -16,6 +16,7 @@ from ..agent.settings import (
     REASONING_EFFORTS,
     RENDER_DEVICES,
     TOOL_CHOICES,
+    TOOL_PROTOCOLS,
 )
 
 PROVIDER_CHOICES = ("auto", "anthropic", "openai", "scripted")
@@ -150,6 +151,25 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         {"choices": TOOL_CHOICES},
         "tool_choice",
     ),
+    RunOption(
+        "--tool-protocol",
+        "auto (default): native tool calls, or a fenced json block in text when the server's "
+        "preflight says it takes no tools (many Ollama vision models); native; text",
+        {"choices": TOOL_PROTOCOLS},
+        "tool_protocol",
+    ),
+    RunOption(
+        "--max-cost",
+        "USD the run may spend; it stops before a request that would pass it (exit 5, "
+        "resumable with a higher --max-cost); 0: no cap (default 0)",
+        {"type": float, "metavar": "USD"},
+        "max_cost",
+    ),
+    RunOption(
+        "--stage-max-cost",
+        "USD per stage, e.g. geometry=0.30,material=0.15 (stops like --max-cost)",
+        {"metavar": "STAGE=USD,…"},
+    ),
 )
 RUN_FLAGS: tuple[RunOption, ...] = (
     RunOption(
@@ -198,6 +218,19 @@ def parse_budget(text: str | None) -> dict[str, int]:
     return budgets
 
 
+def parse_stage_costs(text: str) -> dict[str, float]:
+    costs: dict[str, float] = {}
+    for item in filter(None, text.split(",")):
+        name, sep, value = item.partition("=")
+        try:
+            costs[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise UsageError(f"--stage-max-cost expects stage=USD[,stage=USD…], got {item!r}")
+    return costs
+
+
 def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the command line sets (overrides over the defaults or a resumed run's)."""
     settings: dict[str, Any] = {}
@@ -205,6 +238,8 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
         settings["stages"] = [s.strip() for s in args.stages.split(",") if s.strip()]
     if args.budget:
         settings["budgets"] = parse_budget(args.budget)
+    if getattr(args, "stage_max_cost", None):
+        settings["stage_max_cost"] = parse_stage_costs(args.stage_max_cost)
     for option in RUN_OPTIONS:
         value = getattr(args, option.dest, None)
         if option.setting and value is not None:

@@ -1,16 +1,19 @@
 """The round in progress, as both roles see it: the verifier's checklist so far, the verifier's
-first message, and recording its verdict (with the round's messages)."""
+first message, and recording its verdict (with the round's messages); a stage whose every
+attempt failed."""
 
 from __future__ import annotations
 
 import copy
 import json
+import time
 from typing import TYPE_CHECKING
 
 from .. import messages as msg
 from .. import sheets
 from ..runstore import write_json
-from ..state import Attempt, Conversation, Phase, Verdict
+from ..state import Attempt, Conversation, Phase, RunStatus, StageStatus, Verdict
+from .events import StepKind, StepResult
 
 if TYPE_CHECKING:
     from .core import Session
@@ -24,6 +27,29 @@ def last_checklist(s: Session, before_current: bool = False) -> list[str]:
         if a.verdict is not None:
             return a.verdict.checklist
     return []
+
+
+def round_history(s: Session) -> list[dict]:
+    """One line for each earlier round of the stage (its verdict, the verifier's first point,
+    its metrics), for a generator that starts the round from a fresh context; [] in round 1."""
+    ss = s.stage_state
+    lines = []
+    for a in ss.attempts:
+        if a.round >= ss.round:
+            continue
+        if a.failed:
+            lines.append(f"- round {a.round}: failed ({a.failed[:160]})")
+            continue
+        v = a.verdict
+        word = "approved" if v and v.approved else "rejected"
+        point = f"; first point: {v.checklist[0][:160]}" if v and v.checklist else ""
+        m = a.metrics or {}
+        metric = f"; PSNR {m['psnr']}, SSIM {m.get('ssim')}" if m.get("psnr") is not None else ""
+        summary = f" — {a.summary[:160]}" if a.summary else ""
+        lines.append(f"- round {a.round}: {word}{summary}{point}{metric}")
+    if not lines:
+        return []
+    return [msg.text("Earlier rounds of this stage:\n" + "\n".join(lines))]
 
 
 def start_verifier(s: Session, attempt: Attempt) -> None:
@@ -176,3 +202,30 @@ def record_selection(s: Session, choice: dict) -> None:
             "messages": s.state.conv.to_json() if s.state.conv else None,
         },
     )
+
+
+def stage_failed(s: Session) -> StepResult:
+    """Every attempt of the stage failed: the run fails here, not "done".
+
+    A run is done when every stage ended approved or with its budget spent, with at least one
+    successful attempt; a stage without one would hand the next stage nothing (an empty scene
+    after a run of failed rounds is not a result). The scene goes back to the stage's start;
+    resume runs the stage again from there (its round folders stay on disk).
+    """
+    stage, ss = s.stage, s.stage_state
+    failures = [a.failed for a in ss.attempts if a.failed]
+    s.restore_unless_there(s.store.stage_dir(stage.name) / "start.blend")
+    ss.status = StageStatus.FAILED
+    ss.outcome = None
+    ss.finished = time.time()
+    ss.attempts = []
+    ss.generator_conv = None
+    s.state.phase = Phase.STAGE_START
+    s.state.status = RunStatus.FAILED
+    last = failures[-1] if failures else "no attempt was made"
+    s.state.message = (
+        f"{stage.title}: every attempt failed ({len(failures)} of {stage.budget}; the last: "
+        f"{last}). The run is not done; fix the cause and resume to run {stage.name} again."
+    )
+    s.write_report()
+    return StepResult(StepKind.FAILED, s.state.message, stage=stage.name)
