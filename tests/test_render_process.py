@@ -281,3 +281,19 @@ def test_refine_searches_in_the_process_and_only_the_best_values_come_back(tmp_p
     assert "Refined 1 parameter" in result["text"]
     assert h.call("revert_last", {})["ok"]
     assert bpy.data.objects["Sun"].data.energy == 9.0
+
+
+def test_the_panel_says_when_renders_fall_back_to_blender(addon, tmp_path, monkeypatch):
+    from ui_support import draw_all, pump_until, start_modal_run, use_demo
+
+    from viga_addon import ui_runtime as rt
+
+    monkeypatch.setattr(client_mod, "worker_command", lambda binary: [str(tmp_path / "none")])
+    use_demo()
+    op, ctx, _ = start_modal_run()
+    pump_until(op, ctx, stop=lambda live: live.session.stage_state.attempts)
+    live = rt.any_live_run()
+    assert live.session.warnings and "rendering inside Blender" in live.session.warnings[0]
+    shown = " ".join(draw_all().texts().split())  # the warning is wrapped into lines
+    assert "render process could not start" in shown and "rendering inside Blender" in shown
+    assert live.session.status.value == "running"  # the run goes on
