@@ -36,9 +36,11 @@ def _run(tmp_path, provider, server_url):
 def test_full_run_through_the_real_sdk(tmp_path, provider):
     replies = flatten_script(demo_script(), STAGE_NAMES)
     with fake_server() as server:
+        server.cache = True  # usage as the service computes it, cache reads and writes included
         server.queue(*replies)
         session, status = _run(tmp_path, provider, server.url)
         requests = list(server.requests)
+        cache_usage = list(server.cache_usage)
     assert status == "done", session.state.message
     assert len(requests) == len(replies)
     path = "/v1/messages" if provider == "anthropic" else "/v1/chat/completions"
@@ -80,7 +82,17 @@ def test_full_run_through_the_real_sdk(tmp_path, provider):
 
     totals = session.state.totals
     assert totals.requests == len(replies)
-    assert totals.input_tokens > 0 and totals.images > 0
+    assert totals.images > 0
+    # conversations are append-only within a round: most input is read from the cache
+    assert totals.cache_read_tokens == sum(u["cache_read_tokens"] for u in cache_usage)
+    assert totals.cache_read_tokens > totals.input_tokens + totals.cache_write_tokens
+    if provider == "anthropic":
+        assert all(u["breakpoints"] >= 3 for u in cache_usage)
+        assert totals.cache_write_tokens > 0
+    saved = json.loads((session.run_dir / "state.json").read_text())["totals"]
+    assert saved["cache_read_tokens"] == totals.cache_read_tokens
+    metrics = json.loads((session.run_dir / "metrics.json").read_text())["totals"]
+    assert metrics["cache_write_tokens"] == totals.cache_write_tokens
     # the key went to the server in the auth header, and nowhere into the run folder
     assert any(MARKER_KEY in v for v in requests[0]["headers"].values())
     for f in session.run_dir.rglob("*"):
@@ -213,3 +225,32 @@ def test_a_reply_cut_twice_fails_the_round_cleanly(tmp_path, provider):
     assert "raise --max-tokens" in session.state.message
     verdict = json.loads((session.run_dir / "stages/geometry/round_1/verdict.json").read_text())
     assert "cut at 1024 output tokens" in verdict["failed"]
+
+
+def test_a_server_without_tools_runs_the_whole_pipeline_through_the_text_protocol(tmp_path):
+    """Ollama-style: any request with tools is refused (HTTP 400 "… does not support tools");
+    the preflight finds it out and every request of the run goes as text, through the real
+    openai SDK, with the same tools."""
+    replies = flatten_script(demo_script(), STAGE_NAMES)
+    with fake_server() as server:
+        server.reject_tools = True
+        server.queue(*replies)
+        session, status = _run(tmp_path, "openai", server.url)
+        requests = list(server.requests)
+        preflights = list(server.preflights)
+    assert status == "done", session.state.message
+    assert [bool(p["body"].get("tools")) for p in preflights] == [True, False]
+    assert len(requests) == len(replies) and server.pending == 0
+    assert all("tools" not in r["body"] for r in requests)
+    system = requests[0]["body"]["messages"][0]["content"]
+    assert "exactly one fenced block" in system and "- execute_code:" in system
+    # earlier calls go back as json blocks in the assistant's text, results as user text
+    later = next(
+        json.dumps(r["body"]["messages"])
+        for r in requests
+        if any(m["role"] == "assistant" for m in r["body"]["messages"])
+    )
+    assert '\\"tool\\": \\"' in later and "Result of " in later
+    assert (session.run_dir / "final.blend").is_file()
+    for stage in STAGE_NAMES:
+        assert session.state.stages[stage].status in ("approved", "budget_spent")
