@@ -122,6 +122,31 @@ class VIGA_AddonPreferences(bpy.types.AddonPreferences):
         ),
         default=DEFAULTS.tool_choice.upper(),
     )
+    tool_protocol: bpy.props.EnumProperty(
+        name="Tool protocol",
+        description="How tools reach the model",
+        items=(
+            ("AUTO", "Auto", "Native tool calls; text when the server's preflight finds none"),
+            ("NATIVE", "Native", "The API's own tool calls"),
+            (
+                "TEXT",
+                "Text",
+                'One fenced json block {"tool", "arguments"} per reply, for servers whose '
+                "models take no tools (many Ollama vision models)",
+            ),
+        ),
+        default=DEFAULTS.tool_protocol.upper(),
+    )
+    max_cost: bpy.props.FloatProperty(
+        name="Max cost (USD)",
+        description="What a run may spend: it stops before a request that would pass this "
+        "(resumable with a higher cap). 0: no cap",
+        default=DEFAULTS.max_cost,
+        min=0.0,
+        soft_max=50.0,
+        step=10,
+        precision=2,
+    )
     render_device: bpy.props.EnumProperty(
         name="Render device",
         items=(
@@ -209,6 +234,9 @@ def draw_preferences(p, layout, context) -> None:
     row = col.row()
     row.prop(p, "reasoning_effort")
     row.prop(p, "tool_choice")
+    row = col.row()
+    row.prop(p, "tool_protocol")
+    row.prop(p, "max_cost")
     col.label(
         text="Online access: "
         + (

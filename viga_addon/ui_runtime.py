@@ -326,6 +326,8 @@ def settings_from_prefs(p: Any) -> Settings:
         thinking=p.thinking,
         reasoning_effort=None if p.reasoning_effort == "DEFAULT" else p.reasoning_effort.lower(),
         tool_choice=p.tool_choice.lower(),
+        tool_protocol=getattr(p, "tool_protocol", "AUTO").lower(),
+        max_cost=float(getattr(p, "max_cost", 0.0)),
     )
 
 
@@ -381,8 +383,25 @@ def continue_live(live: LiveRun, scene=None) -> dict | None:
         live.hand_edits = changes
     live.paused_fp = None
     live.paused_names = None
+    raise_cost_cap(session)
     session.resume_running()
     return changes
+
+
+def addon_prefs(context=None) -> Any:
+    """The add-on's preferences (None when it is not enabled as an add-on)."""
+    from .preferences import prefs
+
+    return prefs(context)
+
+
+def raise_cost_cap(session: Any, p: Any = None) -> None:
+    """A run stopped at its cost cap goes on under the cap now in the preferences."""
+    p = p if p is not None else addon_prefs()
+    cap = float(getattr(p, "max_cost", 0.0) or 0.0) if p is not None else 0.0
+    settings = session.state.settings
+    if session.state.error_type == "CostCapReached" and cap != settings.max_cost:
+        session.state.settings = settings.with_changes(max_cost=cap)
 
 
 def summarize_changes(changes: dict | None) -> str:

@@ -87,7 +87,23 @@ class RunProgress:
 
     @property
     def tokens(self) -> int:
-        return self.totals.input_tokens + self.totals.output_tokens
+        """Every token of the run: input (uncached, cache writes, cache reads) and output."""
+        t = self.totals
+        return t.input_tokens + t.cache_write_tokens + t.cache_read_tokens + t.output_tokens
+
+    def token_lines(self) -> list[str]:
+        """Tokens and cost in words, as the panel and the report show them."""
+        t = self.totals
+        return [
+            f"in: {t.input_tokens:,} uncached, {t.cache_write_tokens:,} cache writes, "
+            f"{t.cache_read_tokens:,} cache reads",
+            f"out: {t.output_tokens:,} · ${t.cost_usd:.3f}",
+        ]
+
+    @property
+    def capped(self) -> bool:
+        """Stopped at the cost cap (resumable with a higher one)."""
+        return self.status is RunStatus.PAUSED and self.error_type == "CostCapReached"
 
     @property
     def cost_usd(self) -> float:

@@ -292,7 +292,10 @@ def _stage_section(stage: dict, images: _Images) -> str:
         f"{_badge(stage['status'])}</h2>"
         f'<div class="note">{len(stage["rounds"])} of {stage["budget"] or "?"} rounds · '
         f"{_duration(stage['seconds'])} · "
-        f"{tokens.get('input_tokens', 0):,} in / {tokens.get('output_tokens', 0):,} out tokens · "
+        f"{tokens.get('input_tokens', 0):,} uncached in + "
+        f"{tokens.get('cache_write_tokens', 0):,} cache writes + "
+        f"{tokens.get('cache_read_tokens', 0):,} cache reads / "
+        f"{tokens.get('output_tokens', 0):,} out tokens · "
         f"{tokens.get('images', 0)} images sent · ${stage['cost_usd'] or 0:.4f}</div>"
     )
     if not stage["rounds"]:
@@ -326,7 +329,8 @@ def _selection_note(stage: dict) -> str:
 
 def _cost_table(data: dict) -> str:
     rows = []
-    totals = {"input_tokens": 0, "output_tokens": 0, "images": 0, "requests": 0}
+    keys = ("input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens")
+    totals = dict.fromkeys((*keys, "images", "requests"), 0)
     cost_total = 0.0
     seconds_total = 0.0
     for stage in data["stages"]:
@@ -340,8 +344,9 @@ def _cost_table(data: dict) -> str:
         rows.append(
             f"<tr><td>{escape(stage['name'])}</td><td>{escape(stage['status'].replace('_', ' '))}"
             f"</td><td>{len(stage['rounds'])}</td><td>{_duration(stage['seconds'])}</td>"
-            f"<td>{t.get('requests', 0)}</td><td>{t.get('input_tokens', 0):,}</td>"
-            f"<td>{t.get('output_tokens', 0):,}</td><td>{t.get('images', 0)}</td>"
+            f"<td>{t.get('requests', 0)}</td>"
+            + "".join(f"<td>{t.get(k, 0) or 0:,}</td>" for k in keys)
+            + f"<td>{t.get('images', 0)}</td>"
             f"<td>${stage['cost_usd'] or 0:.4f}</td><td>{_num(best_m.get('psnr'))}</td>"
             f"<td>{_num(best_m.get('ssim'), 3)}</td></tr>"
         )
@@ -349,13 +354,14 @@ def _cost_table(data: dict) -> str:
     rows.append(
         f"<tr><th>total</th><th></th><th>{sum(len(s['rounds']) for s in data['stages'])}</th>"
         f"<th>{_duration(seconds_total)}</th><th>{totals['requests']}</th>"
-        f"<th>{totals['input_tokens']:,}</th><th>{totals['output_tokens']:,}</th>"
-        f"<th>{totals['images']}</th><th>${cost_total:.4f}</th>"
+        + "".join(f"<th>{totals[k]:,}</th>" for k in keys)
+        + f"<th>{totals['images']}</th><th>${cost_total:.4f}</th>"
         f"<th>{_num(final.get('psnr'))}</th><th>{_num(final.get('ssim'), 3)}</th></tr>"
     )
     return (
         "<table><tr><th>stage</th><th>status</th><th>rounds</th><th>time</th>"
-        "<th>requests</th><th>input tokens</th><th>output tokens</th><th>images</th>"
+        "<th>requests</th><th>uncached input</th><th>cache writes</th><th>cache reads</th>"
+        "<th>output tokens</th><th>images</th>"
         "<th>cost</th><th>PSNR (kept)</th><th>SSIM (kept)</th></tr>" + "".join(rows) + "</table>"
     )
 

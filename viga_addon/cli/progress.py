@@ -31,7 +31,8 @@ def progress_line(result: StepResult, p: RunProgress, width: int = 90) -> str:
     demo = "[scripted demo] " if p.scripted else ""
     return (
         f"{demo}[{minutes:02d}:{seconds:02d}] {p.stage:<11} round {p.round}/{p.budget}  "
-        f"{result.message[:width]:<{width}}  {p.tokens / 1000:.1f}k tok  ${p.cost_usd:.3f}"
+        f"{result.message[:width]:<{width}}  {p.tokens / 1000:.1f}k tok "
+        f"({p.totals.cache_read_tokens / 1000:.1f}k cached)  ${p.cost_usd:.3f}"
     )
 
 

@@ -233,10 +233,14 @@ def resume_from_folder(op, context, run_dir: str):
         )
         return None
     opts = rt.scripted_options(p) if stored.provider == "scripted" else {}
+    override = None
+    if p is not None and stored.max_cost and float(p.max_cost) != stored.max_cost:
+        override = {"max_cost": float(p.max_cost)}  # e.g. raised after the run hit its cap
     try:
         opened = open_run(
             stored,
             resume=run_dir,
+            settings_override=override,
             api_key=rt.stored_key(stored.provider, p),
             worker_opts=opts,
         )

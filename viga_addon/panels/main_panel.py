@@ -138,6 +138,7 @@ def _draw_inputs(layout, context, props, live) -> None:
             props, "model", text="", placeholder=choice.model
         ) if _supports_placeholder() else box.prop(props, "model", text="")
     box.label(text=f"{choice.provider_label} · {choice.model}")
+    _draw_cost(box, context, choice)
     if choice.provider == "scripted":
         box.label(text=rt.SCRIPTED_NOTE, icon="INFO")
     elif choice.key:
@@ -151,6 +152,24 @@ def _draw_inputs(layout, context, props, live) -> None:
             wrap(problems, message, icon="ERROR")
             if code == "no_image":
                 problems.operator("viga.use_demo_photo", icon="PLAY")
+
+
+def _draw_cost(layout, context, choice) -> None:
+    """The run's cost cap (a preference) and what a run would cost, before it starts."""
+    from ..agent.spending import estimate_run
+
+    prefs = rt.addon_prefs(context)
+    if prefs is not None and choice.provider != "scripted":
+        layout.prop(prefs, "max_cost")
+    settings = rt.settings_from_prefs(prefs).with_changes(
+        provider=choice.provider, base_url=choice.base_url, model=choice.model or None
+    )
+    try:
+        text = estimate_run(settings).text()
+    except (KeyError, ValueError):
+        return
+    if choice.provider != "scripted":
+        layout.label(text=f"Estimate: {text}", icon="INFO")
 
 
 _PLACEHOLDER = None
@@ -326,6 +345,16 @@ def draw_progress(layout, context) -> None:
     row.label(text=f"Elapsed {_fmt_time(p.elapsed)}", icon="TIME")
     row.label(text=f"{p.tokens:,} tokens")
     row.label(text=f"${p.cost_usd:.3f}")
+    col = layout.column(align=True)
+    for line in p.token_lines():  # uncached input, cache writes and reads, output, cost
+        col.label(text=line)
+    if p.capped:
+        box = layout.box()
+        box.alert = True
+        wrap(box, "Stopped at the cost cap (resumable): raise Max cost, then Resume.", icon="ERROR")
+        prefs = rt.addon_prefs(context)
+        if prefs is not None:
+            box.prop(prefs, "max_cost")
     if p.scripted:
         layout.label(text=rt.SCRIPTED_NOTE, icon="INFO")
     row = layout.row(align=True)
