@@ -39,6 +39,8 @@ SCALES = (0.85, 1.0, 1.18)
 MIN_PIXELS = 12
 SWEEP = (math.radians(30), math.radians(-30), math.radians(15), math.radians(-15))
 FINE_SWEEP = (math.radians(7), math.radians(-7))
+CANDIDATES = 3  # matches tried per object (one render each, all objects at once)
+MAX_MOVE_RADII = 4.0  # a match further than this many of the object's radii is not it
 
 
 @dataclass
@@ -91,16 +93,26 @@ def _dilate(mask: np.ndarray, times: int) -> np.ndarray:
     return out
 
 
-def locate(photo: np.ndarray, image: np.ndarray, mask: np.ndarray) -> dict | None:
-    """Where the object under ``mask`` in ``image`` appears in ``photo``: {"shift": (dx, dy)
-    of its template's corner, "scale", "score", "here"} (here: the score where it is now)."""
+def locate(
+    photo: np.ndarray,
+    image: np.ndarray,
+    mask: np.ndarray,
+    others: np.ndarray | None = None,
+    count: int = 1,
+) -> dict | None:
+    """Where the object under ``mask`` in ``image`` appears in ``photo``: {"corner": (x, y) of
+    its template's best match, "scale", "score", "here" (the score where it is now),
+    "origin_corner", "candidates": up to ``count`` distinct matches as (score, corner, scale),
+    best first}. ``others``: pixels of other objects, left out of the template's ring."""
     if mask.sum() < MIN_PIXELS:
         return None
     ring = _dilate(mask, 2)
+    if others is not None:
+        ring &= mask | ~others
     ys, xs = np.nonzero(ring)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     template, weight = image[y0:y1, x0:x1], ring[y0:y1, x0:x1].astype(np.float32)
-    best = None
+    found = []  # (score, corner, scale)
     here = -1.0
     for scale in SCALES:
         size = (max(3, round((x1 - x0) * scale)), max(3, round((y1 - y0) * scale)))
@@ -111,17 +123,34 @@ def locate(photo: np.ndarray, image: np.ndarray, mask: np.ndarray) -> dict | Non
         if wt.sum() < MIN_PIXELS:
             continue
         scores = match(photo, t, wt)
-        iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
         if scale == 1.0 and y0 < scores.shape[0] and x0 < scores.shape[1]:
             here = float(scores[y0, x0])
         # a larger match is the same object nearer; prefer scale 1 on ties
-        score = float(scores[iy, ix]) - (0.0 if scale == 1.0 else 0.01)
-        if best is None or score > best["score"]:
-            best = {"corner": (ix, iy), "scale": scale, "score": score}
-    if best is None:
+        penalty = 0.0 if scale == 1.0 else 0.01
+        work = scores.copy()
+        for _ in range(count):
+            iy, ix = np.unravel_index(int(np.argmax(work)), work.shape)
+            if not np.isfinite(work[iy, ix]):
+                break
+            found.append((float(work[iy, ix]) - penalty, (int(ix), int(iy)), scale))
+            ry, rx = max(2, size[1] // 2), max(2, size[0] // 2)
+            work[max(0, iy - ry) : iy + ry + 1, max(0, ix - rx) : ix + rx + 1] = -np.inf
+    if not found:
         return None
-    best.update(origin_corner=(x0, y0), here=here)
-    return best
+    found.sort(key=lambda f: -f[0])
+    distinct = []
+    for f in found:
+        if all(math.dist(f[1], g[1]) > 3 for g in distinct):
+            distinct.append(f)
+    best = distinct[0]
+    return {
+        "corner": best[1],
+        "scale": best[2],
+        "score": best[0],
+        "here": here,
+        "origin_corner": (int(x0), int(y0)),
+        "candidates": distinct[:count],
+    }
 
 
 # ----------------------------------------------------------------------------- camera geometry
@@ -243,18 +272,15 @@ class Locator:
         return float(((_blur(image) - self.photo) ** 2)[region].sum())
 
 
-def _proposals(obj: Objective, blocks: list[Block]) -> Steps[dict[str, Vector]]:
-    """Where each object's origin should go, from the photo (objects found misplaced only)."""
-    scene = bpy.context.scene
-    obj.phase = "locate"
-    obj.apply(obj.best["u"])
-    size = (obj.size[0] * 2, obj.size[1] * 2)
-    render_size = (obj.render_size[0] * 2, obj.render_size[1] * 2)
-    obj.spend_extra("locate masks")
-    masks = refine_masks.object_masks(os.path.join(obj.workdir, "locate_ids.png"), *render_size)
+def _looks(obj: Objective, tag: str, render_size, framed) -> Steps[tuple[np.ndarray, dict]]:
+    """An object-ID render and a render of the scene as it stands, at ``render_size``."""
+    obj.spend_extra(f"locate masks{tag}")
+    masks = refine_masks.object_masks(
+        os.path.join(obj.workdir, f"locate_ids{tag}.png"), *render_size
+    )
     yield obj.renders
-    obj.spend_extra("locate look")
-    path = os.path.join(obj.workdir, "locate_look.png")
+    obj.spend_extra(f"locate look{tag}")
+    path = os.path.join(obj.workdir, f"locate_look{tag}.png")
     result = render.render(
         "preview", path=path, long_side=max(render_size), samples=obj.samples, device=obj.device
     )
@@ -262,33 +288,73 @@ def _proposals(obj: Objective, blocks: list[Block]) -> Steps[dict[str, Vector]]:
         raise RefineError(f"render failed: {result.get('error')}")
     obj.render_seconds += result["seconds"]
     yield obj.renders
+    framed_masks = {
+        name: framed(m.astype(np.float32)[..., None])[..., 0] > 0.5 for name, m in masks.items()
+    }
+    return framed(metrics.load_rgb(path)), framed_masks
+
+
+def _proposals(obj: Objective, blocks: list[Block]) -> Steps[dict[str, list[Vector]]]:
+    """Where each object's origin may belong, best match first, from the photo (objects found
+    misplaced only: a clearly better match away from where they are, within reach). Objects
+    hidden behind others in the render are rendered isolated (the other objects hidden) for
+    their look: two more renders, once for all of them."""
+    scene = bpy.context.scene
+    obj.phase = "locate"
+    obj.apply(obj.best["u"])
+    size = (obj.size[0] * 2, obj.size[1] * 2)
+    render_size = (obj.render_size[0] * 2, obj.render_size[1] * 2)
 
     def framed(image):
         if obj.cropped:
             image = metrics._centre_crop(image, size[0] / size[1])
         return metrics._resize(image, size)
 
-    look = framed(metrics.load_rgb(path))
+    look, all_masks = yield from _looks(obj, "", render_size, framed)
+    names = {b.name for b in blocks}
+    framed_masks = {n: m for n, m in all_masks.items() if n in names}
+    looks = dict.fromkeys(framed_masks, look)
+    hidden = [n for n in names if framed_masks.get(n, np.zeros(1)).sum() < MIN_PIXELS]
+    if hidden and obj.render_count_left() > 12:
+        shown = [scene.objects[n] for n in names - set(hidden)]
+        kept = [(o, o.hide_render) for o in shown]
+        try:
+            for o in shown:
+                o.hide_render = True
+            alone, alone_masks = yield from _looks(obj, "_isolated", render_size, framed)
+        finally:
+            for o, flag in kept:
+                o.hide_render = flag
+        for n in hidden:
+            if n in alone_masks:
+                framed_masks[n], looks[n] = alone_masks[n], alone
     photo = metrics._resize(obj.photo_full, size)
     view = View(obj, size)
     bpy.context.view_layer.update()
     out = {}
     for block in blocks:
-        if block.name not in masks:
+        mask = framed_masks.get(block.name)
+        if mask is None:
             continue
-        mask = framed(masks[block.name].astype(np.float32)[..., None])[..., 0] > 0.5
-        found = locate(photo, look, mask)
+        others = np.logical_or.reduce(
+            [m for n, m in framed_masks.items() if n != block.name] or [np.zeros_like(mask)]
+        )
+        found = locate(photo, looks[block.name], mask, others, count=CANDIDATES)
         if found is None:
             continue
-        (cx, cy), (ox, oy) = found["corner"], found["origin_corner"]
-        if math.hypot(cx - ox, cy - oy) < 2.0 or found["score"] - found["here"] < 0.03:
-            continue
+        ox, oy = found["origin_corner"]
         origin = scene.objects[block.name].matrix_world.translation
         px, py = view.pixel(origin)
-        s = found["scale"]
-        target = view.on_plane(cx + s * (px - ox), cy + s * (py - oy), origin.z)
-        if target is not None and (target - origin).length < 8 * max(1.0, obj_radius(block.name)):
-            out[block.name] = target
+        reach = MAX_MOVE_RADII * obj_radius(block.name)
+        targets = []
+        for score, (cx, cy), s in found["candidates"]:
+            if math.hypot(cx - ox, cy - oy) < 2.0 or score - found["here"] < 0.03:
+                continue
+            target = view.on_plane(cx + s * (px - ox), cy + s * (py - oy), origin.z)
+            if target is not None and (target - origin).length <= reach:
+                targets.append(target)
+        if targets:
+            out[block.name] = targets
     return out
 
 
@@ -353,13 +419,18 @@ def locate_objects(obj: Objective, share: int) -> Steps[list[str]]:
     base = obj.best["u"].copy()
     for b in moved:
         b.reference = obj.best["image"]
-    offsets = {}
-    for b in moved:
-        delta = np.zeros_like(base)
-        delta[b.location] = np.array(targets[b.name]) - base[b.location]
-        offsets[b.name] = delta
+    trials = []
+    for k in range(CANDIDATES):
+        offsets = {}
+        for b in moved:
+            if k < len(targets[b.name]):
+                delta = np.zeros_like(base)
+                delta[b.location] = np.array(targets[b.name][k]) - base[b.location]
+                offsets[b.name] = delta
+        if offsets:
+            trials.append(offsets)
     try:
-        u = yield from _try(obj, locator, moved, base, [offsets])
+        u = yield from _try(obj, locator, moved, base, trials)
         turnable = [b for b in moved if b.rotation is not None]
         for sweep in (SWEEP, FINE_SWEEP):
             if obj.renders + len(sweep) > stop_at or not turnable:
