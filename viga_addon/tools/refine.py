@@ -2,20 +2,23 @@
 
 ``refine_parameters(targets, budget, photo)`` searches for the values of the named parameters
 (see ``refine_params``: lights, world, exposure, Principled materials, object transforms, the
-camera) whose small render best matches the photo, within ``budget`` renders:
+camera) whose small render best matches the photo, within ``budget`` renders
+(``refine_steps`` is the same as a generator, one render per step, for the panel):
 
-1. closed forms first, where they are faster than search: a joint intensity scale (light
-   energies, world strength, exposure) from the mean-brightness ratio (secant steps), then
-   colours from per-region colour ratios, using one flat object-ID render for the masks
-   (material base colours per object, world colour from the background, light colour overall);
+1. closed forms and locating first, where they beat search (strategy "auto"): every light and
+   the world solved per channel by least squares over their contributions, each rendered once,
+   with only light directions/positions searched (refine_lights); misplaced objects found in
+   the photo by masked NCC and moved there, turned by a coarse sweep, refined jointly
+   (refine_locate); material colours from per-region ratios (refine_closed);
 2. then an adaptive coordinate search (Rosenbrock-style steps: grow on success, reverse and
-   shrink on failure, plus a pattern move after each sweep) for every component.
+   shrink on failure, plus a pattern move after each sweep) for every component still active.
 
-Renders are tiny (64 px, 8 samples, fixed seed, denoised) so the objective is deterministic and
-smooth enough; they are cached by parameter vector. The loss is (1 - SSIM) + 10 (MSE + MSE of a
-4x coarser image), on the photo's frame (when the aspect ratios differ the render's centre crop is
-compared and the result says so). The best state seen is what the scene is left in, so the match
-never ends worse than at the start; on any error the scene is put back as it was.
+Strategy "search" is the algorithm before issue 14 (joint intensity scale and colour ratios,
+then the search), kept for comparison (bench/refine_hard_bench.py). The objective
+(refine_objective) renders tiny previews (64 px, 8 samples) and keeps the best state seen; one
+check render of the start and one of the result at the photo's own size (refine_check) decide
+whether the result is kept, so it is never worse where the user looks; on any error the scene
+is put back as it was.
 """
 
 from __future__ import annotations
