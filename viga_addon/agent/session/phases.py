@@ -154,12 +154,12 @@ def attempt(s: Session) -> StepResult:
     stage, ss = s.stage, s.stage_state
     n = ss.round
     rdir = s.round_dir(n)
-    write_text(rdir / "code.py", joined_code(ss.code) + "\n")
     # the attempt is what the verifier judges: rendered big enough to judge
     settings = s.state.settings
     render = s.render(rdir / "render.png", max(settings.preview_size, settings.verify_size))
     if render is None:
         return waiting(s, "render")
+    write_text(rdir / "code.py", joined_code(ss.code) + "\n")
     s.snapshot(rdir / "snapshot.blend")
     result = Attempt(
         round=n,

@@ -75,7 +75,7 @@ def refine_job(args: dict, chosen: dict | None = None) -> dict:
     from .. import refine, refine_params
 
     args = dict(args)
-    if chosen is not None and chosen.get("backend") is None:
+    if chosen is not None and chosen.get("backend") is None and args.get("device") == "auto":
         args["device"] = "cpu"  # the artist's Blender found no GPU: do not look for one again
     result = refine.refine_parameters(**args)
     values = {}
