@@ -61,28 +61,51 @@ def request(messages):
     return {"system": SYSTEM, "messages": messages, "tools": TOOLS, "max_tokens": 512}
 
 
-def test_breakpoints_mark_tools_system_first_message_and_newest_turn(photo):
+def test_breakpoints_mark_system_photo_first_message_and_newest_turn():
     kwargs = {
         "tools": [{"name": "a"}, {"name": "b"}],
         "system": [{"type": "text", "text": "s"}],
         "messages": [
-            {"role": "user", "content": [{"type": "text", "text": "1"}, {"type": "image"}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Reference photo:"},
+                    {"type": "image"},
+                    {"type": "text", "text": "Round 2 of 5 …"},
+                ],
+            },
             {"role": "assistant", "content": [{"type": "tool_use", "id": "t"}]},
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t"}]},
         ],
     }
     assert add_breakpoints(kwargs) == 4
     marked = [
-        kwargs["tools"][1],
-        kwargs["system"][0],
-        kwargs["messages"][0]["content"][1],
-        kwargs["messages"][2]["content"][0],
+        kwargs["system"][0],  # tools and system: the same for every request of stage and role
+        kwargs["messages"][0]["content"][1],  # the photo: the same for every conversation
+        kwargs["messages"][0]["content"][2],  # the pinned first message
+        kwargs["messages"][2]["content"][0],  # the newest turn
     ]
     assert all(b.get("cache_control") == {"type": "ephemeral"} for b in marked)
-    assert "cache_control" not in kwargs["tools"][0]
+    assert not any("cache_control" in t for t in kwargs["tools"])
     assert "cache_control" not in kwargs["messages"][1]["content"][0]
     one = {"messages": [{"role": "user", "content": [{"type": "text", "text": "only"}]}]}
     assert add_breakpoints(one) == 1  # the first message is the newest: one mark, not two
+    bare = {"tools": [{"name": "a"}], "messages": one["messages"]}
+    assert add_breakpoints(bare) == 2 and bare["tools"][0]["cache_control"]
+
+
+def test_a_new_conversation_reads_the_photo_prefix_of_an_earlier_one(server, photo):
+    p = make_provider("anthropic", model="claude-sonnet-4-6", api_key="k", base_url=server.url)
+    for n in (1, 2):  # two rounds: the same photo first, then round-specific text
+        messages = conversation(photo, 0)
+        messages[0]["content"][2] = m.text(f"Round {n}: scene now " * 50)
+        server.queue({"tool_calls": [CALL]})
+        p.complete(request(messages))
+    first, second = server.cache_usage
+    blocks = blocks_of("anthropic", server.requests[-1]["body"])
+    through_photo = sum(b[1] for b in blocks[: len(TOOLS) + 1 + 3])  # + role, text, photo
+    assert second["cache_read_tokens"] == through_photo
+    assert second["cache_write_tokens"] == first["cache_write_tokens"] - through_photo
 
 
 def test_anthropic_conversation_writes_once_then_reads_its_prefix(server, photo):
@@ -94,7 +117,7 @@ def test_anthropic_conversation_writes_once_then_reads_its_prefix(server, photo)
 
     bodies = [r["body"] for r in server.requests]
     assert [c["breakpoints"] for c in server.cache_usage] == [3, 4, 4]
-    assert all(b["tools"][-1]["cache_control"] for b in bodies)
+    assert all(b["system"][-1]["cache_control"] for b in bodies)
     first, second, third = usages
     assert first["cache_read_tokens"] == 0 and first["cache_write_tokens"] > 2000
     # the next request reads all of the previous one and writes only its new turn
@@ -120,9 +143,9 @@ def test_a_changed_prefix_is_not_read_from_the_cache(server, photo):
     edited = conversation(photo, 1)
     edited[0]["content"][2] = m.text("Scene now (rewritten): " * 50)  # compaction-style edit
     usage = p.complete(request(edited))["usage"]
-    # tools and system still hit; the first message and everything after it is paid again
+    # tools, system and the photo still hit; what follows the edit is paid again
     blocks = blocks_of("anthropic", server.requests[-1]["body"])
-    fixed = sum(tokens for _text, tokens, _mark in blocks[: len(TOOLS) + 1])
+    fixed = sum(tokens for _text, tokens, _mark in blocks[: len(TOOLS) + 1 + 3])
     assert usage["cache_read_tokens"] == fixed
     assert usage["cache_write_tokens"] == sum(b[1] for b in blocks) - fixed - usage["input_tokens"]
 

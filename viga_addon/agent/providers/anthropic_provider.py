@@ -29,10 +29,11 @@ class AnthropicProvider(Provider):
     the last assistant turn of a tool loop; a conversation whose last tool call's blocks are
     not known here (a resumed run: they live only in this process) is sent without thinking.
 
-    Prompt caching (``cache=True``, the default): ``cache_control`` breakpoints on the last tool,
-    the system prompt, the first user message (the photo, the scene graph, scene info) and the
-    newest turn, so each request reads the conversation so far from the cache and writes only
-    its new turn (see ``add_breakpoints``). The session keeps each conversation append-only.
+    Prompt caching (``cache=True``, the default): ``cache_control`` breakpoints after the
+    system prompt (tools included), the photo, the first user message (the photo, the scene
+    graph, scene info) and the newest turn, so each request reads the conversation so far from
+    the cache and writes only its new turn (see ``add_breakpoints``). The session keeps each
+    conversation append-only.
 
     The SDK's own retries are off (max_retries=0): ``Provider.complete`` retries, so that
     backoff is testable and Cancel can interrupt it.
@@ -142,17 +143,27 @@ class AnthropicProvider(Provider):
 
 
 def add_breakpoints(kwargs: dict) -> int:
-    """Mark ``cache_control`` on the last tool, the system prompt, the last block of the first
-    user message and the last block of the newest message (at most MAX_BREAKPOINTS); returns
-    how many. A cache hit needs an identical prefix up to a breakpoint: the fixed text (tools,
-    system) and the pinned first message are read from the cache by every request of a
-    conversation, and the newest turn's mark lets the next request read all of this one."""
+    """Mark ``cache_control`` on the system prompt (the tools before it included; the last
+    tool when there is no system prompt), the photo (the first image of the first message),
+    the last block of the first message and the last block of the newest message (at most
+    MAX_BREAKPOINTS); returns how many.
+
+    A cache hit needs an identical prefix up to a breakpoint: tools and system are read by
+    every request of the stage and role, the photo by every conversation of them (a new
+    round's first message differs after it), the pinned first message by every request of
+    its conversation, and the newest turn's mark lets the next request read all of this one.
+    """
     marks: list[dict] = []
-    if kwargs.get("tools"):
-        marks.append(kwargs["tools"][-1])
     if kwargs.get("system"):
         marks.append(kwargs["system"][-1])
+    elif kwargs.get("tools"):
+        marks.append(kwargs["tools"][-1])
     messages = kwargs.get("messages") or []
+    if messages:
+        first = messages[0].get("content") or []
+        photo = next((b for b in first if isinstance(b, dict) and b.get("type") == "image"), None)
+        if photo is not None and photo is not _cacheable_block(messages[0]):
+            marks.append(photo)
     for index in dict.fromkeys((0, len(messages) - 1)) if messages else ():
         block = _cacheable_block(messages[index])
         if block is not None:
