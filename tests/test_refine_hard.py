@@ -35,6 +35,7 @@ def test_masked_ncc_finds_a_patch_far_from_where_it_was():
     assert found["score"] > found["here"] + 0.3
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("transform", ["Standard", "AgX"])
 def test_tone_curve_inverts_the_scene_view_transform(clean_scene, transform):
     scene = clean_scene
@@ -61,6 +62,7 @@ def _ground_truth():
     }
 
 
+@pytest.mark.smoke
 def test_objects_far_off_are_located_in_the_photo_and_recovered(clean_scene, tmp_path):
     build_scene()
     bpy.context.scene.render.resolution_x, bpy.context.scene.render.resolution_y = 96, 72
@@ -93,6 +95,7 @@ def test_nothing_misplaced_is_left_alone(clean_scene, tmp_path):
         assert moved < 0.1
 
 
+@pytest.mark.smoke
 # --------------------------------------------------------------------------- lights
 def test_sun_and_a_coloured_point_light_solve_in_closed_form(clean_scene, tmp_path):
     build_scene()

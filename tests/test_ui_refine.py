@@ -74,6 +74,7 @@ def test_button_headless_refines_to_the_end_as_one_operator_call(sun_task):
     assert "Refined" in draw_panel(refine_panel.VIGA_PT_refine).texts()
 
 
+@pytest.mark.smoke
 def test_modal_refines_one_render_per_tick_with_a_progress_bar(sun_task):
     op, context = Harness(), window_context()
     assert op.invoke(context, event("NOTHING")) == {"RUNNING_MODAL"}

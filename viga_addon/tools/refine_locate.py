@@ -5,11 +5,13 @@ size has no gradient to follow. So, before the search:
 
 1. one object-ID render and one render of the current state, both at twice the search's
    resolution, give every object's look (its material, the current light) and its pixels;
+   objects hidden behind others get two more renders, isolated (the other objects hidden);
 2. each object's look is located in the photo by masked normalised cross-correlation over every
-   translation and a few scales (FFT, numpy only); an object whose best match lies clearly away
-   from where it is now counts as misplaced;
+   translation and a few scales (FFT, numpy only); an object whose best matches lie clearly
+   away from where it is now (and within a few of its radii) counts as misplaced;
 3. the 2D offset of its origin is back-projected through the camera onto the horizontal plane
-   through its origin (it stays on its support), and all moves are tried in one render;
+   through its origin (it stays on its support); the best three matches are tried, one render
+   each with every misplaced object at its k-th match;
 4. turns about the up axis by a coarse sweep (±15°, ±30°, then ±7°) and small moves along the
    floor, all misplaced objects at once: every trial render moves each of them and each object
    keeps or drops its own step by the error inside its own image region (a separable search,
@@ -53,7 +55,6 @@ class Block:
     directions: list[tuple[np.ndarray, float]]  # whole-vector moves and their initial steps
     steps: list[float]
     reference: np.ndarray | None = None  # image where this object is at its current values
-    ref_u: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------- matching
