@@ -62,12 +62,14 @@ def open_run(
     settings_override: dict | None = None,
     api_key: str | None = None,
     worker_opts: dict | None = None,
+    edit: Any = None,
 ) -> OpenRun:
     """A new run of ``photo`` under ``runs_root``, or the run folder ``resume`` continued.
 
     ``settings``: the new run's (for a resume, the stored ones with ``settings_override``
     applied choose the provider). ``api_key``: a key from the add-on preferences (else the
-    environment's). Raises ProviderError (no key, bad provider), PhotoError / ValueError (bad
+    environment's). ``edit``: an ``agent.scene_edit.SceneEdit`` for a run that edits an
+    existing scene (no init stage). Raises ProviderError (no key, bad provider), PhotoError / ValueError (bad
     photo or settings), OSError (the run folder cannot be written); nothing is left running.
     """
     settings = Settings.coerce(settings)
@@ -86,7 +88,9 @@ def open_run(
         else:
             if photo is None or runs_root is None:
                 raise ValueError("a new run needs a photo and a folder for its runs")
-            session = Session.create(photo, runs_root, host, worker, settings, name=name)
+            session = Session.create(
+                photo, runs_root, host, worker, settings, name=name, edit=edit
+            )
     except BaseException:
         worker.close()
         if "host" in locals():

@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
 
+from .scene_edit import SceneEdit
 from .settings import Settings
 
 STATE_VERSION = 2
@@ -459,7 +460,8 @@ class RunState:
     error_type: str | None = None  # the class name of the error that stopped or paused the run
     stage_index: int = 0
     phase: Phase = Phase.BEGIN
-    scene_graph: dict | None = None  # chosen at the end of init
+    scene_graph: dict | None = None  # chosen at the end of init (an edit run: the scene's)
+    edit: SceneEdit | None = None  # a run that edits an existing scene (None: from empty)
     conv: Conversation | None = None  # the conversation in progress
     pending: list[ToolCall] = field(default_factory=list)  # tool calls still to run
     results: list[dict] = field(default_factory=list)  # tool results of this reply so far
@@ -513,6 +515,7 @@ class RunState:
             "phase": str(self.phase),
             "stages": {name: ss.to_json() for name, ss in self.stages.items()},
             "scene_graph": self.scene_graph,
+            "edit": self.edit.to_json() if self.edit else None,
             "conv": self.conv.to_json() if self.conv else None,
             "pending": [c.to_json() for c in self.pending],
             "results": self.results,
@@ -550,6 +553,7 @@ class RunState:
             stage_index=int(d.get("stage_index") or 0),
             phase=Phase(d.get("phase", "begin")),
             scene_graph=d.get("scene_graph"),
+            edit=SceneEdit.from_json(d.get("edit")),
             conv=_conv(d.get("conv")),
             pending=[ToolCall.from_json(c) for c in d.get("pending") or []],
             results=list(d.get("results") or []),

@@ -44,6 +44,27 @@ def add_parser(subparsers: Any, exit_codes: str) -> argparse.ArgumentParser:
     add_run_options(rec)
     rec.add_argument("--stop-after", metavar="STAGE", help="pause after this stage (resumable)")
     rec.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    rec.add_argument(
+        "--scene",
+        metavar="START.blend",
+        help="edit this scene toward the photo instead of building one (no init stage; the "
+        "file is only read, the run works on a copy)",
+    )
+    rec.add_argument(
+        "--lock-to-objects",
+        metavar="A,B,…",
+        help="with --scene: only these objects may change; everything else is locked",
+    )
+    rec.add_argument(
+        "--lock-to-collection",
+        metavar="NAME",
+        help="with --scene: only the objects of this collection may change",
+    )
+    rec.add_argument(
+        "--allow-add-remove",
+        action="store_true",
+        help="with --scene: objects may be added and removed (default: every object stays)",
+    )
     rec.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     rec.add_argument(
         "--estimate",
@@ -100,6 +121,10 @@ def _script_for(args: argparse.Namespace) -> Any:
             return json.loads(Path(args.script).read_text())
         except (OSError, ValueError) as e:
             raise UsageError(f"cannot read --script {args.script}: {e}") from e
+    if getattr(args, "scene", None):
+        from ..demo import tabletop_edit
+
+        return tabletop_edit.SCRIPT
     from ..demo import tabletop
 
     return tabletop.SCRIPT
@@ -145,6 +170,38 @@ def _estimate(args: argparse.Namespace, overrides: dict[str, Any]) -> str:
     return estimate_run(settings).text()
 
 
+def _scene_edit(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
+    """The SceneEdit of ``--scene`` and its options (None without it); UsageError when bad."""
+    from ..agent.scene_edit import SceneEdit, check_edit_stages
+
+    scene = getattr(args, "scene", None)
+    lock_objects = getattr(args, "lock_to_objects", None)
+    lock_collection = getattr(args, "lock_to_collection", None)
+    if scene is None or args.resume:
+        if lock_objects or lock_collection or getattr(args, "allow_add_remove", False):
+            raise UsageError("--lock-to-objects, --lock-to-collection and --allow-add-remove "
+                             "go with --scene START.blend (a new run)")
+        return None
+    path = Path(scene)
+    if path.suffix.lower() != ".blend" or not path.is_file():
+        raise UsageError(f"--scene: {scene} is not a .blend file")
+    try:
+        overrides["stages"] = list(check_edit_stages(overrides.get("stages")))
+    except ValueError as e:
+        raise UsageError(f"--stages: {e}") from None
+    objects = None
+    if lock_objects is not None:
+        objects = [n.strip() for n in lock_objects.split(",") if n.strip()]
+        if not objects:
+            raise UsageError("--lock-to-objects needs at least one object name")
+    return SceneEdit(
+        source=str(path.resolve()),
+        lock_objects=objects,
+        lock_collection=lock_collection,
+        allow_add_remove=bool(getattr(args, "allow_add_remove", False)),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
@@ -157,6 +214,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..launch import stored_settings
 
     overrides = settings_from_args(args)
+    edit = _scene_edit(args, overrides)
     if args.resume:
         try:
             stored = stored_settings(args.resume)
@@ -204,6 +262,7 @@ def _run(args: argparse.Namespace) -> int:
             runs_root=args.out,
             name=args.name,
             worker_opts=opts,
+            edit=edit,
         )
     session = opened.session
     reporter = ProgressReporter(quiet=args.quiet)

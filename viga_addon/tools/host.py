@@ -141,7 +141,12 @@ class BlenderHost:
             "set_visibility": self.tool_set_visibility,
             "reset_view": self.tool_reset_view,
             "compare": self.tool_compare,
+            "load_start_scene": self.tool_load_start_scene,
+            "describe_start_scene": self.tool_describe_start_scene,
+            "set_edit_limits": self.tool_set_edit_limits,
         }
+        # an edit run's limits (scope.EditLimits): what execute_code may not touch
+        self.edit_limits = None
 
     def _new_viewer(self):
         viewer = viewing.Viewer()
@@ -334,6 +339,10 @@ class BlenderHost:
             not isinstance(scope, (list, tuple)) or not all(isinstance(s, str) for s in scope)
         ):
             return {"ok": False, "error": "execute_code: scope must be a list of scope names"}
+        if self.edit_limits is not None:
+            from .scope import SCOPES_ALL, LimitedScope
+
+            scope = LimitedScope(SCOPES_ALL if scope is None else scope, self.edit_limits)
         handle = snapshot.checkpoint()
         result = execute.execute_code(
             code, checker=self.checker, saved=handle, scope=scope, timeout=self.code_timeout
@@ -492,6 +501,31 @@ class BlenderHost:
 
     def tool_reset_view(self) -> dict:
         self.viewer = self._new_viewer()
+        return {"ok": True}
+
+    # ---------------------------------------------------------------- edit runs
+    def tool_load_start_scene(self, path: str) -> dict:
+        """Open the .blend an edit run starts from; it is only read (snapshots and
+        final.blend are written as copies elsewhere)."""
+        from . import scene_graph
+
+        return scene_graph.load_start_scene(path, self)
+
+    def tool_describe_start_scene(
+        self,
+        lock_objects: list | None = None,
+        lock_collection: str | None = None,
+        allow_add_remove: bool = False,
+    ) -> dict:
+        """The current scene's graph, object names and edit limits (scope.EditLimits)."""
+        from . import scene_graph
+
+        return scene_graph.describe(lock_objects, lock_collection, allow_add_remove)
+
+    def tool_set_edit_limits(self, limits: dict | None = None) -> dict:
+        from .scope import EditLimits
+
+        self.edit_limits = EditLimits.from_json(limits) if limits is not None else None
         return {"ok": True}
 
     # ---------------------------------------------------------------- metrics

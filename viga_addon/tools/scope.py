@@ -25,7 +25,11 @@ Which scope covers what:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ..stages.base import SCOPES as SCOPES_ALL  # noqa: F401 - the host limits a call with no scope
 
 if TYPE_CHECKING:
     from .fingerprint import Diff
@@ -85,6 +89,15 @@ _ASPECTS = (
 _CREATED_WITH_OWNER = ("transform of ", "material indices of ")
 
 
+class _Found(dict):
+    """A change as ``changes`` lists it, with the report refs of what it touched (``refs``:
+    ``(kind, name)`` pairs) beside the dict, so it still compares equal to a plain one."""
+
+    refs: tuple[tuple[str, str], ...] = ()
+    label: str = ""
+    verb: str = ""
+
+
 def changes(found: Diff) -> list[dict]:
     """The scope-checked changes of a ``fingerprint.diff``:
     ``[{"what": "created|removed|changed <label>", "scopes": [...]}]``, sorted by label."""
@@ -100,18 +113,97 @@ def changes(found: Diff) -> list[dict]:
             continue
         if change.verb == "removed" and label.startswith(_ASPECTS):
             continue
-        out.append({"what": f"{change.verb} {label}", "scopes": list(change.scopes)})
+        item = _Found(what=f"{change.verb} {label}", scopes=list(change.scopes))
+        item.refs, item.label, item.verb = tuple(change.refs), label, change.verb
+        out.append(item)
     return out
 
 
+# ----------------------------------------------------------------------------- edit limits
+_OBJECT_LABELS = ("object ", "light object ", "camera object ")
+
+
+@dataclass(frozen=True)
+class EditLimits:
+    """What a run that edits an artist's scene may not touch, whatever its stage's scope.
+
+    ``locked``: report refs (``(kind, name)``, as fingerprint entries carry them: ("objects",
+    "chair"), ("materials", "oak"), ("lights", ...), ("camera", ...), ("world", ...),
+    ("render", ...)) of what lies outside the objects the artist opened for editing; a change
+    that touches one is rolled back. ``allow_add_remove``: False keeps every object of the
+    scene as it is in number and name (no object created, removed or renamed).
+    """
+
+    locked: frozenset[tuple[str, str]] = frozenset()
+    allow_add_remove: bool = False
+    editable: tuple[str, ...] | None = None  # the objects open for editing (None: all)
+
+    def to_json(self) -> dict:
+        return {
+            "locked": sorted([kind, name] for kind, name in self.locked),
+            "allow_add_remove": self.allow_add_remove,
+            "editable": list(self.editable) if self.editable is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict | None) -> EditLimits:
+        d = d or {}
+        editable = d.get("editable")
+        return cls(
+            locked=frozenset((str(k), str(n)) for k, n in d.get("locked") or ()),
+            allow_add_remove=bool(d.get("allow_add_remove")),
+            editable=tuple(editable) if editable is not None else None,
+        )
+
+    def locked_names(self, kind: str = "objects") -> list[str]:
+        return sorted(name for k, name in self.locked if k == kind)
+
+
+class LimitedScope(tuple):
+    """A stage's scope names (it iterates as them) with the run's ``EditLimits``: what
+    execute_code's scope check is given in a run that edits an artist's scene."""
+
+    limits: EditLimits
+
+    def __new__(cls, allowed: Iterable[str], limits: EditLimits) -> LimitedScope:
+        out = super().__new__(cls, tuple(allowed))
+        out.limits = limits
+        return out
+
+
+def _limit_violation(change: dict, limits: EditLimits) -> dict | None:
+    refs = getattr(change, "refs", ())
+    hit = sorted({name for ref in refs if ref in limits.locked for name in [ref[1]]})
+    if hit:
+        return {"what": change["what"], "scopes": list(change["scopes"]), "locked": hit}
+    label, verb = getattr(change, "label", ""), getattr(change, "verb", "")
+    adds = verb in ("created", "removed") and label.startswith(_OBJECT_LABELS)
+    if adds and not limits.allow_add_remove:
+        return {"what": change["what"], "scopes": list(change["scopes"]), "add_remove": True}
+    return None
+
+
 def out_of_scope(found: list[dict], allowed) -> list[dict]:
-    """The changes none of whose scopes is in ``allowed``."""
+    """The changes none of whose scopes is in ``allowed``; with a ``LimitedScope`` also those
+    that touch something locked, or add or remove an object when that is not allowed."""
+    limits = getattr(allowed, "limits", None)
     allowed = set(allowed)
-    return [c for c in found if not allowed.intersection(c["scopes"])]
+    out = []
+    for c in found:
+        if not allowed.intersection(c["scopes"]):
+            out.append({"what": c["what"], "scopes": list(c["scopes"])})
+        elif limits is not None:
+            hit = _limit_violation(c, limits)
+            if hit:
+                out.append(hit)
+    return out
 
 
 def describe(violations: list[dict], allowed, stage: str | None = None, limit: int = 8) -> str:
     """The message for the model: what was out of scope, what the stage may change."""
+    limits = getattr(allowed, "limits", None)
+    if limits is not None and any("locked" in v or "add_remove" in v for v in violations):
+        return _describe_limits(violations, limits, limit)
     shown = [f"{v['what']} (needs scope {' or '.join(v['scopes'])})" for v in violations[:limit]]
     more = len(violations) - len(shown)
     if more > 0:
@@ -123,3 +215,23 @@ def describe(violations: list[dict], allowed, stage: str | None = None, limit: i
         + "; ".join(shown)
         + ". The whole call was rolled back; change only what this stage allows."
     )
+
+
+def _describe_limits(violations: list[dict], limits: EditLimits, limit: int) -> str:
+    """The message for the model when the artist's edit limits rolled a call back."""
+    locked = sorted({n for v in violations for n in v.get("locked", ())})
+    shown = [v["what"] for v in violations[:limit]]
+    if len(violations) > limit:
+        shown.append(f"... and {len(violations) - limit} more")
+    parts = [f"this code changed what the artist locked: {'; '.join(shown)}."]
+    if locked:
+        parts.append(f"Locked, leave as they are: {', '.join(locked)}.")
+    if limits.editable is not None:
+        parts.append(f"Only these objects may change: {', '.join(limits.editable) or 'none'}.")
+    if any(v.get("add_remove") for v in violations):
+        parts.append(
+            "This run edits the artist's scene in place: no object may be added, removed or "
+            "renamed; change the existing ones."
+        )
+    parts.append("The whole call was rolled back.")
+    return " ".join(parts)

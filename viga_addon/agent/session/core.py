@@ -13,6 +13,7 @@ from ...stages import Stage, build_stages
 from ..photo import prepare_reference
 from ..progress import RunProgress, progress_of
 from ..runstore import RunStore, new_run_dir
+from ..scene_edit import SceneEdit, check_edit_stages
 from ..settings import Settings
 from ..state import Phase, RunState, RunStatus, StageState
 from . import hostcalls, phases, turns
@@ -51,8 +52,12 @@ class Session(SessionControls):
         client: Any,
         settings: Settings | dict | None = None,
         name: str | None = None,
+        edit: SceneEdit | None = None,
     ) -> Session:
+        """A new run of ``photo``; ``edit``: it edits an existing scene (no init stage)."""
         settings = Settings.coerce(settings)
+        if edit is not None:
+            settings = settings.with_changes(stages=check_edit_stages(settings.stages))
         settings.validate()
         stages = _stages_for(settings)
         run_dir = new_run_dir(Path(runs_root), name or Path(photo).stem)
@@ -69,6 +74,7 @@ class Session(SessionControls):
                 "reference": ref,
                 "settings": settings.to_dict(),
                 "stages": [{"name": s.name, "budget": s.budget} for s in stages],
+                "start_scene": edit.to_json() if edit else None,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             }
         )
@@ -77,6 +83,7 @@ class Session(SessionControls):
             reference=ref,
             stage_order=[s.name for s in stages],
             stages={s.name: StageState(budget=s.budget) for s in stages},
+            edit=edit,
         )
         session = cls(store, host, client, stages, state)
         session.save()
@@ -101,6 +108,7 @@ class Session(SessionControls):
         stages = [s.with_budget(state.stages[s.name].budget) for s in stages]
         session = cls(store, host, client, stages, state)
         store.rebase_images(state)  # a run folder that moved still finds its renders
+        session.apply_edit_limits()
         session.restart_interrupted_round()
         if state.status in (
             RunStatus.PAUSED,
@@ -189,6 +197,14 @@ class Session(SessionControls):
                 time.sleep(poll_interval)
 
     # ---------------------------------------------------------------- shared helpers
+    def apply_edit_limits(self) -> None:
+        """Tell the host what an edit run may not change (a new host knows nothing)."""
+        edit = self.state.edit
+        if edit is not None and edit.limits is not None:
+            result = self.host.call("set_edit_limits", {"limits": edit.limits})
+            if not result.get("ok"):
+                raise RuntimeError(f"could not set the edit limits: {result.get('error')}")
+
     def save(self) -> None:
         self.state.elapsed = self.elapsed()
         self.store.save_state(self.state)

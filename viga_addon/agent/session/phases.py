@@ -18,7 +18,7 @@ from .. import messages as msg
 from .. import selection
 from ..runstore import write_json, write_text
 from ..state import Attempt, Conversation, Phase, RunStatus, StageStatus, joined_code
-from . import turns
+from . import editing, turns
 from .events import StepKind, StepResult
 from .hostcalls import host_step, waiting
 from .rounds import (
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 
 def begin(s: Session) -> StepResult:
+    failed = editing.begin_edit(s)
+    if failed is not None:
+        return failed
     ref = s.state.reference
     s.host.call(
         "setup_scene",
@@ -54,6 +57,8 @@ def stage_start(s: Session) -> StepResult:
         s.restore(s.store.stage_dir(s.state.stage_order[idx - 1]) / "snapshot.blend")
     elif idx == 0 and stage.rollouts:
         s.host.call("reset_scene", {})
+    elif idx == 0 and s.state.scene_at is None and editing.start_scene_path(s):
+        editing.restore_start(s)  # a resumed edit run: the artist's scene again
     s.snapshot(s.store.stage_dir(stage.name) / "start.blend")
     ss.status = StageStatus.RUNNING
     ss.round = 1
@@ -122,9 +127,12 @@ def round_start(s: Session) -> StepResult:
     if previous is None:
         info = s.timed("other_tools", "get_scene_info", {})
         first = [msg.text("Reference photo:"), msg.image(str(s.store.reference))]
+        if s.state.edit is not None:
+            first.append(msg.text(s.state.edit.brief()))
         if s.state.scene_graph and not stage.rollouts:
+            source = "of the artist's scene" if s.state.edit else "from initialization"
             first.append(
-                msg.text("Scene graph from initialization:\n" + json.dumps(s.state.scene_graph))
+                msg.text(f"Scene graph {source}:\n" + json.dumps(s.state.scene_graph))
             )
         first.append(msg.text("Scene now:\n" + info.get("text", "")))
         first += round_history(s)
