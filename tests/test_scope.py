@@ -152,3 +152,99 @@ def test_material_assignment_needs_the_materials_scope(demo_scene):
 def test_in_scope_call_reports_success_with_no_scope_noise(demo_scene):
     result = execute_code("bpy.data.lights['sun'].energy = 5", scope=("lights",))
     assert result["ok"] and "out_of_scope" not in result
+
+
+# ----------------------------------------------------------------------------- edit limits
+def _limited_host(**limits):
+    from viga_addon.tools import scene_graph
+
+    host = BlenderHost(render_device="cpu", preview_size=32, preview_samples=1)
+    described = scene_graph.describe(**limits)
+    assert described["ok"], described
+    assert host.call("set_edit_limits", {"limits": described["limits"]})["ok"]
+    return host
+
+
+def test_locked_objects_are_rolled_back_and_named(demo_scene):
+    host = _limited_host(lock_objects=["red_ball"])
+    before = fingerprint.capture()
+    moved = host.call(
+        "execute_code",
+        {
+            "code": 'bpy.data.objects["blue_box"].location.x += 1\n'
+            'bpy.data.objects["red_ball"].location.x += 1',
+            "scope": ["transforms"],
+        },
+    )
+    assert not moved["ok"] and moved["refused"]
+    assert fingerprint.capture() == before  # the allowed half was rolled back too
+    assert [v["locked"] for v in moved["out_of_scope"]] == [["blue_box"]]
+    assert (
+        "blue_box" in moved["error"]
+        and "Only these objects may change: red_ball" in (moved["error"])
+    )
+    alone = host.call(
+        "execute_code",
+        {"code": 'bpy.data.objects["red_ball"].location.x += 1', "scope": ["transforms"]},
+    )
+    assert alone["ok"], alone["error"]
+
+
+def test_a_material_only_a_locked_object_uses_is_locked(demo_scene):
+    host = _limited_host(lock_objects=["red_ball"])
+    code = (
+        'm = bpy.data.materials.new("only_box")\n'
+        'bpy.data.objects["blue_box"].data.materials.append(m)'
+    )
+    refused = host.call("execute_code", {"code": code, "scope": ["materials"]})
+    assert not refused["ok"] and "blue_box" in refused["error"]
+    own = host.call(
+        "execute_code",
+        {"code": code.replace("blue_box", "red_ball"), "scope": ["materials"]},
+    )
+    assert own["ok"], own["error"]
+
+
+def test_a_collection_lock_keeps_the_world_and_other_objects(demo_scene):
+    coll = bpy.data.collections.new("props")
+    demo_scene.collection.children.link(coll)
+    coll.objects.link(bpy.data.objects["yellow_can"])
+    host = _limited_host(lock_collection="props")
+    world = host.call(
+        "execute_code",
+        {"code": "bpy.context.scene.view_settings.exposure = 1.0", "scope": ["render"]},
+    )
+    assert not world["ok"] and world["refused"]
+    can = host.call(
+        "execute_code",
+        {"code": 'bpy.data.objects["yellow_can"].location.z += 0.1', "scope": ["transforms"]},
+    )
+    assert can["ok"], can["error"]
+
+
+def test_no_adding_or_removing_unless_allowed(demo_scene):
+    host = _limited_host()
+    remove = 'bpy.data.objects.remove(bpy.data.objects["yellow_can"])'
+    add = "bpy.ops.mesh.primitive_cube_add()"
+    for code in (remove, add, 'bpy.data.objects["ground"].name = "floor"'):
+        result = host.call("execute_code", {"code": code, "scope": ["objects", "meshes"]})
+        assert not result["ok"] and "no object may be added" in result["error"], code
+    free = _limited_host(allow_add_remove=True)
+    assert free.call("execute_code", {"code": add, "scope": ["objects", "meshes"]})["ok"]
+    assert free.call("execute_code", {"code": remove, "scope": ["objects", "meshes"]})["ok"]
+
+
+def test_limits_that_name_what_the_scene_lacks_are_refused(demo_scene):
+    from viga_addon.tools import scene_graph
+
+    assert "no object named lamp" in scene_graph.describe(lock_objects=["lamp"])["error"]
+    assert "no collection named 'props'" in scene_graph.describe(lock_collection="props")["error"]
+
+
+def test_limits_survive_json(demo_scene):
+    from viga_addon.tools import scene_graph
+
+    limits = scene_graph.edit_limits(objects=["red_ball"])
+    assert scope.EditLimits.from_json(limits.to_json()) == limits
+    assert ("objects", "blue_box") in limits.locked
+    assert ("objects", "red_ball") not in limits.locked

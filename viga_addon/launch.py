@@ -88,9 +88,7 @@ def open_run(
         else:
             if photo is None or runs_root is None:
                 raise ValueError("a new run needs a photo and a folder for its runs")
-            session = Session.create(
-                photo, runs_root, host, worker, settings, name=name, edit=edit
-            )
+            session = Session.create(photo, runs_root, host, worker, settings, name=name, edit=edit)
     except BaseException:
         worker.close()
         if "host" in locals():

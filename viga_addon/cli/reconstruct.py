@@ -179,8 +179,10 @@ def _scene_edit(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
     lock_collection = getattr(args, "lock_to_collection", None)
     if scene is None or args.resume:
         if lock_objects or lock_collection or getattr(args, "allow_add_remove", False):
-            raise UsageError("--lock-to-objects, --lock-to-collection and --allow-add-remove "
-                             "go with --scene START.blend (a new run)")
+            raise UsageError(
+                "--lock-to-objects, --lock-to-collection and --allow-add-remove "
+                "go with --scene START.blend (a new run)"
+            )
         return None
     path = Path(scene)
     if path.suffix.lower() != ".blend" or not path.is_file():

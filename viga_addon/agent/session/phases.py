@@ -131,9 +131,7 @@ def round_start(s: Session) -> StepResult:
             first.append(msg.text(s.state.edit.brief()))
         if s.state.scene_graph and not stage.rollouts:
             source = "of the artist's scene" if s.state.edit else "from initialization"
-            first.append(
-                msg.text(f"Scene graph {source}:\n" + json.dumps(s.state.scene_graph))
-            )
+            first.append(msg.text(f"Scene graph {source}:\n" + json.dumps(s.state.scene_graph)))
         first.append(msg.text("Scene now:\n" + info.get("text", "")))
         first += round_history(s)
         s.state.conv = Conversation(
