@@ -502,6 +502,69 @@ SNIPPETS = [
         "scope",
         ("lights", "world", "render"),
     ),
+    # ---------------------------------------------------------------- crash-sized allocations
+    # Each would crash Blender (the allocator fails under the address-space cap): refused
+    # before it runs, from constants by the AST check, from computed values at run time.
+    _s(
+        "uv_sphere_huge",
+        "crash",
+        "bpy.ops.mesh.primitive_uv_sphere_add(segments=100000, ring_count=100000)",
+    ),
+    _s(
+        "uv_sphere_computed",
+        "crash",
+        "n = 10**5\nbpy.ops.mesh.primitive_uv_sphere_add(segments=n, ring_count=n)",
+    ),
+    _s(
+        "grid_computed_alias",
+        "crash",
+        "mesh_ops = getattr(bpy.ops, 'mesh')\nadd = mesh_ops.primitive_grid_add\n"
+        "side = int('100000')\nadd(x_subdivisions=side, y_subdivisions=side)",
+    ),
+    _s(
+        "torus_huge",
+        "crash",
+        "bpy.ops.mesh.primitive_torus_add(major_segments=10**5, minor_segments=10**4)",
+    ),
+    _s("vertices_add_huge", "crash", "me = bpy.data.meshes.new('m')\nme.vertices.add(10**9)"),
+    _s(
+        "loops_add_computed_alias",
+        "crash",
+        "me = bpy.data.meshes.new('m')\ngrow = getattr(me.loops, 'add')\ngrow(int(1e9))",
+    ),
+    _s(
+        "polygons_add_computed",
+        "crash",
+        "me = bpy.data.meshes.new('m')\ncounts = [10**5] * 2\nme.polygons.add(counts[0] * counts[1])",
+    ),
+    _s(
+        "spline_points_add_computed",
+        "crash",
+        "cu = bpy.data.curves.new('c', 'CURVE')\nsp = cu.splines.new('POLY')\n"
+        "n = 3 * 10**8\nsp.points.add(n)",
+    ),
+    _s("image_huge", "crash", "bpy.data.images.new('big', 100000, 100000)"),
+    _s(
+        "image_computed",
+        "crash",
+        "side = 2 ** 17\nimg = bpy.data.images.new('big', width=side, height=side, float_buffer=True)",
+    ),
+    _s(
+        "image_scale_computed",
+        "crash",
+        "img = bpy.data.images.new('small', 4, 4)\nside = 10**5\nimg.scale(side, side)",
+    ),
+    _s(
+        "bmesh_grid_computed",
+        "crash",
+        "import bmesh\nbm = bmesh.new()\nn = 10**5\n"
+        "bmesh.ops.create_grid(bm, x_segments=n, y_segments=n, size=1.0)",
+    ),
+    _s(
+        "from_pydata_huge",
+        "crash",
+        "me = bpy.data.meshes.new('m')\nme.from_pydata([(0, 0, 0) for i in range(30_000_000)], [], [])",
+    ),
 ]
 
 CATEGORIES = sorted({s.category for s in SNIPPETS})

@@ -10,8 +10,8 @@ each of which would stop most escapes alone:
    frame/generator/code attributes (``gi_frame``, ``f_globals`` ...), ``str.format`` (it walks
    attributes inside the template), attribute names that reach files or run text
    (``save``, ``load``, ``write``, ``as_module``, ``filepath`` stores, driver ``expression``
-   stores, ``preferences`` ...), denied ``bpy.ops`` operators and huge constant allocations are
-   refused with a message that says what and why.
+   stores, ``preferences`` ...), denied ``bpy.ops`` operators, huge constant allocations and
+   crash-sized constant calls (``sizes``) are refused with a message that says what and why.
 2. **While running** (``namespace`` and ``Guard``): the code gets restricted ``__builtins__`` (a
    safe ``__import__`` that only returns guarded allowed modules; ``getattr``/``setattr``/
    ``hasattr``/``delattr`` that apply the same name rules to dynamic names; ``type`` that hands
@@ -24,8 +24,10 @@ each of which would stop most escapes alone:
    is out; bare ``except:`` and ``except BaseException`` are compiled as ``except Exception``,
    ``__exit__`` and ``return`` in ``finally`` are refused, so the code cannot swallow it), and on
    Linux the address space is capped with ``RLIMIT_AS`` (2 GB above what Blender uses) while it
-   runs. After it ran, geometry its modifiers would blow up (``heavy_geometry``) is refused
-   before anything evaluates the scene.
+   runs. Calls that allocate in one C call (mesh primitives, ``vertices.add``, ``images.new``
+   ...) are sized from their arguments (``sizes``) and refused above the cap, since Blender
+   crashes when such an allocation fails. After it ran, geometry its modifiers would blow up
+   (``heavy_geometry``) is refused before anything evaluates the scene.
 3. **A process-wide audit hook** (PEP 578), installed once and active only while model code runs
    on this thread: it refuses file opens (except reading Python's/Blender's own install files),
    socket, subprocess/os.system/exec/spawn/fork, ctypes, file-system changes, new imports outside
@@ -53,11 +55,13 @@ The package, one module per mechanism:
   runtime   the restricted builtins, namespace() and its clear_scene() helper
   audit     the audit hook
   limits    Guard (deadline watchdog, address-space cap) and ExecutionTimeout
+  sizes     the size of one allocating call from its arguments (AST check and run time)
   geometry  heavy_geometry, the face estimate of a scene's modifiers
 
 Imports go one way, never in a cycle: ``rules`` and ``state`` import nothing from the package;
-``static`` and ``geometry`` import ``rules``; ``guarded`` imports ``rules`` and ``state``;
-``runtime`` imports ``guarded``, ``rules`` and ``state``; ``audit`` imports ``rules`` and
+``sizes`` imports ``rules`` and ``state``; ``static`` and ``geometry`` import ``rules`` and
+``sizes``; ``guarded`` imports ``rules``, ``sizes`` and ``state``; ``runtime`` imports
+``guarded``, ``rules``, ``sizes`` and ``state``; ``audit`` imports ``rules`` and
 ``state``; ``limits`` imports ``audit`` and ``state``; this file imports them all. No module
 imports anything of viga_addon outside this package, and bpy only inside functions (the rules
 and the AST check work without Blender). Code outside the package uses the names re-exported

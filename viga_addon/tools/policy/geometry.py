@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .rules import refusal
+from .sizes import MAX_ESTIMATED_FACES
 
 if TYPE_CHECKING:
     import bpy
-
-MAX_ESTIMATED_FACES = 20_000_000
 
 
 def _estimated_faces(obj) -> int:

@@ -1,9 +1,10 @@
 """The guarded stand-ins model code gets instead of bpy and the allowed modules.
 
-``GuardedModule`` (no private or refused names, submodules only when allowed), ``GuardedBpy``
-(only data, context, ops, types and app), ``GuardedOps`` (only allowed operators), ``GuardedApp``
-(only version facts), ``GuardedTypes``/``GuardedType`` (Blender classes read-only), and, when the
-file has other scenes, ``GuardedData``/``GuardedIDCollection`` (the other scenes' datablocks are
+``GuardedModule`` (no private or refused names, submodules only when allowed; bmesh.ops'
+create_* functions sized by ``sizes``), ``GuardedBpy`` (only data, context, ops, types and app),
+``GuardedOps`` (only allowed operators; the mesh primitives sized), ``GuardedApp`` (only version
+facts), ``GuardedTypes``/``GuardedType`` (Blender classes read-only), and, when the file has
+other scenes, ``GuardedData``/``GuardedIDCollection`` (the other scenes' datablocks are
 off limits). Every refusal asks ``rules`` and is raised through ``state.violation``.
 """
 
@@ -22,6 +23,7 @@ from .rules import (
     operator_refusal,
     refusal,
 )
+from .sizes import sized_function
 from .state import local, violation
 
 if TYPE_CHECKING:
@@ -71,7 +73,7 @@ class GuardedModule(_Guarded):
             if sub not in ALLOWED_MODULES and f"{label}.{name}" not in ALLOWED_MODULES:
                 raise violation(module_refusal(f"{label}.{name}"))
             return guard_module(value, f"{label}.{name}" if sub not in ALLOWED_MODULES else sub)
-        return value
+        return sized_function(f"{label}.{name}", value)
 
 
 class GuardedOps(_Guarded):
@@ -89,7 +91,7 @@ class GuardedOps(_Guarded):
         problem = operator_refusal(category, name)
         if problem:
             raise violation(problem)
-        return getattr(self._target, name)
+        return sized_function(f"{category}.{name}", getattr(self._target, name))
 
 
 class GuardedApp(_Guarded):

@@ -4,10 +4,11 @@
 returns guarded allowed modules, ``getattr``/``setattr``/``hasattr``/``delattr`` that apply the
 attribute rules to dynamic names, ``type``/``isinstance``/``issubclass`` that hand out and accept
 Blender classes read-only, and the refused builtins as functions that raise. ``namespace`` is a
-fresh namespace with guarded ``bpy``, ``bmesh``, ``mathutils``, ``math`` and ``random`` and the
+fresh namespace with guarded ``bpy``, ``bmesh``, ``mathutils``, ``math`` and ``random``, the
 helper ``clear_scene()`` (the safe way to start from an empty scene, offered where
-``bpy.ops.wm.read_factory_settings`` is refused); it also records which datablocks belong to the
-artist's other scenes (``state.local.offlimits``).
+``bpy.ops.wm.read_factory_settings`` is refused) and ``sizes.sized_attribute`` under
+``SIZED_NAME`` (model code cannot name it: it starts with ``__``); it also records which
+datablocks belong to the artist's other scenes (``state.local.offlimits``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .rules import (
     module_refusal,
     refusal,
 )
+from .sizes import SIZED_ATTRIBUTES, SIZED_NAME, sized_attribute
 from .state import PolicyViolation, local, violation
 
 
@@ -52,6 +54,8 @@ def _safe_getattr(obj, name, *default):
     problem = attribute_refusal(name)
     if problem:
         raise violation(problem)
+    if name in SIZED_ATTRIBUTES and hasattr(obj, name):
+        return sized_attribute(obj, name)
     return getattr(obj, name, *default)
 
 
@@ -278,4 +282,5 @@ def namespace() -> dict:
     for name in ("Vector", "Matrix", "Euler", "Quaternion", "Color"):
         ns[name] = getattr(mathutils, name)
     ns["clear_scene"] = clear_scene
+    ns[SIZED_NAME] = sized_attribute  # compile_guarded routes .add/.new/... reads through it
     return ns

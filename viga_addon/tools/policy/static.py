@@ -4,7 +4,9 @@
 ``bpy.app`` chains, dynamic ``getattr`` names, huge constant allocations, refused strings, and the
 ways to swallow the time limit: ``__exit__``/``__del__`` methods, ``return`` in ``finally``).
 ``compile_guarded`` compiles the code with bare ``except:`` and ``BaseException`` rewritten to
-``Exception`` so the time limit always gets out. The rules it applies come from ``rules``.
+``Exception`` so the time limit always gets out, and the allocating calls routed through
+``sizes.sized_attribute``. Calls whose constants already say they are too big (``sizes``) are
+refused here. The rules it applies come from ``rules``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ from .rules import (
     operator_refusal,
     refusal,
     string_refusal,
+)
+from .sizes import (
+    COUNTED_ADD_ATTRS,
+    PRIMITIVES,
+    SIZED_ATTRIBUTES,
+    SIZED_NAME,
+    count_refusal,
+    image_refusal,
+    image_size_args,
+    primitive_refusal,
+    pydata_refusal,
 )
 
 MAX_CONSTANT_ITEMS = 10_000_000  # biggest constant repetition / range the AST check lets through
@@ -195,6 +208,9 @@ class _Checker(ast.NodeVisitor):
                             f"range({value})", "loops that long would freeze Blender", SIZE_ADVICE
                         ),
                     )
+        problem = _size_refusal(node)
+        if problem:
+            self.refuse(node, problem)
         if isinstance(func, ast.Name) and func.id in ("bytearray", "bytes") and node.args:
             value = _const_int(node.args[0])
             if value is not None and value > MAX_CONSTANT_ITEMS:
@@ -285,6 +301,75 @@ class _Checker(ast.NodeVisitor):
     visit_TryStar = visit_Try
 
 
+def _constant_args(node: ast.Call) -> tuple[list, dict] | None:
+    """The call's arguments where each is a constant integer (others as ``None``); None when it
+    unpacks ``*args`` or ``**kwargs``."""
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(
+        k.arg is None for k in node.keywords
+    ):
+        return None
+    args = [_const_int(a) if not isinstance(a, ast.Constant) else a.value for a in node.args]
+    return args, {k.arg: _const_int(k.value) for k in node.keywords}
+
+
+def _literal_len(node) -> int | None:
+    """How many items a literal list/tuple or ``[... for _ in range(N)]`` holds, else None."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return len(node.elts)
+    if isinstance(node, (ast.ListComp, ast.GeneratorExp)) and len(node.generators) == 1:
+        it = node.generators[0].iter
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range":
+            bounds = [_const_int(a) for a in it.args]
+            if it.args and None not in bounds and len(bounds) <= 2:
+                start, stop = (0, bounds[0]) if len(bounds) == 1 else bounds
+                return max(stop - start, 0)
+    return None
+
+
+def _size_refusal(node: ast.Call) -> str | None:
+    """The size refusal of a call whose size the constants in it already tell (mesh primitives,
+    ``<mesh>.vertices.add(N)``, ``images.new(name, W, H)``, ``from_pydata``)."""
+    chain = _dotted(node.func) or []
+    func = node.func
+    if not isinstance(func, ast.Attribute):
+        return None
+    constants = _constant_args(node)
+    if constants is None:
+        return None
+    args, kwargs = constants
+    known = {k: v for k, v in kwargs.items() if v is not None}
+    name = ".".join(chain[2:] if chain[:2] == ["bpy", "ops"] else chain[-3:])
+    if name in PRIMITIVES:
+        return primitive_refusal(name, args, known)
+    attr = func.attr
+    owner = func.value.attr if isinstance(func.value, ast.Attribute) else None
+    if attr == "add" and owner in COUNTED_ADD_ATTRS:
+        count = args[0] if args else kwargs.get("count")
+        return count_refusal(owner, count) if count is not None else None
+    if (attr == "new" and owner == "images") or attr == "scale":
+        width, height = image_size_args(args, kwargs)
+        return image_refusal(width, height, "bpy.data.images.new" if attr == "new" else "scale")
+    if attr == "from_pydata":
+        keys = ("vertices", "edges", "faces")
+        given = dict(zip(keys, node.args, strict=False)) | {k.arg: k.value for k in node.keywords}
+        counts = {k: _literal_len(v) or 0 for k, v in given.items() if k in keys}
+        return pydata_refusal(counts)
+    return None
+
+
+class _SizedCalls(ast.NodeTransformer):
+    """Every read of ``.add``/``.new``/``.scale``/``.from_pydata`` goes through
+    ``sizes.sized_attribute`` (``SIZED_NAME`` in the namespace): sized at run time, where the
+    arguments are computed."""
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if node.attr not in SIZED_ATTRIBUTES or not isinstance(node.ctx, ast.Load):
+            return node
+        call = ast.Call(ast.Name(SIZED_NAME, ast.Load()), [node.value, ast.Constant(node.attr)], [])
+        return ast.copy_location(call, node)
+
+
 def _walk_same_function(node):
     """ast.walk without descending into nested functions, lambdas or classes."""
     stack = [node]
@@ -316,8 +401,9 @@ class _NoBaseException(ast.NodeTransformer):
 
 def compile_guarded(code: str) -> types.CodeType:
     """The code object to run: ``code`` with exception handlers that cannot catch the time
-    limit (run ``check_code`` first)."""
-    tree = _NoBaseException().visit(ast.parse(code, filename=CODE_FILENAME))
+    limit and the allocating calls sized at run time (run ``check_code`` first; run it in a
+    ``runtime.namespace()``)."""
+    tree = _SizedCalls().visit(_NoBaseException().visit(ast.parse(code, filename=CODE_FILENAME)))
     ast.fix_missing_locations(tree)
     return compile(tree, CODE_FILENAME, "exec")
 
