@@ -108,6 +108,7 @@ def test_a_new_conversation_reads_the_photo_prefix_of_an_earlier_one(server, pho
     assert second["cache_write_tokens"] == first["cache_write_tokens"] - through_photo
 
 
+@pytest.mark.smoke
 def test_anthropic_conversation_writes_once_then_reads_its_prefix(server, photo):
     p = make_provider("anthropic", model="claude-sonnet-4-6", api_key="k", base_url=server.url)
     usages = []
@@ -165,6 +166,7 @@ def test_the_fake_refuses_more_than_four_breakpoints_as_the_api_does(server):
         )
 
 
+@pytest.mark.smoke
 def test_openai_cached_tokens_are_read_and_priced_at_the_cached_price(server, photo):
     p = make_provider(
         "openai",

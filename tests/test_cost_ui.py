@@ -5,12 +5,14 @@ one (real bpy, the add-on enabled, the panel drawn into a recording layout)."""
 from __future__ import annotations
 
 import bpy
+import pytest
 from ui_support import draw_panel, use_demo
 
 from viga_addon import ui_runtime as rt
 from viga_addon.panels import main_panel as mp
 
 
+@pytest.mark.smoke
 def test_the_panel_estimates_a_run_and_shows_the_cap_field(addon, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     use_demo()

@@ -99,6 +99,7 @@ def test_text_request_carries_the_tools_in_the_system_prompt_and_calls_as_text(p
 
 
 # -- the preflight and the fallback -------------------------------------------------------------
+@pytest.mark.smoke
 def test_preflight_finds_no_tools_and_the_run_goes_on_in_text(server, photo):
     server.reject_tools = True
     server.queue({"text": "Adding a cube.", "tool_calls": [CALL]})
@@ -170,6 +171,7 @@ def test_text_replies_that_never_call_a_tool_fail_the_round(server, photo):
         p.complete(request(photo))
 
 
+@pytest.mark.smoke
 def test_a_server_answering_400_to_everything_is_a_fatal_refusal(server, photo):
     server.reject_all = "model 'llava-typo' not found, try pulling it first"
     with pytest.raises(RequestRefused) as info:
