@@ -210,8 +210,10 @@ class BlenderHost:
             self.process.cancel()
 
     def close(self) -> None:
-        """End the render process (when the run ends, is cancelled, or Blender quits)."""
+        """End the render process (when the run ends, is cancelled, or Blender quits) and drop
+        the undo checkpoints (their temporary files)."""
         self._jobs.clear()
+        self._forget_undo()
         if self.process is not None:
             self.process.close()
 

@@ -31,11 +31,13 @@ references to replaced datablocks die with them: look them up by name after a re
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import itertools
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -491,21 +493,71 @@ def _restore(scene, path: Path, payload: dict, start: float) -> dict:
 
 
 # ----------------------------------------------------------------------------- checkpoints
+# Checkpoint files live in one folder per process, named with its pid: removed when its last
+# checkpoint is discarded and when the process exits; folders of processes that died without
+# (killed, crashed) are swept when the next process makes its first checkpoint.
+CHECKPOINT_PREFIX = "viga_checkpoints_"
 _counter = itertools.count()
 _temp_dir: Path | None = None
+_live: set[Path] = set()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process (or unknown): leave its folder alone
+    return True
+
+
+def sweep_stale_checkpoints(root: str | Path | None = None) -> list[Path]:
+    """Remove the checkpoint folders under ``root`` (the system temp folder) whose process is
+    no longer alive; the removed folders."""
+    root = Path(root or tempfile.gettempdir())
+    swept = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return swept
+    for entry in entries:
+        match = re.fullmatch(re.escape(CHECKPOINT_PREFIX) + r"(\d+)_\w+", entry.name)
+        if not match or not entry.is_dir() or int(match.group(1)) == os.getpid():
+            continue
+        if not _pid_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            swept.append(entry)
+    return swept
 
 
 def _checkpoint_dir() -> Path:
     global _temp_dir
     if _temp_dir is None or not _temp_dir.is_dir():
-        _temp_dir = Path(tempfile.mkdtemp(prefix="viga_checkpoints_"))
+        if _temp_dir is None:
+            sweep_stale_checkpoints()
+        _temp_dir = Path(tempfile.mkdtemp(prefix=f"{CHECKPOINT_PREFIX}{os.getpid()}_"))
     return _temp_dir
+
+
+def remove_checkpoint_dir() -> None:
+    """Delete this process's checkpoint folder and every checkpoint in it (at exit; a later
+    checkpoint makes a new one)."""
+    global _temp_dir
+    if _temp_dir is not None:
+        shutil.rmtree(_temp_dir, ignore_errors=True)
+    _temp_dir = None
+    _live.clear()
+
+
+atexit.register(remove_checkpoint_dir)
 
 
 @dataclass
 class Checkpoint:
     """A scene state: content in a temporary .blend, the rest (settings ...) in memory.
-    ``rollback`` restores it (as often as needed), ``discard`` deletes the file."""
+    ``rollback`` restores it (as often as needed), ``discard`` deletes the file (and the
+    process's checkpoint folder with the last one)."""
 
     path: Path
     payload: dict
@@ -514,13 +566,21 @@ class Checkpoint:
     def discard(self) -> None:
         """Delete the temporary file (safe to call twice)."""
         self.path.unlink(missing_ok=True)
+        _live.discard(self.path)
+        if not _live and _temp_dir is not None and self.path.parent == _temp_dir:
+            remove_checkpoint_dir()
 
 
 def checkpoint(scene=None) -> Checkpoint:
     """Save the scene state for a later ``rollback`` (the cheap path used by execute_code)."""
     start = time.perf_counter()
     path = _checkpoint_dir() / f"checkpoint_{os.getpid()}_{next(_counter)}.blend"
-    payload = _write_blend(scene or bpy.context.scene, path)
+    _live.add(path)
+    try:
+        payload = _write_blend(scene or bpy.context.scene, path)
+    except BaseException:
+        _live.discard(path)
+        raise
     return Checkpoint(path=path, payload=payload, seconds=time.perf_counter() - start)
 
 
