@@ -42,7 +42,8 @@ def test_idle_without_an_image(addon):
     assert "viga.use_demo_photo" in shown.buttons()
     run = shown.button_items("viga.run")
     assert len(run) == 1 and not run[0]["enabled"]  # Reconstruct is greyed out
-    assert "No run yet" in text and "Nothing running" in text and "No verdict yet" in text
+    assert "Planned stages (Match skips init):" in text  # each stage with its budget
+    assert "Nothing running" in text and "No verdict yet" in text
 
 
 @pytest.mark.smoke

@@ -65,6 +65,43 @@ class VIGA_SceneProperties(bpy.types.PropertyGroup):
         max=1000,
         description="How many small renders the refiner may spend (30-60 is a good range)",
     )
+    # the stages a run runs (the Stages panel before a run; Match leaves init out)
+    stage_init: bpy.props.BoolProperty(name="Init", default=True)
+    stage_geometry: bpy.props.BoolProperty(name="Geometry", default=True)
+    stage_material: bpy.props.BoolProperty(name="Material", default=True)
+    stage_composition: bpy.props.BoolProperty(name="Composition", default=True)
+    stage_lighting: bpy.props.BoolProperty(name="Lighting", default=True)
+    stage_camera: bpy.props.BoolProperty(name="Camera", default=True)
+    # Match this scene to the photo (operators/match.py)
+    match_lock: bpy.props.EnumProperty(
+        name="Edit",
+        items=(
+            ("NONE", "Whole scene", "Every object may change"),
+            ("SELECTED", "Selected objects", "Only the selected objects may change"),
+            ("COLLECTION", "One collection", "Only the objects of one collection may change"),
+        ),
+        default="NONE",
+        description="What the run may change; everything else is locked",
+    )
+    match_collection: bpy.props.PointerProperty(
+        name="Collection", type=bpy.types.Collection, description="The collection that may change"
+    )
+    match_allow_add_remove: bpy.props.BoolProperty(
+        name="Allow adding and removing objects",
+        default=False,
+        description="Off: every object stays, under its own name",
+    )
+
+
+def chosen_stages(props, edit: bool = False) -> tuple[str, ...] | None:
+    """The stages ticked in the Stages panel (None: all of a reconstruction); an edit run
+    never runs init."""
+    from .agent.scene_edit import EDIT_STAGES
+    from .stages import STAGE_NAMES
+
+    names = EDIT_STAGES if edit else STAGE_NAMES
+    ticked = tuple(n for n in names if getattr(props, f"stage_{n}", True))
+    return None if ticked == STAGE_NAMES else ticked
 
 
 CLASSES = (VIGA_SceneProperties,)

@@ -74,13 +74,15 @@ SCRIPT = {
 }
 
 
-def build_scene(perturb: bool = True) -> None:
-    """Replace the open file with the demo scene (perturbed unless ``perturb`` is False).
-    Runs the add-on's own demo code (not model code), at the photo's aspect ratio."""
+def build_scene(perturb: bool = True, reset: bool = True) -> None:
+    """Build the demo scene (perturbed unless ``perturb`` is False) in a new empty file
+    (``reset``; else in the current, empty, scene). Runs the add-on's own demo code (not
+    model code), at the photo's aspect ratio."""
     import bpy
     from mathutils import Vector
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    if reset:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
     code = tabletop.TRUTH + (PERTURB if perturb else "")
     with warnings.catch_warnings():  # the demo's use_nodes lines warn in 5.x, work in 4.2
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -2,10 +2,11 @@
 
 pump (run, resume, pause, step, cancel: the modal pump of Session.step), review (approve /
 skip / open code), stages (revert / rerun / skip a stage), files (run folder, render, demo
-photo), runs_root (the folder of all runs), refine (the panel's Refine button). May import bpy, ui_runtime, launch and agent/.
+photo), runs_root (the folder of all runs), refine (the panel's Refine button), match (Match
+this scene to the photo, Put Back). May import bpy, ui_runtime, launch and agent/.
 """
 
-from . import files, pump, refine, review, runs_root, stages
+from . import files, match, pump, refine, review, runs_root, stages
 
 CLASSES = (
     *runs_root.CLASSES,
@@ -14,6 +15,7 @@ CLASSES = (
     *review.CLASSES,
     *files.CLASSES,
     *refine.CLASSES,
+    *match.CLASSES,
 )
 
 

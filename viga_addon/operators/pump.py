@@ -17,6 +17,7 @@ import bpy
 from .. import ui_runtime as rt
 from ..agent.session import StepKind
 from ..agent.state import Phase, RunStatus
+from ..properties import chosen_stages
 
 
 class RunPump:
@@ -150,8 +151,9 @@ def _run_scene(context, name: str):
     return new
 
 
-def start_run(op, context):
-    """Validate the inputs and open the run; returns the LiveRun or None (reported)."""
+def start_run(op, context, edit=None):
+    """Validate the inputs and open the run; returns the LiveRun or None (reported).
+    ``edit``: a SceneEdit: the run edits the current scene (operators/match.py)."""
     from ..agent.photo import PhotoError
     from ..agent.providers.errors import ProviderError
     from ..launch import open_run
@@ -175,8 +177,14 @@ def start_run(op, context):
         provider=choice.provider,
         base_url=choice.base_url,
         model=None if choice.provider == "scripted" else choice.model,
+        stages=chosen_stages(context.scene.viga, edit=edit is not None),
     )
+    if not settings.stages and settings.stages is not None:
+        op.report({"ERROR"}, "Tick at least one stage in the Stages panel.")
+        return None
     opts = rt.scripted_options(p) if choice.provider == "scripted" else {}
+    if edit is not None and choice.provider == "scripted":
+        opts = rt.scripted_options(p, edit=True)
     try:
         opened = open_run(
             settings,
@@ -185,6 +193,7 @@ def start_run(op, context):
             name=Path(choice.photo).stem,
             api_key=choice.key,
             worker_opts=opts,
+            edit=edit,
         )
     except ProviderError as e:
         op.report({"ERROR"}, str(e))
@@ -196,7 +205,7 @@ def start_run(op, context):
         op.report({"ERROR"}, f"Cannot write the run folder under {runs_root(context)}: {e}")
         return None
     source = context.scene
-    scene = _run_scene(context, Path(choice.photo).stem)
+    scene = source if edit is not None else _run_scene(context, Path(choice.photo).stem)
     if live is not None:  # a finished run's leftovers
         live.close_processes()
     live = rt.LiveRun.of(opened, scene)

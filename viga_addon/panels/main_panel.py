@@ -13,6 +13,7 @@ from pathlib import Path
 import bpy
 
 from .. import ui_runtime as rt
+from . import match_draw
 
 STATUS_ICONS = {
     "waiting": "TIME",
@@ -220,6 +221,7 @@ def _draw_controls(layout, context, props, live, progress) -> None:
         other = rt.any_live_run()
         row.enabled = rt.choose(context).ok and not rt.run_is_going(other)
         row.operator("viga.run", icon="PLAY")
+        match_draw.draw_match(col, context, row.enabled)
         return
     status = live.status
     row = col.row(align=True)
@@ -280,6 +282,7 @@ def _draw_controls(layout, context, props, live, progress) -> None:
         sub = row.row()
         sub.enabled = rt.choose(context).ok
         sub.operator("viga.run", text="New Run", icon="FILE_REFRESH")
+    match_draw.draw_put_back(col, live)
     if live.error:
         box = col.box()
         box.alert = True
@@ -294,7 +297,7 @@ def _draw_controls(layout, context, props, live, progress) -> None:
 def draw_stages(layout, context) -> None:
     live, progress = _view(context)
     if not progress:
-        layout.label(text="No run yet")
+        match_draw.draw_planned_stages(layout, context)
         return
     col = layout.column(align=True)
     for row_info in progress.stages:
