@@ -1,11 +1,13 @@
-"""Snapshot and revert time as the scene grows: 10, 100 and 1,000 objects.
+"""Snapshot and revert time as the scene grows: 500, 1,000 and 2,000 objects.
 
 Times viga_addon.tools.snapshot's public calls on scenes of N objects (own mesh and one of 20
 materials each, a light and a camera): ``snapshot`` (stage/round snapshot file), ``restore``
-(back to it after a change), ``checkpoint`` + ``rollback`` (execute_code's undo path). The
-scaling exponent k fits time ∝ N^k between 100 and 1,000 objects (k = 1: linear).
+(back to it after a change), ``checkpoint`` + ``rollback`` (execute_code's undo path), and of
+the restore the share spent appending the saved content (Blender's ``libraries.load``, where
+the superlinear cost lies). The scaling exponent k fits time ∝ N^k between the last two sizes
+(k = 1: linear).
 
-    .venv/bin/python bench/snapshot_scale_bench.py [--sizes 10,100,1000] [--reps 3]
+    .venv/bin/python bench/snapshot_scale_bench.py [--sizes 500,1000,2000] [--reps 1]
 
 Prints a Markdown table and, last, a line ``RESULT {json}``.
 """
@@ -83,7 +85,18 @@ def measure(count: int, reps: int, tmp: Path) -> dict:
 
     build_scene(count)
     before = fingerprint()
-    times = {"snapshot": [], "restore": [], "checkpoint": [], "rollback": []}
+    times = {"snapshot": [], "restore": [], "append": [], "checkpoint": [], "rollback": []}
+    original_append = snap._append
+
+    def timed_append(*args):
+        t0 = time.perf_counter()
+        try:
+            return original_append(*args)
+        finally:
+            appended.append(time.perf_counter() - t0)
+
+    appended: list[float] = []
+    snap._append = timed_append
     for i in range(reps):
         t0 = time.perf_counter()
         r = snap.snapshot(f"s{count}_{i}", tmp)
@@ -91,8 +104,10 @@ def measure(count: int, reps: int, tmp: Path) -> dict:
         assert r["ok"], r
         change_scene()
         t0 = time.perf_counter()
+        appended.clear()
         rr = snap.restore(r["path"])
         times["restore"].append(time.perf_counter() - t0)
+        times["append"].append(sum(appended))
         if not rr.get("ok") or fingerprint() != before:
             raise RuntimeError(f"restore at {count} objects did not bring the scene back: {rr}")
         t0 = time.perf_counter()
@@ -105,13 +120,14 @@ def measure(count: int, reps: int, tmp: Path) -> dict:
         handle.discard()
         if not rb.get("ok") or fingerprint() != before:
             raise RuntimeError(f"rollback at {count} objects did not bring the scene back: {rb}")
+    snap._append = original_append
     return {k: common.median(v) for k, v in times.items()}
 
 
 def main() -> dict:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="10,100,1000")
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--sizes", default="500,1000,2000")
+    ap.add_argument("--reps", type=int, default=1)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="viga-bench-"))
@@ -129,7 +145,7 @@ def main() -> dict:
 
 def markdown(r: dict) -> str:
     ms = lambda v: f"{1000 * v:.0f} ms" if v >= 0.01 else f"{1000 * v:.1f} ms"  # noqa: E731
-    keys = ("snapshot", "restore", "checkpoint", "rollback")
+    keys = ("snapshot", "restore", "append", "checkpoint", "rollback")
     rows = [[f"{int(n):,}", *(ms(t[k]) for k in keys)] for n, t in r["sizes"].items()]
     if "exponent" in r:
         rows.append(
@@ -140,6 +156,7 @@ def markdown(r: dict) -> str:
             "objects",
             "snapshot (write .blend)",
             "restore after a change",
+            "of which append",
             "checkpoint (execute_code undo)",
             "rollback",
         ],
