@@ -165,6 +165,7 @@ def _limited_host(**limits):
     return host
 
 
+@pytest.mark.smoke
 def test_locked_objects_are_rolled_back_and_named(demo_scene):
     host = _limited_host(lock_objects=["red_ball"])
     before = fingerprint.capture()
