@@ -249,3 +249,16 @@ def test_limits_survive_json(demo_scene):
     assert scope.EditLimits.from_json(limits.to_json()) == limits
     assert ("objects", "blue_box") in limits.locked
     assert ("objects", "red_ball") not in limits.locked
+
+
+def test_refined_values_on_a_locked_object_are_refused(demo_scene):
+    from viga_addon.tools.render_process import jobs
+
+    host = _limited_host(lock_objects=["red_ball"])
+    before = host._limits_before()
+    jobs.apply_values({"object:red_ball.location": [-1.0, 0.5, 0.6]})
+    host._check_limits(before)  # the open object: fine
+    before = host._limits_before()
+    jobs.apply_values({"object:blue_box.location": [0.0, 0.0, 0.5]})
+    with pytest.raises(ValueError, match="blue_box"):
+        host._check_limits(before)

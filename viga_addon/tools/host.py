@@ -387,7 +387,9 @@ class BlenderHost:
             result = reply.get("result") or {"ok": False, "error": reply.get("error")}
             if result.get("ok") and result.get("improved"):
                 try:
+                    before = self._limits_before()
                     jobs.apply_values(reply.get("values") or {})
+                    self._check_limits(before)
                 except ValueError as exc:
                     snapshot.rollback(handle)
                     handle.discard()
@@ -523,6 +525,25 @@ class BlenderHost:
         from . import scene_graph
 
         return scene_graph.describe(lock_objects, lock_collection, allow_add_remove)
+
+    def _limits_before(self):
+        """A capture to check the edit limits against (None when the run has none)."""
+        if self.edit_limits is None:
+            return None
+        from . import fingerprint
+
+        return fingerprint.capture()
+
+    def _check_limits(self, before) -> None:
+        """ValueError (the caller rolls back) when what changed since ``before`` touches what
+        the edit limits lock: the refiner's values go through the same check as model code."""
+        if before is None:
+            return
+        from . import scene_graph
+
+        message = scene_graph.limit_message(before, self.edit_limits)
+        if message:
+            raise ValueError(f"Refused: {message}")
 
     def tool_set_edit_limits(self, limits: dict | None = None) -> dict:
         from .scope import EditLimits

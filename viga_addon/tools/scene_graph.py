@@ -197,3 +197,14 @@ def describe(
         "originals": sorted(o.name for o in scene.objects),
         "limits": limits.to_json(),
     }
+
+
+def limit_message(before: Any, limits: EditLimits) -> str | None:
+    """What changed since the capture ``before`` that ``limits`` lock, in words (None: nothing;
+    the check the refiner's values get)."""
+    from . import fingerprint, scope
+
+    allowed = scope.LimitedScope(scope.SCOPES_ALL, limits)
+    found = scope.changes(fingerprint.diff(before, fingerprint.capture()))
+    hit = scope.out_of_scope(found, allowed)
+    return scope.describe(hit, allowed, "refine_parameters") if hit else None
