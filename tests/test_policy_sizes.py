@@ -160,3 +160,24 @@ def test_a_refused_snippet_leaves_blender_alive(name):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "RESULT False True" in done.stdout, done.stdout + done.stderr[-2000:]
     assert "ALIVE True 1" in done.stdout
+
+
+def test_subdivide_in_edit_mode_is_sized_by_the_mesh_it_cuts(empty_scene):
+    code = textwrap.dedent(
+        """
+        bpy.ops.mesh.primitive_grid_add(x_subdivisions=100, y_subdivisions=100)
+        bpy.ops.object.mode_set(mode='EDIT')
+        bpy.ops.mesh.select_all(action='SELECT')
+        cuts = {cuts}
+        bpy.ops.mesh.subdivide(number_cuts=cuts)
+        bpy.ops.object.mode_set(mode='OBJECT')
+        """
+    )
+    small = execute_code(code.format(cuts=2))
+    assert small["ok"], small
+    assert len(bpy.data.objects["Grid"].data.polygons) == 100 * 100 * 9
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    result = execute_code(code.format(cuts=60))  # 10,000 faces x 61^2: about 37 million
+    assert result["ok"] is False and result.get("refused"), result
+    assert "number_cuts=60" in result["error"] and f"{CAP:,}" in result["error"]
+    assert bpy.context.mode == "OBJECT" and not bpy.data.objects

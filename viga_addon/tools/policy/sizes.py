@@ -214,9 +214,40 @@ def _checked(func: Callable, check: Callable[..., str | None]) -> Callable:
     return sized
 
 
+def _edit_faces() -> int:
+    """Faces of the mesh in Edit Mode (as last synced), 0 when none."""
+    import bpy
+
+    obj = bpy.context.edit_object
+    data = getattr(obj, "data", None)
+    return len(getattr(data, "polygons", ()) or ())
+
+
+def subdivide_refusal(faces: int, number_cuts: object = 1) -> str | None:
+    """The refusal of ``bpy.ops.mesh.subdivide(number_cuts=...)`` on a mesh of ``faces`` faces
+    above the cap (each face becomes (cuts + 1)^2), else None."""
+    cuts = _as_int(number_cuts)
+    if cuts is None:
+        return None
+    count = max(faces, 1) * (max(cuts, 0) + 1) ** 2
+    if count <= MAX_ESTIMATED_FACES:
+        return None
+    return _too_big(
+        f"bpy.ops.mesh.subdivide(number_cuts={cuts}) on a mesh of {faces:,} faces",
+        count,
+        "faces",
+        "Use fewer cuts, subdivide only a selection, or add a Subdivision Surface modifier.",
+    )
+
+
 def sized_function(name: str, func: Callable) -> Callable:
     """``func`` (the operator or bmesh.ops function ``name``) sized before each call when
-    ``PRIMITIVES`` knows it; else ``func`` itself."""
+    ``PRIMITIVES`` knows it (and ``mesh.subdivide``, from the mesh in Edit Mode); else ``func``
+    itself."""
+    if name == "mesh.subdivide":
+        return _checked(
+            func, lambda *a, **k: subdivide_refusal(_edit_faces(), k.get("number_cuts", 1))
+        )
     if name not in PRIMITIVES:
         return func
     return _checked(func, lambda *args, **kwargs: primitive_refusal(name, args, kwargs))
