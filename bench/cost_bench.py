@@ -3,7 +3,8 @@ Claude Opus 4.7 and GPT-5, side by side in one run.
 
 The requests are recorded, not modelled: the offline demo's replies drive a full default run
 (every stage at its default budget, 4 init rollouts, default image and render sizes; 1 render
-sample, which changes no request) through the real anthropic and openai SDKs against the fake
+sample, which changes no request) of the demo photo enlarged to PHOTO_SIDE px on its long side
+(a camera photo, where the bundled 320 px one would understate every request's image) through the real anthropic and openai SDKs against the fake
 server (tests/fake_model_server.py); every request body is kept as the SDK sent it. Usage is
 then computed per request by tests/cache_model.py, the model the fake server itself reports:
 
@@ -37,6 +38,7 @@ import common  # noqa: E402
 
 sys.path.insert(0, str(common.ROOT / "tests"))
 
+PHOTO_SIDE = 1600  # px, long side of the reference: what a phone or camera photo is sent as
 OUTPUT_TEXT = 400  # tokens of text a model writes before its tool call (an assumption)
 # the shortest prefix each model caches (Anthropic's documented minimums: Sonnet 1,024;
 # Opus 4.5 and later 4,096 — taken for Opus 4.7)
@@ -47,13 +49,32 @@ MODELS = (
 )
 
 
-def record(wire: str, runs: Path, rollouts: int) -> tuple[list[dict], list[dict], dict]:
+def photo(tmp: Path, side: int) -> Path:
+    """The demo photo enlarged to ``side`` px on its long side."""
+    from PIL import Image
+
+    from viga_addon.demo import tabletop
+
+    with Image.open(tabletop.PHOTO) as img:
+        scale = side / max(img.size)
+        big = img.convert("RGB").resize((round(img.width * scale), round(img.height * scale)))
+    path = tmp / "photo.png"
+    big.save(path)
+    return path
+
+
+def record(
+    wire: str, runs: Path, rollouts: int, reference: Path
+) -> tuple[list[dict], list[dict], dict]:
     """The request bodies of one full default run on ``wire``, the replies, and run facts."""
+    import bpy
     from fake_model_server import fake_server
     from pipeline_helpers import demo_script, flatten_script
 
+    from viga_addon.agent.session import Session
     from viga_addon.agent.worker import ModelWorker
     from viga_addon.stages import STAGE_NAMES
+    from viga_addon.tools.host import BlenderHost
 
     replies = flatten_script(demo_script(), STAGE_NAMES, budgets={"init": rollouts})
     with fake_server() as server:
@@ -68,11 +89,14 @@ def record(wire: str, runs: Path, rollouts: int) -> tuple[list[dict], list[dict]
         )
         settings = {
             "provider": wire,
+            "render_device": "cpu",
             "rollouts": rollouts,
             "preview_samples": 1,
             "final_samples": 1,
         }
-        session, worker = common.scripted_session(runs / wire, settings, client=worker)
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        host = BlenderHost(render_device="cpu", preview_size=256, preview_samples=1)
+        session = Session.create(reference, runs / wire, host, worker, settings)
         try:
             status = session.run_to_end()
         finally:
@@ -101,6 +125,7 @@ def price(model: str, wire: str, minimum: int, bodies: list[dict], replies: list
 
     cache = CacheModel(wire, min_tokens=minimum)
     out = {"with": 0.0, "without": 0.0, "input": 0, "read": 0, "write": 0, "output": 0}
+    sizes = []
     for body, reply in zip(bodies, replies, strict=True):
         answer = {k: reply.get(k) for k in ("text", "tool_calls") if reply.get(k)}
         output = len(json.dumps(answer)) // 4 + OUTPUT_TEXT
@@ -113,21 +138,25 @@ def price(model: str, wire: str, minimum: int, bodies: list[dict], replies: list
             model, {"input_tokens": plain, "output_tokens": output}
         )
         out["input"] += plain
+        sizes.append(plain)
         out["read"] += usage["cache_read_tokens"]
         out["write"] += usage["cache_write_tokens"]
         out["output"] += output
     out["ratio"] = out["with"] / out["without"] if out["without"] else 0.0
+    out["request_tokens"] = {"min": min(sizes), "mean": sum(sizes) // len(sizes), "max": max(sizes)}
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rollouts", type=int, default=4)
+    parser.add_argument("--photo-side", type=int, default=PHOTO_SIDE)
     args = parser.parse_args()
     recorded = {}
     with tempfile.TemporaryDirectory() as tmp:
+        reference = photo(Path(tmp), args.photo_side)
         for wire in ("anthropic", "openai"):
-            recorded[wire] = record(wire, Path(tmp), args.rollouts)
+            recorded[wire] = record(wire, Path(tmp), args.rollouts, reference)
     rows, result = [], {}
     for label, wire, model, minimum in MODELS:
         bodies, replies, facts = recorded[wire]
@@ -144,6 +173,16 @@ def main() -> int:
     )
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    from viga_addon.agent.settings import Settings
+    from viga_addon.agent.spending import estimate_run
+
+    for label, wire, model, _minimum in MODELS:
+        estimate = estimate_run(Settings(provider=wire, model=model)).text()
+        sizes = result[model]["request_tokens"]
+        print(
+            f"\n{label}: input per request {sizes['min']:,}–{sizes['max']:,} tokens "
+            f"(mean {sizes['mean']:,}); the pre-run estimate says {estimate}"
+        )
     facts = recorded["anthropic"][2]
     print(f"\nrun: {facts['status']}, rounds per stage {facts['rounds']}")
     sonnet = result["claude-sonnet-4-6"]

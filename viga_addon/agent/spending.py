@@ -19,16 +19,16 @@ from .settings import Settings
 from .state import RunState
 
 IMAGE_TOKENS = 1600  # a photo-sized image as Claude counts it (1568 px long side); GPT: fewer
-OUTPUT_GUESS = 900  # output tokens of a turn before any has been seen (a tool call with code)
+OUTPUT_GUESS = 500  # output tokens of a turn before any has been seen (a tool call with code)
 
-# The per-request shape of a default run, measured with bench/cost_bench.py from the demo
-# run's recorded requests (tokens): the fixed text (system prompt, tools), the pinned first
-# message, what each later turn adds, and output per request.
-FIXED_TOKENS = 2_600
-PINNED_TOKENS = 2_700
-TURN_TOKENS = 900
-TURNS = {"generator": (2, 5), "verifier": (2, 3)}  # (few, many) requests of a round
-CACHED_SHARE = 0.8  # of a request's input read from the cache, where caching works
+# The per-request shape of a default run, measured with bench/cost_bench.py from a recorded
+# full run (1,600 px photo; Claude's token counts): the fixed text (system prompt, tools), the
+# pinned first message, what each later turn adds (requests ran 4.3-6.1k tokens, 5.4k mean).
+FIXED_TOKENS = 2_300
+PINNED_TOKENS = 2_000
+TURN_TOKENS = 500
+TURNS = {"generator": (3, 6), "verifier": (1, 3)}  # (few, many) requests of a round
+CACHED_SHARE = 0.65  # of a request's input read from the cache (measured: 151k of 231k)
 
 
 @dataclass(frozen=True)
