@@ -149,3 +149,15 @@ def test_bad_choices_are_refused_before_any_render(sun_task, problem):
     assert errors
     assert refine_op.job_for(bpy.context.scene) is None
     assert bpy.data.objects["Sun"].data.energy == pytest.approx(9.0)
+
+
+def test_switching_scene_midway_stops_and_puts_the_scene_back(sun_task):
+    op, context = Harness(), window_context()
+    op.invoke(context, event("NOTHING"))
+    for _ in range(3):
+        op.modal(context, event("TIMER"))
+    context.scene = bpy.data.scenes.new("Other")
+    assert op.modal(context, event("TIMER")) == {"CANCELLED"}
+    assert bpy.data.objects["Sun"].data.energy == pytest.approx(9.0)
+    assert refine_op.JOBS == {}
+    assert context.window_manager.timers == []

@@ -190,7 +190,13 @@ class VIGA_OT_refine(bpy.types.Operator):
 
     def modal(self, context, event):
         job = getattr(self, "_job", None)
-        if job is None or job_for(context.scene) is not job:
+        if job is None or JOBS.get(job.scene) is not job:
+            return {"CANCELLED"}
+        if context.scene is None or context.scene.name != job.scene:
+            # the window shows another scene now: renders would be of that one
+            abandon_job(job)
+            self._end(context)
+            self.report({"WARNING"}, f"Refinement stopped: scene {job.scene!r} left; put back")
             return {"CANCELLED"}
         if event.type == "ESC" and event.value == "PRESS":
             job.stop = True  # the next step ends the search and keeps the best state
