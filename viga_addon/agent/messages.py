@@ -8,10 +8,12 @@ Part      {"type": "text", "text": str}
                                                                                     (user only)
 Tool      {"name": str, "description": str, "parameters": <JSON schema of an object>}
 Request   {"system": str, "messages": [Message], "tools": [Tool], "max_tokens": int,
-           "meta": {"stage": str, "role": "generator" | "verifier", "round": int, "turn": int}}
+           "meta": {"stage": str, "role": "generator" | "verifier", "round": int, "turn": int},
+           "conversation": str (a cache key per conversation; OpenAI's prompt_cache_key)}
 Response  {"text": str, "tool_calls": [{"id", "name", "arguments"}], "stop_reason": str,
-           "model": str, "usage": {"input_tokens": int, "output_tokens": int, "images": int},
-           "cost_usd": float}
+           "model": str, "usage": {"input_tokens": int (uncached), "cache_write_tokens": int,
+           "cache_read_tokens": int, "output_tokens": int, "images": int}, "cost_usd": float,
+           "protocol": "native" | "text" (how the tools went: providers/text_protocol.py)}
 """
 
 from __future__ import annotations
