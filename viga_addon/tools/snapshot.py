@@ -13,8 +13,15 @@ master collection, and the names of every local datablock that existed when the 
 taken.
 
 ``restore`` keeps the Scene datablock itself (so windows, a running modal operator and anything
-holding ``context.scene`` stay valid), removes the scene's current content, appends the saved
-content with ``libraries.load(link=False)`` under its exact names, and copies the settings back.
+holding ``context.scene`` stay valid) and copies the settings back. The content is brought back
+in linear time: the payload holds a digest of every datablock as written to the file
+(tools/snapshot_blocks.py), the scene is written once more as it is now, and only the
+datablocks whose digest differs, or that are gone, are appended (``libraries.load(link=False)``,
+which costs more than linearly in what it appends), replacing the old versions under their
+exact names (tools/snapshot_delta.py); what was created since is removed. Unchanged datablocks
+stay the same ones. Without digests (older snapshots) or whenever the changed-only path cannot
+be sure to be exact, the full restore runs: remove the scene's current content, append all the
+saved content.
 
 Datablocks the scene does not use are left alone, with two exceptions, both about keeping names
 exact and leaving nothing stale behind:
@@ -45,7 +52,8 @@ from pathlib import Path
 
 import bpy
 
-from . import rna
+from . import rna, snapshot_delta
+from .snapshot_delta import drop_library, merge_dragged_in
 
 SIDECAR_SUFFIX = ".snapshot.json"
 PAYLOAD_VERSION = 1
@@ -202,8 +210,15 @@ def snapshot(name: str, directory: str | Path, scene=None) -> dict:
 
 
 def _write_blend(scene, path: Path) -> dict:
-    """Write the scene's content to ``path`` and return the payload describing the rest."""
+    """Write the scene's content to ``path`` and return the payload describing the rest, with
+    the digest of each datablock written (what a restore compares to bring back only changes)."""
     payload = _build_payload(scene)
+    _write_roots(scene, path)
+    payload["digests"] = snapshot_delta.file_digests(path, CONTENT_TYPES)
+    return payload
+
+
+def _write_roots(scene, path: Path) -> None:
     roots = _scene_roots(scene)
     placeholder = None
     if not roots:  # libraries.write of nothing crashes Blender 4.2; an empty scene is cheap anyway
@@ -223,7 +238,6 @@ def _write_blend(scene, path: Path) -> dict:
     finally:
         if placeholder is not None:
             bpy.data.texts.remove(placeholder)
-    return payload
 
 
 # ----------------------------------------------------------------------------- restore
@@ -236,14 +250,6 @@ def _resolve(name_or_path, directory) -> Path:
     if candidate.suffix == ".blend" or directory is None:
         return candidate if candidate.suffix == ".blend" else candidate.with_suffix(".blend")
     return Path(directory) / f"{name_or_path}.blend"
-
-
-def _drop_library(path: Path) -> None:
-    """``libraries.load(link=False)`` leaves a Library entry pointing at the file: remove it."""
-    target = os.path.normcase(os.path.abspath(path))
-    for lib in list(bpy.data.libraries):
-        if os.path.normcase(os.path.abspath(bpy.path.abspath(lib.filepath))) == target:
-            bpy.data.libraries.remove(lib)
 
 
 def _read_sidecar(path: Path) -> dict:
@@ -270,7 +276,7 @@ def _names_in_file(path: Path) -> dict:
     """The names of every content datablock in the file, per type."""
     with bpy.data.libraries.load(str(path), link=False) as (src, _dst):
         in_file = {t: set(getattr(src, t)) for t in CONTENT_TYPES if hasattr(src, t)}
-    _drop_library(path)
+    drop_library(path)
     return in_file
 
 
@@ -329,51 +335,8 @@ def _remove_new_scenes(scene, payload: dict) -> None:
             bpy.data.scenes.remove(other)
 
 
-# Standalone datablocks outside the scene content that an appended one may drag in (a driver's
-# target scene, a Text in a custom property, a sound ...). Shape keys are not here: they belong to
-# their mesh and are legitimately new with it.
-_DRAGGED_IN_TYPES = tuple(
-    t
-    for t in (
-        "scenes",
-        "texts",
-        "brushes",
-        "sounds",
-        "palettes",
-        "movieclips",
-        "masks",
-        "linestyles",
-        "cache_files",
-        "paint_curves",
-    )
-    if hasattr(bpy.data, t)
-)
-
-
-_SUFFIX = re.compile(r"\.\d{3,}$")
-
-
-def _merge_dragged_in(scene, before: dict, saved_scene_name: str) -> None:
-    """Datablocks outside the scene content that came along with the append are copies of ones
-    we already have ("Scene.001", "notes.py.001"): point their users at the original, drop them."""
-    dupes = []
-    for attr, known in before.items():
-        collection = getattr(bpy.data, attr)
-        for new in [i for i in collection if i.library is None and i.as_pointer() not in known]:
-            base = _SUFFIX.sub("", new.name)
-            if attr == "scenes" and base == saved_scene_name:
-                original = scene
-            else:
-                original = collection.get(base)
-            if original is not None and original != new and original.library is None:
-                new.user_remap(original)
-                dupes.append(new)
-    if dupes:
-        bpy.data.batch_remove(dupes)
-
-
 def _append(scene, path: Path, payload: dict) -> None:
-    before = {attr: {i.as_pointer() for i in getattr(bpy.data, attr)} for attr in _DRAGGED_IN_TYPES}
+    before = snapshot_delta.dragged_in_before()
     objects = list(payload["master_objects"])
     if payload["camera"] and payload["camera"] not in objects:
         objects.append(payload["camera"])
@@ -381,8 +344,8 @@ def _append(scene, path: Path, payload: dict) -> None:
         dst.collections = list(payload["master_collections"])
         dst.objects = objects
         dst.worlds = [payload["world"]] if payload["world"] else []
-    _drop_library(path)
-    _merge_dragged_in(scene, before, payload["scene_name"])
+    drop_library(path)
+    merge_dragged_in(scene, before, payload["scene_name"])
     for coll in dst.collections:
         if coll is not None:
             scene.collection.children.link(coll)
@@ -393,6 +356,27 @@ def _append(scene, path: Path, payload: dict) -> None:
     scene.world = dst.worlds[0] if dst.worlds else None
     camera = payload["camera"]
     scene.camera = (by_name.get(camera) or _local(bpy.data.objects, camera)) if camera else None
+
+
+def _restore_changed(scene, path: Path, payload: dict) -> int:
+    """Bring back only the datablocks that changed since the snapshot (tools/snapshot_delta.py);
+    the number appended. Raises ``Fallback`` when that cannot be exact."""
+    current = path.with_name(f".now.{os.getpid()}.{path.stem}.blend")
+    try:
+        _write_roots(scene, current)
+        now = snapshot_delta.file_digests(current, CONTENT_TYPES)
+    finally:
+        current.unlink(missing_ok=True)
+    delta = snapshot_delta.plan(payload["digests"], now, CONTENT_TYPES)
+    existing = {t: set(v) for t, v in payload["existing"].items()}
+    created = [
+        c for c in scene.collection.children_recursive if c.name not in existing["collections"]
+    ]
+    created += [o for o in scene.objects if o.name not in existing["objects"]]
+    bpy.data.batch_remove({i for i in created if i.library is None})
+    appended = snapshot_delta.bring_back(scene, path, delta, payload["scene_name"], CONTENT_TYPES)
+    snapshot_delta.link_master(scene, payload)
+    return appended
 
 
 def _local(collection, name):
@@ -460,7 +444,8 @@ def restore(name_or_path, directory=None, scene=None) -> dict:
     ``name_or_path`` is a snapshot name looked up in ``directory`` or a path to the .blend.
     The Scene datablock is kept (its content is swapped), so this works headless and while a
     modal operator is running. Returns {"ok", "path", "seconds"} and, when some setting could
-    not be set back, "unrestored_settings"; {"ok": False, "error"} when there is no usable
+    not be set back, "unrestored_settings"; "appended": how many datablocks came back from the
+    file ("all": the full restore ran). {"ok": False, "error"} when there is no usable
     snapshot (the scene is then left untouched).
     """
     start = time.perf_counter()
@@ -475,10 +460,16 @@ def restore(name_or_path, directory=None, scene=None) -> dict:
 
 
 def _restore(scene, path: Path, payload: dict, start: float) -> dict:
-    in_file = _names_in_file(path)
     ensure_object_mode()
-    _remove_replaced(scene, payload, in_file)
-    _append(scene, path, payload)
+    appended = None
+    if payload.get("digests"):
+        try:
+            appended = _restore_changed(scene, path, payload)
+        except Exception:  # noqa: BLE001 - Fallback or anything unexpected: restore it all
+            appended = None
+    if appended is None:
+        _remove_replaced(scene, payload, _names_in_file(path))
+        _append(scene, path, payload)
     _remove_new_orphans(payload)
     _remove_new_scenes(scene, payload)
     _apply_view_layers(scene, payload["view_layers"])
@@ -487,6 +478,7 @@ def _restore(scene, path: Path, payload: dict, start: float) -> dict:
         scene.name = payload["scene_name"]
     bpy.context.view_layer.update()
     result = {"ok": True, "path": str(path), "seconds": time.perf_counter() - start}
+    result["appended"] = "all" if appended is None else appended
     if failures:
         result["unrestored_settings"] = failures
     return result
