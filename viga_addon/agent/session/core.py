@@ -17,9 +17,11 @@ from ..scene_edit import SceneEdit, check_edit_stages
 from ..settings import Settings
 from ..state import Phase, RunState, RunStatus, StageState
 from . import hostcalls, phases, turns
+from .attempt import AttemptWork
 from .controls import SessionControls
 from .events import StepKind, StepResult
 from .hostcalls import PendingHostCall
+from .offthread import OffThread, state_copy, write_report_job
 
 
 class Session(SessionControls):
@@ -41,6 +43,8 @@ class Session(SessionControls):
         self._blender_version: str | None = None
         self.host_pending: PendingHostCall | None = None  # a render running in its process
         self.warnings: list[str] = []  # for the artist (panel, CLI), e.g. rendering in-process
+        self.offthread = OffThread()  # image work (metrics, sheets) off the main thread
+        self.attempt_work: AttemptWork | None = None  # the attempt phase between its steps
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -280,14 +284,17 @@ class Session(SessionControls):
         )
         return {k: result.get(k) for k in ("psnr", "ssim", "note") if result.get(k) is not None}
 
-    def write_report(self) -> None:
-        """report.html beside the run (~50 ms); a report problem never stops the run."""
-        try:
-            from ..report import write_report
-
-            write_report(self.store.dir, state=self.state)
-        except Exception as e:
-            self.store.append_event({"kind": "report_error", "message": f"{type(e).__name__}: {e}"})
+    def write_report(self, background: bool = False) -> None:
+        """report.html beside the run (~50 ms); a report problem never stops the run.
+        ``background``: written on the image thread from a copy of the state, while the run
+        goes on; otherwise here, after any such report still being written."""
+        if background:
+            self.offthread.background(write_report_job, self.store.dir, state_copy(self.state))
+            return
+        earlier = self.offthread.settle()
+        for error in (*earlier, write_report_job(self.store.dir, self.state)):
+            if error:
+                self.store.append_event({"kind": "report_error", "message": error})
 
     def _pause_disk_full(self, message: str) -> StepResult:
         """The disk filled up mid-step: pause. state.json on disk is the last complete one

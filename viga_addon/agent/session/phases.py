@@ -16,17 +16,19 @@ from typing import TYPE_CHECKING
 
 from .. import messages as msg
 from .. import selection
-from ..runstore import write_json, write_text
-from ..state import Attempt, Conversation, Phase, RunStatus, StageStatus, joined_code
+from ..runstore import write_json
+from ..state import Conversation, Phase, RunStatus, StageStatus
 from . import editing, turns
+from .attempt import attempt, compare_job
 from .events import StepKind, StepResult
 from .hostcalls import host_step, waiting
+from .offthread import job_step, working
 from .rounds import (
     last_checklist,
     round_history,
+    selector_sheet_job,
     stage_failed,
     start_selector,
-    start_verifier,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +73,10 @@ def stage_start(s: Session) -> StepResult:
     )
 
 
+def _photo(s: Session) -> str:
+    return str(s.store.reference)
+
+
 def _round_base(s: Session) -> Path:
     stage, ss = s.stage, s.stage_state
     if ss.hand_edit_base:
@@ -86,10 +92,16 @@ def _round_base(s: Session) -> Path:
 def round_start(s: Session) -> StepResult:
     stage, ss = s.stage, s.stage_state
     n = ss.round
-    s.restore_unless_there(_round_base(s))
+    s.attempt_work = None  # an attempt of a round that restarted
+    s.offthread.forget()
     rdir = s.round_dir(n)
-    rdir.mkdir(parents=True, exist_ok=True)
     before = rdir / "before.png"
+    base = _round_base(s)
+    if s.state.scene_at != s.store.relative(base):
+        s.restore(base)
+        if not before.exists():
+            return working(s, "scene restored")  # the render starts on the next step
+    rdir.mkdir(parents=True, exist_ok=True)
     # a render under way writes before.png just before its result comes: collect it still
     if (not before.exists() or s.host_pending is not None) and s.render(before) is None:
         return waiting(s, "render")
@@ -156,51 +168,6 @@ def round_start(s: Session) -> StepResult:
     )
 
 
-def attempt(s: Session) -> StepResult:
-    stage, ss = s.stage, s.stage_state
-    n = ss.round
-    rdir = s.round_dir(n)
-    # the attempt is what the verifier judges: rendered big enough to judge
-    settings = s.state.settings
-    render = s.render(rdir / "render.png", max(settings.preview_size, settings.verify_size))
-    if render is None:
-        return waiting(s, "render")
-    write_text(rdir / "code.py", joined_code(ss.code) + "\n")
-    s.snapshot(rdir / "snapshot.blend")
-    result = Attempt(
-        round=n,
-        snapshot=s.store.relative(rdir / "snapshot.blend"),
-        render=s.store.relative(rdir / "render.png"),
-        summary=ss.summary,
-        failed=ss.round_failed,
-    )
-    ss.round_failed = None
-    if render.get("ok"):
-        result.metrics = s.compare(rdir / "render.png")
-    if stage.rollouts:
-        result.scene_graph = ss.scene_graph
-        names = s.timed("other_tools", "object_names", {}).get("names", [])
-        result.object_names = names
-        result.coverage = selection.coverage(ss.scene_graph, names)
-    ss.attempts.append(result)
-    ss.hand_edit_base = None
-    ss.generator_conv = s.state.conv
-    write_json(rdir / "messages.json", {"generator": _conv_json(s.state.conv)})
-    if result.failed:
-        s.state.phase = Phase.ROUND_END
-        return StepResult(
-            StepKind.ATTEMPT, f"round {n} failed: {result.failed}", stage=stage.name, round=n
-        )
-    start_verifier(s, result)
-    return StepResult(
-        StepKind.ATTEMPT,
-        f"{stage.name} round {n}: rendered, verifier next",
-        stage=stage.name,
-        round=n,
-        metrics=result.metrics,
-    )
-
-
 def round_end(s: Session) -> StepResult:
     stage, ss = s.stage, s.stage_state
     n = ss.round
@@ -231,7 +198,7 @@ def round_end(s: Session) -> StepResult:
         ss.outcome = StageStatus.APPROVED if approved else StageStatus.BUDGET_SPENT
     if s.state.settings.pause_after == "round":
         s.pause(f"paused after {stage.name} round {n}")
-    s.write_report()
+    s.write_report(background=s.state.status is RunStatus.RUNNING)  # else the pump stops here
     word = "approved" if approved else "rejected"
     return StepResult(
         StepKind.ROUND_ENDED,
@@ -272,12 +239,12 @@ def stage_end(s: Session) -> StepResult:
     ss.finished = time.time()
     s.snapshot(s.store.stage_dir(stage.name) / "snapshot.blend")
     s.goto_stage(s.state.stage_index + 1)
-    s.write_report()
     settings = s.state.settings
     if settings.stop_after == stage.name:
         s.pause(f"stopped after {stage.name} as asked")
     elif settings.pause_after == "stage" and s.state.phase is not Phase.FINAL:
         s.pause(f"paused after {stage.name}")
+    s.write_report(background=s.state.status is RunStatus.RUNNING)  # else the pump stops here
     return StepResult(
         StepKind.STAGE_ENDED,
         message,
@@ -290,7 +257,11 @@ def stage_end(s: Session) -> StepResult:
 def select(s: Session) -> StepResult:
     """Init's selection: start the selector's conversation, then take its turns."""
     if s.state.conv is None or s.state.conv.role != "selector":
-        start_selector(s)
+        fn, args = selector_sheet_job(s)
+        done, sheet = job_step(s, f"selector:{s.stage.name}", fn, *args)
+        if not done:
+            return working(s, "sheet of rollouts")
+        start_selector(s, sheet)
         return StepResult(
             StepKind.ROUND_STARTED,
             f"{s.stage.name}: the selector compares the rollouts",
@@ -307,25 +278,46 @@ def final(s: Session) -> StepResult:
     s.restore_unless_there(last)
     d = s.store.dir
     settings = s.state.settings
-    r = host_step(
-        s,
-        f"render:{d / 'final.png'}",
-        "render",
-        "render",
-        {
-            "preset": "final",
-            "path": str(d / "final.png"),
-            "long_side": settings.final_size,
-            "samples": settings.final_samples,
-            "device": settings.render_device,
-            "engine": settings.engine,
-        },
-    )
+    # after the render, one short step each: final.blend, scene.py, the metrics (off the main
+    # thread); a crash in between renders again on resume, as before
+    jobs, key = s.offthread, f"final:{d}"
+    r = jobs.noted(key)
     if r is None:
-        return waiting(s, "render")
-    s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
-    s.timed("other_tools", "write_scene_py", {"path": str(d / "scene.py")})
-    metrics = s.compare(d / "final.png") if r.get("ok") else {"error": r.get("error")}
+        r = host_step(
+            s,
+            f"render:{d / 'final.png'}",
+            "render",
+            "render",
+            {
+                "preset": "final",
+                "path": str(d / "final.png"),
+                "long_side": settings.final_size,
+                "samples": settings.final_samples,
+                "device": settings.render_device,
+                "engine": settings.engine,
+            },
+        )
+        if r is None:
+            return waiting(s, "render")
+        jobs.note(key, r)
+        return working(s, "final render done")
+    if not jobs.noted(f"{key}:blend"):
+        jobs.note(f"{key}:blend", True)
+        s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
+        return working(s, "final.blend")
+    if not jobs.noted(f"{key}:scene_py"):
+        jobs.note(f"{key}:scene_py", True)
+        s.timed("other_tools", "write_scene_py", {"path": str(d / "scene.py")})
+        return working(s, "scene.py")
+    if r.get("ok"):
+        done, value = job_step(s, f"{key}:metrics", compare_job, str(d / "final.png"), _photo(s))
+        if not done:
+            return working(s, "metrics")
+        metrics, seconds = value
+        s.state.timing.other_tools += seconds
+    else:
+        metrics = {"error": r.get("error")}
+    jobs.forget()
     write_json(
         d / "metrics.json",
         {
@@ -350,10 +342,6 @@ def final(s: Session) -> StepResult:
     s.state.message = f"done: {d / 'final.blend'}"
     s.write_report()
     return StepResult(StepKind.DONE, s.state.message, metrics=metrics)
-
-
-def _conv_json(conv: Conversation | None) -> dict | None:
-    return conv.to_json() if conv else None
 
 
 PHASES: dict[Phase, Callable[[Session], StepResult]] = {

@@ -4,9 +4,10 @@ attempt failed."""
 
 from __future__ import annotations
 
-import copy
 import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import messages as msg
@@ -52,34 +53,31 @@ def round_history(s: Session) -> list[dict]:
     return [msg.text("Earlier rounds of this stage:\n" + "\n".join(lines))]
 
 
-def start_verifier(s: Session, attempt: Attempt) -> None:
-    """The verifier's conversation: its first message holds the photo, the attempt it judges,
-    both side by side and (from the second attempt on) the labelled sheet of the stage's
-    attempts to pick ``best_attempt`` from; the memory policy pins them all."""
-    stage, ss = s.stage, s.stage_state
-    usable = ss.usable_attempts()
-    rounds = [a.round for a in usable]
+def comparison_job(s: Session, attempt: Attempt) -> tuple[Callable[..., list[dict]], tuple]:
+    """The verifier's comparison images of ``attempt`` as a job for a worker thread: its
+    function and arguments (paths and labels only, read from the state here)."""
+    usable = s.stage_state.usable_attempts()
     render = s.store.path(attempt.render)
-    rdir = render.parent
-    parts = [
-        msg.text("Reference photo:"),
-        msg.image(str(s.store.reference)),
-        msg.text(f"Attempt of round {attempt.round} of {stage.budget}:"),
-        msg.image(str(render)),
+    tiles = [
+        sheets.Tile(s.store.path(a.render), sheets.metrics_label(f"round {a.round}", a.metrics))
+        for a in usable
     ]
+    label = f"attempt {attempt.round}"
+    return comparison_parts, (s.store.reference, render, label, tiles if len(usable) > 1 else [])
+
+
+def comparison_parts(
+    reference: Path, render: Path, label: str, tiles: list[sheets.Tile]
+) -> list[dict]:
+    """The photo and the attempt side by side and, with ``tiles``, the labelled sheet of the
+    stage's attempts (written beside ``render``), as message parts."""
+    rdir = render.parent
+    parts = []
     try:
-        pair = sheets.side_by_side(
-            s.store.reference, render, rdir / "compare.png", f"attempt {attempt.round}"
-        )
+        pair = sheets.side_by_side(reference, render, rdir / "compare.png", label)
         parts += [msg.text("The photo and the attempt side by side:"), msg.image(str(pair))]
-        if len(usable) > 1:
-            tiles = [
-                sheets.Tile(
-                    s.store.path(a.render), sheets.metrics_label(f"round {a.round}", a.metrics)
-                )
-                for a in usable
-            ]
-            sheet = sheets.contact_sheet(s.store.reference, tiles, rdir / "attempts.png")
+        if tiles:
+            sheet = sheets.contact_sheet(reference, tiles, rdir / "attempts.png")
             parts += [
                 msg.text(
                     "Every attempt of this stage so far, with its PSNR/SSIM against the photo "
@@ -89,6 +87,27 @@ def start_verifier(s: Session, attempt: Attempt) -> None:
             ]
     except OSError as e:  # an unreadable render: the verifier still sees the attempt itself
         parts.append(msg.text(f"(The comparison images could not be made: {e})"))
+    return parts
+
+
+def start_verifier(s: Session, attempt: Attempt, comparison: list[dict] | None = None) -> None:
+    """The verifier's conversation: its first message holds the photo, the attempt it judges,
+    both side by side and (from the second attempt on) the labelled sheet of the stage's
+    attempts to pick ``best_attempt`` from; the memory policy pins them all. ``comparison``:
+    those images' parts when a worker thread made them (``comparison_job``)."""
+    stage = s.stage
+    rounds = [a.round for a in s.stage_state.usable_attempts()]
+    render = s.store.path(attempt.render)
+    if comparison is None:
+        fn, args = comparison_job(s, attempt)
+        comparison = fn(*args)
+    parts = [
+        msg.text("Reference photo:"),
+        msg.image(str(s.store.reference)),
+        msg.text(f"Attempt of round {attempt.round} of {stage.budget}:"),
+        msg.image(str(render)),
+        *comparison,
+    ]
     parts.append(
         msg.text(
             f"Rounds with attempts so far: {rounds}. Generator's summary: "
@@ -127,31 +146,40 @@ def record_verdict(s: Session, verdict: Verdict) -> None:
         s.round_dir() / "messages.json",
         {
             "generator": ss.generator_conv.to_json() if ss.generator_conv else None,
-            "verifier": copy.deepcopy(s.state.conv.to_json()) if s.state.conv else None,
+            "verifier": s.state.conv.to_json() if s.state.conv else None,
         },
     )
 
 
 # ---------------------------------------------------------------------- init: the selector
-def start_selector(s: Session) -> None:
+def selector_sheet_job(s: Session) -> tuple[Callable[..., list[dict]], tuple]:
+    """The labelled sheet of every rollout for the selector, as a job for a worker thread."""
+    tiles = [
+        sheets.Tile(s.store.path(a.render), sheets.metrics_label(f"rollout {a.round}", a.metrics))
+        for a in s.stage_state.usable_attempts()
+    ]
+    out = s.store.stage_dir(s.stage.name) / "rollouts.png"
+    return selector_sheet_parts, (s.store.reference, tiles, out)
+
+
+def selector_sheet_parts(reference: Path, tiles: list[sheets.Tile], out: Path) -> list[dict]:
+    try:
+        sheet = sheets.contact_sheet(reference, tiles, out)
+        return [msg.text("Every rollout's scaffold (labelled):"), msg.image(str(sheet))]
+    except OSError as e:
+        return [msg.text(f"(The sheet of rollouts could not be made: {e})")]
+
+
+def start_selector(s: Session, sheet: list[dict] | None = None) -> None:
     """One comparative request over every rollout: the photo, a labelled sheet of their renders
-    with metrics, and each rollout's scene graph, coverage and verdict."""
+    with metrics, and each rollout's scene graph, coverage and verdict. ``sheet``: the sheet's
+    parts when a worker thread made them (``selector_sheet_job``)."""
     stage, ss = s.stage, s.stage_state
     usable = ss.usable_attempts()
-    parts = [msg.text("Reference photo:"), msg.image(str(s.store.reference))]
-    try:
-        tiles = [
-            sheets.Tile(
-                s.store.path(a.render), sheets.metrics_label(f"rollout {a.round}", a.metrics)
-            )
-            for a in usable
-        ]
-        sheet = sheets.contact_sheet(
-            s.store.reference, tiles, s.store.stage_dir(stage.name) / "rollouts.png"
-        )
-        parts += [msg.text("Every rollout's scaffold (labelled):"), msg.image(str(sheet))]
-    except OSError as e:
-        parts.append(msg.text(f"(The sheet of rollouts could not be made: {e})"))
+    if sheet is None:
+        fn, args = selector_sheet_job(s)
+        sheet = fn(*args)
+    parts = [msg.text("Reference photo:"), msg.image(str(s.store.reference)), *sheet]
     for a in usable:
         v = a.verdict
         parts.append(
