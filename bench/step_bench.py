@@ -57,14 +57,18 @@ def one_run(runs_root: Path, settings: dict, render_process: bool) -> dict:
             return result
 
         host.poll = poll
-    steps: list[tuple[float, str, str]] = []  # (seconds, kind, tool)
+    steps: list[tuple[float, str, str, str]] = []  # (seconds, kind, tool, phase)
     try:
         session = Session.create(tabletop.PHOTO, runs_root, host, worker, settings)
         t0 = time.perf_counter()
         while True:
+            phase = str(session.state.phase)
+            if session.state.awaiting is not None:
+                phase += " (model reply)"
             s0 = time.perf_counter()
             r = session.step()
-            steps.append((time.perf_counter() - s0, str(r.kind), r.tool or ""))
+            took = time.perf_counter() - s0
+            steps.append((took, str(r.kind), r.tool or "", _phase_label(phase, r)))
             if r.stops and not r.waiting:
                 break
             if r.waiting:
@@ -82,12 +86,29 @@ def one_run(runs_root: Path, settings: dict, render_process: bool) -> dict:
         "wall": wall,
         "steps": len(steps),
         "max": longest[0],
-        "max_at": f"{longest[1]} {longest[2]}".strip(),
+        "max_at": longest[3],
         "p99": _percentile([s[0] for s in own], 99),
         "code_max": max((s[0] for s in code), default=0.0),
         "render_timing": session.state.timing.render,
+        "by_phase": _by_phase(own),
         "jobs": jobs,
     }
+
+
+def _phase_label(phase: str, r) -> str:
+    """The phase the step ran in, and what it did there: a tool, a render awaited, a short part
+    of a phase split into steps."""
+    what = r.extra.get("working") or r.extra.get("host_call") or r.tool or str(r.kind)
+    return f"{phase}: {what}"
+
+
+def _by_phase(steps) -> list[tuple[str, int, float, float]]:
+    """(phase: what, steps, longest, p99), longest first."""
+    groups: dict[str, list[float]] = {}
+    for seconds, _, _, label in steps:
+        groups.setdefault(label, []).append(seconds)
+    rows = [(k, len(v), max(v), _percentile(v, 99)) for k, v in groups.items()]
+    return sorted(rows, key=lambda row: -row[2])
 
 
 def _render_results(result: dict) -> list[dict]:
@@ -136,6 +157,11 @@ def main(argv=None) -> int:
             f"| {mode} | {r['steps']} | {r['max'] * 1000:.0f} ms | {r['max_at']} | "
             f"{r['p99'] * 1000:.1f} ms | {r['code_max'] * 1000:.0f} ms | {r['wall']:.1f} s |"
         )
+    for mode, r in results.items():
+        print(f"\n| {mode}: steps by phase (longest first) | steps | longest | p99 |")
+        print("|---|---|---|---|")
+        for label, count, longest, p99 in r["by_phase"][:12]:
+            print(f"| {label} | {count} | {longest * 1000:.1f} ms | {p99 * 1000:.1f} ms |")
     if "process" in results and "inprocess" in results:
         ratio = results["process"]["wall"] / results["inprocess"]["wall"]
         print(f"\nfull run, render process / in-process: **{ratio:.3f}×**")
