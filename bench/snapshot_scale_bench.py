@@ -2,10 +2,11 @@
 
 Times viga_addon.tools.snapshot's public calls on scenes of N objects (own mesh and one of 20
 materials each, a light and a camera): ``snapshot`` (stage/round snapshot file), ``restore``
-(back to it after a change), ``checkpoint`` + ``rollback`` (execute_code's undo path), and of
-the restore the share spent appending the saved content (Blender's ``libraries.load``, where
-the superlinear cost lies). The scaling exponent k fits time ∝ N^k between the last two sizes
-(k = 1: linear).
+(back to it after a change), ``checkpoint`` + ``rollback`` (execute_code's undo path). Restore
+and rollback run both ways in the same run, on the same scene and change: the full restore
+(everything removed and appended again: Blender's ``libraries.load`` is superlinear in what it
+appends) and the changed-only one (the default: digests say what changed, only that is
+appended). The scaling exponent k fits time ∝ N^k between the last two sizes (k = 1: linear).
 
     .venv/bin/python bench/snapshot_scale_bench.py [--sizes 500,1000,2000] [--reps 1]
 
@@ -80,48 +81,57 @@ def fingerprint() -> tuple:
     )
 
 
+def _full_only(*_args):
+    from viga_addon.tools.snapshot_delta import Fallback
+
+    raise Fallback("benchmark: the full restore")
+
+
 def measure(count: int, reps: int, tmp: Path) -> dict:
+    """Both restore paths on the same scene, alternating: the full one (everything removed and
+    appended again, as before) and the changed-only one (the default)."""
     from viga_addon.tools import snapshot as snap
 
     build_scene(count)
     before = fingerprint()
-    times = {"snapshot": [], "restore": [], "append": [], "checkpoint": [], "rollback": []}
-    original_append = snap._append
-
-    def timed_append(*args):
-        t0 = time.perf_counter()
-        try:
-            return original_append(*args)
-        finally:
-            appended.append(time.perf_counter() - t0)
-
-    appended: list[float] = []
-    snap._append = timed_append
+    keys = ("snapshot", "checkpoint", "restore_full", "restore", "rollback_full", "rollback")
+    times: dict[str, list[float]] = {k: [] for k in keys}
+    appended: list[int] = []
+    changed_only = snap._restore_changed
     for i in range(reps):
-        t0 = time.perf_counter()
-        r = snap.snapshot(f"s{count}_{i}", tmp)
-        times["snapshot"].append(time.perf_counter() - t0)
-        assert r["ok"], r
-        change_scene()
-        t0 = time.perf_counter()
-        appended.clear()
-        rr = snap.restore(r["path"])
-        times["restore"].append(time.perf_counter() - t0)
-        times["append"].append(sum(appended))
-        if not rr.get("ok") or fingerprint() != before:
-            raise RuntimeError(f"restore at {count} objects did not bring the scene back: {rr}")
-        t0 = time.perf_counter()
-        handle = snap.checkpoint()
-        times["checkpoint"].append(time.perf_counter() - t0)
-        change_scene()
-        t0 = time.perf_counter()
-        rb = snap.rollback(handle)
-        times["rollback"].append(time.perf_counter() - t0)
-        handle.discard()
-        if not rb.get("ok") or fingerprint() != before:
-            raise RuntimeError(f"rollback at {count} objects did not bring the scene back: {rb}")
-    snap._append = original_append
-    return {k: common.median(v) for k, v in times.items()}
+        for mode in ("full", "changed"):
+            snap._restore_changed = _full_only if mode == "full" else changed_only
+            suffix = "_full" if mode == "full" else ""
+            try:
+                t0 = time.perf_counter()
+                r = snap.snapshot(f"s{count}_{i}_{mode}", tmp)
+                times["snapshot"].append(time.perf_counter() - t0)
+                assert r["ok"], r
+                change_scene()
+                t0 = time.perf_counter()
+                rr = snap.restore(r["path"])
+                times["restore" + suffix].append(time.perf_counter() - t0)
+                if not rr.get("ok") or fingerprint() != before:
+                    raise RuntimeError(f"{mode} restore at {count} objects failed: {rr}")
+                t0 = time.perf_counter()
+                handle = snap.checkpoint()
+                times["checkpoint"].append(time.perf_counter() - t0)
+                change_scene()
+                t0 = time.perf_counter()
+                rb = snap.rollback(handle)
+                times["rollback" + suffix].append(time.perf_counter() - t0)
+                handle.discard()
+                if not rb.get("ok") or fingerprint() != before:
+                    raise RuntimeError(f"{mode} rollback at {count} objects failed: {rb}")
+                if mode == "changed":
+                    if rr["appended"] == "all" or rb["appended"] == "all":
+                        raise RuntimeError(f"the changed-only path fell back: {rr} {rb}")
+                    appended.extend((rr["appended"], rb["appended"]))
+            finally:
+                snap._restore_changed = changed_only
+    out = {k: common.median(v) for k, v in times.items()}
+    out["appended"] = max(appended)
+    return out
 
 
 def main() -> dict:
@@ -136,7 +146,9 @@ def main() -> dict:
     if len(sizes) >= 2:
         a, b = sizes[-2], sizes[-1]
         result["exponent"] = {
-            k: math.log(rows[b][k] / rows[a][k]) / math.log(b / a) for k in rows[a]
+            k: math.log(rows[b][k] / rows[a][k]) / math.log(b / a)
+            for k in rows[a]
+            if k != "appended"
         }
     print(markdown(result))
     print("RESULT " + json.dumps(result))
@@ -145,20 +157,29 @@ def main() -> dict:
 
 def markdown(r: dict) -> str:
     ms = lambda v: f"{1000 * v:.0f} ms" if v >= 0.01 else f"{1000 * v:.1f} ms"  # noqa: E731
-    keys = ("snapshot", "restore", "append", "checkpoint", "rollback")
-    rows = [[f"{int(n):,}", *(ms(t[k]) for k in keys)] for n, t in r["sizes"].items()]
+    keys = ("snapshot", "checkpoint", "restore_full", "restore", "rollback_full", "rollback")
+    rows = [
+        [f"{int(n):,}", *(ms(t[k]) for k in keys), str(t["appended"])]
+        for n, t in r["sizes"].items()
+    ]
     if "exponent" in r:
         rows.append(
-            ["scaling k (t ∝ N^k, last two sizes)", *(f"{r['exponent'][k]:.2f}" for k in keys)]
+            [
+                "scaling k (t ∝ N^k, last two sizes)",
+                *(f"{r['exponent'][k]:.2f}" for k in keys),
+                "",
+            ]
         )
     return common.table(
         [
             "objects",
             "snapshot (write .blend)",
-            "restore after a change",
-            "of which append",
             "checkpoint (execute_code undo)",
-            "rollback",
+            "restore, full (before)",
+            "restore, changed only",
+            "rollback, full (before)",
+            "rollback, changed only",
+            "datablocks appended (changed only)",
         ],
         rows,
     )

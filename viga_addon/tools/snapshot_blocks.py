@@ -49,6 +49,11 @@ _VOLATILE = (
     "recalc_after_undo_push",
     "runtime",
 )
+# Per struct type, fields derived from elsewhere and synced at evaluation (the object's base
+# flags follow the view layer, which the snapshot payload restores itself; the constraint
+# inverse is recomputed from the constraints).
+_VOLATILE_OF = {"Object": ("base_flag", "base_local_view_bits", "constinv")}
+_TEXSPACE_AUTO, _TEXSPACE_EVALUATED = 1, 2  # texflag bits of meshes, curves and metaballs
 
 
 class BlockFormatError(ValueError):
@@ -137,49 +142,71 @@ def _field_offsets(names, types, sizes, fields) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _id_layout(data: bytes, blocks) -> tuple[set[int], tuple[int, int], list[tuple[int, int]]]:
-    """(the struct indices that begin with an ID, the (offset, size) of ``ID.name``, the fields
-    zeroed before hashing)."""
+def _id_layout(data: bytes, blocks) -> tuple[dict[int, tuple], tuple[int, int]]:
+    """({index of each struct that begins with an ID: (the (offset, size) of its fields zeroed
+    before hashing, its texture space fields or None)}, the (offset, size) of ``ID.name``)."""
     dna = next((b for b in blocks if b[0] == b"DNA1"), None)
     if dna is None:
         raise BlockFormatError("no DNA1 block")
-    names, types, sizes, structs = _catalogue(data, dna[2], dna[3])
+    key = hashlib.blake2b(data[dna[2] : dna[2] + dna[3]], digest_size=16).digest()
+    if key not in _LAYOUTS:
+        _LAYOUTS[key] = _layout(*_catalogue(data, dna[2], dna[3]))
+    return _LAYOUTS[key]
+
+
+_LAYOUTS: dict[bytes, tuple] = {}  # by DNA1 digest: one per Blender version in practice
+
+
+def _layout(names, types, sizes, structs) -> tuple[dict[int, tuple], tuple[int, int]]:
     id_fields = None
     for type_index, fields in structs:
         if types[type_index] == "ID":
             id_fields = _field_offsets(names, types, sizes, fields)
     if id_fields is None or "name" not in id_fields:
         raise BlockFormatError("no ID struct in DNA1")
-    starts_with_id = {
-        i for i, (_t, fields) in enumerate(structs) if fields and types[fields[0][0]] == "ID"
-    }
     volatile = [id_fields[f] for f in _VOLATILE if f in id_fields]
-    return starts_with_id, id_fields["name"], volatile
+    starts_with_id = {}
+    for i, (type_index, fields) in enumerate(structs):
+        if fields and types[fields[0][0]] == "ID":
+            offsets = _field_offsets(names, types, sizes, fields)
+            own = [offsets[f] for f in _VOLATILE_OF.get(types[type_index], ()) if f in offsets]
+            texspace = None
+            if all(f in offsets for f in ("texflag", "loc", "size")):
+                texspace = (offsets["texflag"][0], offsets["loc"], offsets["size"])
+            starts_with_id[i] = (volatile + own, texspace)
+    return starts_with_id, id_fields["name"]
+
+
+_STEP = np.uint64(0x9E3779B97F4A7C15)  # spreads a block's position over the word
 
 
 def _token(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
-def _translate(buffer, olds: list, tokens: list, owners: list, starts: list) -> None:
+def _translate(buffer, olds, tokens, owners, starts) -> None:
     """Replace each word of ``buffer`` that is the address of a block by that block's token.
 
     Blender 5 writes some blocks of every datablock from the same temporary address (custom
     properties ...): such an address means the block of the pointing datablock's own."""
-    addresses = np.array(olds, dtype=np.uint64)
-    unique, first, counts = np.unique(addresses, return_index=True, return_counts=True)
-    values = np.array(tokens, dtype=np.uint64)[first]
+    unique, first, counts = np.unique(olds, return_index=True, return_counts=True)
+    values = tokens[first]
     where = np.searchsorted(unique, buffer)
     where[where >= len(unique)] = 0
     hit = (unique[where] == buffer) & (buffer != 0)
     shared = hit & (counts[where] > 1)
-    buffer[hit & ~shared] = values[where[hit & ~shared]]
+    plain = hit & ~shared
+    buffer[plain] = values[where[plain]]
     if not shared.any():
         return
-    own = {(owners[i], olds[i]): tokens[i] for i in range(len(olds) - 1, -1, -1)}
-    span_of = np.searchsorted(np.array(starts), np.flatnonzero(shared), side="right") - 1
+    is_shared = counts[np.searchsorted(unique, olds)] > 1
+    own = {}
+    for i in np.flatnonzero(is_shared)[::-1]:
+        own[(int(owners[i]), int(olds[i]))] = tokens[i]
+    positions = np.flatnonzero(shared)
+    span_of = np.searchsorted(starts, positions, side="right") - 1
     elsewhere = _token("shared address of another datablock")
-    for position, span in zip(np.flatnonzero(shared), span_of, strict=True):
+    for position, span in zip(positions, span_of, strict=True):
         buffer[position] = own.get((int(span), int(buffer[position])), elsewhere)
 
 
@@ -188,53 +215,67 @@ def digests(path) -> dict[str, dict[str, str]]:
     with open(path, "rb") as handle:
         data = handle.read()
     blocks = _blocks(data)
-    starts_with_id, (name_offset, name_size), volatile = _id_layout(data, blocks)
+    starts_with_id, (name_offset, name_size) = _id_layout(data, blocks)
     # The owned blocks of each datablock, each padded to whole 8-byte words, one after another.
     pieces: list[bytes] = []
-    spans: list[tuple[str, int, int]] = []  # (full ID name, first word, end word)
+    names: list[str] = []
+    starts: list[int] = []  # first word of each datablock
     olds: list[int] = []
-    tokens: list[int] = []
-    owners: list[int] = []  # index into spans of each owned block
-    heads: list[int] = []  # word offsets of the blocks that begin with an ID
-    words, owner, ordinal = 0, None, 0
+    owners: list[int] = []  # index into names of each owned block
+    ordinals: list[int] = []  # position of each owned block among its datablock's
+    heads: list[tuple[int, tuple]] = []  # blocks that begin with an ID: (word, what to zero)
+    tails: list[tuple[int, int]] = []  # what follows each name's end: left over from renames
+    words, owned, ordinal = 0, False, 0
     for code, sdna, body, length, old in blocks:
         is_id = code[2:] == b"\0\0" and code[:2] != b"\0\0" and code[:2].isalpha()
-        if not is_id and (code != b"DATA" or owner is None):
-            owner = None  # DNA1, TEST, REND, GLOB, USER, ENDB ...: nobody's content
+        if not is_id and (code != b"DATA" or not owned):
+            owned = False  # DNA1, TEST, REND, GLOB, USER, ENDB ...: nobody's content
             continue
         if is_id:
             raw = data[body + name_offset : body + name_offset + name_size]
-            owner = raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-            ordinal = 0
-            spans.append((owner, words, words))
-            tokens.append(_token("ID:" + owner))
+            name = raw.split(b"\0", 1)[0]
+            names.append(name.decode("utf-8", "surrogateescape"))
+            tails.append((words * 8 + name_offset + len(name), name_size - len(name)))
+            starts.append(words)
+            owned, ordinal = True, 0
         else:
             ordinal += 1
-            tokens.append(_token(f"DATA:{owner}:{ordinal}"))
         olds.append(old)
-        owners.append(len(spans) - 1)
+        owners.append(len(names) - 1)
+        ordinals.append(ordinal)
         if sdna in starts_with_id and length >= name_offset + name_size:
-            heads.append(words)
-        pad = -length % 8
+            heads.append((words, starts_with_id[sdna]))
         pieces.append(data[body : body + length])
+        pad = -length % 8
         if pad:
             pieces.append(bytes(pad))
         words += (length + pad) // 8
-        spans[-1] = (spans[-1][0], spans[-1][1], words)
     buffer = np.frombuffer(bytearray(b"".join(pieces)), dtype="<u8").copy()
     as_bytes = buffer.view(np.uint8)
-    for head in heads:
+    for start, size in tails:
+        as_bytes[start : start + size] = 0
+    for head, (volatile, texspace) in heads:
+        base = head * 8
         for offset, size in volatile:
-            start = head * 8 + offset
-            as_bytes[start : start + size] = 0
+            as_bytes[base + offset : base + offset + size] = 0
+        if texspace is not None and as_bytes[base + texspace[0]] & _TEXSPACE_AUTO:
+            # An automatic texture space is computed at evaluation: not content.
+            as_bytes[base + texspace[0]] &= ~_TEXSPACE_EVALUATED & 0xFF
+            for offset, size in texspace[1:]:
+                as_bytes[base + offset : base + offset + size] = 0
     # A pointer is the address the pointed-to block had when written, which differs between
     # writes (heap addresses, or positions in the file): it is replaced by what it points to,
-    # the datablock's name or (owner, ordinal) of the data block.
+    # the datablock's name and the block's position among that datablock's blocks.
     if olds:
-        _translate(buffer, olds, tokens, owners, [start for _n, start, _e in spans])
+        id_tokens = np.array([_token(n) for n in names], dtype=np.uint64)
+        owner_array = np.array(owners, dtype=np.int64)
+        with np.errstate(over="ignore"):
+            tokens = id_tokens[owner_array] + np.array(ordinals, dtype=np.uint64) * _STEP
+        _translate(buffer, np.array(olds, dtype=np.uint64), tokens, owner_array, np.array(starts))
     out: dict[str, dict[str, str]] = {}
     view = memoryview(buffer.view(np.uint8))
-    for full, first, end in spans:
+    ends = starts[1:] + [words]
+    for full, first, end in zip(names, starts, ends, strict=True):
         digest = hashlib.blake2b(view[first * 8 : end * 8], digest_size=16).hexdigest()
         out.setdefault(full[:2], {})[full[2:]] = digest
     return out

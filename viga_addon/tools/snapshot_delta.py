@@ -218,23 +218,18 @@ def link_master(scene, payload: dict) -> None:
     """Make the master collection's children and objects, the world and the camera the
     snapshot's (by name: the datablocks are local now)."""
     master = scene.collection
-    collections, objects = payload["master_collections"], payload["master_objects"]
-    for coll in [c for c in master.children if c.name not in set(collections)]:
-        master.children.unlink(coll)
-    for obj in [o for o in master.objects if o.name not in set(objects)]:
-        master.objects.unlink(obj)
-    for name in collections:
-        coll = _local(bpy.data.collections, name)
-        if coll is None:
-            raise Fallback(f"collection {name!r} is missing")
-        if master.children.get(name) is None:
-            master.children.link(coll)
-    for name in objects:
-        obj = _local(bpy.data.objects, name)
-        if obj is None:
-            raise Fallback(f"object {name!r} is missing")
-        if master.objects.get(name) is None:
-            master.objects.link(obj)
+    for attr, members in (("collections", master.children), ("objects", master.objects)):
+        wanted = payload["master_" + attr]
+        keep = set(wanted)
+        for item in [i for i in members if i.name not in keep]:
+            members.unlink(item)
+        present = {i.name for i in members}
+        local = {i.name: i for i in getattr(bpy.data, attr) if i.library is None}
+        for name in wanted:
+            if name not in present:
+                if name not in local:
+                    raise Fallback(f"{attr} {name!r} is missing")
+                members.link(local[name])
     world = payload["world"]
     scene.world = _local(bpy.data.worlds, world) if world else None
     camera = payload["camera"]
