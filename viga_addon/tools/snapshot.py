@@ -209,12 +209,13 @@ def snapshot(name: str, directory: str | Path, scene=None) -> dict:
     return {"ok": True, "path": str(final), "seconds": time.perf_counter() - start}
 
 
-def _write_blend(scene, path: Path) -> dict:
+def _write_blend(scene, path: Path, digests: bool = True) -> dict:
     """Write the scene's content to ``path`` and return the payload describing the rest, with
     the digest of each datablock written (what a restore compares to bring back only changes)."""
     payload = _build_payload(scene)
     _write_roots(scene, path)
-    payload["digests"] = snapshot_delta.file_digests(path, CONTENT_TYPES)
+    if digests:
+        payload["digests"] = snapshot_delta.file_digests(path, CONTENT_TYPES)
     return payload
 
 
@@ -569,7 +570,8 @@ def checkpoint(scene=None) -> Checkpoint:
     path = _checkpoint_dir() / f"checkpoint_{os.getpid()}_{next(_counter)}.blend"
     _live.add(path)
     try:
-        payload = _write_blend(scene or bpy.context.scene, path)
+        # Digests are read from the file at the first rollback: most checkpoints never roll back.
+        payload = _write_blend(scene or bpy.context.scene, path, digests=False)
     except BaseException:
         _live.discard(path)
         raise
@@ -585,4 +587,9 @@ def rollback(handle: Checkpoint, scene=None) -> dict:
             "path": str(handle.path),
             "error": f"The checkpoint file {handle.path} is gone (discarded?)",
         }
+    if "digests" not in handle.payload:
+        try:
+            handle.payload["digests"] = snapshot_delta.file_digests(handle.path, CONTENT_TYPES)
+        except (OSError, ValueError):  # unreadable: the full restore reads it as Blender does
+            handle.payload["digests"] = None
     return _restore(scene or bpy.context.scene, handle.path, handle.payload, start)
