@@ -94,8 +94,7 @@ def test_scripted_run_with_marker_keys_in_the_environment_writes_them_nowhere(tm
     assert r.returncode == 0, r.stderr[-2000:]
     run_dir = next((tmp_path / "runs").iterdir())
     assert (run_dir / "final.blend").is_file() and (run_dir / "report.html").is_file()
-    # the run's temporary files really went to the searched folder (checkpoints of execute_code)
-    assert any(p.name.startswith("viga_checkpoints_") for p in (tmp_path / "tmp").iterdir())
+    # the run's temp folder is searched too, though a run leaves it empty (test_temp_files.py)
     assert _leaks(_written(tmp_path)) == []
     assert MARKER not in r.stdout + r.stderr
     # and the search does find a key where there is one

@@ -23,7 +23,10 @@ def _dead_pid() -> int:
 
 
 @pytest.fixture
-def cube_scene():
+def cube_scene(monkeypatch):
+    # this process's checkpoint folder as if no earlier test had left a checkpoint alive in it
+    monkeypatch.setattr(snapshot, "_temp_dir", None)
+    monkeypatch.setattr(snapshot, "_live", set())
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.ops.mesh.primitive_cube_add()
     yield bpy.context.scene

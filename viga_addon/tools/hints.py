@@ -405,6 +405,7 @@ def _operator_keyword(site: _Site) -> str | None:
     word = match.group(1)
     for call in site.nodes(ast.Call):
         op = site.value(call.func) if any(k.arg == word for k in call.keywords) else _FAIL
+        op = policy.unwrap(op)
         if op is not _FAIL and type(op).__name__ in ("BPyOpFunction", "_BPyOpsSubModOp"):
             props = [p.identifier for p in op.get_rna_type().properties]
             props = [p for p in props if p != "rna_type"]

@@ -23,7 +23,7 @@ from .rules import (
     operator_refusal,
     refusal,
 )
-from .sizes import sized_function
+from .sizes import sized_function, unwrap_sized
 from .state import local, violation
 
 if TYPE_CHECKING:
@@ -296,7 +296,9 @@ class GuardedType(_Guarded):
 def unwrap(value: object) -> object:
     """What a guarded stand-in stands for (the module, class or collection); anything else
     unchanged. For the add-on's own code (error hints), never handed to model code."""
-    return object.__getattribute__(value, "_target") if isinstance(value, _Guarded) else value
+    if isinstance(value, _Guarded):
+        return object.__getattribute__(value, "_target")
+    return unwrap_sized(value)
 
 
 def unwrap_type(value: object) -> object:

@@ -14,6 +14,7 @@ Pure functions of the call's name and arguments (no bpy), so both layers size a 
 from __future__ import annotations
 
 import operator
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 from .rules import refusal
@@ -211,7 +212,21 @@ def _checked(func: Callable, check: Callable[..., str | None]) -> Callable:
 
     sized.__name__ = getattr(func, "__name__", "sized")
     sized.__doc__ = getattr(func, "__doc__", None)
+    _ORIGINALS[sized] = func
     return sized
+
+
+# What each sized stand-in wraps, for the add-on's own error hints (an attribute on the stand-in
+# would be one more way for model code to reach the raw operator).
+_ORIGINALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def unwrap_sized(value: object) -> object:
+    """The operator or function a sized stand-in wraps; anything else unchanged."""
+    try:
+        return _ORIGINALS.get(value, value)
+    except TypeError:  # not weakly referenceable: not one of ours
+        return value
 
 
 def _edit_faces() -> int:
