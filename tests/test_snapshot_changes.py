@@ -253,3 +253,18 @@ def test_restoring_the_same_snapshot_again_brings_back_only_the_change(big_scene
         # material (a layer added on evaluation): counted as changed, brought back, still exact.
         assert restored["appended"] <= (4 if bpy.app.version >= (5, 0, 0) else COUNT // 4)
         assert _state(bpy.context.scene) == before
+
+
+def test_a_change_only_the_whole_restore_undoes_falls_back_to_it(big_scene, tmp_path):
+    """Shape keys are datablocks of their own outside the content types: a change to one makes
+    the restore take the full path, and it is undone exactly."""
+    obj = bpy.data.objects["part_005"]
+    obj.shape_key_add(name="Basis")
+    key = obj.shape_key_add(name="Lift")
+    key.data[0].co.z = 2.0
+    saved = snap.snapshot("s", tmp_path)
+    bpy.data.meshes["mesh_005"].shape_keys.key_blocks["Lift"].data[0].co.z = 7.0
+    restored = snap.restore(saved["path"])
+    assert restored["ok"] and restored["appended"] == "all"
+    lift = bpy.data.meshes["mesh_005"].shape_keys.key_blocks["Lift"]
+    assert lift.data[0].co.z == 2.0
