@@ -32,7 +32,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import select
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from .pipes import LineReader
 from .providers.catalog import DEFAULT_MODELS, known_provider
 from .providers.errors import (
     ConfigError,
@@ -104,7 +104,7 @@ class ModelWorker:
         self.last_notice = ""
         self._proc: subprocess.Popen | None = None
         self._stderr = None
-        self._buffer = b""
+        self._lines = LineReader()
         self._pending: list[str] = []
         self._results: collections.deque[WorkerReply] = collections.deque()
 
@@ -189,7 +189,7 @@ class ModelWorker:
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
         env["PYTHONUNBUFFERED"] = "1"
         self._stderr = tempfile.TemporaryFile()
-        self._buffer = b""
+        self._lines = LineReader()
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console flashing up on Windows
         try:
             self._proc = subprocess.Popen(
@@ -214,17 +214,10 @@ class ModelWorker:
         self._proc.stdin.flush()
 
     def _read_available(self) -> None:
-        fd = self._proc.stdout.fileno()
-        for _ in range(64):  # bounded: never spin on a flood
-            size = _bytes_ready(fd)
-            if not size:
-                break
-            chunk = os.read(fd, size)
-            if not chunk:
-                break
-            self._buffer += chunk
-        while b"\n" in self._buffer:
-            line, self._buffer = self._buffer.split(b"\n", 1)
+        lines = self._lines
+        for line in lines.read(self._proc.stdout.fileno()):
+            if self._lines is not lines:
+                break  # the child was restarted: the rest was the old one's
             self._handle_line(line)
 
     def _handle_line(self, line: bytes) -> None:
@@ -284,21 +277,6 @@ def _reply_from_line(request_id: str, message: dict[str, Any]) -> WorkerReply:
             return WorkerReply(request_id, response=response)
         return WorkerReply(request_id, error=WorkerError("The model worker sent no response."))
     return WorkerReply(request_id, error=from_wire(message))
-
-
-def _bytes_ready(fd: int) -> int:
-    """How many bytes can be read from a pipe without blocking (0 if none; >0 at EOF too)."""
-    if os.name == "nt":  # select() does not work on pipes on Windows
-        import _winapi
-        import msvcrt
-
-        try:
-            available, _ = _winapi.PeekNamedPipe(msvcrt.get_osfhandle(fd), 0)
-        except OSError:
-            return 1  # broken pipe: the read returns b"" (EOF)
-        return available
-    ready, _, _ = select.select([fd], [], [], 0)
-    return 65536 if ready else 0
 
 
 # -- the child side ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import time
 import uuid
 import weakref
 
-from ...agent.worker import _bytes_ready
+from ...agent.pipes import LineReader
 from .worker import REPLY_PREFIX
 
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
@@ -58,7 +58,7 @@ class RenderProcess:
         self.pid: int | None = None
         self._proc: subprocess.Popen | None = None
         self._log = None
-        self._buffer = b""
+        self._lines = LineReader()
         self._ready = False
         self._started_at = 0.0
         self._job: dict | None = None  # {"id", "time_limit", "since", "blend"}
@@ -190,7 +190,7 @@ class RenderProcess:
             env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
         env["PYTHONUNBUFFERED"] = "1"
         self._log = tempfile.TemporaryFile()
-        self._buffer = b""
+        self._lines = LineReader()
         self._ready = False
         self._started_at = time.monotonic()
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
@@ -214,17 +214,10 @@ class RenderProcess:
         proc = self._proc
         if proc is None or proc.stdout is None:
             return
-        fd = proc.stdout.fileno()
-        for _ in range(64):
-            size = _bytes_ready(fd)
-            if not size:
-                break
-            chunk = os.read(fd, size)
-            if not chunk:
-                break
-            self._buffer += chunk
-        while b"\n" in self._buffer:
-            line, self._buffer = self._buffer.split(b"\n", 1)
+        lines = self._lines
+        for line in lines.read(proc.stdout.fileno()):
+            if self._lines is not lines:
+                break  # the process was restarted: the rest was the old one's
             self._handle_line(line.decode("utf-8", "replace"))
 
     def _handle_line(self, line: str) -> None:
