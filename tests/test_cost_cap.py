@@ -104,6 +104,8 @@ def test_the_estimate_grows_with_the_budgets_and_local_servers_are_free():
     assert opus.high > small.high
     local = Settings(provider="openai", base_url="http://localhost:11434/v1", model="llava")
     assert spending.estimate_run(local).text() == "a local server (llava): free"
+    demo = Settings(provider="scripted")
+    assert spending.estimate_run(demo).text() == "the offline demo calls no model: free"
     unknown = spending.estimate_run(Settings(provider="openai", model="my-finetune"))
     assert "unknown price" in unknown.text()
 

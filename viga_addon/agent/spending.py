@@ -41,9 +41,12 @@ class Estimate:
     model: str
     known: bool
     free: bool
+    demo: bool = False  # the scripted provider: nothing is called at all
 
     def text(self) -> str:
         """One line for the panel and the CLI."""
+        if self.demo:
+            return "the offline demo calls no model: free"
         if self.free:
             return f"a local server ({self.model}): free"
         if not self.known:
@@ -117,7 +120,7 @@ def estimate_run(settings: Settings, stages: list | None = None) -> Estimate:
 
     model = model_of(settings)
     if is_free(settings):
-        return Estimate(0.0, 0.0, model, True, True)
+        return Estimate(0.0, 0.0, model, True, True, demo=settings.provider == "scripted")
     table = cost.load_price_table()
     if not cost.price_known(model, table):
         return Estimate(0.0, 0.0, model, False, False)
