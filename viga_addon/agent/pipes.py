@@ -40,3 +40,15 @@ class LineReader:
             self.buffer += chunk
         *lines, self.buffer = self.buffer.split(b"\n")
         return lines
+
+
+def file_tail(file, limit: int) -> str:
+    """The last ``limit`` bytes of a child's output file as text ("" when it cannot be read)."""
+    if file is None:
+        return ""
+    try:
+        file.seek(0, os.SEEK_END)
+        file.seek(max(0, file.tell() - limit))
+        return file.read().decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""

@@ -39,7 +39,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .pipes import LineReader
+from .pipes import LineReader, file_tail
 from .providers.catalog import DEFAULT_MODELS, known_provider
 from .providers.errors import (
     ConfigError,
@@ -158,16 +158,7 @@ class ModelWorker:
 
     def stderr_tail(self, limit: int = 2000) -> str:
         """The end of the child's stderr (for diagnostics; the key is scrubbed)."""
-        if self._stderr is None:
-            return ""
-        try:
-            self._stderr.seek(0, os.SEEK_END)
-            size = self._stderr.tell()
-            self._stderr.seek(max(0, size - limit))
-            text = self._stderr.read().decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return ""
-        return scrub(text, self._key)
+        return scrub(file_tail(self._stderr, limit), self._key)
 
     def __enter__(self) -> ModelWorker:
         return self

@@ -209,15 +209,8 @@ class Objective:
         key = tuple(np.round(u, 6))
         if key in self.cache:
             return self.cache[key]
-        self.spend()
         self.apply(u)
-        path = os.path.join(self.workdir, f"render_{self.renders:04d}.png")
-        result = render.render(
-            "preview", path=path, long_side=self.long_side, samples=self.samples, device=self.device
-        )
-        if not result.get("ok"):
-            raise RefineError(f"render failed: {result.get('error')}")
-        self.render_seconds += result["seconds"]
+        path = self._render_budgeted()
         image = self.frame(metrics.load_rgb(path))
         record = {
             "u": u,
@@ -251,9 +244,8 @@ class Objective:
         self.history.append({"render": self.renders, "phase": phase})
         self._report()
 
-    def render_raw(self, phase: str) -> Steps[np.ndarray]:
-        """Render the scene as it stands now (not a parameter vector): one budget render,
-        returned on the photo's frame. The caller sets the scene up and puts it back."""
+    def _render_budgeted(self) -> str:
+        """Spend one budget render of the scene as it stands; the image's path."""
         self.spend()
         path = os.path.join(self.workdir, f"render_{self.renders:04d}.png")
         result = render.render(
@@ -262,6 +254,12 @@ class Objective:
         if not result.get("ok"):
             raise RefineError(f"render failed: {result.get('error')}")
         self.render_seconds += result["seconds"]
+        return path
+
+    def render_raw(self, phase: str) -> Steps[np.ndarray]:
+        """Render the scene as it stands now (not a parameter vector): one budget render,
+        returned on the photo's frame. The caller sets the scene up and puts it back."""
+        path = self._render_budgeted()
         self.history.append({"render": self.renders, "phase": phase})
         self._report()
         yield self.renders

@@ -26,7 +26,7 @@ import time
 import uuid
 import weakref
 
-from ...agent.pipes import LineReader
+from ...agent.pipes import LineReader, file_tail
 from .worker import REPLY_PREFIX
 
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
@@ -273,15 +273,7 @@ class RenderProcess:
 
     def log_tail(self, limit: int = 2000) -> str:
         """The end of the process's own output (Blender's messages), for error reports."""
-        if self._log is None:
-            return ""
-        try:
-            self._log.seek(0, os.SEEK_END)
-            size = self._log.tell()
-            self._log.seek(max(0, size - limit))
-            return self._log.read().decode("utf-8", "replace").strip()
-        except (OSError, ValueError):
-            return ""
+        return file_tail(self._log, limit).strip()
 
     def _truncate_log(self) -> None:
         try:
