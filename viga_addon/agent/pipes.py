@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import select
+from typing import BinaryIO
 
 
 def bytes_ready(fd: int) -> int:
@@ -42,7 +43,7 @@ class LineReader:
         return lines
 
 
-def file_tail(file, limit: int) -> str:
+def file_tail(file: BinaryIO | None, limit: int) -> str:
     """The last ``limit`` bytes of a child's output file as text ("" when it cannot be read)."""
     if file is None:
         return ""
