@@ -71,13 +71,14 @@ def _blocks(data: bytes) -> list[tuple[bytes, int, int, int, int]]:
         raise BlockFormatError("not an uncompressed little-endian 64-bit .blend file")
     unpack, size, end = head.unpack_from, head.size, len(data)
     out = []
+    append = out.append
     while offset + size <= end:
         if large:
             code, sdna, old, length, _nr = unpack(data, offset)
         else:
             code, length, old, sdna, _nr = unpack(data, offset)
         body = offset + size
-        out.append((code, sdna, body, length, old))
+        append((code, sdna, body, length, old))
         if code == b"ENDB":
             return out
         offset = body + length
@@ -190,24 +191,34 @@ def _translate(buffer, olds, tokens, owners, starts) -> None:
     Blender 5 writes some blocks of every datablock from the same temporary address (custom
     properties ...): such an address means the block of the pointing datablock's own."""
     unique, first, counts = np.unique(olds, return_index=True, return_counts=True)
-    values = tokens[first]
-    where = np.searchsorted(unique, buffer)
-    where[where >= len(unique)] = 0
-    hit = (unique[where] == buffer) & (buffer != 0)
-    shared = hit & (counts[where] > 1)
-    plain = hit & ~shared
-    buffer[plain] = values[where[plain]]
+    unique = unique[unique != 0]  # a null pointer stays null
+    if not len(unique):
+        return
+    first, counts = first[-len(unique) :], counts[-len(unique) :]
+    # Most words (floats, ints, zeros) are outside the span of addresses: only the rest is looked up.
+    candidates = np.flatnonzero((buffer >= unique[0]) & (buffer <= unique[-1]))
+    where = np.searchsorted(unique, buffer[candidates])
+    hit = unique[where] == buffer[candidates]
+    candidates, where = candidates[hit], where[hit]
+    shared = counts[where] > 1
+    buffer[candidates[~shared]] = tokens[first[where[~shared]]]
     if not shared.any():
         return
-    is_shared = counts[np.searchsorted(unique, olds)] > 1
-    own = {}
-    for i in np.flatnonzero(is_shared)[::-1]:
-        own[(int(owners[i]), int(olds[i]))] = tokens[i]
-    positions = np.flatnonzero(shared)
-    span_of = np.searchsorted(starts, positions, side="right") - 1
-    elsewhere = _token("shared address of another datablock")
-    for position, span in zip(positions, span_of, strict=True):
-        buffer[position] = own.get((int(span), int(buffer[position])), elsewhere)
+    # A shared address resolves to the block of the pointing datablock's own written from it
+    # (the first such block of that datablock), or to one token for "another datablock's".
+    rank = np.searchsorted(unique, olds)
+    block_rank = np.minimum(rank, len(unique) - 1)
+    mine = np.flatnonzero((unique[block_rank] == olds) & (counts[block_rank] > 1))
+    keys = (owners[mine].astype(np.uint64) << np.uint64(32)) | rank[mine].astype(np.uint64)
+    keys, at = np.unique(keys, return_index=True)
+    positions, ranks = candidates[shared], where[shared]
+    spans = np.searchsorted(starts, positions, side="right") - 1
+    wanted = (spans.astype(np.uint64) << np.uint64(32)) | ranks.astype(np.uint64)
+    found = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    match = keys[found] == wanted
+    resolved = np.full(len(positions), _token("shared address of another datablock"), np.uint64)
+    resolved[match] = tokens[mine[at[found[match]]]]
+    buffer[positions] = resolved
 
 
 def digests(path) -> dict[str, dict[str, str]]:
@@ -216,66 +227,74 @@ def digests(path) -> dict[str, dict[str, str]]:
         data = handle.read()
     blocks = _blocks(data)
     starts_with_id, (name_offset, name_size) = _id_layout(data, blocks)
+    codes, sdnas, bodies, lengths, olds = zip(*blocks, strict=True)
+    code_bytes = np.frombuffer(b"".join(codes), dtype=np.uint8).reshape(-1, 4)
+    letter = lambda c: ((c >= 65) & (c <= 90)) | ((c >= 97) & (c <= 122))  # noqa: E731
+    is_id = (code_bytes[:, 2] == 0) & (code_bytes[:, 3] == 0)
+    is_id &= letter(code_bytes[:, 0]) & letter(code_bytes[:, 1])
+    is_data = np.frombuffer(b"".join(codes), dtype="S4") == b"DATA"
+    # A datablock owns the DATA blocks after its ID block up to the next block of another kind
+    # (DNA1, TEST, REND, GLOB, USER, ENDB ...: nobody's content).
+    opener = is_id | ~is_data
+    run = np.cumsum(opener) - 1
+    owned = is_data & (run >= 0) & is_id[np.flatnonzero(opener)][np.maximum(run, 0)]
+    kept = np.flatnonzero(is_id | owned)
+    if not is_id.any():
+        return {}
+    body = np.asarray(bodies, dtype=np.int64)[kept]
+    length = np.asarray(lengths, dtype=np.int64)[kept]
+    sdna = np.asarray(sdnas, dtype=np.int64)[kept]
     # The owned blocks of each datablock, each padded to whole 8-byte words, one after another.
-    pieces: list[bytes] = []
-    names: list[str] = []
-    starts: list[int] = []  # first word of each datablock
-    olds: list[int] = []
-    owners: list[int] = []  # index into names of each owned block
-    ordinals: list[int] = []  # position of each owned block among its datablock's
-    heads: list[tuple[int, tuple]] = []  # blocks that begin with an ID: (word, what to zero)
-    tails: list[tuple[int, int]] = []  # what follows each name's end: left over from renames
-    words, owned, ordinal = 0, False, 0
-    for code, sdna, body, length, old in blocks:
-        is_id = code[2:] == b"\0\0" and code[:2] != b"\0\0" and code[:2].isalpha()
-        if not is_id and (code != b"DATA" or not owned):
-            owned = False  # DNA1, TEST, REND, GLOB, USER, ENDB ...: nobody's content
-            continue
-        if is_id:
-            raw = data[body + name_offset : body + name_offset + name_size]
-            name = raw.split(b"\0", 1)[0]
-            names.append(name.decode("utf-8", "surrogateescape"))
-            tails.append((words * 8 + name_offset + len(name), name_size - len(name)))
-            starts.append(words)
-            owned, ordinal = True, 0
-        else:
-            ordinal += 1
-        olds.append(old)
-        owners.append(len(names) - 1)
-        ordinals.append(ordinal)
-        if sdna in starts_with_id and length >= name_offset + name_size:
-            heads.append((words, starts_with_id[sdna]))
-        pieces.append(data[body : body + length])
-        pad = -length % 8
-        if pad:
-            pieces.append(bytes(pad))
-        words += (length + pad) // 8
-    buffer = np.frombuffer(bytearray(b"".join(pieces)), dtype="<u8").copy()
-    as_bytes = buffer.view(np.uint8)
-    for start, size in tails:
-        as_bytes[start : start + size] = 0
-    for head, (volatile, texspace) in heads:
-        base = head * 8
-        for offset, size in volatile:
-            as_bytes[base + offset : base + offset + size] = 0
-        if texspace is not None and as_bytes[base + texspace[0]] & _TEXSPACE_AUTO:
-            # An automatic texture space is computed at evaluation: not content.
-            as_bytes[base + texspace[0]] &= ~_TEXSPACE_EVALUATED & 0xFF
-            for offset, size in texspace[1:]:
-                as_bytes[base + offset : base + offset + size] = 0
+    place = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum((length + 7) // 8 * 8, out=place[1:])
+    packed = bytearray(int(place[-1]))
+    source = memoryview(data)
+    for start, size, at in zip(body.tolist(), length.tolist(), place.tolist(), strict=False):
+        packed[at : at + size] = source[start : start + size]
+    as_bytes = np.frombuffer(packed, dtype=np.uint8)
+    buffer = as_bytes.view("<u8")
+    id_rows = np.flatnonzero(is_id[kept])
+    owners = np.cumsum(is_id[kept]) - 1  # index into names of each owned block
+    ordinals = np.arange(len(kept)) - id_rows[owners]  # its position among its datablock's
+    starts = place[id_rows] // 8  # first word of each datablock
+    names = []
+    for row in id_rows.tolist():
+        at, head = int(place[row]) + name_offset, int(body[row]) + name_offset
+        name = data[head : head + name_size].split(b"\0", 1)[0]
+        names.append(name.decode("utf-8", "surrogateescape"))
+        as_bytes[at + len(name) : at + name_size] = 0  # left over from renames
+    _zero_volatile(as_bytes, place, sdna, length, starts_with_id, name_offset + name_size)
     # A pointer is the address the pointed-to block had when written, which differs between
     # writes (heap addresses, or positions in the file): it is replaced by what it points to,
     # the datablock's name and the block's position among that datablock's blocks.
-    if olds:
-        id_tokens = np.array([_token(n) for n in names], dtype=np.uint64)
-        owner_array = np.array(owners, dtype=np.int64)
-        with np.errstate(over="ignore"):
-            tokens = id_tokens[owner_array] + np.array(ordinals, dtype=np.uint64) * _STEP
-        _translate(buffer, np.array(olds, dtype=np.uint64), tokens, owner_array, np.array(starts))
+    id_tokens = np.array([_token(n) for n in names], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        tokens = id_tokens[owners] + ordinals.astype(np.uint64) * _STEP
+    _translate(buffer, np.asarray(olds, dtype=np.uint64)[kept], tokens, owners, starts)
     out: dict[str, dict[str, str]] = {}
-    view = memoryview(buffer.view(np.uint8))
-    ends = starts[1:] + [words]
-    for full, first, end in zip(names, starts, ends, strict=True):
+    view = memoryview(packed)
+    ends = [*starts[1:].tolist(), len(buffer)]
+    for full, first, end in zip(names, starts.tolist(), ends, strict=True):
         digest = hashlib.blake2b(view[first * 8 : end * 8], digest_size=16).hexdigest()
         out.setdefault(full[:2], {})[full[2:]] = digest
     return out
+
+
+def _zero_volatile(as_bytes, place, sdna, length, starts_with_id, id_size) -> None:
+    """Zero the session bookkeeping of every block that begins with an ID (``_VOLATILE``), and
+    an automatic texture space (computed at evaluation: not content)."""
+    heads = np.flatnonzero(np.isin(sdna, list(starts_with_id)) & (length >= id_size))
+    for layout in np.unique(sdna[heads]).tolist():
+        volatile, texspace = starts_with_id[layout]
+        base = place[heads[sdna[heads] == layout]]
+        spans = list(volatile)
+        if texspace is not None:
+            flag = base + texspace[0]
+            auto = (as_bytes[flag] & _TEXSPACE_AUTO) != 0
+            as_bytes[flag[auto]] &= ~_TEXSPACE_EVALUATED & 0xFF
+            texspace_spans = [(base[auto], offset, size) for offset, size in texspace[1:]]
+        else:
+            texspace_spans = []
+        for bases, offset, size in [(base, o, s) for o, s in spans] + texspace_spans:
+            if len(bases) and size:
+                as_bytes[(bases[:, None] + np.arange(offset, offset + size)).ravel()] = 0
