@@ -198,7 +198,7 @@ def snapshot(name: str, directory: str | Path, scene=None) -> dict:
         payload["blend_size"] = tmp.stat().st_size
         payload["blend_digest"] = _digest(tmp)
         with open(tmp_json, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle)
+            handle.write(json.dumps(payload))  # json.dump streams through the Python encoder
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, final)
