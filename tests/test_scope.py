@@ -74,6 +74,7 @@ def test_out_of_scope_call_is_rolled_back_whole_and_explained(demo_scene):
     assert "(allowed: materials)" in result["error"]
     assert "changed transform of 'red_ball' (needs scope transforms)" in result["error"]
     assert fingerprint.capture() == before  # the in-scope material edit was rolled back too
+    assert "transforms belong to other stages" in result["text"]
 
 
 @pytest.mark.parametrize(
@@ -184,6 +185,9 @@ def test_locked_objects_are_rolled_back_and_named(demo_scene):
         "blue_box" in moved["error"]
         and "Only these objects may change: red_ball" in (moved["error"])
     )
+    # the hint names the artist's lock, not another stage's scope
+    assert "The artist locked blue_box" in moved["text"]
+    assert "other stages" not in moved["text"]
     alone = host.call(
         "execute_code",
         {"code": 'bpy.data.objects["red_ball"].location.x += 1', "scope": ["transforms"]},
@@ -230,6 +234,8 @@ def test_no_adding_or_removing_unless_allowed(demo_scene):
     for code in (remove, add, 'bpy.data.objects["ground"].name = "floor"'):
         result = host.call("execute_code", {"code": code, "scope": ["objects", "meshes"]})
         assert not result["ok"] and "no object may be added" in result["error"], code
+        assert "may not add or remove objects" in result["text"], code
+        assert "earlier stages" not in result["text"] and "other stages" not in result["text"]
     free = _limited_host(allow_add_remove=True)
     assert free.call("execute_code", {"code": add, "scope": ["objects", "meshes"]})["ok"]
     assert free.call("execute_code", {"code": remove, "scope": ["objects", "meshes"]})["ok"]
