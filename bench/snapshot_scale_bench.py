@@ -8,6 +8,13 @@ and rollback run both ways in the same run, on the same scene and change: the fu
 appends) and the changed-only one (the default: digests say what changed, only that is
 appended). The scaling exponent k fits time ∝ N^k between the last two sizes (k = 1: linear).
 
+A second table splits the changed-only restore: writing the scene as it is now, reading the
+digests of that file, the append of what changed (Blender's ``libraries.load`` and the remaps),
+and the rest (removing what was created, view layers, settings, and Blender's depsgraph update
+of the restored scene). For reference, the last column is Blender's own depsgraph update after
+one object is added by hand to the same scene: the floor any restore that brings an object
+back or removes one pays.
+
     .venv/bin/python bench/snapshot_scale_bench.py [--sizes 500,1000,2000] [--reps 1]
 
 Prints a Markdown table and, last, a line ``RESULT {json}``.
@@ -81,6 +88,59 @@ def fingerprint() -> tuple:
     )
 
 
+def depsgraph_after_adding_one() -> float:
+    """Seconds of ``view_layer.update()`` after linking one new empty (Blender's own cost)."""
+    import bpy
+
+    layer = bpy.context.view_layer
+    layer.update()
+    extra = bpy.data.objects.new("reference_empty", None)
+    bpy.context.scene.collection.objects.link(extra)
+    t0 = time.perf_counter()
+    layer.update()
+    seconds = time.perf_counter() - t0
+    bpy.data.objects.remove(extra)
+    layer.update()
+    return seconds
+
+
+class Parts:
+    """Time spent in the named functions of the changed-only restore (wrapped while measuring)."""
+
+    NAMES = (
+        ("snapshot", "_write_roots", "write now"),
+        ("snapshot_delta", "file_digests", "digests"),
+        ("snapshot_delta", "bring_back", "append"),
+    )
+
+    def __init__(self):
+        from viga_addon.tools import snapshot, snapshot_delta
+
+        self.modules = {"snapshot": snapshot, "snapshot_delta": snapshot_delta}
+        self.seconds = {label: 0.0 for _m, _f, label in self.NAMES}
+        self.saved = []
+
+    def __enter__(self):
+        for module_name, func, label in self.NAMES:
+            module = self.modules[module_name]
+            real = getattr(module, func)
+            self.saved.append((module, func, real))
+
+            def timed(*a, _real=real, _label=label, **k):
+                t0 = time.perf_counter()
+                try:
+                    return _real(*a, **k)
+                finally:
+                    self.seconds[_label] += time.perf_counter() - t0
+
+            setattr(module, func, timed)
+        return self
+
+    def __exit__(self, *_exc):
+        for module, func, real in self.saved:
+            setattr(module, func, real)
+
+
 def _full_only(*_args):
     from viga_addon.tools.snapshot_delta import Fallback
 
@@ -97,6 +157,7 @@ def measure(count: int, reps: int, tmp: Path) -> dict:
     keys = ("snapshot", "checkpoint", "restore_full", "restore", "rollback_full", "rollback")
     times: dict[str, list[float]] = {k: [] for k in keys}
     appended: list[int] = []
+    parts: list[dict] = []
     changed_only = snap._restore_changed
     for i in range(reps):
         for mode in ("full", "changed"):
@@ -108,9 +169,13 @@ def measure(count: int, reps: int, tmp: Path) -> dict:
                 times["snapshot"].append(time.perf_counter() - t0)
                 assert r["ok"], r
                 change_scene()
-                t0 = time.perf_counter()
-                rr = snap.restore(r["path"])
-                times["restore" + suffix].append(time.perf_counter() - t0)
+                with Parts() as split:
+                    t0 = time.perf_counter()
+                    rr = snap.restore(r["path"])
+                    times["restore" + suffix].append(time.perf_counter() - t0)
+                if mode == "changed":
+                    rest = times["restore"][-1] - sum(split.seconds.values())
+                    parts.append({**split.seconds, "rest": rest})
                 if not rr.get("ok") or fingerprint() != before:
                     raise RuntimeError(f"{mode} restore at {count} objects failed: {rr}")
                 t0 = time.perf_counter()
@@ -131,6 +196,8 @@ def measure(count: int, reps: int, tmp: Path) -> dict:
                 snap._restore_changed = changed_only
     out = {k: common.median(v) for k, v in times.items()}
     out["appended"] = max(appended)
+    out["parts"] = {k: common.median([p[k] for p in parts]) for k in parts[0]}
+    out["depsgraph_add_one"] = common.median([depsgraph_after_adding_one() for _ in range(3)])
     return out
 
 
@@ -148,7 +215,7 @@ def main() -> dict:
         result["exponent"] = {
             k: math.log(rows[b][k] / rows[a][k]) / math.log(b / a)
             for k in rows[a]
-            if k != "appended"
+            if k not in ("appended", "parts", "depsgraph_add_one")
         }
     print(markdown(result))
     print("RESULT " + json.dumps(result))
@@ -170,7 +237,7 @@ def markdown(r: dict) -> str:
                 "",
             ]
         )
-    return common.table(
+    main = common.table(
         [
             "objects",
             "snapshot (write .blend)",
@@ -182,6 +249,31 @@ def markdown(r: dict) -> str:
             "datablocks appended (changed only)",
         ],
         rows,
+    )
+    split = [
+        [
+            f"{int(n):,}",
+            ms(t["restore"]),
+            *(ms(t["parts"][k]) for k in ("write now", "digests", "append", "rest")),
+            ms(t["depsgraph_add_one"]),
+        ]
+        for n, t in r["sizes"].items()
+    ]
+    return (
+        main
+        + "\n\n"
+        + common.table(
+            [
+                "objects",
+                "restore, changed only",
+                "write the scene now",
+                "digests of it",
+                "append + remap",
+                "rest (incl. depsgraph update)",
+                "Blender: depsgraph update after adding one object",
+            ],
+            split,
+        )
     )
 
 
