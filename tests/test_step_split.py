@@ -10,6 +10,7 @@ from pipeline_helpers import demo_script, new_session, tiny_host
 from viga_addon.agent import metrics
 from viga_addon.agent.session import Session
 from viga_addon.agent.session.events import StepKind
+from viga_addon.agent.session.offthread import place_program_job
 from viga_addon.agent.worker import ModelWorker
 
 
@@ -102,3 +103,21 @@ def test_final_files_and_selector_sheet_come_in_their_own_steps(tmp_path):
     assert final == _kept(direct)
     assert (d / "stages/init/rollouts.png").is_file() and (d / "report.html").is_file()
     assert "done" in (d / "report.html").read_text().lower()
+    # scene.py is written on the main thread and parsed on the worker thread, then moved in place
+    i = tail.index("scene.py")
+    assert "scene.py check" in tail[i + 1 :]
+    compile((d / "scene.py").read_text(), "scene.py", "exec")
+    assert not list(d.glob(".scene.py*")) and "scene_py_error" not in json.loads(
+        (d / "metrics.json").read_text()
+    )
+
+
+def test_a_scene_py_that_does_not_parse_is_never_handed_out(tmp_path):
+    good, bad = tmp_path / ".good", tmp_path / ".bad"
+    good.write_text("import bpy\nx = 1\n")
+    bad.write_text("def broken(:\n")
+    assert place_program_job(str(good), str(tmp_path / "scene.py")) is None
+    assert (tmp_path / "scene.py").read_text() == "import bpy\nx = 1\n" and not good.exists()
+    error = place_program_job(str(bad), str(tmp_path / "other.py"))
+    assert "other.py was not written: SyntaxError" in error
+    assert not bad.exists() and not (tmp_path / "other.py").exists()

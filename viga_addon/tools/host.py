@@ -314,10 +314,10 @@ class BlenderHost:
         os.replace(tmp, path)
         return {"ok": True, "path": str(path)}
 
-    def tool_write_scene_py(self, path: str) -> dict:
+    def tool_write_scene_py(self, path: str, check: bool = True) -> dict:
         from . import scene_export
 
-        return scene_export.write_scene_py(path)
+        return scene_export.write_scene_py(path, check=check)
 
     # ---------------------------------------------------------------- snapshots
     def tool_snapshot(self, path: str) -> dict:

@@ -1,5 +1,5 @@
 """Pure-Python work of a step (PSNR/SSIM against the photo, the verifier's and the selector's
-sheets, report.html at a round's or a stage's end) on one worker thread, so ``Session.step()`` only starts it and collects it on
+sheets, report.html at a round's or a stage's end, scene.py's parse check) on one worker thread, so ``Session.step()`` only starts it and collects it on
 a later step instead of holding Blender's main thread (numpy and Pillow release the GIL while
 they work). Jobs take file paths and plain values only, never the session's state.
 
@@ -11,6 +11,7 @@ first ask starts the job). A job's exception is raised where its result is colle
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -97,6 +98,19 @@ def write_report_job(run_dir: Path, state: RunState | dict) -> str | None:
         write_report(run_dir, state=state)
     except Exception as e:
         return f"{type(e).__name__}: {e}"
+    return None
+
+
+def place_program_job(written: str, final: str) -> str | None:
+    """Parse the program at ``written`` and move it to ``final`` (a program that does not parse
+    is never handed out: it is removed instead); the error as text, or None."""
+    try:
+        source = Path(written).read_text(encoding="utf-8")
+        compile(source, final, "exec")
+        os.replace(written, final)
+    except Exception as e:
+        Path(written).unlink(missing_ok=True)
+        return f"{Path(final).name} was not written: {type(e).__name__}: {e}"
     return None
 
 

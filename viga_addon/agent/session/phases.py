@@ -22,7 +22,7 @@ from . import editing, turns
 from .attempt import attempt, compare_job
 from .events import StepKind, StepResult
 from .hostcalls import host_step, waiting
-from .offthread import job_step, working
+from .offthread import job_step, place_program_job, working
 from .rounds import (
     last_checklist,
     round_history,
@@ -305,10 +305,21 @@ def final(s: Session) -> StepResult:
         jobs.note(f"{key}:blend", True)
         s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
         return working(s, "final.blend")
+    written = d / ".scene.py.unchecked"
     if not jobs.noted(f"{key}:scene_py"):
         jobs.note(f"{key}:scene_py", True)
-        s.timed("other_tools", "write_scene_py", {"path": str(d / "scene.py")})
+        r_py = s.timed("other_tools", "write_scene_py", {"path": str(written), "check": False})
+        jobs.note(f"{key}:scene_py_error", None if r_py.get("ok") else r_py.get("error"))
+        jobs.note(f"{key}:scene_py_checked", not r_py.get("ok"))
         return working(s, "scene.py")
+    if not jobs.noted(f"{key}:scene_py_checked"):  # parsed off the main thread, then moved
+        done, error = job_step(
+            s, f"{key}:scene_py_check", place_program_job, str(written), str(d / "scene.py")
+        )
+        if not done:
+            return working(s, "scene.py check")
+        jobs.note(f"{key}:scene_py_checked", True)
+        jobs.note(f"{key}:scene_py_error", error)
     if r.get("ok"):
         done, value = job_step(s, f"{key}:metrics", compare_job, str(d / "final.png"), _photo(s))
         if not done:
@@ -317,11 +328,13 @@ def final(s: Session) -> StepResult:
         s.state.timing.other_tools += seconds
     else:
         metrics = {"error": r.get("error")}
+    scene_py_error = jobs.noted(f"{key}:scene_py_error")
     jobs.forget()
     write_json(
         d / "metrics.json",
         {
             "final": metrics,
+            **({"scene_py_error": scene_py_error} if scene_py_error else {}),
             "stages": {
                 name: {
                     "status": str(ss.status),

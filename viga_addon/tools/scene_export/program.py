@@ -106,16 +106,18 @@ def scene_py_source(scene: bpy.types.Scene | None = None) -> tuple[str, list[str
     return source, out.skipped, count
 
 
-def write_scene_py(path: str | Path) -> dict:
+def write_scene_py(path: str | Path, check: bool = True) -> dict:
     """Write a standalone program that rebuilds the current scene from an empty file.
 
     Returns {"ok": True, "path", "objects": n, "bytes": n, "skipped": [...]} where ``skipped``
     lists what the program does not reproduce, or {"ok": False, "error"} when it cannot be
-    written.
+    written. ``check=False`` leaves out the parse check (a caller that does it elsewhere, off the
+    main thread, before the file is handed out: agent/session/offthread.place_program_job).
     """
     try:
         source, skipped, count = scene_py_source()
-        compile(source, str(path), "exec")  # never hand out a program that does not parse
+        if check:
+            compile(source, str(path), "exec")  # never hand out a program that does not parse
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(source, encoding="utf-8")
