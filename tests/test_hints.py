@@ -11,7 +11,7 @@ import pytest
 from tests.test_tools_snapshot import build_scene
 from viga_addon.agent.session.toolcalls import RESULT_TEXT_LIMIT, result_parts
 from viga_addon.stages import init, material
-from viga_addon.tools import execute, fingerprint, hints, policy
+from viga_addon.tools import execute, fingerprint, hints, policy, scope
 from viga_addon.tools.execute import execute_code
 
 SPECULAR_3X = (
@@ -330,7 +330,7 @@ def test_a_broken_rule_does_not_hide_the_others(scene, monkeypatch):
 def test_explain_never_raises_on_odd_failures(exc, code):
     assert hints.explain(exc, code) is None or isinstance(hints.explain(exc, code), str)
     assert isinstance(hints.failing_lines(exc, code), list)
-    assert hints.scope_hint(code, [{"what": "removed object 'a'"}], ()) is not None
+    assert scope.scope_hint(code, [{"what": "removed object 'a'"}], ()) is not None
     assert hints.warning_note(code) is None
 
 

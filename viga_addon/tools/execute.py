@@ -525,7 +525,7 @@ def execute_code(
             error = "Refused: " + scopes.describe(out_of_scope, scope, stage)
             tb = None
             extra = {"refused": True, "out_of_scope": out_of_scope}
-            out["hint"] = hints.scope_hint(code, out_of_scope, scope)
+            out["hint"] = scopes.scope_hint(code, out_of_scope, scope)
         else:
             if read is None:  # a refusal after the run: the policy's own message
                 read = _Failure(_one_line(failure), message=str(failure))

@@ -17,8 +17,8 @@ data; nothing the model defined is called). The common cases:
   from an earlier call, Markdown fences, the time limit.
 
 ``failing_lines`` gives the model's own lines the error passed through, ``warning_note`` what to do
-about a deprecation warning (``use_nodes``), ``scope_hint`` what to do when the stage scope
-rolled a call back. None of them raises: a broken hint must never hide the error it explains.
+about a deprecation warning (``use_nodes``) (what to do when a scope rolled a call back is
+tools/scope.py's ``scope_hint``). None of them raises: a broken hint must never hide the error it explains.
 The renamed APIs are tools/renames.py's; where a hint names a new name, it checks that this
 Blender has it. Everything here may meet the model's objects, so execute.py calls it under a
 guard of its own (tools/execute.py ``_contained``).
@@ -30,7 +30,6 @@ import ast
 import difflib
 import re
 import types
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import policy, renames
@@ -562,54 +561,5 @@ def warning_note(message: str) -> str | None:
         return next(
             (note for mark, note in renames.DEPRECATION_NOTES.items() if mark in message), None
         )
-    except Exception:  # noqa: BLE001
-        return None
-
-
-_REMOVES = re.compile(r"clear_scene\(|\.delete\(|\.remove\(|batch_remove\(")
-
-
-def _quoted(what) -> str | None:
-    """The name at the end of a change report line (``changed transform of 'cup'``)."""
-    found = re.search(r"'([^']*)'$", str(what or ""))
-    return found.group(1) if found else None
-
-
-def scope_hint(code: str, out_of_scope: list[dict], allowed: Iterable[str]) -> str | None:
-    """What to do when the stage's scope rolled the call back (``out_of_scope``: the changes it
-    may not make, ``allowed``: the stage's scopes). Never raises."""
-    try:
-        parts = []
-        # the artist's limits on this edit (locked objects, no adding or removing) ...
-        locked = sorted({n for c in out_of_scope for n in c.get("locked", ())})
-        if locked:
-            parts.append(f"The artist locked {', '.join(locked)}: leave them as they are.")
-        if any(c.get("add_remove") for c in out_of_scope):
-            parts.append("This edit may not add or remove objects.")
-        # ... and what belongs to other stages
-        added_removed = {_quoted(c.get("what")) for c in out_of_scope if c.get("add_remove")} - {
-            None
-        }
-        other = [
-            c
-            for c in out_of_scope
-            if not c.get("locked")
-            and not c.get("add_remove")
-            and _quoted(c.get("what")) not in added_removed  # the slots of a renamed object ...
-        ]
-        removed = any(str(c.get("what", "")).startswith("removed ") for c in other)
-        if removed and _REMOVES.search(code or ""):
-            parts.append(
-                "This stage may not remove what earlier stages built: edit the existing objects "
-                "in place (clear_scene() and deleting objects are for the init stage)."
-            )
-        scopes = sorted({s for c in other for s in c.get("scopes", ())})
-        if other:
-            parts.append(
-                f"Send only the lines that change {', '.join(sorted(allowed)) or 'nothing'}; "
-                f"{', '.join(scopes)} belong to other stages."
-            )
-        parts.append("One change that is not allowed rolls back the whole call.")
-        return " ".join(parts)
     except Exception:  # noqa: BLE001
         return None

@@ -6,7 +6,8 @@ and execute_code's change report); each of its entries carries the scopes given 
 (``owner_scopes``, ``transform_scopes``, ``DATABLOCK_SCOPES``, ``SETTINGS``).
 ``changes(diff)`` lists the scope-checked changes of a ``fingerprint.diff`` as
 ``[{"what": "created|removed|changed <label>", "scopes": [...]}]``, ``out_of_scope(changes,
-allowed)`` those the stage may not make, ``describe`` says so to the model.
+allowed)`` those the stage may not make, ``describe`` says so to the model and ``scope_hint``
+what to do instead (it never raises).
 
 Which scope covers what:
   objects     objects created/removed/renamed, parenting, collections, visibility (not lights
@@ -25,6 +26,7 @@ Which scope covers what:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -235,3 +237,52 @@ def _describe_limits(violations: list[dict], limits: EditLimits, limit: int) -> 
         )
     parts.append("The whole call was rolled back.")
     return " ".join(parts)
+
+
+_REMOVES = re.compile(r"clear_scene\(|\.delete\(|\.remove\(|batch_remove\(")
+
+
+def _quoted(what) -> str | None:
+    """The name at the end of a change report line (``changed transform of 'cup'``)."""
+    found = re.search(r"'([^']*)'$", str(what or ""))
+    return found.group(1) if found else None
+
+
+def scope_hint(code: str, out_of_scope: list[dict], allowed: Iterable[str]) -> str | None:
+    """What to do when the stage's scope rolled the call back (``out_of_scope``: the changes it
+    may not make, ``allowed``: the stage's scopes). Never raises."""
+    try:
+        parts = []
+        # the artist's limits on this edit (locked objects, no adding or removing) ...
+        locked = sorted({n for c in out_of_scope for n in c.get("locked", ())})
+        if locked:
+            parts.append(f"The artist locked {', '.join(locked)}: leave them as they are.")
+        if any(c.get("add_remove") for c in out_of_scope):
+            parts.append("This edit may not add or remove objects.")
+        # ... and what belongs to other stages
+        added_removed = {_quoted(c.get("what")) for c in out_of_scope if c.get("add_remove")} - {
+            None
+        }
+        other = [
+            c
+            for c in out_of_scope
+            if not c.get("locked")
+            and not c.get("add_remove")
+            and _quoted(c.get("what")) not in added_removed  # the slots of a renamed object ...
+        ]
+        removed = any(str(c.get("what", "")).startswith("removed ") for c in other)
+        if removed and _REMOVES.search(code or ""):
+            parts.append(
+                "This stage may not remove what earlier stages built: edit the existing objects "
+                "in place (clear_scene() and deleting objects are for the init stage)."
+            )
+        scopes = sorted({s for c in other for s in c.get("scopes", ())})
+        if other:
+            parts.append(
+                f"Send only the lines that change {', '.join(sorted(allowed)) or 'nothing'}; "
+                f"{', '.join(scopes)} belong to other stages."
+            )
+        parts.append("One change that is not allowed rolls back the whole call.")
+        return " ".join(parts)
+    except Exception:  # noqa: BLE001
+        return None
