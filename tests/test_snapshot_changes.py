@@ -7,10 +7,12 @@ so are what the fingerprint does not read (custom properties of objects and mate
 constraints with their targets, material node links) and the names.
 """
 
+from pathlib import Path
+
 import bpy
 import pytest
 
-from viga_addon.tools import fingerprint
+from viga_addon.tools import fingerprint, snapshot_digests
 from viga_addon.tools import snapshot as snap
 
 COUNT = 200
@@ -202,15 +204,42 @@ def test_only_what_changed_is_appended(big_scene, tmp_path):
     assert not [m.name for m in bpy.data.meshes if "." in m.name]
 
 
-def test_a_snapshot_without_digests_is_restored_in_full(big_scene, tmp_path):
-    """Snapshots written before the digests existed (and any case the changed-only path cannot
-    be sure of) come back by the full restore."""
+def test_digests_are_read_from_the_file_when_their_file_is_missing_or_stale(big_scene, tmp_path):
+    """The digests come from a worker thread's file beside the snapshot; without it (a folder
+    copied without it, an older snapshot) or when it describes other bytes, the restore reads
+    them from the snapshot itself and is still changed-only and exact."""
+    saved = snap.snapshot("s", tmp_path)
+    snapshot_digests.settle()
+    digests_file = tmp_path / "s.digests.json"
+    assert digests_file.is_file()
+    before = _state(big_scene)
+    for spoil in ("missing", "stale"):
+        if spoil == "missing":
+            digests_file.unlink()
+        else:
+            digests_file.write_text('{"blend_digest": "other bytes", "digests": {"objects": {}}}')
+        _move(big_scene)
+        _add(big_scene)
+        restored = snap.restore(saved["path"])
+        assert restored["ok"] and restored["appended"] not in ("all", 0), (spoil, restored)
+        assert _state(bpy.context.scene) == before, spoil
+
+
+def test_a_snapshot_the_block_reader_cannot_read_is_restored_in_full(big_scene, tmp_path):
+    """A snapshot file the digests cannot be read from (here rewritten compressed) comes back by
+    the full restore, as any case the changed-only path cannot be sure of."""
     import json
 
     saved = snap.snapshot("s", tmp_path)
+    snapshot_digests.settle()
+    path = Path(saved["path"])
+    bpy.data.libraries.write(
+        str(path), snap._scene_roots(big_scene), path_remap="ABSOLUTE", compress=True
+    )
+    (tmp_path / "s.digests.json").unlink()
     sidecar = tmp_path / "s.snapshot.json"
     payload = json.loads(sidecar.read_text())
-    del payload["digests"]
+    payload.update(blend_size=path.stat().st_size, blend_digest=snap._digest(path))
     sidecar.write_text(json.dumps(payload))
     before = _state(big_scene)
     _move(big_scene)

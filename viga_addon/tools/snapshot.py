@@ -14,14 +14,13 @@ taken.
 
 ``restore`` keeps the Scene datablock itself (so windows, a running modal operator and anything
 holding ``context.scene`` stay valid) and copies the settings back. The content is brought back
-in linear time: the payload holds a digest of every datablock as written to the file
-(tools/snapshot_blocks.py), the scene is written once more as it is now, and only the
-datablocks whose digest differs, or that are gone, are appended (``libraries.load(link=False)``,
-which costs more than linearly in what it appends), replacing the old versions under their
-exact names (tools/snapshot_delta.py); what was created since is removed. Unchanged datablocks
-stay the same ones. Without digests (older snapshots) or whenever the changed-only path cannot
-be sure to be exact, the full restore runs: remove the scene's current content, append all the
-saved content.
+in linear time: each datablock's digest as written to the file (tools/snapshot_blocks.py, read
+on a worker thread: tools/snapshot_digests.py) is compared with the scene written once more as
+it is now; only the datablocks whose digest differs, or that are gone, are appended
+(``libraries.load(link=False)``, superlinear in what it appends), replacing the old versions
+under their exact names (tools/snapshot_delta.py); what was created since is removed. Unchanged
+datablocks stay the same ones. Whenever the changed-only path cannot be sure to be exact, the
+full restore runs: remove the scene's current content, append all the saved content.
 
 Datablocks the scene does not use are left alone, with two exceptions, both about keeping names
 exact and leaving nothing stale behind:
@@ -52,7 +51,7 @@ from pathlib import Path
 
 import bpy
 
-from . import rna, snapshot_delta
+from . import rna, snapshot_delta, snapshot_digests
 from .snapshot_delta import drop_library, merge_dragged_in
 
 SIDECAR_SUFFIX = ".snapshot.json"
@@ -206,16 +205,15 @@ def snapshot(name: str, directory: str | Path, scene=None) -> dict:
     finally:
         tmp.unlink(missing_ok=True)
         tmp_json.unlink(missing_ok=True)
+    snapshot_digests.start(final, CONTENT_TYPES)
     return {"ok": True, "path": str(final), "seconds": time.perf_counter() - start}
 
 
-def _write_blend(scene, path: Path, digests: bool = True) -> dict:
-    """Write the scene's content to ``path`` and return the payload describing the rest, with
-    the digest of each datablock written (what a restore compares to bring back only changes)."""
+def _write_blend(scene, path: Path) -> dict:
+    """Write the scene's content to ``path`` and return the payload describing the rest (the
+    datablocks' digests are read from the file later: snapshot_digests, rollback)."""
     payload = _build_payload(scene)
     _write_roots(scene, path)
-    if digests:
-        payload["digests"] = snapshot_delta.file_digests(path, CONTENT_TYPES)
     return payload
 
 
@@ -266,9 +264,8 @@ def _read_sidecar(path: Path) -> dict:
             f"{path} is a snapshot of another format version "
             f"({payload.get('version')}, expected {PAYLOAD_VERSION})"
         )
-    if payload.get("blend_size") != path.stat().st_size or payload.get("blend_digest") != _digest(
-        path
-    ):
+    size, digest = payload.get("blend_size"), payload.get("blend_digest")
+    if size != path.stat().st_size or digest != _digest(path):
         raise SnapshotError(f"{path} does not match {sidecar.name} (an interrupted snapshot?)")
     return payload
 
@@ -455,8 +452,14 @@ def restore(name_or_path, directory=None, scene=None) -> dict:
         return {"ok": False, "path": str(path), "error": f"No snapshot file at {path}"}
     try:
         payload = _read_sidecar(path)
+        if "digests" not in payload:  # written on a thread beside the snapshot
+            payload["digests"] = snapshot_digests.for_snapshot(
+                path, payload["blend_digest"], CONTENT_TYPES
+            )
     except SnapshotError as exc:
         return {"ok": False, "path": str(path), "error": str(exc)}
+    except (OSError, ValueError):  # unreadable digests: the full restore reads it as Blender does
+        payload["digests"] = None
     return _restore(scene or bpy.context.scene, path, payload, start)
 
 
@@ -571,7 +574,7 @@ def checkpoint(scene=None) -> Checkpoint:
     _live.add(path)
     try:
         # Digests are read from the file at the first rollback: most checkpoints never roll back.
-        payload = _write_blend(scene or bpy.context.scene, path, digests=False)
+        payload = _write_blend(scene or bpy.context.scene, path)
     except BaseException:
         _live.discard(path)
         raise

@@ -19,7 +19,7 @@ version is read as that version wrote it (12-byte header and 24-byte block heade
 17-byte header and 32-byte block headers from 5.0). Compressed files are not read (snapshots
 are written uncompressed).
 
-``digests(path)`` -> ``{code: {name: hex}}``, ``code`` the two-letter ID code.
+``digests(path or bytes)`` -> ``{code: {name: hex}}``, ``code`` the two-letter ID code.
 """
 
 from __future__ import annotations
@@ -242,10 +242,14 @@ def _translate(buffer, olds, tokens, owners, starts) -> None:
     buffer[positions] = resolved
 
 
-def digests(path) -> dict[str, dict[str, str]]:
-    """``{two-letter ID code: {datablock name: digest}}`` of every datablock in the file."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+def digests(source) -> dict[str, dict[str, str]]:
+    """``{two-letter ID code: {datablock name: digest}}`` of every datablock in the file (a path,
+    or the file's bytes)."""
+    if isinstance(source, bytes | bytearray):
+        data = bytes(source)
+    else:
+        with open(source, "rb") as handle:
+            data = handle.read()
     blocks = _blocks(data)
     starts_with_id, (name_offset, name_size) = _id_layout(data, blocks)
     code_bytes = np.ascontiguousarray(blocks["code"]).view(np.uint8).reshape(-1, 4)

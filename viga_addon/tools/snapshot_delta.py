@@ -100,8 +100,9 @@ class Delta:
         return out
 
 
-def file_digests(path: str | Path, types: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """``{content type: {name: digest}}`` of a .blend file, other types under ``OTHER``."""
+def file_digests(path: str | Path | bytes, types: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """``{content type: {name: digest}}`` of a .blend file (its path or bytes), other types under
+    ``OTHER``."""
     out: dict[str, dict[str, str]] = {attr: {} for attr in types}
     out[OTHER] = {}
     for code, named in snapshot_blocks.digests(path).items():
