@@ -114,7 +114,7 @@ def section(peer: dict, pipe: dict, snap: dict) -> str:
             f"{PY} bench/run_all.py            # prints this section; --write updates BENCHMARKS.md",
             f"{PY} bench/peer_overhead_bench.py [--reps 3] [--peer-heavy-reps 1]",
             f"{PY} bench/pipeline_bench.py [--preview-size 128 --preview-samples 8 --delay 0.5]",
-            f"{PY} bench/snapshot_scale_bench.py [--sizes 10,100,1000 --reps 3]",
+            f"{PY} bench/snapshot_scale_bench.py [--sizes 500,1000,2000 --reps 3]",
             "```",
             "",
             "### Summary",
