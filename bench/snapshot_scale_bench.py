@@ -2,7 +2,9 @@
 
 Times viga_addon.tools.snapshot's public calls on scenes of N objects (own mesh and one of 20
 materials each, a light and a camera): ``snapshot`` (stage/round snapshot file), ``restore``
-(back to it after a change), ``checkpoint`` + ``rollback`` (execute_code's undo path). Restore
+(back to it after a change), ``checkpoint`` + ``rollback`` (execute_code's undo path). A
+snapshot's digests are read on a worker thread (tools/snapshot_digests.py): the bench waits for
+them before changing the scene, as a run restores a round later, and reports that wait apart. Restore
 and rollback run both ways in the same run, on the same scene and change: the full restore
 (everything removed and appended again: Blender's ``libraries.load`` is superlinear in what it
 appends) and the changed-only one (the default: digests say what changed, only that is
@@ -151,11 +153,12 @@ def measure(count: int, reps: int, tmp: Path) -> dict:
     """Both restore paths on the same scene, alternating: the full one (everything removed and
     appended again, as before) and the changed-only one (the default)."""
     from viga_addon.tools import snapshot as snap
+    from viga_addon.tools import snapshot_digests
 
     build_scene(count)
     before = fingerprint()
     keys = ("snapshot", "checkpoint", "restore_full", "restore", "rollback_full", "rollback")
-    times: dict[str, list[float]] = {k: [] for k in keys}
+    times: dict[str, list[float]] = {k: [] for k in (*keys, "digests_thread")}
     appended: list[int] = []
     parts: list[dict] = []
     changed_only = snap._restore_changed
@@ -168,6 +171,9 @@ def measure(count: int, reps: int, tmp: Path) -> dict:
                 r = snap.snapshot(f"s{count}_{i}_{mode}", tmp)
                 times["snapshot"].append(time.perf_counter() - t0)
                 assert r["ok"], r
+                t0 = time.perf_counter()
+                snapshot_digests.settle()  # a run restores a round later, not at once
+                times["digests_thread"].append(time.perf_counter() - t0)
                 change_scene()
                 with Parts() as split:
                     t0 = time.perf_counter()
@@ -215,7 +221,7 @@ def main() -> dict:
         result["exponent"] = {
             k: math.log(rows[b][k] / rows[a][k]) / math.log(b / a)
             for k in rows[a]
-            if k not in ("appended", "parts", "depsgraph_add_one")
+            if k not in ("appended", "parts", "depsgraph_add_one", "digests_thread")
         }
     print(markdown(result))
     print("RESULT " + json.dumps(result))
@@ -256,6 +262,7 @@ def markdown(r: dict) -> str:
             ms(t["restore"]),
             *(ms(t["parts"][k]) for k in ("write now", "digests", "append", "rest")),
             ms(t["depsgraph_add_one"]),
+            ms(t["digests_thread"]),
         ]
         for n, t in r["sizes"].items()
     ]
@@ -271,6 +278,7 @@ def markdown(r: dict) -> str:
                 "append + remap",
                 "rest (incl. depsgraph update)",
                 "Blender: depsgraph update after adding one object",
+                "snapshot's digests still under way on the thread after it",
             ],
             split,
         )
