@@ -297,3 +297,37 @@ def test_a_change_only_the_whole_restore_undoes_falls_back_to_it(big_scene, tmp_
     assert restored["ok"] and restored["appended"] == "all"
     lift = bpy.data.meshes["mesh_005"].shape_keys.key_blocks["Lift"]
     assert lift.data[0].co.z == 2.0
+
+
+def test_a_snapshot_waits_for_the_digests_thread_before_replacing_its_file(
+    big_scene, tmp_path, monkeypatch
+):
+    """The thread may still be reading an earlier snapshot of the same name: the new one is
+    moved into place only after it (a file open for reading cannot be replaced on Windows), and
+    the digests file then describes the new snapshot."""
+    import threading
+    import time
+
+    from viga_addon.tools import snapshot_delta
+
+    real, finished = snapshot_delta.file_digests, threading.Event()
+
+    def slow(source, types):
+        time.sleep(0.3)
+        try:
+            return real(source, types)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(snapshot_delta, "file_digests", slow)
+    snap.snapshot("s", tmp_path)
+    assert not finished.is_set()  # the first snapshot's digests are still under way
+    before = _state(big_scene)
+    second = snap.snapshot("s", tmp_path)
+    assert finished.is_set()
+    monkeypatch.setattr(snapshot_delta, "file_digests", real)
+    snapshot_digests.settle()
+    _move(big_scene)
+    restored = snap.restore(second["path"])
+    assert restored["ok"] and restored["appended"] not in ("all", 0)
+    assert _state(bpy.context.scene) == before

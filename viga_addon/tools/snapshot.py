@@ -200,6 +200,7 @@ def snapshot(name: str, directory: str | Path, scene=None) -> dict:
             handle.write(json.dumps(payload))  # json.dump streams through the Python encoder
             handle.flush()
             os.fsync(handle.fileno())
+        snapshot_digests.wait(final)
         os.replace(tmp, final)
         os.replace(tmp_json, _sidecar(final))
     finally:

@@ -58,11 +58,17 @@ def _write_digests(blend: Path, types: tuple[str, ...]) -> None:
         pass  # a folder removed meanwhile, an unreadable file: a restore reads them itself
 
 
-def for_snapshot(blend: Path, blend_digest: str, types: tuple[str, ...]) -> dict:
-    """The digests of the snapshot file ``blend``, whose side-car records ``blend_digest``."""
+def wait(blend: Path) -> None:
+    """Wait until the thread is done with ``blend`` (before a new snapshot replaces the file: a
+    file open for reading cannot be replaced on Windows)."""
     job = _pending.get(str(blend))
     if job is not None:
         job.result()
+
+
+def for_snapshot(blend: Path, blend_digest: str, types: tuple[str, ...]) -> dict:
+    """The digests of the snapshot file ``blend``, whose side-car records ``blend_digest``."""
+    wait(blend)
     try:
         record = json.loads(digests_path(blend).read_text(encoding="utf-8"))
         if record.get("blend_digest") == blend_digest and isinstance(record.get("digests"), dict):
