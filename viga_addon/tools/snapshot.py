@@ -453,18 +453,24 @@ def restore(name_or_path, directory=None, scene=None) -> dict:
         return {"ok": False, "path": str(path), "error": f"No snapshot file at {path}"}
     try:
         payload = _read_sidecar(path)
-        if "digests" not in payload:  # written on a thread beside the snapshot
-            payload["digests"] = snapshot_digests.for_snapshot(
-                path, payload["blend_digest"], CONTENT_TYPES
-            )
     except SnapshotError as exc:
         return {"ok": False, "path": str(path), "error": str(exc)}
-    except (OSError, ValueError):  # unreadable digests: the full restore reads it as Blender does
-        payload["digests"] = None
     return _restore(scene or bpy.context.scene, path, payload, start)
 
 
+def _digests_of(path: Path, payload: dict) -> dict | None:
+    """A snapshot's (snapshot_digests) or a checkpoint's datablock digests; None: unreadable."""
+    try:
+        if "blend_digest" in payload:
+            return snapshot_digests.for_snapshot(path, payload["blend_digest"], CONTENT_TYPES)
+        return snapshot_delta.file_digests(path, CONTENT_TYPES)
+    except (OSError, ValueError):
+        return None
+
+
 def _restore(scene, path: Path, payload: dict, start: float) -> dict:
+    if "digests" not in payload:
+        payload["digests"] = _digests_of(path, payload)
     ensure_object_mode()
     appended = None
     if payload.get("digests"):
@@ -569,12 +575,12 @@ class Checkpoint:
 
 
 def checkpoint(scene=None) -> Checkpoint:
-    """Save the scene state for a later ``rollback`` (the cheap path used by execute_code)."""
+    """Save the scene state for a later ``rollback`` (the cheap path used by execute_code; its
+    digests are read at the first rollback and kept: most checkpoints never roll back)."""
     start = time.perf_counter()
     path = _checkpoint_dir() / f"checkpoint_{os.getpid()}_{next(_counter)}.blend"
     _live.add(path)
     try:
-        # Digests are read from the file at the first rollback: most checkpoints never roll back.
         payload = _write_blend(scene or bpy.context.scene, path)
     except BaseException:
         _live.discard(path)
@@ -591,9 +597,4 @@ def rollback(handle: Checkpoint, scene=None) -> dict:
             "path": str(handle.path),
             "error": f"The checkpoint file {handle.path} is gone (discarded?)",
         }
-    if "digests" not in handle.payload:
-        try:
-            handle.payload["digests"] = snapshot_delta.file_digests(handle.path, CONTENT_TYPES)
-        except (OSError, ValueError):  # unreadable: the full restore reads it as Blender does
-            handle.payload["digests"] = None
     return _restore(scene or bpy.context.scene, handle.path, handle.payload, start)
