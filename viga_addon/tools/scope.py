@@ -257,18 +257,18 @@ def scope_hint(code: str, out_of_scope: list[dict], allowed: Iterable[str]) -> s
         locked = sorted({n for c in out_of_scope for n in c.get("locked", ())})
         if locked:
             parts.append(f"The artist locked {', '.join(locked)}: leave them as they are.")
-        if any(c.get("add_remove") for c in out_of_scope):
+        add_remove = [c for c in out_of_scope if c.get("add_remove")]
+        if add_remove:
             parts.append("This edit may not add or remove objects.")
-        # ... and what belongs to other stages
-        added_removed = {_quoted(c.get("what")) for c in out_of_scope if c.get("add_remove")} - {
-            None
-        }
+        # ... and what belongs to other stages (not what follows from an object added or
+        # removed: the material slots of a renamed one)
+        added_removed = {_quoted(c.get("what")) for c in add_remove} - {None}
         other = [
             c
             for c in out_of_scope
             if not c.get("locked")
             and not c.get("add_remove")
-            and _quoted(c.get("what")) not in added_removed  # the slots of a renamed object ...
+            and _quoted(c.get("what")) not in added_removed
         ]
         removed = any(str(c.get("what", "")).startswith("removed ") for c in other)
         if removed and _REMOVES.search(code or ""):
