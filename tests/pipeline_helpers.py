@@ -1,6 +1,11 @@
-"""Shared set-up for pipeline tests: a real Blender host, tiny renders, a worker process."""
+"""Shared set-up for pipeline tests: a real Blender host, tiny renders, a worker process, the
+command line in a child process."""
 
 import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import bpy
 
@@ -8,6 +13,9 @@ from viga_addon.agent.session import Session
 from viga_addon.agent.worker import ModelWorker
 from viga_addon.demo import tabletop
 from viga_addon.tools.host import BlenderHost
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_ENV = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
 
 TINY = {
     "preview_size": 64,
@@ -34,6 +42,28 @@ CLI_TINY = [  # the same tiny renders, as command-line options
     "cpu",
     "--quiet",
 ]
+
+
+def cli_env(**extra):
+    """This environment without the model keys and base URL, the checkout on PYTHONPATH, and
+    ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in MODEL_ENV}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def run_cli(*args, env=None, timeout=300):
+    """``python -m viga_addon ARGS`` from the checkout (``cli_env()`` unless ``env``), its output
+    captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "viga_addon", *args],
+        cwd=ROOT,
+        env=env or cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def tiny_host():

@@ -1,7 +1,6 @@
 """The headless CLI as a user runs it: a subprocess of ``python -m viga_addon``."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -10,30 +9,10 @@ from pathlib import Path
 
 import pytest
 from pipeline_helpers import CLI_TINY as TINY
+from pipeline_helpers import cli_env as _env
+from pipeline_helpers import run_cli as cli
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _env(**extra):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
-    }
-    env["PYTHONPATH"] = str(ROOT)
-    env.update(extra)
-    return env
-
-
-def cli(*args, env=None, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "viga_addon", *args],
-        cwd=ROOT,
-        env=env or _env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_help_documents_consent_and_exit_codes():

@@ -4,14 +4,11 @@ completed round redone; ``--estimate`` prints the estimate and exits. The real C
 real anthropic SDK against the fake server, which answers from the demo script."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from fake_model_server import fake_server
-from pipeline_helpers import CLI_TINY
+from pipeline_helpers import CLI_TINY, cli_env, run_cli
 from scripted_model import script_responder
 
 from viga_addon.agent import spending
@@ -28,20 +25,8 @@ PER_REQUEST = (10 * 3 + 5_000 * 15) / 1e6
 
 
 def cli(*args, timeout=300):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
-    }
-    env.update(PYTHONPATH=str(ROOT), ANTHROPIC_API_KEY="sk-ant-test-cap")
-    return subprocess.run(
-        [sys.executable, "-m", "viga_addon", "reconstruct", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    env = cli_env(ANTHROPIC_API_KEY="sk-ant-test-cap")
+    return run_cli("reconstruct", *args, env=env, timeout=timeout)
 
 
 def test_the_cap_stops_with_exit_5_and_a_higher_cap_resumes_without_redoing_a_round(tmp_path):

@@ -4,13 +4,11 @@ the demo scene, through the CLI as a user runs it."""
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import bpy
 import pytest
-from pipeline_helpers import CLI_TINY
+from pipeline_helpers import CLI_TINY, run_cli
 
 from viga_addon.agent import metrics, selection
 from viga_addon.demo import tabletop_edit
@@ -30,13 +28,7 @@ def _digest(path):
 
 
 def _cli(*args, timeout=600):
-    return subprocess.run(
-        [sys.executable, "-m", "viga_addon", "reconstruct", "--provider", "scripted", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_cli("reconstruct", "--provider", "scripted", *args, timeout=timeout)
 
 
 def _objects_of(blend):

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 from fake_model_server import fake_server
 from pipeline_helpers import CLI_TINY as TINY
+from pipeline_helpers import cli_env as _env
 from pipeline_helpers import demo_script, flatten_script, new_session, tiny_host
+from pipeline_helpers import run_cli as _cli
 
 from viga_addon.agent.session import Session, toolcalls
 from viga_addon.agent.state import ToolCall
@@ -176,27 +178,6 @@ def test_bad_model_answer_is_reasked_then_fails_the_round_cleanly(tmp_path, prov
 
 
 # ------------------------------------------------------------------ faults of the machine
-
-
-def _env():
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL")
-    }
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-def _cli(*args, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "viga_addon", *args],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def _start(out):

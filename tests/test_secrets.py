@@ -4,14 +4,12 @@ nor in what model code can print back."""
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from fake_model_server import fake_server
 from pipeline_helpers import CLI_TINY as TINY
-from pipeline_helpers import demo_script, flatten_script
+from pipeline_helpers import demo_script, flatten_script, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "sk-MARKER-secret-5e3c1a9b7d2f4e6a8c0b"
@@ -62,14 +60,7 @@ def _isolated_env(tmp_path, **extra):
 
 
 def _cli(env, *args, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "viga_addon", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_cli(*args, env=env, timeout=timeout)
 
 
 def _written(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import bpy
 import pytest
-from pipeline_helpers import CLI_TINY, tiny_host
+from pipeline_helpers import CLI_TINY, cli_env, run_cli, tiny_host
 
 from viga_addon.tools import snapshot
 
@@ -42,15 +42,15 @@ def test_a_whole_run_leaves_its_private_temp_folder_empty(tmp_path):
     (stale / "checkpoint_1.blend").write_bytes(b"x" * 1000)
     alive = tmp / f"{snapshot.CHECKPOINT_PREFIX}{os.getpid()}_def456"
     alive.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(TMPDIR=str(tmp), PYTHONPATH=str(ROOT))
-    done = subprocess.run(
-        [sys.executable, "-m", "viga_addon", "reconstruct", str(PHOTO), "--provider", "scripted"]
-        + ["--out", str(tmp_path / "runs"), *CLI_TINY],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    done = run_cli(
+        "reconstruct",
+        str(PHOTO),
+        "--provider",
+        "scripted",
+        "--out",
+        str(tmp_path / "runs"),
+        *CLI_TINY,
+        env=cli_env(TMPDIR=str(tmp)),
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
