@@ -243,6 +243,7 @@ class _Harness(pump.RunPump):
 
 class RunHarness(_Harness):
     invoke = pump.VIGA_OT_run.invoke
+    _start = pump.VIGA_OT_run._start
 
 
 class ResumeHarness(_Harness):

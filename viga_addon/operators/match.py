@@ -7,7 +7,7 @@ import bpy
 
 from .. import ui_runtime as rt
 from ..agent.scene_edit import START_SCENE, SceneEdit
-from .pump import RunPump, pump_until_stop, start_run
+from .pump import StartsRun, start_run
 from .stages import push_undo
 
 
@@ -29,7 +29,7 @@ def edit_from_props(context) -> SceneEdit | str:
     return edit
 
 
-class VIGA_OT_match_scene(RunPump, bpy.types.Operator):
+class VIGA_OT_match_scene(StartsRun, bpy.types.Operator):
     """Edit this scene toward the reference photo, stage by stage (no init stage); the scene is
     snapshotted first, so Put Back returns it exactly as it was"""
 
@@ -42,20 +42,6 @@ class VIGA_OT_match_scene(RunPump, bpy.types.Operator):
             self.report({"ERROR"}, edit)
             return None
         return start_run(self, context, edit=edit)
-
-    def invoke(self, context, event):
-        live = self._start(context)
-        if live is None:
-            return {"CANCELLED"}
-        return self._begin_pump(context, live)
-
-    def execute(self, context):
-        """Headless: run until it finishes or pauses."""
-        live = self._start(context)
-        if live is None:
-            return {"CANCELLED"}
-        pump_until_stop(live, context)
-        return {"FINISHED"}
 
 
 class VIGA_OT_match_put_back(bpy.types.Operator):

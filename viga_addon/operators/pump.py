@@ -265,25 +265,33 @@ def resume_from_folder(op, context, run_dir: str):
     return live
 
 
-class VIGA_OT_run(RunPump, bpy.types.Operator):
-    """Reconstruct the reference photo as an editable scene, stage by stage"""
+class StartsRun(RunPump):
+    """An operator that starts a new run (``_start``: the live run, or None when it cannot) and
+    pumps it: modal from the UI, to its next stop when called from a script."""
 
-    bl_idname = "viga.run"
-    bl_label = "Reconstruct"
+    def _start(self, context):
+        return start_run(self, context)
 
     def invoke(self, context, event):
-        live = start_run(self, context)
+        live = self._start(context)
         if live is None:
             return {"CANCELLED"}
         return self._begin_pump(context, live)
 
     def execute(self, context):
         """Headless (``bpy.ops.viga.run()`` in a script): run until it finishes or pauses."""
-        live = start_run(self, context)
+        live = self._start(context)
         if live is None:
             return {"CANCELLED"}
         pump_until_stop(live, context)
         return {"FINISHED"}
+
+
+class VIGA_OT_run(StartsRun, bpy.types.Operator):
+    """Reconstruct the reference photo as an editable scene, stage by stage"""
+
+    bl_idname = "viga.run"
+    bl_label = "Reconstruct"
 
 
 def pump_until_stop(live, context) -> str:
