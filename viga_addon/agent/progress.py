@@ -39,6 +39,7 @@ _PHASE_WORDS = {
     Phase.ATTEMPT: "{stage} round {n}: rendering the attempt",
     Phase.VERIFIER: "{stage} round {n}: verifier",
     Phase.ROUND_END: "{stage} round {n}: verdict",
+    Phase.SELECT: "{stage}: the selector compares the rollouts",
     Phase.STAGE_END: "finishing {stage}",
     Phase.FINAL: "final render and scene.py",
     Phase.DONE: "done",
