@@ -18,6 +18,10 @@ Which properties a struct type has is looked up once per type and kept (``_plan`
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 import warnings
 from collections.abc import Callable
 
@@ -26,7 +30,8 @@ import bpy
 DIGITS = 4
 MAX_DEPTH = 3
 # Reading these prints "matches no enum" warnings on a factory scene and they are not settings
-# the agent touches (and rna_type is the type itself).
+# the agent touches (and rna_type is the type itself); enums whose value this build lacks are
+# found and left out by ``_plan``.
 SKIP_SETTINGS = frozenset({"rna_type", "linear_colorspace_settings", "wireframe_color_type"})
 DROP = object()  # what a ``leaf`` returns for a value to leave out
 
@@ -53,8 +58,74 @@ def _plan(struct) -> tuple[tuple[str, int, bool], ...]:
                 entries.append((prop.identifier, kind, hidden))
             elif not prop.is_readonly:
                 entries.append((prop.identifier, VALUE, hidden))
-        plan = _PLANS[key] = tuple(entries)
+        unknown = _enums_without_their_value(struct, properties, entries)
+        plan = _PLANS[key] = tuple(e for e in entries if e[0] not in unknown)
     return plan
+
+
+ENUM_MISMATCH = b"matches no enum"
+
+
+@contextlib.contextmanager
+def _output_captured():
+    """Blender's own output (file descriptors 1 and 2: its log goes to stderr in 4.x, stdout in
+    5.x) into temporary files for the block; ``{fd: bytes written}`` once the block ends."""
+    captured: dict[int, bytes] = {}
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    with contextlib.ExitStack() as stack:
+        saved = {}
+        for fd in (1, 2):
+            tmp = stack.enter_context(tempfile.TemporaryFile())
+            try:
+                saved[fd] = (os.dup(fd), tmp)
+            except OSError:  # no such stream (a Windows Blender without a console)
+                continue
+            os.dup2(tmp.fileno(), fd)
+        try:
+            yield captured
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.flush()
+            for fd, (copy, tmp) in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+                tmp.seek(0)
+                captured[fd] = tmp.read()
+
+
+def _enums_without_their_value(struct, properties, entries) -> frozenset[str]:
+    """Enum properties whose value this build has no item for (a Debian Blender without
+    OpenImageDenoise: ``cycles.denoiser`` is '4'), found once per struct type. Blender prints a
+    ``WARN (bpy.rna) … matches no enum`` line on every read of such a value, and the read gives
+    '' (nothing to compare or restore), so the walker leaves them out. The one probing read is
+    made with Blender's output captured; what else it printed is passed on."""
+    enums = [
+        pid
+        for pid, kind, _hidden in entries
+        if kind == VALUE
+        and properties[pid].type == "ENUM"
+        and not getattr(properties[pid], "is_enum_flag", False)
+    ]
+    if not enums:
+        return frozenset()
+    unknown = set()
+    with _output_captured() as output:
+        for pid in enums:
+            try:
+                if getattr(struct, pid) == "":
+                    unknown.add(pid)
+            except Exception:  # noqa: BLE001 - some properties need a context
+                continue
+    for fd, written in output.items():
+        rest = b"".join(
+            line for line in written.splitlines(keepends=True) if ENUM_MISMATCH not in line
+        )
+        if rest:
+            os.write(fd, rest)
+    return frozenset(unknown)
 
 
 def _identity(value):
