@@ -246,12 +246,11 @@ def _run(args: argparse.Namespace) -> int:
         print(SCRIPTED_NOTE, file=sys.stderr)
 
     _claim_stdout()
-    import bpy
-
     from ..agent.settings import Settings
     from ..launch import open_run
+    from ..tools.blank import empty_file
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    empty_file()  # never read_factory_settings: it disables the user's extensions
     if args.resume:
         overrides.setdefault("stop_after", None)
         opened = open_run(

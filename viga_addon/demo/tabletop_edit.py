@@ -82,7 +82,9 @@ def build_scene(perturb: bool = True, reset: bool = True) -> None:
     from mathutils import Vector
 
     if reset:
-        bpy.ops.wm.read_factory_settings(use_empty=True)
+        from ..tools.blank import empty_file
+
+        empty_file()
     code = tabletop.TRUTH + (PERTURB if perturb else "")
     with warnings.catch_warnings():  # the demo's use_nodes lines warn in 5.x, work in 4.2
         warnings.simplefilter("ignore", DeprecationWarning)
