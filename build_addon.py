@@ -46,14 +46,14 @@ PLATFORM_TAGS: dict[str, tuple[str, ...]] = {
 # Blender 4.2 LTS - 5.0 embed Python 3.11; Blender 5.1+ (5.2 LTS) embed Python 3.13.
 PYTHON_VERSIONS = ("3.11", "3.13")
 
-# Distributions Blender's bundled Python ships in every version we support (4.2 and 5.2): the bpy
-# wheel of both declares `requests` and `numpy` (its Requires-Dist mirrors the bundled
-# site-packages) and Blender's build (build_environment/cmake/python_site_packages.cmake) pip
-# installs idna, charset-normalizer, urllib3, certifi and requests into it. typing-extensions,
-# attrs and cattrs are bundled by 5.x only, so they are NOT excluded.
-BLENDER_SHIPPED = frozenset(
-    {"numpy", "requests", "certifi", "idna", "urllib3", "charset-normalizer"}
-)
+# What is never bundled: numpy, because an official Blender ships its own (compiled against
+# its Python, imported by Blender itself) and a second copy beside it is not safe. A
+# distribution's Blender (Debian, Ubuntu, Fedora, Arch) runs the system Python, which may lack
+# it: the add-on then says what to install (agent/dependencies.py). Everything else the add-on
+# and the SDKs import is bundled, the pure-Python packages official builds also ship (idna,
+# certifi, urllib3, charset-normalizer) included: distribution builds lack them, and an official
+# build's own copies come first on sys.path anyway.
+NOT_BUNDLED = frozenset({"numpy"})
 
 
 class BuildError(RuntimeError):
@@ -71,12 +71,12 @@ def wheel_distribution(filename: str) -> str:
 
 
 def bundled_requirements(pyproject: Path = PYPROJECT) -> list[str]:
-    """The project's runtime requirements minus what Blender's Python already ships."""
+    """The project's runtime requirements minus what is never bundled (``NOT_BUNDLED``)."""
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     requirements = []
     for spec in project["dependencies"]:
         name = re.match(r"[A-Za-z0-9_.\-]+", spec).group(0)
-        if canonical_name(name) not in BLENDER_SHIPPED:
+        if canonical_name(name) not in NOT_BUNDLED:
             requirements.append(spec)
     return requirements
 
@@ -108,13 +108,13 @@ def download_wheels(
     """Binary wheels of ``requirements`` and their dependencies for one platform and Python.
 
     pip resolves the full dependency set for the target platform (a dry-run install with
-    ``--report``), the distributions Blender ships are dropped, and the rest is fetched with
+    ``--report``), what is never bundled (numpy) is dropped, and the rest is fetched with
     ``pip download --no-deps`` pinned to the resolved versions. The resolved list is remembered
     in the cache folder, so a rebuild with the same requirements needs no network.
     """
     target = cache / f"{platform}-cp{python_version.replace('.', '')}"
     listing = target / "resolved.txt"
-    key = "# " + " ".join(requirements)
+    key = "# " + " ".join(requirements) + " -" + " -".join(sorted(NOT_BUNDLED))
     if listing.is_file():
         lines = listing.read_text(encoding="utf-8").splitlines()
         files = [target / name for name in lines[1:]]
@@ -145,7 +145,7 @@ def download_wheels(
     wanted = {}
     for item in resolved:
         name = canonical_name(item["metadata"]["name"])
-        if name not in BLENDER_SHIPPED:
+        if name not in NOT_BUNDLED:
             filename = unquote(item["download_info"]["url"].rsplit("/", 1)[-1])
             wanted[filename] = f"{name}=={item['metadata']['version']}"
     missing = [pin for filename, pin in wanted.items() if not (target / filename).is_file()]

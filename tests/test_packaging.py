@@ -91,7 +91,9 @@ def test_zip_validates_and_holds_the_right_files(linux_zip):
     assert sorted(f"wheels/{w}" for w in wheels) == sorted(n for n in names if n.endswith(".whl"))
     dists = {build_addon.wheel_distribution(w) for w in wheels}
     assert {"anthropic", "openai", "pillow", "pydantic-core", "jiter"} <= dists
-    assert not dists & build_addon.BLENDER_SHIPPED, "bundled something Blender ships"
+    assert not dists & build_addon.NOT_BUNDLED, "bundled numpy beside Blender's own"
+    # what a distribution's Blender (system Python) lacks and the SDKs import
+    assert "idna" in dists
     for wheel in wheels:
         platform_tag = wheel[:-4].split("-")[-1]
         assert platform_tag == "any" or "linux" in platform_tag, wheel
@@ -160,7 +162,8 @@ files = {}
 for name in ("anthropic", "openai", "PIL", "PIL.Image", "pydantic", "pydantic_core", "jiter", "httpx2"):
     files[name] = importlib.import_module(name).__file__
 out["files"] = files
-out["idna"] = importlib.import_module("idna").__file__  # Blender ships it: not bundled
+out["idna"] = importlib.import_module("idna").__file__  # bundled, but Blender's own comes first
+out["numpy"] = importlib.import_module("numpy").__file__  # never bundled
 
 # The compiled bits really work from the bundled wheels.
 from PIL import Image
@@ -209,15 +212,16 @@ def test_installs_into_blender_and_uses_bundled_sdks(linux_zip, tmp_path):
     local_site = Path(out["local_site"])
     for name, file in out["files"].items():
         assert Path(file).is_relative_to(local_site), f"{name} imported from {file}"
+    # an official build's own copies of what is bundled come first on sys.path
     assert not Path(out["idna"]).is_relative_to(local_site)
+    assert not Path(out["numpy"]).is_relative_to(local_site)
     assert out["pil_size"] == [3, 2]
     assert out["jiter"] == {"a": [1, 2]}
     assert out["anthropic_client"] == "Anthropic" and out["openai_client"] == "OpenAI"
 
-    shipped = {
-        build_addon.canonical_name(d) for d in out["local_dists"]
-    } & build_addon.BLENDER_SHIPPED
-    assert not shipped, f"extension bundled what Blender ships: {shipped}"
+    dists = {build_addon.canonical_name(d) for d in out["local_dists"]}
+    assert not dists & build_addon.NOT_BUNDLED, f"extension bundled numpy: {dists}"
+    assert "idna" in dists  # for a distribution's Blender, whose Python lacks it
 
 
 def test_download_failure_is_a_clear_error(tmp_path, monkeypatch):
@@ -251,14 +255,14 @@ def test_build_cli_exits_nonzero_on_unknown_platform(tmp_path):
     assert "amiga-m68k" in result.stderr and "linux-x64" in result.stderr
 
 
-def test_bundled_requirements_drop_what_blender_ships():
+def test_bundled_requirements_drop_only_numpy():
     requirements = build_addon.bundled_requirements()
     names = {
         build_addon.canonical_name(r.split(">")[0].split("=")[0].split("<")[0])
         for r in requirements
     }
     assert {"anthropic", "openai", "pillow"} <= names
-    assert not names & build_addon.BLENDER_SHIPPED
+    assert not names & build_addon.NOT_BUNDLED
 
 
 @pytest.mark.smoke

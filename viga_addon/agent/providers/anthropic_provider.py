@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..dependencies import import_problem
 from ..messages import images_in
 from . import models
 from .base import Provider
@@ -55,7 +56,7 @@ class AnthropicProvider(Provider):
         try:
             import anthropic
         except ImportError as exc:
-            raise ConfigError(f"The anthropic package is not installed: {exc}") from None
+            raise ConfigError(import_problem("anthropic", exc)) from None
         self._sdk = anthropic
         self._api_key = api_key
         self.base_url = base_url

@@ -6,6 +6,7 @@ import json
 import os
 from typing import Any
 
+from ..dependencies import import_problem
 from ..messages import images_in
 from . import models
 from .base import Provider
@@ -46,7 +47,7 @@ class OpenAIProvider(Provider):
         try:
             import openai
         except ImportError as exc:
-            raise ConfigError(f"The openai package is not installed: {exc}") from None
+            raise ConfigError(import_problem("openai", exc)) from None
         self._sdk = openai
         self._api_key = api_key
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
