@@ -7,7 +7,6 @@ import json
 import re
 
 from fake_model_server import system_text
-from pipeline_helpers import demo_script
 
 _ROLE = re.compile(r"Stage: (\w+) — (\w+)")
 _ROUND = re.compile(r"(?:Round|Attempt of round) (\d+) of")
@@ -16,7 +15,10 @@ _ROUND = re.compile(r"(?:Round|Attempt of round) (\d+) of")
 def script_responder(script=None, usage=None, seen=None):
     """``server.respond_with(script_responder(...))``; ``seen`` collects (stage, role, round)
     of every request answered."""
-    script = script or demo_script()
+    if script is None:
+        from pipeline_helpers import demo_script  # imports bpy: only when no script is given
+
+        script = demo_script()
 
     def respond(wire, body):
         found = _ROLE.match(system_text(body))

@@ -212,6 +212,19 @@ def test_setup_errors_in_child_are_reported_per_request():
         assert wait_result(worker).error_type == "ConfigError"
 
 
+def test_an_sdk_that_cannot_set_up_says_why(monkeypatch):
+    """An environment the SDK trips on (SSL_CERT_FILE naming no file) fails the request with
+    the SDK's reason and the variable, not with a crash of the worker."""
+    monkeypatch.setenv("SSL_CERT_FILE", "/no/such/ca-bundle.pem")
+    with ModelWorker("anthropic", api_key="sk-test", base_url="http://127.0.0.1:9") as worker:
+        worker.submit(request())
+        result = wait_result(worker)
+    assert result.error_type == "ConfigError", result.error
+    text = str(result.error)
+    assert "Could not set up the anthropic client" in text
+    assert "SSL_CERT_FILE is set to /no/such/ca-bundle.pem" in text
+
+
 def test_worker_runs_when_the_addon_package_has_another_name(tmp_path):
     """Inside Blender the add-on is bl_ext.user_default.viga_addon and `viga_addon` is not
     importable; the child must still start (it loads agent/ by file path)."""

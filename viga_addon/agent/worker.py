@@ -271,6 +271,17 @@ def _reply_from_line(request_id: str, message: dict[str, Any]) -> WorkerReply:
 
 
 # -- the child side ---------------------------------------------------------------------------
+def setup_failure(provider: str, exc: Exception) -> str:
+    """Why the provider's client could not be made, with the environment's part in it (an SDK
+    reads SSL_CERT_FILE / SSL_CERT_DIR and fails on a path that does not exist)."""
+    text = f"Could not set up the {provider} client: {type(exc).__name__}: {exc}"
+    for name, exists in (("SSL_CERT_FILE", os.path.isfile), ("SSL_CERT_DIR", os.path.isdir)):
+        value = os.environ.get(name)
+        if value and not exists(value):
+            text += f" ({name} is set to {value}, which does not exist: fix or unset it)"
+    return text
+
+
 def child_main() -> None:
     """Run in the worker process (started by worker_boot.py): serve requests from stdin."""
     import logging
@@ -312,6 +323,8 @@ def child_main() -> None:
         )
     except VigaError as exc:
         setup_error = exc
+    except Exception as exc:  # the SDK could not set itself up: say why, not a bare crash
+        setup_error = ConfigError(scrub(setup_failure(config.get("provider", ""), exc), key))
 
     for line in sys.stdin:
         if not line.strip():
