@@ -62,3 +62,28 @@ def test_code_edited_headless_is_recorded_and_told(addon):
     assert "artist was here" in code and "edited by the artist" in code
     assert _generator_told_of_edit(live.session)
     bpy.ops.viga.cancel()
+
+
+def test_the_modal_pump_keeps_the_artists_edits_while_the_code_waits(addon):
+    """In a window the pump ticks on while the code waits for review; each tick used to write
+    the code into the text again, wiping what the artist was typing (seen in a real window)."""
+    from ui_support import event, pump_until, start_modal_run
+
+    addon.review_code = True
+    use_demo()
+    op, ctx, _ = start_modal_run()
+    pump_until(op, ctx, stop=lambda live: live.status == "review")
+    text = bpy.data.texts[rt.CODE_TEXT_NAME]
+    text.write("\nprint('typed while waiting')\n")
+    for _ in range(5):
+        assert op.modal(ctx, event("TIMER")) == {"PASS_THROUGH"}
+    assert "typed while waiting" in text.as_string()
+    assert bpy.ops.viga.open_code() == {"FINISHED"}  # Show Code keeps them too
+    assert "typed while waiting" in bpy.data.texts[rt.CODE_TEXT_NAME].as_string()
+    live = rt.any_live_run()
+    assert bpy.ops.viga.approve_code() == {"FINISHED"}
+    assert live.session.state.pending[0].reviewed == "edited"
+    pump_until(op, ctx, stop=lambda live: live.status == "review")  # the next piece of code
+    assert "typed while waiting" not in bpy.data.texts[rt.CODE_TEXT_NAME].as_string()
+    bpy.ops.viga.cancel()
+    op.modal(ctx, event("TIMER"))

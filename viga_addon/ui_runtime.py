@@ -62,6 +62,7 @@ class LiveRun:
     ticks: list = field(default_factory=list)  # (seconds, the tick only polled the model)
     started: float = field(default_factory=time.time)
     redrawn: float = 0.0  # when the pump last redrew the sidebar
+    review_shown: str | None = None  # the tool call whose code the "VIGA code" text holds
 
     @classmethod
     def of(cls, opened: Any, scene: Any) -> LiveRun:
@@ -467,6 +468,19 @@ def show_code_text(code: str, title: str = "") -> Any:
     text.clear()
     text.write(f"{CODE_HEADER}{title}\n")
     text.write(code)
+    return text
+
+
+def show_review(live: LiveRun) -> Any:
+    """The code under review in the "VIGA code" text, written there once per review: the pump
+    sees the review on every tick, and rewriting the text would wipe the artist's edits."""
+    review = live.session.state.review
+    text = bpy.data.texts.get(CODE_TEXT_NAME)
+    if review is None:
+        return text
+    if text is None or live.review_shown != review.call_id:
+        text = show_code_text(review.code, REVIEW_TITLE)
+        live.review_shown = review.call_id
     return text
 
 

@@ -111,7 +111,7 @@ class RunPump:
     def _after_step(self, context, live, result) -> None:
         session = live.session
         if result.kind is StepKind.REVIEW:
-            rt.show_code_text(session.code_under_review or "", rt.REVIEW_TITLE)
+            rt.show_review(live)
         if (
             live.step_once
             and session.status is RunStatus.RUNNING
@@ -304,7 +304,7 @@ def pump_until_stop(live, context) -> str:
         if live.session.finished:
             live.close_processes()
     if live.session.status is RunStatus.REVIEW:
-        rt.show_code_text(live.session.code_under_review or "", rt.REVIEW_TITLE)
+        rt.show_review(live)
     if live.session.status is RunStatus.PAUSED:
         rt.remember_scene(live, context.scene)
     return status

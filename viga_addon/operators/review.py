@@ -77,13 +77,13 @@ class VIGA_OT_open_code(bpy.types.Operator):
             return {"CANCELLED"}
         session = live.session
         if session.code_under_review is not None:
-            code, title = session.code_under_review, rt.REVIEW_TITLE
+            text = rt.show_review(live)  # the artist's edits so far stay
         else:
             code, title = current_code(session)
-        if code is None:
-            self.report({"WARNING"}, "No code yet in this run.")
-            return {"CANCELLED"}
-        text = rt.show_code_text(code, title)
+            if code is None:
+                self.report({"WARNING"}, "No code yet in this run.")
+                return {"CANCELLED"}
+            text = rt.show_code_text(code, title)
         if not rt.show_in_editor(context, "TEXT_EDITOR", "text", text):
             self.report(
                 {"INFO"},
