@@ -297,3 +297,74 @@ def test_the_panel_says_when_renders_fall_back_to_blender(addon, tmp_path, monke
     shown = " ".join(draw_all().texts().split())  # the warning is wrapped into lines
     assert "render process could not start" in shown and "rendering inside Blender" in shown
     assert live.session.status.value == "running"  # the run goes on
+
+
+@pytest.fixture
+def process():
+    p = RenderProcess(client_mod.worker_command(bpy.app.binary_path))
+    yield p
+    pid = p.pid
+    p.close()
+    assert not _alive(pid)
+
+
+def _refine_request(tmp_path, process, budget, **extra):
+    """A refine job of the sun's energy (three times too bright) in test_refine's scene."""
+    from test_refine import build_scene, shoot
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    build_scene()
+    photo = shoot(tmp_path / "photo.png")
+    bpy.data.objects["Sun"].data.energy = 9.0
+    blend = process.job_path("refine")
+    bpy.ops.wm.save_as_mainfile(filepath=blend, copy=True, check_existing=False)
+    args = {"targets": ["light:Sun.energy"], "budget": budget, "photo": photo, "device": "cpu"}
+    return {
+        "kind": "refine",
+        "refine": args,
+        "device": render_tool.choose_device("cpu"),
+        "blend": blend,
+        **extra,
+    }
+
+
+def test_a_refine_job_sends_progress_lines_before_its_reply(tmp_path, process):
+    process.submit(_refine_request(tmp_path, process, 6))
+    seen, reply = [], None
+    end = time.monotonic() + 120
+    while reply is None and time.monotonic() < end:
+        reply = process.poll()
+        if process.progress is not None and (not seen or process.progress is not seen[-1]):
+            seen.append(process.progress)
+        time.sleep(0.005)
+    assert reply is not None and reply["ok"], reply
+    assert "progress" not in reply and process.replies == 1  # progress lines are not replies
+    renders = [info["renders"] for info in seen]
+    assert len(seen) >= 2 and renders == sorted(set(renders)), renders
+    assert renders[-1] == reply["result"]["renders"] <= 6
+    for info in seen:
+        assert info["budget"] == 6 and isinstance(info["phase"], str)
+        assert isinstance(info["loss"], float) and info["best_loss"] <= info["loss"] + 1e-12
+    assert reply["values"]["light:Sun.energy"][0] < 9.0
+    # a render job after it: the old protocol, and no progress of its own
+    _textured_scene(tmp_path)
+    blend = process.job_path("render")
+    bpy.ops.wm.save_as_mainfile(filepath=blend, copy=True, check_existing=False)
+    view = {"path": str(tmp_path / "r.png"), "render": {**TINY, "device": "cpu"}}
+    process.submit({"kind": "render", "views": [view], "blend": blend})
+    assert process.progress is None
+    rendered = process.wait(120)
+    assert rendered["ok"] and rendered["results"][0]["ok"] and process.progress is None
+
+
+def test_a_stop_file_ends_a_refine_job_early_keeping_its_best(tmp_path, process):
+    stop = tmp_path / "stop"
+    stop.write_text("")
+    process.submit(_refine_request(tmp_path, process, 40, stop_file=str(stop)))
+    reply = process.wait(120)
+    assert reply["ok"], reply
+    assert reply["result"]["stopped"] == "cancelled" and reply["result"]["renders"] == 1
+    # a job for another scene than the file opens on is refused, not run on the wrong one
+    process.submit(_refine_request(tmp_path, process, 4, scene="Elsewhere"))
+    refused = process.wait(120)
+    assert not refused["ok"] and "'Elsewhere'" in refused["error"]

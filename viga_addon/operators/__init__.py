@@ -24,8 +24,9 @@ def register_extra():
 
     from .. import ui_runtime
 
-    if ui_runtime.on_load_pre not in bpy.app.handlers.load_pre:
-        bpy.app.handlers.load_pre.append(ui_runtime.on_load_pre)
+    for handler in (ui_runtime.on_load_pre, refine.on_load_pre):
+        if handler not in bpy.app.handlers.load_pre:
+            bpy.app.handlers.load_pre.append(handler)
 
 
 def unregister_extra():
@@ -34,5 +35,7 @@ def unregister_extra():
     from .. import ui_runtime
 
     ui_runtime.shutdown_live_run("paused: the add-on was disabled")
-    if ui_runtime.on_load_pre in bpy.app.handlers.load_pre:
-        bpy.app.handlers.load_pre.remove(ui_runtime.on_load_pre)
+    refine.shutdown()
+    for handler in (ui_runtime.on_load_pre, refine.on_load_pre):
+        if handler in bpy.app.handlers.load_pre:
+            bpy.app.handlers.load_pre.remove(handler)

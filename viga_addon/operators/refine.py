@@ -2,16 +2,32 @@
 
 ``viga.refine`` refines the groups chosen in the panel (``scene.viga``: lighting, material,
 placement, camera; optionally only the selected objects; a render budget) against the run's
-reference photo. In a window it is modal: a timer drives ``tools.refine.refine_steps`` one
-small render per tick, so Blender keeps drawing and the panel shows a progress bar; ESC (or
-Stop) ends early and keeps the best state found. Keyboard input is held while it runs, so
-nothing edits the scene under the refiner. It is one undo step (the UNDO flag: Blender pushes
-one step when the operator finishes). Headless, ``execute`` runs the same steps to the end.
-The refinement runs in Blender's main process, stepped, not in the background render process.
+reference photo. In a window (``invoke``) the search runs in the background render process
+(tools/render_process), as the agent's refine_parameters does: the scene is written to a job
+file, the process refines its own copy and reports each render (the panel's progress bar), and
+the modal timer only polls, so Blender's main thread never renders. ESC (or Stop) writes the
+job's stop file: the search ends at its next render and keeps the best state found; pressed
+again after ``ABANDON_AFTER`` seconds it abandons the job (a process that does not answer).
+When the reply comes, its best values are applied in one short step and the operator finishes:
+one undo step (the UNDO flag), so Ctrl+Z puts the scene back. No improvement: nothing is applied.
+The artist's scene is not touched before the reply, so a cancel (another scene shown, a file
+loaded, Blender stopping the operator) only ends the job. Keyboard input is held while it runs.
+
+When the render process cannot start, the refinement runs here instead, stepped one render per
+timer tick (``tools.refine.refine_steps``), and the report says so. Headless, ``execute`` (e.g.
+``bpy.ops.viga.refine()`` from a script) runs the same steps here to the end: the caller waits
+either way, and no process is started. The render processes are kept for the next Refine and
+closed when a file loads (``on_load_pre``), the add-on is disabled (``shutdown``) or Blender
+quits (client.close_all at exit).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import time
+import uuid
 from dataclasses import dataclass, field
 
 import bpy
@@ -24,25 +40,38 @@ GROUP_PROPS = (
     ("placement", "refine_placement"),
     ("camera", "refine_camera"),
 )
+RENDER_SECONDS = 300.0  # per render of the budget: the job's time limit in the render process
+ABANDON_AFTER = 3.0  # seconds after a Stop before Stop again abandons the job
 
 
 @dataclass
 class RefineJob:
-    """One refinement in progress (module state: Python objects cannot live in bpy props)."""
+    """One refinement in progress (module state: Python objects cannot live in bpy props).
+
+    In the render process (``process`` set) or here (``steps``: the refine_steps generator)."""
 
     scene: str
-    steps: object  # the refine_steps generator
     budget: int
+    args: dict = field(default_factory=dict)  # refine_parameters' arguments
+    steps: object = None
+    process: object = None  # the RenderProcess running it
+    stop_file: str = ""
+    warning: str = ""  # why it runs here rather than in the render process
     renders: int = 0
     phase: str = "start"
     best_psnr: float | None = None
     stop: bool = False
+    stopped_at: float = 0.0
+    abandon: bool = False
     result: dict | None = None
+    values: dict = field(default_factory=dict)  # the render process's best values, by name
     timer: object = None
     info: dict = field(default_factory=dict)
 
     def progress(self, info: dict) -> bool:
         self.renders, self.phase = info["renders"], info["phase"]
+        if info.get("loss") == info.get("best_loss"):  # this render is the best so far
+            self.best_psnr = info.get("psnr")
         self.info = info
         return not self.stop
 
@@ -50,8 +79,32 @@ class RefineJob:
     def fraction(self) -> float:
         return min(1.0, self.renders / max(self.budget, 1))
 
+    def request_stop(self) -> None:
+        """Stop the search at its next render, keeping the best state; a second request a
+        while later abandons the job (the scene stays as it was)."""
+        if self.stop:
+            self.abandon = time.monotonic() - self.stopped_at > ABANDON_AFTER
+            return
+        self.stop, self.stopped_at = True, time.monotonic()
+        if self.stop_file:
+            with contextlib.suppress(OSError), open(self.stop_file, "w"):
+                pass
+
+    def run_here(self, reason: str | None = None) -> None:
+        """Refine in this process, stepped (the fallback when the render process cannot start)."""
+        from ..tools import refine
+        from ..tools.host import FALLBACK_WARNING
+
+        if reason is not None:
+            self.warning = FALLBACK_WARNING.format(reason=reason)
+        self.process, self.stop_file = None, ""
+        self.steps = refine.refine_steps(**self.args, progress=self.progress)
+
     def step(self) -> bool:
-        """One render; True when the refinement has finished (``result`` is set)."""
+        """One tick; True when the refinement has finished (``result`` is set). Here: one
+        render. In the render process: only a look at what it has sent (never blocks)."""
+        if self.process is not None:
+            return self._poll()
         try:
             next(self.steps)
         except StopIteration as done:
@@ -59,9 +112,27 @@ class RefineJob:
             return True
         return False
 
+    def _poll(self) -> bool:
+        reply = self.process.poll()
+        if self.process.progress is not None and self.process.progress is not self.info:
+            self.progress(self.process.progress)
+        if reply is None:
+            return False
+        _remove(self.stop_file)
+        if reply.get("start_failed"):
+            self.run_here(reply.get("error"))
+            return False
+        self.result = reply.get("result") or {
+            "ok": False,
+            "error": reply.get("error") or "the render process sent no result",
+        }
+        self.values = reply.get("values") or {}
+        return True
+
 
 JOBS: dict[str, RefineJob] = {}
 LAST: dict[str, str] = {}  # scene name -> the last refinement's summary line
+PROCESSES: list = []  # the render processes of the panel's refinements (idle ones are reused)
 
 
 def job_for(scene) -> RefineJob | None:
@@ -88,10 +159,9 @@ def _problem(context, props) -> str | None:
     return None
 
 
-def start_job(op, context) -> RefineJob | None:
-    """Check the panel's choices and open a RefineJob (None, with an error report, if bad)."""
-    from ..tools import refine
-
+def start_job(op, context, here: bool = False) -> RefineJob | None:
+    """Check the panel's choices and start a RefineJob: in the render process, or here when
+    ``here`` or when the process cannot start (None, with an error report, if bad)."""
     props = context.scene.viga
     problem = _problem(context, props)
     photo, _label, photo_problem = rt.photo_from_props(props, resolve=True)
@@ -102,15 +172,21 @@ def start_job(op, context) -> RefineJob | None:
     if problem is not None:
         op.report({"ERROR"}, problem)
         return None
-    job = RefineJob(context.scene.name, None, props.refine_budget)
-    job.steps = refine.refine_steps(
-        chosen_targets(props),
-        props.refine_budget,
-        photo,
-        objects=chosen_objects(context, props),
-        device=_device(context),
-        progress=job.progress,
-    )
+    args = {
+        "targets": chosen_targets(props),
+        "budget": props.refine_budget,
+        "photo": photo,
+        "objects": chosen_objects(context, props),
+        "device": _device(context),
+    }
+    job = RefineJob(context.scene.name, props.refine_budget, args)
+    if here:
+        job.run_here()
+    else:
+        problem = _submit(job)
+        if problem is not None:
+            op.report({"ERROR"}, problem)
+            return None
     JOBS[job.scene] = job
     return job
 
@@ -122,25 +198,103 @@ def _device(context) -> str:
     return p.render_device.lower() if p is not None else "auto"
 
 
+def render_process():
+    """An idle render process for a job: one kept from an earlier Refine, else a new one."""
+    from ..tools.render_process import client
+
+    for process in list(PROCESSES):
+        if not process.usable:
+            process.close()
+            PROCESSES.remove(process)
+        elif not process.busy:
+            return process
+    process = client.RenderProcess(client.worker_command(bpy.app.binary_path))
+    PROCESSES.append(process)
+    return process
+
+
+def _submit(job: RefineJob) -> str | None:
+    """Write the scene and send the job to a render process (or refine here when none can
+    start); the problem in words when the scene cannot be written."""
+    from ..tools import render
+
+    process = render_process()
+    if not process.usable:
+        job.run_here(process.start_error)
+        return None
+    blend = process.job_path("refine")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # "Info: Saved copy as …"
+            bpy.ops.wm.save_as_mainfile(filepath=blend, copy=True, check_existing=False)
+    except Exception as exc:
+        return f"Could not write the scene for the render process: {exc}"
+    job.process = process
+    job.stop_file = os.path.join(process.workdir, f"stop_{uuid.uuid4().hex[:8]}")
+    request = {
+        "kind": "refine",
+        "refine": job.args,
+        "device": render.choose_device(job.args["device"]),
+        "blend": blend,
+        "stop_file": job.stop_file,
+        "scene": job.scene,
+    }
+    process.submit(request, time_limit=RENDER_SECONDS * (job.budget + 2))
+    return None
+
+
 def finish_job(op, job: RefineJob) -> set:
-    """Report the result; FINISHED when it ran (the undo step), CANCELLED on bad input."""
+    """Apply the render process's best values (when they improve the scene) and report; FINISHED
+    when it ran (the undo step), CANCELLED on bad input or a failure."""
     from ..tools import refine
+    from ..tools.render_process import jobs
 
     JOBS.pop(job.scene, None)
     result = job.result or {"ok": False, "error": "the refinement did not finish"}
-    text = refine.summary(result)
+    if result.get("ok") and result.get("improved") and job.process is not None:
+        scene = bpy.data.scenes.get(job.scene)
+        try:
+            if scene is None:
+                raise ValueError(f"scene {job.scene!r} is gone")
+            jobs.apply_values(job.values, scene)
+        except Exception as exc:  # nothing was set (apply_values checks every value first)
+            result = {"ok": False, "error": f"the refined values could not be applied: {exc}"}
+    text = " ".join(filter(None, [refine.summary(result), job.warning]))
     LAST[job.scene] = text
     if not result.get("ok"):
         op.report({"ERROR"}, text)
         return {"CANCELLED"}
-    op.report({"INFO"}, text)
+    op.report({"WARNING"} if job.warning else {"INFO"}, text)
     return {"FINISHED"}
 
 
 def abandon_job(job: RefineJob) -> None:
-    """Stop at once and put the scene back as it was (closing the generator restores it)."""
+    """Stop at once: the render process's job is killed (the artist's scene was never
+    touched), or here the generator is closed, which puts the scene back as it was."""
     JOBS.pop(job.scene, None)
-    job.steps.close()
+    if job.process is not None:
+        job.process.cancel()
+        _remove(job.stop_file)
+    elif job.steps is not None:
+        job.steps.close()
+
+
+def shutdown() -> None:
+    """Abandon every refinement and end the render processes (file load, add-on disabled)."""
+    for job in list(JOBS.values()):
+        abandon_job(job)
+    while PROCESSES:
+        PROCESSES.pop().close()
+
+
+@bpy.app.handlers.persistent
+def on_load_pre(*_args):
+    shutdown()
+
+
+def _remove(path: str) -> None:
+    if path:
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 class VIGA_OT_refine(bpy.types.Operator):
@@ -155,7 +309,7 @@ class VIGA_OT_refine(bpy.types.Operator):
         return context.scene is not None and job_for(context.scene) is None
 
     def execute(self, context):
-        job = start_job(self, context)
+        job = start_job(self, context, here=True)
         if job is None:
             return {"CANCELLED"}
         try:
@@ -188,28 +342,35 @@ class VIGA_OT_refine(bpy.types.Operator):
             job.timer = None
         rt.redraw(context)
 
+    def _give_up(self, context, job, kind, message) -> set:
+        abandon_job(job)
+        self._end(context)
+        self.report({kind}, message)
+        return {"CANCELLED"}
+
     def modal(self, context, event):
         job = getattr(self, "_job", None)
-        if job is None or JOBS.get(job.scene) is not job:
+        if job is None:
+            return {"CANCELLED"}
+        if JOBS.get(job.scene) is not job:  # abandoned elsewhere (a file load)
+            self._end(context)
             return {"CANCELLED"}
         if context.scene is None or context.scene.name != job.scene:
-            # the window shows another scene now: renders would be of that one
-            abandon_job(job)
-            self._end(context)
-            self.report({"WARNING"}, f"Refinement stopped: scene {job.scene!r} left; put back")
-            return {"CANCELLED"}
+            # the window shows another scene now (here, renders would be of that one)
+            return self._give_up(
+                context, job, "WARNING", f"Refinement stopped: scene {job.scene!r} left; unchanged"
+            )
         if event.type == "ESC" and event.value == "PRESS":
-            job.stop = True  # the next step ends the search and keeps the best state
+            job.request_stop()
+        if job.abandon:
+            return self._give_up(context, job, "WARNING", "Refinement abandoned; scene unchanged")
         if event.type != "TIMER":
             # mouse: the panel's Stop button and the view stay usable; keys are held
             return {"PASS_THROUGH"} if "MOUSE" in event.type else {"RUNNING_MODAL"}
         try:
             done = job.step()
         except Exception as exc:  # a render failure must not leave the timer running
-            abandon_job(job)
-            self._end(context)
-            self.report({"ERROR"}, f"Refinement failed: {exc}")
-            return {"CANCELLED"}
+            return self._give_up(context, job, "ERROR", f"Refinement failed: {exc}")
         rt.redraw(context)
         if not done:
             return {"RUNNING_MODAL"}
@@ -218,7 +379,7 @@ class VIGA_OT_refine(bpy.types.Operator):
 
     def cancel(self, context):
         job = getattr(self, "_job", None)
-        if job is not None and job_for(context.scene) is job:
+        if job is not None and JOBS.get(job.scene) is job:
             abandon_job(job)
             self._end(context)
 
@@ -234,7 +395,7 @@ class VIGA_OT_refine_stop(bpy.types.Operator):
         return context.scene is not None and job_for(context.scene) is not None
 
     def execute(self, context):
-        job_for(context.scene).stop = True
+        job_for(context.scene).request_stop()
         return {"FINISHED"}
 
 

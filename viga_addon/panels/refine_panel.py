@@ -2,11 +2,14 @@
 
 Choose the groups (lighting, material, placement, camera), optionally only the selected
 objects, and a render budget; Refine runs ``viga.refine`` (operators/refine.py), whose job state
-this panel reads for the progress bar. ``draw_refine(layout, context)`` does the drawing so
-tests can draw into a recording layout.
+this panel reads for the progress bar (the render process's progress lines, or the renders done
+here when it could not start). ``draw_refine(layout, context)`` does the drawing so tests can
+draw into a recording layout.
 """
 
 from __future__ import annotations
+
+import time
 
 import bpy
 
@@ -29,11 +32,18 @@ def draw_refine(layout, context) -> None:
     column.prop(props, "refine_budget")
     if job is not None:
         text = f"Render {job.renders}/{job.budget} · {job.phase}"
-        if job.info.get("best_loss") is not None:
-            text += f" · best loss {job.info['best_loss']:.4f}"
+        if job.stop:
+            text = f"Render {job.renders}/{job.budget} · stopping"
+        elif job.best_psnr is not None:
+            text += f" · best PSNR {job.best_psnr:.2f} dB"
         layout.progress(factor=job.fraction, type="BAR", text=text)
-        layout.operator("viga.refine_stop", text="Stop (keep best)", icon="CANCEL")
+        if not job.stop:
+            layout.operator("viga.refine_stop", text="Stop (keep best)", icon="CANCEL")
+        elif time.monotonic() - job.stopped_at > refine_op.ABANDON_AFTER:
+            layout.operator("viga.refine_stop", text="Abandon (scene unchanged)", icon="CANCEL")
         layout.label(text="ESC stops too; Ctrl+Z undoes the whole refinement", icon="INFO")
+        if job.warning:
+            wrap(layout, job.warning, icon="ERROR")
         return
     layout.operator("viga.refine", text="Refine", icon="SHADERFX")
     last = refine_op.LAST.get(context.scene.name)

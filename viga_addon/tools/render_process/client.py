@@ -3,6 +3,7 @@
     process = RenderProcess(command)       # starts at once, without waiting for it
     job_id = process.submit(job, time_limit=300)
     reply = process.poll()                 # None while the job runs, then its reply dict
+    process.progress                       # meanwhile: the job's latest progress line, or None
     process.close()
 
 Nothing here blocks for long: ``submit`` writes a line to the child's stdin, ``poll`` reads what
@@ -63,6 +64,8 @@ class RenderProcess:
         self._started_at = 0.0
         self._job: dict | None = None  # {"id", "time_limit", "since", "blend"}
         self._reply: dict | None = None
+        # the latest progress line of the current (or last) job: a refinement's renders so far
+        self.progress: dict | None = None
         _live.add(self)
         self.start()
 
@@ -98,6 +101,7 @@ class RenderProcess:
             "blend": job.get("blend"),
         }
         self._reply = None
+        self.progress = None
         self._truncate_log()
         try:
             self._proc.stdin.write(json.dumps(job).encode("utf-8") + b"\n")
@@ -155,6 +159,7 @@ class RenderProcess:
         if self._job is not None:
             self._remove_blend(self._job)
             self._job = None
+            self.progress = None
             self._stop()
 
     def close(self) -> None:
@@ -233,7 +238,10 @@ class RenderProcess:
                 self._job["since"] = time.monotonic()
             return
         if self._job is not None and message.get("id") == self._job["id"]:
-            self._reply = message
+            if "progress" in message and "ok" not in message:
+                self.progress = message["progress"]
+            else:
+                self._reply = message
 
     def _take_reply(self) -> dict | None:
         reply, self._reply = self._reply, None

@@ -2,16 +2,21 @@
 in-process (the fallback) on the live one.
 
 A job is JSON: ``{"kind": "render", "views": [view, ...], "device": chosen}`` or ``{"kind":
-"refine", "refine": {refine_parameters' arguments}, "device": chosen}`` where ``chosen`` is
-``render.choose_device()``'s answer in the artist's Blender (a factory-startup process does not
-have the artist's Cycles preferences). A view is ``{"path", "render": {preset, engine, device,
-long_side, samples}, "camera": None | {"location", "rotation" (radians XYZ), "lens"}, "hidden",
-"shown"}``: a temporary camera and the visibility are applied for the render and undone after.
+"refine", "refine": {refine_parameters' arguments}, "device": chosen, "stop_file": path or
+absent, "scene": name or absent}`` where ``chosen`` is ``render.choose_device()``'s answer in the
+artist's Blender (a factory-startup process does not have the artist's Cycles preferences). A
+view is ``{"path", "render": {preset, engine, device, long_side, samples}, "camera": None |
+{"location", "rotation" (radians XYZ), "lens"}, "hidden", "shown"}``: a temporary camera and the
+visibility are applied for the render and undone after. A refinement tells each render to
+``report`` (the worker's progress lines) and stops early, keeping its best state, once its
+``stop_file`` exists; ``scene`` names the scene it must refine.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
 
 import bpy
 from mathutils import Euler, Vector
@@ -21,17 +26,41 @@ from .. import render as render_tool
 TEMP_CAMERA_NAME = "viga_viewer_camera"
 
 
-def run_job(job: dict) -> dict:
+def run_job(job: dict, report: Callable[[dict], None] | None = None) -> dict:
     """The job's reply: ``{"ok", "results": [one render result per view]}`` for renders,
-    ``{"ok", "result": refine result, "values": {name: [floats]}}`` for a refinement."""
+    ``{"ok", "result": refine result, "values": {name: [floats]}}`` for a refinement, whose
+    renders are told to ``report`` as they happen."""
     kind = job.get("kind")
     chosen = job.get("device")
     if kind == "render":
         results = [render_view_spec(view, chosen) for view in job.get("views") or []]
         return {"ok": all(r.get("ok") for r in results), "results": results}
     if kind == "refine":
-        return refine_job(job.get("refine") or {}, chosen)
+        scene = job.get("scene")
+        if scene and bpy.context.scene.name != scene:
+            return {
+                "ok": False,
+                "error": f"the scene file opened on scene {bpy.context.scene.name!r}, not "
+                f"{scene!r}, so the render process cannot refine {scene!r}",
+            }
+        progress = refine_progress(report, job.get("stop_file"))
+        return refine_job(job.get("refine") or {}, chosen, progress)
     return {"ok": False, "error": f"unknown render job kind {kind!r}"}
+
+
+def refine_progress(report: Callable[[dict], None] | None, stop_file: str | None):
+    """The refiner's progress callback here: each render's figures go to ``report``, and the
+    search stops (keeping its best state) once ``stop_file`` exists. A file, because this
+    process reads no stdin while a job runs."""
+    if report is None and not stop_file:
+        return None
+
+    def progress(info: dict) -> bool:
+        if report is not None:
+            report(info)
+        return not (stop_file and os.path.exists(stop_file))
+
+    return progress
 
 
 def render_view_spec(view: dict, chosen: dict | None = None) -> dict:
@@ -69,7 +98,7 @@ def render_view_spec(view: dict, chosen: dict | None = None) -> dict:
             render_tool.remove_camera_object(camera)
 
 
-def refine_job(args: dict, chosen: dict | None = None) -> dict:
+def refine_job(args: dict, chosen: dict | None = None, progress=None) -> dict:
     """Run the refiner's whole search here; the reply carries the best values found, exactly,
     for ``apply_values`` in the artist's scene."""
     from .. import refine, refine_params
@@ -77,7 +106,7 @@ def refine_job(args: dict, chosen: dict | None = None) -> dict:
     args = dict(args)
     if chosen is not None and chosen.get("backend") is None and args.get("device") == "auto":
         args["device"] = "cpu"  # the artist's Blender found no GPU: do not look for one again
-    result = refine.refine_parameters(**args)
+    result = refine.refine_parameters(**args, progress=progress)
     values = {}
     if result.get("ok"):
         scene = bpy.context.scene
@@ -87,11 +116,14 @@ def refine_job(args: dict, chosen: dict | None = None) -> dict:
     return {"ok": bool(result.get("ok")), "result": result, "values": values}
 
 
-def apply_values(values: dict[str, list[float]]) -> None:
-    """Set refined parameters by name in the current scene (ValueError naming a bad one)."""
+def apply_values(values: dict[str, list[float]], scene=None) -> None:
+    """Set refined parameters by name in ``scene`` (the current one by default). Every name
+    and value is checked before any is set: a ValueError naming a bad one leaves the scene as
+    it was."""
     from .. import refine_params
 
-    scene = bpy.context.scene
+    scene = scene or bpy.context.scene
+    params = []
     for name, vals in values.items():
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in vals):
             raise ValueError(f"refined value of {name} is not a list of numbers: {vals!r}")
@@ -99,4 +131,8 @@ def apply_values(values: dict[str, list[float]]) -> None:
             param = refine_params.resolve(name, scene)
         except Exception as exc:
             raise ValueError(f"cannot apply the refined {name}: {exc}") from None
+        if len(vals) != param.size:
+            raise ValueError(f"refined {name} has {len(vals)} values, not {param.size}")
+        params.append((param, vals))
+    for param, vals in params:
         param.set([float(v) for v in vals])

@@ -2,10 +2,13 @@
 ``sys.executable`` with the bpy module; started by ``client.RenderProcess``).
 
 Protocol: one JSON job per stdin line; one reply per job on the original stdout as a line
-``@viga {json}``. Blender's own output (render progress, warnings) is sent to stderr, which
-the client keeps in a log: only reply lines are read. A job names the scene file to open
-(``blend``), which this process owns from then on; the reply adds ``load_seconds`` and
-``seconds``. ``{"kind": "quit"}`` ends the loop.
+``@viga {json}``. Before its reply a refinement sends a progress line after each render,
+``@viga {"id": job id, "progress": {"renders", "budget", "phase", "loss", "best_loss", "psnr",
+"ssim"}}`` (no ``ok``: it is not the reply). Blender's own output (render progress, warnings)
+is sent to stderr, which the client keeps in a log: only ``@viga`` lines are read. A job names
+the scene file to open (``blend``), which this process owns from then on; the reply adds
+``load_seconds`` and ``seconds``. ``{"kind": "quit"}`` ends the loop. This process does not
+read stdin while a job runs: a refinement is stopped through its ``stop_file`` (jobs.py).
 
 The environment variable ``VIGA_RENDER_TEST_HOOKS=1`` (tests only) lets a job ask this process
 to crash (``"test_crash": true``: SIGSEGV) or stall (``"test_sleep": seconds``).
@@ -51,18 +54,22 @@ def main() -> None:
             os.kill(os.getpid(), getattr(signal, "SIGSEGV", signal.SIGTERM))
         if hooks and job.get("test_sleep"):
             time.sleep(float(job["test_sleep"]))
-        send({"id": job.get("id"), **_handle(bpy, jobs, job)})
+        send({"id": job.get("id"), **_handle(bpy, jobs, job, send)})
 
 
-def _handle(bpy, jobs, job: dict) -> dict:
+def _handle(bpy, jobs, job: dict, send) -> dict:
     started = time.perf_counter()
+
+    def report(info: dict) -> None:
+        send({"id": job.get("id"), "progress": info})
+
     try:
         apply_device(bpy, job.get("device"))
         blend = job.get("blend")
         if blend:
             bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
         loaded = time.perf_counter()
-        reply = jobs.run_job(job)
+        reply = jobs.run_job(job, report)
     except Exception as exc:
         return {
             "ok": False,
