@@ -1,4 +1,21 @@
+from pathlib import Path
+
 import pytest
+
+GUI_LAYER = Path(__file__).resolve().parent / "gui"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--gui", action="store_true", help="run the real-Blender layer in tests/gui (./dev gui)"
+    )
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/gui is the real-Blender layer: only ``./dev gui`` (pytest --gui) collects it."""
+    if Path(collection_path) == GUI_LAYER and not config.getoption("--gui"):
+        return True
+    return None
 
 
 @pytest.fixture
