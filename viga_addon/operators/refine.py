@@ -24,7 +24,6 @@ quits (client.close_all at exit).
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import time
 import uuid
@@ -216,7 +215,7 @@ def render_process():
 def _submit(job: RefineJob) -> str | None:
     """Write the scene and send the job to a render process (or refine here when none can
     start); the problem in words when the scene cannot be written."""
-    from ..tools import render
+    from ..tools import render, scene_file
 
     process = render_process()
     if not process.usable:
@@ -224,8 +223,7 @@ def _submit(job: RefineJob) -> str | None:
         return None
     blend = process.job_path("refine")
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # "Info: Saved copy as …"
-            bpy.ops.wm.save_as_mainfile(filepath=blend, copy=True, check_existing=False)
+        scene_file.write_scene(blend, bpy.data.scenes[job.scene])
     except Exception as exc:
         return f"Could not write the scene for the render process: {exc}"
     job.process = process

@@ -9,6 +9,8 @@ policy/       the rules model code runs under: static check, runtime guard, audi
 scope         stage scopes: classify what model code changed against what the stage may change
 fingerprint   one capture/diff of the scene for change reports, scope checks and hand edits
 snapshot      snapshot / restore of the scene state (headless-safe, no undo)
+scene_file    a scene as a .blend of its own (a render job's file, final.blend)
+blank         an empty file for the headless front ends, without resetting Blender
 render        preview / final renders with Cycles (GPU when present) or EEVEE
 scene_info    get_scene_info: compact prompt-sized summary of the scene
 viewing       initialize_viewpoint, set_camera, investigate, set_visibility (never change the scene)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import io
 import os
 import platform
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 import bpy
 
 from ..agent import metrics
-from . import execute, render, scene_info, snapshot, viewing
+from . import execute, render, scene_file, scene_info, snapshot, viewing
 from .render_process import client as render_client
 from .render_process import jobs
 
@@ -172,8 +171,7 @@ class BlenderHost:
         t0 = time.perf_counter()
         blend = self.process.job_path(name)
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                bpy.ops.wm.save_as_mainfile(filepath=blend, copy=True, check_existing=False)
+            scene_file.write_scene(blend)
         except Exception as exc:
             return {"ok": False, "error": f"{name}: could not write the scene for rendering: {exc}"}
         token = self.process.submit({**result.job, "blend": blend}, result.time_limit)
@@ -309,8 +307,7 @@ class BlenderHost:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.tmp.blend")
-        with contextlib.redirect_stdout(io.StringIO()):  # "Info: Saved copy as …" is chatter
-            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        scene_file.write_scene(str(tmp))  # the run's scene alone, without a thumbnail to draw
         os.replace(tmp, path)
         return {"ok": True, "path": str(path)}
 
