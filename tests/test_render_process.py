@@ -256,6 +256,21 @@ def test_process_shut_down_on_close_and_at_exit(tmp_path):
     assert not _alive(pid) and not os.path.exists(p.workdir)
 
 
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
+def test_the_process_runs_below_blenders_priority(tmp_path):
+    """A render takes every core: below Blender's priority it leaves the artist's window
+    responsive (a real window drew at half speed beside renders on 2 cores)."""
+    p = RenderProcess(client_mod.worker_command(bpy.app.binary_path))
+    try:
+        want = min(19, os.getpriority(os.PRIO_PROCESS, 0) + client_mod.RENDER_NICENESS)
+        deadline = time.monotonic() + 10  # the first instant belongs to nice itself
+        while os.getpriority(os.PRIO_PROCESS, p.pid) != want and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert os.getpriority(os.PRIO_PROCESS, p.pid) == want
+    finally:
+        p.close()
+
+
 def test_refine_searches_in_the_process_and_only_the_best_values_come_back(tmp_path, host):
     from test_refine import build_scene, shoot
 
