@@ -70,7 +70,10 @@ def sun_task(addon, tmp_path):
     props.refine_budget = 8
     yield props
     pids = [p.pid for p in refine_op.PROCESSES if p.pid]
-    refine_op.shutdown()
+    refine_op.shutdown()  # does not wait on the main thread: the processes end just after
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not any(_alive(pid) for pid in pids), "a refine render process outlived shutdown"
     refine_op.JOBS.clear()
     refine_op.LAST.clear()

@@ -262,3 +262,28 @@ def test_worker_runs_when_the_addon_package_has_another_name(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert '"ok": true' in out.stdout and '"scripted"' in out.stdout
+
+
+def test_ending_a_child_without_waiting_returns_at_once_and_still_ends_it():
+    """The panel ends a run's processes on Blender's main thread: it must not wait for their
+    exit (a real window froze until they had gone); the child still goes, and is killed if
+    it outstays its grace."""
+    import threading
+
+    from viga_addon.agent.pipes import end_process
+
+    slow = "import sys, time; sys.stdin.read(); time.sleep(0.8)"
+    stuck = "import time; time.sleep(60)"
+    for code, grace in ((slow, 5.0), (stuck, 0.3)):
+        proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+        proc.stdin.close()
+        gone = threading.Event()
+        t0 = time.monotonic()
+        end_process(proc, grace=grace, wait=False, after=gone.set)
+        assert time.monotonic() - t0 < 0.2
+        assert gone.wait(10) and proc.poll() is not None
+    proc = subprocess.Popen([sys.executable, "-c", slow], stdin=subprocess.PIPE)
+    proc.stdin.close()
+    t0 = time.monotonic()
+    end_process(proc, grace=5.0)
+    assert time.monotonic() - t0 >= 0.7 and proc.poll() == 0

@@ -27,7 +27,9 @@ from .agent.settings import Settings
 from .agent.state import RunStatus
 
 TICK_SECONDS = 0.1  # window-manager timer interval of the modal pump
-TICK_BUDGET = 0.05  # a tick keeps stepping while it is under this (a render may overrun)
+# a tick keeps stepping while it is under this: in a window the tick right after a redraw
+# adds to the gap the artist feels (a redraw costs 200-300 ms on a software GL), so short
+TICK_BUDGET = 0.025
 CODE_TEXT_NAME = "VIGA code"
 RENDER_IMAGE_NAME = "VIGA photo | render"
 SCRIPTED_NOTE = "scripted — offline demo, no model is called"
@@ -76,11 +78,12 @@ class LiveRun:
         )
 
     def close_processes(self) -> None:
-        """End the run's model worker and its render process (the run folder stays)."""
-        self.worker.close()
+        """End the run's model worker and its render process (the run folder stays), without
+        waiting on Blender's main thread for them to exit."""
+        self.worker.close(wait=False)
         close_host = getattr(self.host, "close", None)
         if close_host is not None:
-            close_host()
+            close_host(wait=False)
 
     @property
     def status(self) -> RunStatus:

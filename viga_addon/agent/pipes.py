@@ -1,10 +1,13 @@
-"""Reading a child process's pipe without ever blocking: what the model worker and the render
-process client both poll their child with."""
+"""Reading a child process's pipe without ever blocking, and ending a child without waiting
+for it: what the model worker and the render process client both use."""
 
 from __future__ import annotations
 
 import os
 import select
+import subprocess
+import threading
+from collections.abc import Callable
 from typing import BinaryIO
 
 
@@ -53,3 +56,38 @@ def file_tail(file: BinaryIO | None, limit: int) -> str:
         return file.read().decode("utf-8", "replace")
     except (OSError, ValueError):
         return ""
+
+
+def end_process(
+    proc: subprocess.Popen,
+    grace: float,
+    wait: bool = True,
+    after: Callable[[], None] | None = None,
+) -> None:
+    """End ``proc``, which was asked to exit (EOF on its stdin, or a quit line): ``grace``
+    seconds to do so, then it is killed; ``after()`` runs once it is gone. ``wait=False``: the
+    waiting happens on a daemon thread, so the caller — Blender's main thread, at the end of a
+    run in a window — never blocks on a child's exit."""
+
+    def finish() -> None:
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        if after is not None:
+            after()
+
+    if wait:
+        finish()
+    else:
+        threading.Thread(target=finish, name="viga-end-process", daemon=True).start()

@@ -39,7 +39,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .pipes import LineReader, file_tail
+from .pipes import LineReader, end_process, file_tail
 from .providers.catalog import DEFAULT_MODELS, known_provider
 from .providers.errors import (
     ConfigError,
@@ -151,10 +151,11 @@ class ModelWorker:
         self._results.clear()
         self._stop(kill=True)
 
-    def close(self) -> None:
-        """End the child politely (EOF on stdin), killing it if it does not exit quickly."""
+    def close(self, wait: bool = True) -> None:
+        """End the child politely (EOF on stdin), killing it if it does not exit quickly;
+        ``wait=False``: without waiting for it here (see pipes.end_process)."""
         self._pending.clear()
-        self._stop(kill=False)
+        self._stop(kill=False, wait=wait)
 
     def stderr_tail(self, limit: int = 2000) -> str:
         """The end of the child's stderr (for diagnostics; the key is scrubbed)."""
@@ -237,7 +238,7 @@ class ModelWorker:
         self._pending.clear()
         self._stop(kill=True)
 
-    def _stop(self, kill: bool) -> None:
+    def _stop(self, kill: bool, wait: bool = True) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -246,18 +247,9 @@ class ModelWorker:
         else:
             try:
                 proc.stdin.close()
-                proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                proc.kill()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (proc.stdin, proc.stdout):
-            try:
-                stream.close()
             except OSError:
-                pass
+                proc.kill()
+        end_process(proc, grace=2.0, wait=wait)
 
 
 def _reply_from_line(request_id: str, message: dict[str, Any]) -> WorkerReply:

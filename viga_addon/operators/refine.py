@@ -281,7 +281,7 @@ def shutdown() -> None:
     for job in list(JOBS.values()):
         abandon_job(job)
     while PROCESSES:
-        PROCESSES.pop().close()
+        PROCESSES.pop().close(wait=False)
 
 
 @bpy.app.handlers.persistent

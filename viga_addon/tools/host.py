@@ -207,13 +207,14 @@ class BlenderHost:
         if self.process is not None:
             self.process.cancel()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         """End the render process (when the run ends, is cancelled, or Blender quits) and drop
-        the undo checkpoints (their temporary files)."""
+        the undo checkpoints (their temporary files); ``wait=False``: without waiting for the
+        process to exit."""
         self._jobs.clear()
         self._forget_undo()
         if self.process is not None:
-            self.process.close()
+            self.process.close(wait=wait)
 
     def _fall_back(self, reason: str | None) -> None:
         warning = FALLBACK_WARNING.format(reason=reason or "unknown reason")

@@ -27,7 +27,7 @@ import time
 import uuid
 import weakref
 
-from ...agent.pipes import LineReader, file_tail
+from ...agent.pipes import LineReader, end_process, file_tail
 from .worker import REPLY_PREFIX
 
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
@@ -177,20 +177,32 @@ class RenderProcess:
             self.progress = None
             self._stop()
 
-    def close(self) -> None:
-        """End the process and remove its folder of job files."""
-        self._job = None
-        if self._proc is not None and self._proc.poll() is None and self._ready:
-            try:
-                self._proc.stdin.write(b'{"kind": "quit"}\n')
-                self._proc.stdin.flush()
-                self._proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-        self._stop()
-        if self._own_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+    def close(self, wait: bool = True) -> None:
+        """End the process (an idle one is asked to quit, a busy one killed) and remove its
+        folder of job files; ``wait=False``: without waiting for its exit here (the folder goes
+        once it has exited; see pipes.end_process)."""
+        job, self._job = self._job, None
+        proc, self._proc = self._proc, None
+        ready, self._ready = self._ready, False
         _live.discard(self)
+        folder = self.workdir if self._own_dir else None
+
+        def remove_folder() -> None:
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        if proc is None or proc.poll() is not None:
+            remove_folder()
+            return
+        try:
+            if ready and job is None:
+                proc.stdin.write(b'{"kind": "quit"}\n')
+                proc.stdin.flush()
+            else:
+                proc.kill()  # busy or not started: nothing of it is wanted
+        except OSError:
+            proc.kill()
+        end_process(proc, grace=2.0, wait=wait, after=remove_folder)
 
     def __del__(self) -> None:
         try:
