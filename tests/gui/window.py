@@ -10,6 +10,7 @@ tab is active. Pixel positions come from Blender's region geometry, never from c
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import time
@@ -59,13 +60,14 @@ def wait_for(fn, timeout: float, what: str, interval: float = 0.05, detail=None)
 
 
 class XServer:
-    """One Xvfb for a test session."""
+    """One Xvfb for a test session, on the first display free of a live X server (the lock
+    and socket a killed Xvfb left behind are cleared)."""
 
     def __init__(self, box, workdir: Path):
         self.box = box
         self.display = None
         for n in range(91, 140):
-            if Path(f"/tmp/.X11-unix/X{n}").exists() or Path(f"/tmp/.X{n}-lock").exists():
+            if not _display_free(n):
                 continue
             log = str(workdir / f"xvfb-{n}.log")
             w, h = SCREEN
@@ -89,7 +91,31 @@ class XServer:
         raise GuiError("no free X display between :91 and :139")
 
     def close(self):
+        """End Xvfb and wait for it, so it removes its lock and socket itself."""
         self.box.kill(self.pid)
+        try:
+            wait_for(lambda: self.box.poll(self.pid) is not None, 10, "Xvfb to end")
+        except GuiError:
+            self.box.kill(self.pid, 9)
+
+
+def _display_free(n: int) -> bool:
+    """No live X server holds display ``n`` (a dead one's lock file and socket are removed)."""
+    lock, socket_path = Path(f"/tmp/.X{n}-lock"), Path(f"/tmp/.X11-unix/X{n}")
+    if lock.exists():
+        try:
+            pid = int(lock.read_text().strip())
+            os.kill(pid, 0)
+            return False  # a live server (ours or another's)
+        except (ValueError, ProcessLookupError):
+            pass
+        except PermissionError:
+            return False
+        except OSError:
+            return False
+        lock.unlink(missing_ok=True)
+        socket_path.unlink(missing_ok=True)
+    return not socket_path.exists()
 
 
 @dataclass
