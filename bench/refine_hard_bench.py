@@ -39,7 +39,7 @@ import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.refine_bench import _add, _material, write_section  # noqa: E402
-from viga_addon.agent import metrics  # noqa: E402
+from viga_addon.common import metrics
 from viga_addon.tools import refine, render  # noqa: E402
 
 PHOTO = {"long_side": 128, "samples": 32}

@@ -10,7 +10,8 @@ import bpy
 import pytest
 from pipeline_helpers import CLI_TINY, run_cli
 
-from viga_addon.agent import metrics, selection
+from viga_addon.agent import selection
+from viga_addon.common import metrics
 from viga_addon.demo import tabletop_edit
 
 ROOT = Path(__file__).resolve().parents[1]

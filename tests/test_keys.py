@@ -9,9 +9,8 @@ import pytest
 
 from tests.fake_model_server import fake_server
 from viga_addon.agent import messages as m
+from viga_addon.agent.errors import AuthError, ConfigError
 from viga_addon.agent.providers import (
-    AuthError,
-    ConfigError,
     KeyChoice,
     is_local_url,
     make_provider,

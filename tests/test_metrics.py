@@ -1,4 +1,4 @@
-"""viga_addon.agent.metrics: PSNR / SSIM / image loading / render-vs-photo comparison."""
+"""viga_addon.common.metrics: PSNR / SSIM / image loading / render-vs-photo comparison."""
 
 import math
 import subprocess
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from viga_addon.agent import metrics
+from viga_addon.common import metrics
 
 pytestmark = pytest.mark.smoke
 
@@ -35,7 +35,7 @@ def _textured(height, width, seed=0):
 
 
 def test_import_does_not_need_bpy():
-    code = "import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None; import viga_addon.agent.metrics"
+    code = "import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None; import viga_addon.common.metrics"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=".")
     assert done.returncode == 0, done.stderr
 

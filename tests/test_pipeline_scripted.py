@@ -245,7 +245,7 @@ json.dump({{"objects": facts, "render": r["ok"]}}, open({str(facts)!r}, "w"))
         assert got["scale"] == pytest.approx(list(obj.scale), abs=1e-4), obj.name
         want = obj.active_material.name if obj.active_material else None
         assert got["mat"] == want, obj.name
-    from viga_addon.agent.metrics import compare
+    from viga_addon.common.metrics import compare
 
     m = compare(str(out), str(d / "final.png"))
     assert m["psnr"] > 30, m

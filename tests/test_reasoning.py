@@ -12,16 +12,15 @@ import pytest
 
 from tests.fake_model_server import fake_server
 from viga_addon.agent import messages as m
-from viga_addon.agent.providers import (
+from viga_addon.agent.errors import (
     BadResponse,
     ConfigError,
     Disposition,
     TruncatedReply,
     from_wire,
-    make_provider,
-    models,
     to_wire,
 )
+from viga_addon.agent.providers import make_provider, models
 from viga_addon.agent.session import toolcalls
 from viga_addon.agent.settings import DEFAULTS, LIMITS, Settings
 

@@ -13,8 +13,8 @@ from PIL import Image
 
 bpy = pytest.importorskip("bpy")
 
-from viga_addon.agent import metrics  # noqa: E402
 from viga_addon.cli import refine as refine_cli  # noqa: E402
+from viga_addon.common import metrics  # noqa: E402
 from viga_addon.tools import refine, render  # noqa: E402
 
 SIDE = 48

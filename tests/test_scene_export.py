@@ -18,7 +18,7 @@ import bpy
 import numpy as np
 import pytest
 
-from viga_addon.agent import metrics
+from viga_addon.common import metrics
 from viga_addon.tools import scene_export
 from viga_addon.tools.scene_export import program, runtime
 

@@ -7,11 +7,11 @@ import time
 
 from pipeline_helpers import demo_script, new_session, tiny_host
 
-from viga_addon.agent import metrics
 from viga_addon.agent.session import Session
 from viga_addon.agent.session.events import StepKind
 from viga_addon.agent.session.offthread import place_program_job
 from viga_addon.agent.worker import ModelWorker
+from viga_addon.common import metrics
 
 
 def _kept(result):

@@ -136,11 +136,12 @@ def test_no_import_cycle_between_rooms():
 
 # what each room may import from the project (besides itself)
 ALLOWED = {
+    "common": set(),  # pure helpers both sides use: nothing of ours
     "stages": set(),
-    "agent": {"stages"},
-    "tools": {"agent", "stages"},  # agent: its pure helpers (metrics); stages: scope names
-    "launch": {"agent", "tools", "stages"},
-    "cli": {"agent", "tools", "stages", "launch", "demo"},
+    "agent": {"stages", "common"},
+    "tools": {"stages", "common"},  # stages: scope names; never the agent
+    "launch": {"agent", "tools", "stages", "common"},
+    "cli": {"agent", "tools", "stages", "launch", "demo", "common"},
 }
 
 

@@ -8,15 +8,15 @@ from PIL import Image
 
 from tests.fake_model_server import fake_server
 from viga_addon.agent import messages as m
-from viga_addon.agent.providers import (
+from viga_addon.agent.errors import (
     BadResponse,
     Disposition,
     ImagesUnsupported,
     MalformedToolCall,
     RequestRefused,
     ToolsUnsupported,
-    make_provider,
 )
+from viga_addon.agent.providers import make_provider
 from viga_addon.agent.providers import text_protocol as tp
 
 TOOL = m.tool("execute_code", "Run bpy code.", {"code": {"type": "string"}}, ["code"])

@@ -13,7 +13,7 @@ import pytest
 from tests.fake_model_server import fake_server
 from viga_addon.agent import messages as m
 from viga_addon.agent import worker as worker_module
-from viga_addon.agent.providers import (
+from viga_addon.agent.errors import (
     AuthError,
     ConfigError,
     Disposition,
@@ -230,7 +230,9 @@ def test_worker_runs_when_the_addon_package_has_another_name(tmp_path):
     importable; the child must still start (it loads agent/ by file path)."""
     root = tmp_path / "ext"
     package = root / "bl_ext" / "user_default" / "viga_addon"
-    shutil.copytree(AGENT_DIR, package / "agent", ignore=shutil.ignore_patterns("__pycache__"))
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(AGENT_DIR, package / "agent", ignore=skip)
+    shutil.copytree(AGENT_DIR.parent / "common", package / "common", ignore=skip)
     for folder in (root / "bl_ext", root / "bl_ext" / "user_default"):
         (folder / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
@@ -270,7 +272,7 @@ def test_ending_a_child_without_waiting_returns_at_once_and_still_ends_it():
     it outstays its grace."""
     import threading
 
-    from viga_addon.agent.pipes import end_process
+    from viga_addon.common.pipes import end_process
 
     slow = "import sys, time; sys.stdin.read(); time.sleep(0.8)"
     stuck = "import time; time.sleep(60)"

@@ -20,8 +20,9 @@ from typing import Any
 
 import bpy
 
+from .agent.errors import AuthError
 from .agent.progress import RunProgress, read_progress
-from .agent.providers import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS, AuthError
+from .agent.providers import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS
 from .agent.providers import keys as provider_keys
 from .agent.settings import Settings
 from .agent.state import RunStatus

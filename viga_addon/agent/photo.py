@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import PhotoError
+
 MAX_SIDE = 2048
-
-
-class PhotoError(ValueError):
-    pass
 
 
 def prepare_reference(src: str | Path, dst: str | Path, max_side: int = MAX_SIDE) -> dict:

@@ -20,13 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .errors import DiskFull
 from .state import RunState, run_relative
 
 SECRET_KEYS = ("api_key", "apikey", "key", "token", "authorization", "secret", "password")
-
-
-class DiskFullError(OSError):
-    pass
 
 
 def _write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -41,7 +38,7 @@ def _write_bytes_atomic(path: Path, data: bytes) -> None:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         if e.errno == 28:  # ENOSPC
-            raise DiskFullError(
+            raise DiskFull(
                 28, f"disk full while writing {path}; free space and resume the run"
             ) from e
         raise
@@ -159,7 +156,7 @@ class RunStore:
                 os.fsync(f.fileno())
         except OSError as e:
             if e.errno == 28:
-                raise DiskFullError(28, "disk full while writing events.jsonl") from e
+                raise DiskFull(28, "disk full while writing events.jsonl") from e
             raise
 
     def events(self) -> list[dict]:

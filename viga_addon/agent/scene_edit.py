@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import SettingsError
+
 #: the stages an edit run offers (init builds from an empty scene, so it never runs)
 EDIT_STAGES = ("geometry", "material", "composition", "lighting", "camera")
 #: the copy of the start scene in the run folder (the scene as the run found it)
@@ -89,7 +91,7 @@ def check_edit_stages(stages: list[str] | tuple[str, ...] | None) -> tuple[str, 
     if not stages:
         return EDIT_STAGES
     if "init" in stages:
-        raise ValueError(
+        raise SettingsError(
             "an edit run has no init stage (init builds a scene from nothing; this run starts "
             f"from the artist's scene): choose from {', '.join(EDIT_STAGES)}"
         )

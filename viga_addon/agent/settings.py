@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..stages import STAGE_NAMES, STAGES
+from .errors import SettingsError
 
 ENGINES = ("CYCLES", "EEVEE")
 RENDER_DEVICES = ("auto", "cpu", "gpu")
@@ -90,7 +91,7 @@ class Settings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+            raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
         if values.get("stages") is not None:
             values["stages"] = tuple(values["stages"])
         values["budgets"] = dict(values.get("budgets") or {})
@@ -129,7 +130,8 @@ class Settings:
         return DEFAULT_BUDGETS[stage]
 
     def validate(self) -> None:
-        """Raise ValueError with a message for the user when a value is out of range."""
+        """Raise SettingsError (errors.py) with a message for the user when a value is out of
+        range or names an unknown stage."""
         for name in (
             "rollouts",
             "preview_size",
@@ -140,9 +142,9 @@ class Settings:
         ):
             low, _high = LIMITS[name]
             if getattr(self, name) < low:
-                raise ValueError(f"{name.replace('_', ' ')} must be at least {low}")
+                raise SettingsError(f"{name.replace('_', ' ')} must be at least {low}")
         if self.image_size and self.image_size < 64:
-            raise ValueError("image size must be 0 (the provider's own limit) or at least 64")
+            raise SettingsError("image size must be 0 (the provider's own limit) or at least 64")
         checks = (
             ("engine", ENGINES),
             ("render_device", RENDER_DEVICES),
@@ -154,32 +156,37 @@ class Settings:
         )
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+                raise SettingsError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         self._validate_tokens()
         self._validate_caps()
+        unknown = [n for n in (*(self.stages or ()), *self.budgets) if n not in STAGE_NAMES]
+        if unknown:
+            raise SettingsError(
+                f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGE_NAMES)}"
+            )
         if self.stop_after is not None and self.stop_after not in STAGE_NAMES:
-            raise ValueError(
+            raise SettingsError(
                 f"stop after: unknown stage {self.stop_after!r}; stages are "
                 f"{', '.join(STAGE_NAMES)}"
             )
 
     def _validate_caps(self) -> None:
         if not self.max_cost >= 0:
-            raise ValueError(f"max cost must be 0 (no cap) or more USD, not {self.max_cost}")
+            raise SettingsError(f"max cost must be 0 (no cap) or more USD, not {self.max_cost}")
         for stage, cap in self.stage_max_cost.items():
             if stage not in STAGE_NAMES:
-                raise ValueError(
+                raise SettingsError(
                     f"stage max cost: unknown stage {stage!r}; stages are {', '.join(STAGE_NAMES)}"
                 )
             if not cap >= 0:
-                raise ValueError(f"max cost of {stage} must be 0 (no cap) or more USD")
+                raise SettingsError(f"max cost of {stage} must be 0 (no cap) or more USD")
 
     def _validate_tokens(self) -> None:
         low, high = LIMITS["max_tokens"]
         if not low <= self.max_tokens <= high:
-            raise ValueError(f"max tokens must be between {low} and {high}")
+            raise SettingsError(f"max tokens must be between {low} and {high}")
         if self.thinking and not MIN_THINKING <= self.thinking <= self.max_tokens - MIN_THINKING:
-            raise ValueError(
+            raise SettingsError(
                 f"a thinking budget is 0 (off) or at least {MIN_THINKING} tokens, and leaves "
                 f"at least {MIN_THINKING} of max tokens ({self.max_tokens}) for the answer; "
                 f"raise max tokens or lower thinking ({self.thinking})"

@@ -9,7 +9,7 @@ and that Cancel kills at once.
     reply = worker.poll()                        # None while waiting, then a WorkerReply:
         reply.id == request_id
         reply.ok, reply.response                 # the neutral response (messages.py)
-        reply.error                              # or a VigaError (providers/errors.py), e.g.
+        reply.error                              # or a VigaError (agent/errors.py), e.g.
                                                  # RateLimited; WorkerError if the child died
     worker.cancel()                              # kill the child; the next submit starts afresh
     worker.close()
@@ -18,7 +18,7 @@ The API key is resolved in the parent (``providers.keys.resolve_key``) before an
 starts: a missing key raises AuthError at once.
 
 The child is ``sys.executable worker_boot.py`` (inside Blender: its bundled Python, where the
-bpy module is not available). ``worker_boot.py`` loads this ``agent`` folder as a standalone package by file path,
+bpy module is not available). ``worker_boot.py`` loads the add-on's folder as a standalone package by file path,
 so it works whatever the add-on's package is called; the parent's ``sys.path`` is passed on in
 PYTHONPATH so bundled wheels import. Protocol: JSON lines. The first stdin line is the config
 (with the API key: never on the command line, never logged), then one line per request; stdout
@@ -39,16 +39,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .pipes import LineReader, end_process, file_tail
+from ..common.pipes import LineReader, end_process, file_tail
+from .errors import ConfigError, ProviderError, VigaError, WorkerError, from_wire, to_wire
 from .providers.catalog import DEFAULT_MODELS, known_provider
-from .providers.errors import (
-    ConfigError,
-    ProviderError,
-    VigaError,
-    WorkerError,
-    from_wire,
-    to_wire,
-)
 from .providers.keys import resolve_key, scrub
 
 BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker_boot.py")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .options import UsageError
+from ..agent.errors import AuthError, UsageError, VigaError
 
 EXIT_CODES = """\
 exit codes:
@@ -55,16 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:
-        from ..agent.photo import PhotoError
-
-        if isinstance(e, PhotoError | ValueError):
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
+    except VigaError as e:  # the error tree (agent/errors.py) says the exit code
+        print(str(e) if isinstance(e, AuthError) else f"error: {e}", file=sys.stderr)
+        return e.exit_code
 
 
 __all__ = ["EXIT_CODES", "UsageError", "build_parser", "main"]

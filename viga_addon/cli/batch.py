@@ -454,7 +454,7 @@ class Batch:
     def learned(self) -> dict:
         if not hasattr(self, "_learned"):
             try:
-                from ..agent.metrics import learned_metrics_available
+                from ..common.metrics import learned_metrics_available
 
                 self._learned = learned_metrics_available()
             except Exception as e:  # never let an optional probe stop the batch

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..agent.errors import UsageError
 from ..agent.settings import (
     DEFAULTS,
     ENGINES,
@@ -20,10 +21,6 @@ from ..agent.settings import (
 )
 
 PROVIDER_CHOICES = ("auto", "anthropic", "openai", "scripted")
-
-
-class UsageError(Exception):
-    """Bad command-line input (exit code 2); the message says what to change."""
 
 
 @dataclass(frozen=True)

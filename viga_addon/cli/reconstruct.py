@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..agent.providers.errors import EXIT_PAUSED, CostCapReached, Disposition, error_class
+from ..agent.errors import EXIT_PAUSED, AuthError, CostCapReached, Disposition, error_class
 from ..agent.providers.keys import KEY_ENV_VARS, resolve_key
 from ..agent.state import RunStatus
 from .options import UsageError, add_run_options, settings_from_args
@@ -20,10 +20,6 @@ SCRIPTED_NOTE = (
     "NOTE: --provider scripted is an offline demo that plays back recorded replies; "
     "no model is called."
 )
-
-
-class KeyMissing(Exception):
-    """No API key for the chosen provider (exit code 3)."""
 
 
 def add_parser(subparsers: Any, exit_codes: str) -> argparse.ArgumentParser:
@@ -90,7 +86,8 @@ def no_key_message(provider: str | None = None) -> str:
 
 def choose_provider(args: argparse.Namespace) -> str:
     """The provider to run: ``--provider``, or for auto the first with a key (or a base URL).
-    Raises KeyMissing when it needs a key and there is none (a local server needs none)."""
+    Raises AuthError (exit code 3) when it needs a key and there is none (a local server needs
+    none)."""
     provider = args.provider
     if provider == "auto":
         if os.environ.get(KEY_ENV_VARS["anthropic"]):
@@ -105,13 +102,11 @@ def choose_provider(args: argparse.Namespace) -> str:
             )
             provider = "scripted"
         else:
-            raise KeyMissing(no_key_message())
-    from ..agent.providers.errors import AuthError
-
+            raise AuthError(no_key_message())
     try:
         resolve_key(provider, base_url=args.base_url if provider == "openai" else None)
     except AuthError as e:
-        raise KeyMissing(f"{e}\n\n{no_key_message(provider)}") from None
+        raise AuthError(f"{e}\n\n{no_key_message(provider)}") from None
     return provider
 
 
@@ -205,14 +200,6 @@ def _scene_edit(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except KeyMissing as e:
-        print(str(e), file=sys.stderr)
-        return 3
-
-
-def _run(args: argparse.Namespace) -> int:
     from ..launch import stored_settings
 
     overrides = settings_from_args(args)

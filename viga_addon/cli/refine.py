@@ -139,7 +139,7 @@ def run(args) -> int:
 
     import bpy
 
-    from ..agent import metrics
+    from ..common import metrics
     from ..tools import refine, render
 
     try:

@@ -154,8 +154,8 @@ def _run_scene(context, name: str):
 def start_run(op, context, edit=None):
     """Validate the inputs and open the run; returns the LiveRun or None (reported).
     ``edit``: a SceneEdit: the run edits the current scene (operators/match.py)."""
+    from ..agent.errors import ProviderError
     from ..agent.photo import PhotoError
-    from ..agent.providers.errors import ProviderError
     from ..launch import open_run
     from ..preferences import runs_root
 
@@ -222,7 +222,7 @@ def start_run(op, context, edit=None):
 
 def resume_from_folder(op, context, run_dir: str):
     """A Session resumed from a run folder (after Cancel, a failure, or reopening a .blend)."""
-    from ..agent.providers.errors import ProviderError
+    from ..agent.errors import ProviderError
     from ..agent.providers.keys import needs_online
     from ..launch import open_run, stored_settings
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import bpy
 
-from ..agent import metrics
+from ..common import metrics
 from . import execute, render, scene_file, scene_info, snapshot, viewing
 from .render_process import client as render_client
 from .render_process import jobs

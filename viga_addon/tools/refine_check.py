@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from ..agent import metrics
+from ..common import metrics
 from . import render
 from .refine_objective import Objective, Steps, image_loss
 from .refine_params import RefineError

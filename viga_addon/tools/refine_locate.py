@@ -32,7 +32,7 @@ import numpy as np
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
-from ..agent import metrics
+from ..common import metrics
 from . import refine_masks, render
 from .refine_objective import Objective, Steps
 from .refine_params import RefineError

@@ -13,7 +13,7 @@ import os
 import bpy
 import numpy as np
 
-from ..agent import metrics
+from ..common import metrics
 from .render import _SavedSettings
 
 _LEVELS = 6  # per channel: 6**3 - 1 = 215 distinguishable objects

@@ -16,7 +16,7 @@ from typing import TypeVar
 import bpy
 import numpy as np
 
-from ..agent import metrics
+from ..common import metrics
 from . import render
 from .refine_params import Param, RefineError
 

@@ -17,7 +17,7 @@ import tempfile
 import bpy
 import numpy as np
 
-from ..agent import metrics
+from ..common import metrics
 from .render import _SavedSettings
 
 _RAMP = 512

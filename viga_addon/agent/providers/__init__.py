@@ -2,10 +2,9 @@
 
 What the package holds, leaves first (each module imports only those above it):
 
-    errors.py       the error tree, each error's disposition and CLI exit code, wire format
     catalog.py      provider names, labels, default models, key environment variables
     keys.py         the one API-key resolver (CLI, batch, panel, worker), local-URL test, scrub
-    sdk_errors.py   anthropic / openai SDK exceptions -> errors.py's tree
+    sdk_errors.py   anthropic / openai SDK exceptions -> the error tree (../errors.py)
     images.py       load, downscale and encode an image part (Pillow)
     models.py       per-model facts: output-token ceilings, Claude's thinking form, which GPT
                     models take reasoning_effort; the limit a refusal names
@@ -14,40 +13,14 @@ What the package holds, leaves first (each module imports only those above it):
     anthropic_provider.py, openai_provider.py, scripted.py    the concrete providers
     registry.py     make_provider: the only importer of the concrete providers (lazily)
 
-Outside the package these modules may import only the standard library, Pillow, ``..cost`` and
-``..messages``; never bpy, the session or the worker. The ``anthropic`` / ``openai`` SDKs are
+Outside the package these modules may import only the standard library, Pillow, ``..cost``,
+``..errors`` (the one error tree) and ``..messages``; never bpy, the session or the worker. The ``anthropic`` / ``openai`` SDKs are
 imported only in their provider's constructor, so they load when that provider is built.
 No import cycle: tests/test_providers.py checks the graph, imports inside functions included.
 """
 
 from .base import Provider
 from .catalog import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS, PROVIDER_NAMES
-from .errors import (
-    ERROR_TYPES,
-    AuthError,
-    BadResponse,
-    Cancelled,
-    ConfigError,
-    CostCapReached,
-    DiskFull,
-    Disposition,
-    ImagesUnsupported,
-    InvalidRequest,
-    MalformedToolCall,
-    ProviderError,
-    RateLimited,
-    RequestRefused,
-    ServerError,
-    Timeout,
-    ToolsUnsupported,
-    TruncatedReply,
-    VigaError,
-    WorkerError,
-    error_class,
-    exit_code_for,
-    from_wire,
-    to_wire,
-)
 from .keys import (
     KeyChoice,
     is_local_url,
@@ -60,39 +33,15 @@ from .registry import make_provider
 
 __all__ = [
     "DEFAULT_MODELS",
-    "ERROR_TYPES",
     "KEY_ENV_VARS",
     "PROVIDER_LABELS",
     "PROVIDER_NAMES",
-    "AuthError",
-    "BadResponse",
-    "Cancelled",
-    "ConfigError",
-    "CostCapReached",
-    "DiskFull",
-    "Disposition",
-    "ImagesUnsupported",
-    "InvalidRequest",
     "KeyChoice",
-    "MalformedToolCall",
     "Provider",
-    "ProviderError",
-    "RateLimited",
-    "RequestRefused",
-    "ServerError",
-    "Timeout",
-    "ToolsUnsupported",
-    "TruncatedReply",
-    "VigaError",
-    "WorkerError",
-    "error_class",
-    "exit_code_for",
-    "from_wire",
     "is_local_url",
     "make_provider",
     "missing_key_message",
     "needs_key",
     "needs_online",
     "resolve_key",
-    "to_wire",
 ]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..dependencies import import_problem
+from ..errors import ConfigError, MalformedToolCall, TruncatedReply
 from ..messages import images_in
 from . import models
 from .base import Provider
-from .errors import ConfigError, MalformedToolCall, TruncatedReply
 from .images import encode_image
 from .sdk_errors import map_sdk_error
 

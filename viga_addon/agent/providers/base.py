@@ -25,9 +25,7 @@ import random
 import threading
 
 from .. import cost as cost_module
-from . import models, text_protocol
-from .catalog import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS
-from .errors import (
+from ..errors import (
     BadResponse,
     Cancelled,
     ConfigError,
@@ -37,6 +35,8 @@ from .errors import (
     ToolsUnsupported,
     TruncatedReply,
 )
+from . import models, text_protocol
+from .catalog import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS
 from .keys import is_local_url
 from .sdk_errors import party
 

@@ -7,7 +7,7 @@ Others import them from ``registry`` or from the package.
 
 from __future__ import annotations
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 PROVIDER_NAMES: tuple[str, ...] = ("anthropic", "openai", "scripted")
 

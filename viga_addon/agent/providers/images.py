@@ -7,8 +7,8 @@ import io
 import os
 from functools import lru_cache
 
+from ..errors import InvalidRequest
 from ..messages import MAX_IMAGE_SIDE
-from .errors import InvalidRequest
 
 
 def encode_image(path: str, max_side: int = MAX_IMAGE_SIDE) -> tuple[str, str]:

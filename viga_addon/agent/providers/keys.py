@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from ..errors import AuthError
 from .catalog import BASE_URL_ENV, KEY_ENV_VARS, PROVIDER_LABELS, known_provider
-from .errors import AuthError
 
 LOCAL_PLACEHOLDER_KEY = "local-server-ignores-this-key"
 

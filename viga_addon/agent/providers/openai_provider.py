@@ -7,10 +7,10 @@ import os
 from typing import Any
 
 from ..dependencies import import_problem
+from ..errors import BadResponse, ConfigError, MalformedToolCall, TruncatedReply
 from ..messages import images_in
 from . import models
 from .base import Provider
-from .errors import BadResponse, ConfigError, MalformedToolCall, TruncatedReply
 from .images import encode_image
 from .keys import is_local_url
 from .sdk_errors import OWN_HOSTS, map_sdk_error

@@ -19,8 +19,8 @@ import os
 import tempfile
 from typing import Any
 
+from ..errors import BadResponse, ToolsUnsupported
 from . import text_protocol
-from .errors import BadResponse, ToolsUnsupported
 
 #: the system prompt of a preflight request (test servers may recognise it)
 PREFLIGHT_SYSTEM = "Preflight: a one-line check that this server takes tools and images."

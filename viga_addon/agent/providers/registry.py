@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ConfigError
 from .base import Provider
 from .catalog import DEFAULT_MODELS, PROVIDER_LABELS, PROVIDER_NAMES, known_provider
-from .errors import ConfigError
 from .keys import resolve_key
 
 __all__ = [

@@ -31,9 +31,7 @@ import os
 import sys
 from typing import Any
 
-from ..messages import images_in
-from .base import Provider
-from .errors import (
+from ..errors import (
     AuthError,
     ConfigError,
     MalformedToolCall,
@@ -42,6 +40,8 @@ from .errors import (
     Timeout,
     TruncatedReply,
 )
+from ..messages import images_in
+from .base import Provider
 
 SCRIPTED_MODEL = "scripted-demo (no model was called)"
 

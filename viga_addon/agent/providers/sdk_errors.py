@@ -11,8 +11,7 @@ import time
 from collections.abc import Mapping
 from types import ModuleType
 
-from .catalog import PROVIDER_LABELS
-from .errors import (
+from ..errors import (
     AuthError,
     ConfigError,
     ImagesUnsupported,
@@ -24,6 +23,7 @@ from .errors import (
     Timeout,
     ToolsUnsupported,
 )
+from .catalog import PROVIDER_LABELS
 from .keys import key_help, scrub
 
 

@@ -22,7 +22,7 @@ import json
 import re
 import uuid
 
-from .errors import MalformedToolCall
+from ..errors import MalformedToolCall
 
 PROTOCOL = (
     "How to call a tool: this server takes no native tool calls, so you call tools in text. "

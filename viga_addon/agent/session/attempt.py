@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import metrics, selection
+from ...common import metrics
+from .. import selection
 from ..runstore import write_json, write_text
 from ..state import Attempt, Conversation, Phase, joined_code
 from .events import StepKind, StepResult

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...stages import Stage, build_stages
+from ..errors import DiskFull, SettingsError
 from ..photo import prepare_reference
 from ..progress import RunProgress, progress_of
 from ..runstore import RunStore, new_run_dir
@@ -303,17 +304,20 @@ class Session(SessionControls):
         self.restart_interrupted_round()
         self.state.status = RunStatus.PAUSED
         self.state.message = message
-        self.state.error_type = "DiskFull"
+        self.state.error_type = DiskFull.__name__
         try:
             self.save()
             self.store.append_event({"kind": "paused", "message": message})
         except OSError:
             pass  # still full: the previous state.json stands
-        return StepResult(StepKind.PAUSED, message, error_type="DiskFull")
+        return StepResult(StepKind.PAUSED, message, error_type=DiskFull.__name__)
 
 
 def _stages_for(settings: Settings) -> list[Stage]:
-    stages = build_stages(settings.stages, settings.budgets)
+    try:
+        stages = build_stages(settings.stages, settings.budgets)
+    except ValueError as e:  # stages/ imports nothing of ours: its errors join the tree here
+        raise SettingsError(str(e)) from None
     if stages[0].rollouts:
         stages[0] = stages[0].with_budget(settings.budget(stages[0].name))
     return stages

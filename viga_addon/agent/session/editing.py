@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import StartSceneError
 from ..scene_edit import START_SCENE
 from ..state import RunStatus
 from .events import StepKind, StepResult
@@ -54,7 +55,7 @@ def begin_edit(s: Session) -> StepResult | None:
 def _failed(s: Session, message: str) -> StepResult:
     s.state.status = RunStatus.FAILED
     s.state.message = message
-    s.state.error_type = "StartSceneError"
+    s.state.error_type = StartSceneError.__name__
     return StepResult(StepKind.FAILED, message)
 
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ...common import sheets
 from .. import messages as msg
-from .. import sheets
 from ..runstore import write_json
 from ..state import Attempt, Conversation, Phase, RunStatus, StageStatus, Verdict
 from .events import StepKind, StepResult

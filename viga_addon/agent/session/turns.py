@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import messages as msg
 from .. import spending
-from ..providers.errors import BadResponse, CostCapReached, Disposition, VigaError
+from ..errors import BadResponse, CostCapReached, Disposition, VigaError
 from ..state import Awaiting, Phase, RunStatus, ToolCall, Verdict
 from . import hostcalls, toolcalls
 from .events import StepKind, StepResult

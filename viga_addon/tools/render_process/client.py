@@ -27,7 +27,7 @@ import time
 import uuid
 import weakref
 
-from ...agent.pipes import LineReader, end_process, file_tail
+from ...common.pipes import LineReader, end_process, file_tail
 from .worker import REPLY_PREFIX
 
 WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")

@@ -1,4 +1,4 @@
-"""The one error tree of the agent's model side, and what each error does to a run.
+"""The one error tree: every error a run, the CLI and the panel raise, and what each does.
 
     VigaError                      disposition  exit
     ├── ProviderError              PAUSE        4     a provider failed (generic, also unknown)
@@ -18,7 +18,11 @@
     │   ├── CostCapReached         PAUSE        5     the next request would pass --max-cost
     │   └── Cancelled              PAUSE        4     Cancel interrupted a retry wait
     ├── WorkerError                PAUSE        4     the model worker process died / did not start
-    └── DiskFull                   PAUSE        4     the disk filled up mid-step (the session)
+    ├── DiskFull (an OSError too)  PAUSE        4     the disk filled up mid-step (the session)
+    ├── StartSceneError            FATAL        1     an edit run's start scene cannot be used
+    └── UsageError                 FATAL        2     bad input: options, a run folder, a file
+        ├── PhotoError (a ValueError too) FATAL 2     the photo cannot be used
+        └── SettingsError (a ValueError too)    2     a setting out of bounds, an unknown stage
 
 ``disposition`` says what the session does when the error reaches it: RETRY errors are retried
 by the provider first and, if one still surfaces, pause the run like PAUSE (resumable);
@@ -27,7 +31,8 @@ the CLI's exit status when a run stops on that error (a FAIL_ROUND error never s
 
 Errors cross the worker's pipe as ``to_wire(exc)`` (type name and message) and come back as
 ``from_wire(data)``; an unknown name becomes a plain ProviderError. ``str(error)`` is meant for
-the artist. Standard library only: the session, the CLI and the worker child all import this.
+the artist. Standard library only: the session, the CLI, the panel and the worker child all
+import this.
 """
 
 from __future__ import annotations
@@ -179,8 +184,31 @@ class WorkerError(VigaError):
     """The model worker process died or could not start (not the provider's fault)."""
 
 
-class DiskFull(VigaError):
-    """The disk filled up mid-step; the last complete state.json stands (set by the session)."""
+class DiskFull(OSError, VigaError):
+    """The disk filled up mid-step (the run store raises it for ENOSPC); the last complete
+    state.json stands and the session pauses."""
+
+
+class UsageError(VigaError):
+    """Bad input the artist or the caller fixes: a command-line option, a run folder, a file."""
+
+    disposition = Disposition.FATAL
+    exit_code = EXIT_BAD_INPUT
+
+
+class PhotoError(ValueError, UsageError):
+    """The photo cannot be used (missing, a folder, not an image Pillow reads)."""
+
+
+class SettingsError(ValueError, UsageError):
+    """A setting out of its bounds or unknown (the message names it)."""
+
+
+class StartSceneError(VigaError):
+    """An edit run's start scene cannot be read or used (the run fails at its start)."""
+
+    disposition = Disposition.FATAL
+    exit_code = EXIT_FAILED
 
 
 ERROR_TYPES: dict[str, type[VigaError]] = {
@@ -204,6 +232,10 @@ ERROR_TYPES: dict[str, type[VigaError]] = {
         Cancelled,
         WorkerError,
         DiskFull,
+        UsageError,
+        PhotoError,
+        SettingsError,
+        StartSceneError,
     )
 }
 
