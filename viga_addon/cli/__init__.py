@@ -4,6 +4,7 @@
 reconstruct  one photo to a scene, stage by stage (pumps the same Session.step() as the panel)
 batch        a folder or manifest of photos, one reconstruct process each, N at a time
 refine       render-and-compare refinement of a saved .blend against a photo
+physics      the settle check: rigid bodies on a saved .blend, simulated; what moved
 options      the run options, declared once for reconstruct and batch
 progress     the progress line on stderr
 
@@ -32,7 +33,7 @@ exit codes:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import batch, reconstruct, refine
+    from . import batch, physics, reconstruct, refine
 
     parser = argparse.ArgumentParser(
         prog="python -m viga_addon",
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconstruct.add_parser(sub, EXIT_CODES)
     batch.add_parser(sub)
     refine.add_parser(sub)
+    physics.add_parser(sub)
     return parser
 
 

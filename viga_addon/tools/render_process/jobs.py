@@ -9,7 +9,8 @@ view is ``{"path", "render": {preset, engine, device, long_side, samples}, "came
 {"location", "rotation" (radians XYZ), "lens"}, "hidden", "shown"}``: a temporary camera and the
 visibility are applied for the render and undone after. A refinement tells each render to
 ``report`` (the worker's progress lines) and stops early, keeping its best state, once its
-``stop_file`` exists; ``scene`` names the scene it must refine.
+``stop_file`` exists; ``scene`` names the scene it must refine. ``{"kind": "physics",
+"seconds", "fps", "out": folder or absent}`` is the settle check (``tools.physics.run_job``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def run_job(job: dict, report: Callable[[dict], None] | None = None) -> dict:
             }
         progress = refine_progress(report, job.get("stop_file"))
         return refine_job(job.get("refine") or {}, chosen, progress)
+    if kind == "physics":
+        from .. import physics
+
+        return physics.run_job(job)
     return {"ok": False, "error": f"unknown render job kind {kind!r}"}
 
 
