@@ -114,7 +114,7 @@ def _old_call(old, scene, scoped: bool) -> tuple[float, dict]:
 
 
 def _new_call(scene) -> tuple[float, dict]:
-    from viga_addon.tools import fingerprint, scope
+    from viga_addon.tools.scene import fingerprint, scope
 
     t0 = time.perf_counter()
     before = fingerprint.capture(scene)
@@ -130,7 +130,7 @@ def _new_call(scene) -> tuple[float, dict]:
 def measure(count: int, reps: int, old) -> dict:
     import bpy
 
-    from viga_addon.tools.execute import execute_code
+    from viga_addon.tools.code.execute import execute_code
 
     build_scene(count)
     scene = bpy.context.scene

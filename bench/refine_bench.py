@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
-from viga_addon.tools import refine, render  # noqa: E402
+from viga_addon.tools.refine import steps as refine
+from viga_addon.tools.render import engine as render
 
 FACTORS = ("lighting", "material", "placement", "camera")
 PHOTO = {"long_side": 128, "samples": 32}

@@ -40,7 +40,8 @@ import numpy as np  # noqa: E402
 
 from bench.refine_bench import _add, _material, write_section  # noqa: E402
 from viga_addon.common import metrics
-from viga_addon.tools import refine, render  # noqa: E402
+from viga_addon.tools.refine import steps as refine
+from viga_addon.tools.render import engine as render
 
 PHOTO = {"long_side": 128, "samples": 32}
 SECTION = "## Refiner: hard tasks"

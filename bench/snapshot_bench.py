@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bpy  # noqa: E402
 
-from viga_addon.tools import fingerprint  # noqa: E402
-from viga_addon.tools import snapshot as snap  # noqa: E402
-from viga_addon.tools.execute import execute_code  # noqa: E402
+from viga_addon.tools.code.execute import execute_code
+from viga_addon.tools.scene import fingerprint
+from viga_addon.tools.snapshot import store as snap
 
 MATERIALS = 40
 

@@ -116,7 +116,8 @@ class Parts:
     )
 
     def __init__(self):
-        from viga_addon.tools import snapshot, snapshot_delta
+        from viga_addon.tools.snapshot import delta as snapshot_delta
+        from viga_addon.tools.snapshot import store as snapshot
 
         self.modules = {"snapshot": snapshot, "snapshot_delta": snapshot_delta}
         self.seconds = {label: 0.0 for _m, _f, label in self.NAMES}
@@ -144,7 +145,7 @@ class Parts:
 
 
 def _full_only(*_args):
-    from viga_addon.tools.snapshot_delta import Fallback
+    from viga_addon.tools.snapshot.delta import Fallback
 
     raise Fallback("benchmark: the full restore")
 
@@ -152,8 +153,8 @@ def _full_only(*_args):
 def measure(count: int, reps: int, tmp: Path) -> dict:
     """Both restore paths on the same scene, alternating: the full one (everything removed and
     appended again, as before) and the changed-only one (the default)."""
-    from viga_addon.tools import snapshot as snap
-    from viga_addon.tools import snapshot_digests
+    from viga_addon.tools.snapshot import digests as snapshot_digests
+    from viga_addon.tools.snapshot import store as snap
 
     build_scene(count)
     before = fingerprint()

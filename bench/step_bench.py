@@ -35,7 +35,7 @@ def one_run(runs_root: Path, settings: dict, render_process: bool) -> dict:
     from viga_addon.agent.worker import ModelWorker
     from viga_addon.demo import tabletop
     from viga_addon.tools.host import BlenderHost
-    from viga_addon.ui_runtime import TICK_SECONDS  # the modal operator's timer
+    from viga_addon.ui.live import TICK_SECONDS
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     worker = ModelWorker("scripted", opts={"script": copy.deepcopy(tabletop.SCRIPT)})

@@ -36,7 +36,7 @@ def addon(tmp_path, monkeypatch):
     import addon_utils  # isort: skip
     from ui_support import ADDON, TINY_PREFS
 
-    from viga_addon import ui_runtime as rt
+    from viga_addon.ui import live as rt
 
     for env in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(env, raising=False)

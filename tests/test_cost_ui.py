@@ -8,8 +8,8 @@ import bpy
 import pytest
 from ui_support import draw_panel, use_demo
 
-from viga_addon import ui_runtime as rt
-from viga_addon.panels import main_panel as mp
+from viga_addon.ui import live as rt
+from viga_addon.ui.panels import main_panel as mp
 
 
 @pytest.mark.smoke

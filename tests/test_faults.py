@@ -227,7 +227,7 @@ def _kill_when(proc, out, condition, deadline=240):
 def _assert_every_file_whole(run_dir):
     """Every file under its final name is complete: JSON parses, PNGs end with IEND, each
     snapshot .blend matches the size and digest its side-car recorded."""
-    from viga_addon.tools import snapshot
+    from viga_addon.tools.snapshot import store as snapshot
 
     for path in run_dir.rglob("*"):
         if not path.is_file() or ".tmp" in path.name:

@@ -9,8 +9,8 @@ import bpy
 import pytest
 
 from tests.test_tools_snapshot import build_scene
-from viga_addon import ui_runtime as rt
-from viga_addon.tools import fingerprint, rna, scope
+from viga_addon.tools.scene import fingerprint, rna, scope
+from viga_addon.ui import live as rt
 
 
 @pytest.fixture

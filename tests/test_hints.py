@@ -11,8 +11,9 @@ import pytest
 from tests.test_tools_snapshot import build_scene
 from viga_addon.agent.session.toolcalls import RESULT_TEXT_LIMIT, result_parts
 from viga_addon.stages import init, material
-from viga_addon.tools import execute, fingerprint, hints, policy, scope
-from viga_addon.tools.execute import execute_code
+from viga_addon.tools.code import execute, hints, policy
+from viga_addon.tools.code.execute import execute_code
+from viga_addon.tools.scene import fingerprint, scope
 
 SPECULAR_3X = (
     "mat = bpy.data.materials.new('Wood')\n"

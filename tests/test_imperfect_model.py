@@ -18,7 +18,7 @@ from fake_model_server import fake_server
 from pipeline_helpers import demo_script, flatten_script, new_session
 
 from viga_addon.agent.worker import ModelWorker
-from viga_addon.tools import hints
+from viga_addon.tools.code import hints
 
 KEY = "sk-test-imperfect-0123456789"
 OLD_CODE = """\

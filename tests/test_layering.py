@@ -172,5 +172,5 @@ def test_pure_layers_import_with_blender_blocked(tmp_path):
 @pytest.mark.smoke
 def test_blocker_really_blocks(tmp_path):
     """The dynamic check is not vacuous: a module that imports bpy fails under the blocker."""
-    report = _import_blocked(["viga_addon.preferences"], tmp_path)
-    assert "bpy is blocked" in report["failures"]["viga_addon.preferences"]
+    report = _import_blocked(["viga_addon.ui.preferences"], tmp_path)
+    assert "bpy is blocked" in report["failures"]["viga_addon.ui.preferences"]

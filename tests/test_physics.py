@@ -11,7 +11,7 @@ from viga_addon.demo import tabletop_edit
 from viga_addon.tools.physics import check_scene, materials, roles
 from viga_addon.tools.physics.meshes import mesh_data
 from viga_addon.tools.physics.shapes import fit_shape
-from viga_addon.tools.render_process import jobs
+from viga_addon.tools.render.process import jobs
 
 SLOPE = math.radians(25)
 
@@ -424,8 +424,8 @@ def test_the_render_job_runs_in_blender_on_a_copy(clean_scene, tmp_path):
 
 
 def test_the_render_job_in_the_render_process(clean_scene, tmp_path):
-    from viga_addon.tools import scene_file
-    from viga_addon.tools.render_process.client import RenderProcess, worker_command
+    from viga_addon.tools.render.process.client import RenderProcess, worker_command
+    from viga_addon.tools.scene import file as scene_file
 
     ground()
     box(z=0.47)

@@ -14,9 +14,10 @@ import pytest
 from hostile_snippets import CATEGORIES, SNIPPETS
 
 from viga_addon.demo import tabletop
-from viga_addon.tools import execute, fingerprint, policy
-from viga_addon.tools.execute import execute_code
+from viga_addon.tools.code import execute, policy
+from viga_addon.tools.code.execute import execute_code
 from viga_addon.tools.host import BlenderHost
+from viga_addon.tools.scene import fingerprint
 
 SECRET = "CANARY-7f3e-user-private-data"
 TIMEOUT = 1.0

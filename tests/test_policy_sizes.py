@@ -14,9 +14,9 @@ import bpy
 import pytest
 from hostile_snippets import SNIPPETS
 
-from viga_addon.tools import policy
-from viga_addon.tools.execute import execute_code
-from viga_addon.tools.policy import sizes
+from viga_addon.tools.code import policy
+from viga_addon.tools.code.execute import execute_code
+from viga_addon.tools.code.policy import sizes
 
 CRASH = [s for s in SNIPPETS if s.category == "crash"]
 CAP = policy.MAX_ESTIMATED_FACES
@@ -132,7 +132,7 @@ CHILD = """
 import os
 import sys
 import bpy
-from viga_addon.tools.execute import execute_code
+from viga_addon.tools.code.execute import execute_code
 bpy.ops.wm.read_factory_settings(use_empty=True)
 code = {code!r}
 result = execute_code(code)

@@ -16,9 +16,10 @@ import pytest
 from viga_addon.agent.session import toolcalls
 from viga_addon.agent.session.toolspecs import SCHEMAS
 from viga_addon.stages import SCOPES, STAGES, world
-from viga_addon.tools import execute, policy, render
+from viga_addon.tools.code import execute, policy
+from viga_addon.tools.code.policy import rules
 from viga_addon.tools.host import BlenderHost
-from viga_addon.tools.policy import rules
+from viga_addon.tools.render import engine as render
 
 VERSION = ".".join(str(part) for part in bpy.app.version)
 ROLES = ("generator", "verifier")

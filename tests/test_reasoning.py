@@ -388,7 +388,7 @@ def test_cli_options_set_them_and_batch_passes_them_on():
 
 
 def test_preferences_set_them(addon):
-    from viga_addon import ui_runtime as rt
+    from viga_addon.ui import live as rt
 
     s = rt.settings_from_prefs(addon)
     assert (s.max_tokens, s.thinking) == (DEFAULTS.max_tokens, 0)

@@ -15,7 +15,8 @@ bpy = pytest.importorskip("bpy")
 
 from viga_addon.cli import refine as refine_cli  # noqa: E402
 from viga_addon.common import metrics  # noqa: E402
-from viga_addon.tools import refine, render  # noqa: E402
+from viga_addon.tools.refine import steps as refine  # noqa: E402
+from viga_addon.tools.render import engine as render  # noqa: E402
 
 SIDE = 48
 SAMPLES = 8
@@ -172,7 +173,7 @@ def test_mixed_targets_as_a_comma_string(clean_scene, tmp_path):
 
 
 def test_object_masks_separate_objects(clean_scene, tmp_path):
-    from viga_addon.tools import refine_masks
+    from viga_addon.tools.refine import masks as refine_masks
 
     build_scene()
     masks = refine_masks.object_masks(str(tmp_path / "ids.png"), 64, 48)
@@ -314,7 +315,7 @@ def test_linked_socket_and_quaternion_are_refused(clean_scene, tmp_path):
 
 
 def test_groups_expand_to_named_parameters(clean_scene):
-    from viga_addon.tools import refine_params
+    from viga_addon.tools.refine import params as refine_params
 
     scene = build_scene()
     assert refine_params.group_names("lighting", scene) == [

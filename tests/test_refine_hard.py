@@ -13,8 +13,11 @@ bpy = pytest.importorskip("bpy")
 
 from test_refine import build_scene, run, shoot  # noqa: E402
 
-from viga_addon.tools import refine, refine_check, refine_locate, refine_params  # noqa: E402
-from viga_addon.tools.refine_tone import ToneCurve  # noqa: E402
+from viga_addon.tools.refine import check as refine_check  # noqa: E402
+from viga_addon.tools.refine import locate as refine_locate  # noqa: E402
+from viga_addon.tools.refine import params as refine_params  # noqa: E402
+from viga_addon.tools.refine import steps as refine  # noqa: E402
+from viga_addon.tools.refine.tone import ToneCurve  # noqa: E402
 
 
 # --------------------------------------------------------------------------- pure parts

@@ -15,10 +15,10 @@ from viga_addon.agent.session import Session
 from viga_addon.agent.session.events import StepKind
 from viga_addon.agent.worker import ModelWorker
 from viga_addon.demo import tabletop
-from viga_addon.tools import render as render_tool
 from viga_addon.tools.host import BlenderHost
-from viga_addon.tools.render_process import client as client_mod
-from viga_addon.tools.render_process.client import RenderProcess
+from viga_addon.tools.render import engine as render_tool
+from viga_addon.tools.render.process import client as client_mod
+from viga_addon.tools.render.process.client import RenderProcess
 
 TINY = {"long_side": 48, "samples": 2}
 
@@ -301,7 +301,7 @@ def test_refine_searches_in_the_process_and_only_the_best_values_come_back(tmp_p
 def test_the_panel_says_when_renders_fall_back_to_blender(addon, tmp_path, monkeypatch):
     from ui_support import draw_all, pump_until, start_modal_run, use_demo
 
-    from viga_addon import ui_runtime as rt
+    from viga_addon.ui import live as rt
 
     monkeypatch.setattr(client_mod, "worker_command", lambda binary: [str(tmp_path / "none")])
     use_demo()

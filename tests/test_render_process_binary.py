@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from viga_addon.tools.host import BlenderHost
-from viga_addon.tools.render_process import client as client_mod
+from viga_addon.tools.render.process import client as client_mod
 
 FAKE_BLENDER = '''#!{python}
 """A stand-in for Blender's binary (tests/test_render_process_binary.py)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bpy
 import pytest
 
-from viga_addon.tools import fingerprint, rna
+from viga_addon.tools.scene import fingerprint, rna
 
 ITEMS = [("A", "A", "", 0), ("B", "B", "", 1), ("GONE", "Gone", "", 4)]
 ON_THIS_BUILD = [("A", "A", "", 0), ("B", "B", "", 1)]  # item 4 is missing, as OIDN is

@@ -1,4 +1,4 @@
-"""viga_addon.tools.scene_export: scene.py rebuilds the scene in a fresh process.
+"""viga_addon.tools.scene.export: scene.py rebuilds the scene in a fresh process.
 
 The round trip: build a scene here, render it, write scene.py, run scene.py in a new Python
 process (real bpy, nothing of the add-on imported) that saves a .blend and renders the same way,
@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from viga_addon.common import metrics
-from viga_addon.tools import scene_export
-from viga_addon.tools.scene_export import program, runtime
+from viga_addon.tools.scene import export as scene_export
+from viga_addon.tools.scene.export import program, runtime
 
 VENV311 = Path(__file__).resolve().parents[1] / ".venv-42" / "bin" / "python"  # ./dev smoke42
 

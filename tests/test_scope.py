@@ -7,9 +7,9 @@ import pytest
 from viga_addon.demo import tabletop
 from viga_addon.stages import build_stages
 from viga_addon.stages.base import SCOPES
-from viga_addon.tools import fingerprint, scope
-from viga_addon.tools.execute import execute_code
+from viga_addon.tools.code.execute import execute_code
 from viga_addon.tools.host import BlenderHost
+from viga_addon.tools.scene import fingerprint, scope
 
 STAGES = {s.name: s for s in build_stages(None, None)}
 
@@ -157,7 +157,7 @@ def test_in_scope_call_reports_success_with_no_scope_noise(demo_scene):
 
 # ----------------------------------------------------------------------------- edit limits
 def _limited_host(**limits):
-    from viga_addon.tools import scene_graph
+    from viga_addon.tools.scene import graph as scene_graph
 
     host = BlenderHost(render_device="cpu", preview_size=32, preview_samples=1)
     described = scene_graph.describe(**limits)
@@ -242,14 +242,14 @@ def test_no_adding_or_removing_unless_allowed(demo_scene):
 
 
 def test_limits_that_name_what_the_scene_lacks_are_refused(demo_scene):
-    from viga_addon.tools import scene_graph
+    from viga_addon.tools.scene import graph as scene_graph
 
     assert "no object named lamp" in scene_graph.describe(lock_objects=["lamp"])["error"]
     assert "no collection named 'props'" in scene_graph.describe(lock_collection="props")["error"]
 
 
 def test_limits_survive_json(demo_scene):
-    from viga_addon.tools import scene_graph
+    from viga_addon.tools.scene import graph as scene_graph
 
     limits = scene_graph.edit_limits(objects=["red_ball"])
     assert scope.EditLimits.from_json(limits.to_json()) == limits
@@ -258,7 +258,7 @@ def test_limits_survive_json(demo_scene):
 
 
 def test_refined_values_on_a_locked_object_are_refused(demo_scene):
-    from viga_addon.tools.render_process import jobs
+    from viga_addon.tools.render.process import jobs
 
     host = _limited_host(lock_objects=["red_ball"])
     before = host._limits_before()

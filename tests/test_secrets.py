@@ -172,7 +172,7 @@ def test_rejected_key_is_not_echoed_in_errors_or_files(tmp_path):
 def test_model_code_cannot_read_a_key_from_the_environment(monkeypatch, code):
     import bpy
 
-    from viga_addon.tools.execute import execute_code
+    from viga_addon.tools.code.execute import execute_code
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", MARKER)
     bpy.ops.wm.read_factory_settings(use_empty=True)

@@ -12,8 +12,9 @@ from pathlib import Path
 import bpy
 import pytest
 
-from viga_addon.tools import fingerprint, snapshot_digests
-from viga_addon.tools import snapshot as snap
+from viga_addon.tools.scene import fingerprint
+from viga_addon.tools.snapshot import digests as snapshot_digests
+from viga_addon.tools.snapshot import store as snap
 
 COUNT = 200
 MATERIALS = 8
@@ -308,7 +309,7 @@ def test_a_snapshot_waits_for_the_digests_thread_before_replacing_its_file(
     import threading
     import time
 
-    from viga_addon.tools import snapshot_delta
+    from viga_addon.tools.snapshot import delta as snapshot_delta
 
     real, finished = snapshot_delta.file_digests, threading.Event()
 

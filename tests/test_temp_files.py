@@ -10,7 +10,7 @@ import bpy
 import pytest
 from pipeline_helpers import CLI_TINY, cli_env, run_cli, tiny_host
 
-from viga_addon.tools import snapshot
+from viga_addon.tools.snapshot import store as snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "viga_addon/demo/tabletop.png"

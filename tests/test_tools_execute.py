@@ -6,8 +6,8 @@ import bpy
 import pytest
 
 from tests.test_tools_snapshot import build_scene, counts, describe, names
-from viga_addon.tools import execute
-from viga_addon.tools.execute import execute_code
+from viga_addon.tools.code import execute
+from viga_addon.tools.code.execute import execute_code
 
 
 @pytest.fixture

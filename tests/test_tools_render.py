@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from viga_addon.tools import render as render_tool
-from viga_addon.tools.render import engine_id, look_at_euler, render
+from viga_addon.tools.render import engine as render_tool
+from viga_addon.tools.render.engine import engine_id, look_at_euler, render
 
 TINY = {"long_side": 64, "samples": 4}
 

@@ -5,7 +5,7 @@ import math
 import bpy
 import pytest
 
-from viga_addon.tools.scene_info import get_scene_info, num
+from viga_addon.tools.scene.info import get_scene_info, num
 
 
 def _principled(material):

@@ -7,8 +7,8 @@ import re
 import bpy
 import pytest
 
-from viga_addon.tools import rna
-from viga_addon.tools import snapshot as snap
+from viga_addon.tools.scene import rna
+from viga_addon.tools.snapshot import store as snap
 
 COUNTED = snap.CONTENT_TYPES + ("libraries", "texts", "scenes", "shape_keys")
 

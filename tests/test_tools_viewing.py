@@ -8,9 +8,9 @@ import pytest
 from mathutils import Euler, Vector
 from PIL import Image
 
-from viga_addon.tools import viewing
-from viga_addon.tools.render import look_at_euler
-from viga_addon.tools.viewing import Viewer
+from viga_addon.tools.render import viewing
+from viga_addon.tools.render.engine import look_at_euler
+from viga_addon.tools.render.viewing import Viewer
 
 TINY = {"long_side": 48, "samples": 2}
 
@@ -206,7 +206,8 @@ def _render_view(tmp_path, name, **kwargs):
 def _capture_after_a_render(scene, tmp_path):
     """The fingerprint after one plain render: Blender's first render in a session creates
     the "Render Result" image, whoever renders, so it is made before the capture."""
-    from viga_addon.tools import fingerprint, render
+    from viga_addon.tools.render import engine as render
+    from viga_addon.tools.scene import fingerprint
 
     assert render.render("preview", path=str(tmp_path / "warm" / "w.png"), **TINY)["ok"]
     return fingerprint.capture(scene)
@@ -218,7 +219,7 @@ def _forward(camera):
 
 
 def test_render_view_named_views_and_orbit_differ_and_change_nothing(scene, tmp_path):
-    from viga_addon.tools import fingerprint
+    from viga_addon.tools.scene import fingerprint
 
     before, captured = _state(scene), _capture_after_a_render(scene, tmp_path / "w")
     both = ["Cube", "Sphere"]
@@ -272,7 +273,7 @@ def test_render_view_named_views_and_orbit_differ_and_change_nothing(scene, tmp_
 
 
 def test_render_view_isolate_renders_only_the_given_objects(scene, tmp_path, monkeypatch):
-    from viga_addon.tools import fingerprint
+    from viga_addon.tools.scene import fingerprint
 
     bpy.ops.mesh.primitive_cone_add(location=(3, 0, 1.5), radius1=0.2, depth=0.4)
     bpy.context.object.name = "Hat"

@@ -6,10 +6,10 @@ import bpy
 import pytest
 from ui_support import draw_all, use_demo
 
-from viga_addon import ui_runtime as rt
 from viga_addon.demo import tabletop_edit
 from viga_addon.stages import STAGE_NAMES
-from viga_addon.tools import fingerprint
+from viga_addon.tools.scene import fingerprint
+from viga_addon.ui import live as rt
 
 
 def _perturbed_scene():

@@ -25,7 +25,7 @@ from ui_support import (
     write_script,
 )
 
-from viga_addon import ui_runtime as rt
+from viga_addon.ui import live as rt
 
 
 def _run_dirs(prefs):
@@ -390,7 +390,7 @@ def test_blend_saved_mid_run_offers_resume_after_reopening(addon, tmp_path):
     assert bpy.context.scene.viga.run_dir == run_dir
     from ui_support import draw_panel
 
-    from viga_addon.panels.main_panel import VIGA_PT_main
+    from viga_addon.ui.panels.main_panel import VIGA_PT_main
 
     shown = draw_panel(VIGA_PT_main)
     assert "This file was saved during a run" in shown.texts()
@@ -472,7 +472,7 @@ def test_an_exception_in_a_step_pauses_with_the_reason(addon):
     assert live.status == "paused" and "disk full" in live.error
     from ui_support import draw_panel
 
-    from viga_addon.panels.main_panel import VIGA_PT_main
+    from viga_addon.ui.panels.main_panel import VIGA_PT_main
 
     shown = draw_panel(VIGA_PT_main)
     assert "the run stopped: RuntimeError: snapshot failed: disk full" in shown.texts()
@@ -492,7 +492,7 @@ def test_finished_run_reopened_can_be_loaded_and_reverted(addon, tmp_path):
     assert rt.any_live_run() is None
     from ui_support import draw_panel
 
-    from viga_addon.panels.main_panel import VIGA_PT_main, VIGA_PT_stages
+    from viga_addon.ui.panels.main_panel import VIGA_PT_main, VIGA_PT_stages
 
     shown = draw_panel(VIGA_PT_main)
     assert "Last run finished" in shown.texts() and "viga.resume_run" in shown.buttons()

@@ -19,8 +19,8 @@ from ui_support import (
     write_script,
 )
 
-from viga_addon import ui_runtime as rt
-from viga_addon.panels import main_panel as mp
+from viga_addon.ui import live as rt
+from viga_addon.ui.panels import main_panel as mp
 
 DUMP_DIR = os.environ.get("VIGA_PANEL_DUMPS")  # set to keep the recordings (for the report)
 
@@ -256,7 +256,7 @@ def test_a_run_in_another_scene_is_announced(addon):
 def test_preferences_page_says_where_keys_live(addon):
     from ui_support import RecordingLayout
 
-    from viga_addon.preferences import draw_preferences
+    from viga_addon.ui.preferences import draw_preferences
 
     layout = RecordingLayout()
     draw_preferences(addon, layout, bpy.context)

@@ -12,10 +12,10 @@ from fake_model_server import fake_server
 from pipeline_helpers import demo_script, flatten_script
 from ui_support import event, start_modal_run, use_demo
 
-from viga_addon import ui_runtime as rt
 from viga_addon.agent.photo import prepare_reference
 from viga_addon.agent.settings import Settings
 from viga_addon.demo import tabletop
+from viga_addon.ui import live as rt
 
 SECRET = "sk-viga-ui-test-SECRET-7f3a9c"
 

@@ -17,11 +17,11 @@ from test_refine import build_scene, shoot, state
 from test_render_process import _alive
 from ui_support import FakeWindowManager, draw_panel, event
 
-from viga_addon.operators import refine as refine_op
-from viga_addon.panels import refine_panel
-from viga_addon.tools import render as render_tool
-from viga_addon.tools.render_process import client as client_mod
-from viga_addon.tools.render_process import jobs as jobs_mod
+from viga_addon.tools.render import engine as render_tool
+from viga_addon.tools.render.process import client as client_mod
+from viga_addon.tools.render.process import jobs as jobs_mod
+from viga_addon.ui.operators import refine as refine_op
+from viga_addon.ui.panels import refine_panel
 
 SUN = "light:Sun.energy"
 

@@ -9,7 +9,7 @@ import bpy
 import pytest
 from ui_support import use_demo
 
-from viga_addon import ui_runtime as rt
+from viga_addon.ui import live as rt
 
 
 def _generator_told_of_edit(session) -> bool:

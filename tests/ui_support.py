@@ -14,9 +14,9 @@ import types
 
 import bpy  # isort: skip  (addon_utils is importable once bpy is)
 
-from viga_addon import ui_runtime as rt
 from viga_addon.demo import tabletop
-from viga_addon.operators import pump
+from viga_addon.ui import live as rt
+from viga_addon.ui.operators import pump
 
 ADDON = "viga_addon"
 
@@ -189,7 +189,7 @@ def draw_panel(panel_cls, context=None) -> RecordingLayout:
 
 def draw_all(context=None) -> RecordingLayout:
     """The main panel and its sub-panels, in order, into one recording."""
-    from viga_addon.panels import main_panel as mp
+    from viga_addon.ui.panels import main_panel as mp
 
     layout = RecordingLayout()
     for cls in mp.CLASSES:

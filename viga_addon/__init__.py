@@ -4,13 +4,13 @@ This file only collects the ``CLASSES`` tuple of each UI module and registers th
 are imported inside ``register`` so that ``viga_addon.agent`` (pure Python) can be imported by a
 plain interpreter, e.g. the model worker process, without ``bpy``. When the Python running
 Blender lacks a module the add-on needs (numpy, on a distribution's Blender), only
-``needs_panel`` is registered: it says what to install.
+``ui/needs_panel`` is registered: it says what to install.
 """
 
 import importlib
 
-_UI_MODULES = ("preferences", "properties", "operators", "panels")
-_NEEDS_MODULES = ("needs_panel",)
+_UI_MODULES = ("ui.preferences", "ui.properties", "ui.operators", "ui.panels")
+_NEEDS_MODULES = ("ui.needs_panel",)
 _registered: tuple[str, ...] = ()
 
 
@@ -19,7 +19,7 @@ def _ui_modules():
 
     lacking = dependencies.missing()
     if lacking:
-        from . import needs_panel
+        from .ui import needs_panel
 
         needs_panel.set_lacking(lacking)
         return _NEEDS_MODULES

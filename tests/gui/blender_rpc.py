@@ -229,7 +229,7 @@ def addon_module(sub):
 
 def live():
     """The live run as the panel sees it (None without one)."""
-    rt = addon_module("ui_runtime")
+    rt = addon_module("ui.live")
     run = rt.any_live_run() if rt else None
     if run is None:
         return None

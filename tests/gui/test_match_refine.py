@@ -57,14 +57,14 @@ def test_refine_in_the_render_process_then_ctrl_z(box, home, blender_factory, tm
     open_panel(b, "VIGA_PT_refine")
     before = b.eval(SUN)
     b.click(op="bpy.ops.viga.refine(")
-    wait_for(lambda: b.eval("addon_module('operators.refine').JOBS") != {}, 20, "the refinement")
-    pids = b.eval("[p.pid for p in addon_module('operators.refine').PROCESSES]")
+    wait_for(lambda: b.eval("addon_module('ui.operators.refine').JOBS") != {}, 20, "the refinement")
+    pids = b.eval("[p.pid for p in addon_module('ui.operators.refine').PROCESSES]")
     assert pids and b.eval("__import__('os').getpid()") not in pids  # not in Blender
     shot("refining")
     wait_for(
-        lambda: b.eval("addon_module('operators.refine').JOBS") == {}, 600, "the refinement end"
+        lambda: b.eval("addon_module('ui.operators.refine').JOBS") == {}, 600, "the refinement end"
     )
-    summary = b.eval("addon_module('operators.refine').LAST.get(bpy.context.scene.name)")
+    summary = b.eval("addon_module('ui.operators.refine').LAST.get(bpy.context.scene.name)")
     assert summary and b.eval(SUN) != before, summary
     shot("refined")
     view = b.geometry()["regions"]["WINDOW"]

@@ -48,6 +48,6 @@ def test_skip_the_running_stage(blender, tmp_path, artifacts):
         b.click(op="bpy.ops.viga.resume_run(")
     b.wait_status("done", timeout=600)
     status = b.eval(
-        "addon_module('ui_runtime').any_live_run().session.state.stages['geometry'].status"
+        "addon_module('ui.live').any_live_run().session.state.stages['geometry'].status"
     )
     assert status == "skipped"

@@ -61,7 +61,9 @@ def test_the_cost_cap_stops_and_a_cap_raised_in_the_panel_resumes(
         b.key("ctrl+a")
         b.type_text("100")
         b.key("Return")
-        wait_for(lambda: b.eval("addon_module('preferences').prefs().max_cost") == 100.0, 20, "cap")
+        wait_for(
+            lambda: b.eval("addon_module('ui.preferences').prefs().max_cost") == 100.0, 20, "cap"
+        )
         b.click(op="bpy.ops.viga.resume_run(")
         state = b.wait_status("done", "paused", "failed", timeout=600)
         assert state["status"] == "done", state

@@ -58,7 +58,7 @@ def test_review_edit_approve_then_skip(blender, tmp_path, artifacts):
     b, shot = blender, Shots(blender, artifacts)
     ready_demo(b, tmp_path)
     b.click(path="review_code")  # the Review code toggle
-    wait_for(lambda: b.eval("addon_module('preferences').prefs().review_code"), 10, "review on")
+    wait_for(lambda: b.eval("addon_module('ui.preferences').prefs().review_code"), 10, "review on")
     start_run(b)
     b.wait_status("review", timeout=300)
     shot("review")

@@ -22,7 +22,7 @@ class SceneEdit:
     case); it is only read. ``lock_objects`` / ``lock_collection``: the only objects the run
     may change (None: all). ``allow_add_remove``: whether objects may be added or removed.
     Filled when the run begins: ``originals`` (the scene's object names) and ``limits`` (the
-    locked things, ``tools.scope.EditLimits.to_json``)."""
+    locked things, ``tools.scene.scope.EditLimits.to_json``)."""
 
     source: str | None = None
     lock_objects: list[str] | None = None

@@ -54,7 +54,7 @@ import sys
 sys.path.insert(0, {root!r})
 import bpy
 bpy.ops.wm.open_mainfile(filepath={blend!r})
-from viga_addon.tools.viewing import Viewer
+from viga_addon.tools.render.viewing import Viewer
 viewer = Viewer()
 viewer.render_options = {options!r}
 result = viewer.initialize_viewpoint([], count={count}, out_dir={out!r})

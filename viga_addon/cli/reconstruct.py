@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
     _claim_stdout()
     from ..agent.settings import Settings
     from ..launch import open_run
-    from ..tools.blank import empty_file
+    from ..tools.scene.blank import empty_file
 
     empty_file()  # never read_factory_settings: it disables the user's extensions
     if args.resume:

@@ -140,7 +140,8 @@ def run(args) -> int:
     import bpy
 
     from ..common import metrics
-    from ..tools import refine, render
+    from ..tools.refine import steps as refine
+    from ..tools.render import engine as render
 
     try:
         bpy.ops.wm.open_mainfile(filepath=str(scene_path.resolve()))

@@ -82,7 +82,7 @@ def build_scene(perturb: bool = True, reset: bool = True) -> None:
     from mathutils import Vector
 
     if reset:
-        from ..tools.blank import empty_file
+        from ..tools.scene.blank import empty_file
 
         empty_file()
     code = tabletop.TRUTH + (PERTURB if perturb else "")

@@ -1,27 +1,12 @@
-"""Blender-side tools the agent calls through the host (one module per tool family).
-
-host          BlenderHost: tool name + args -> result dict, the agent's only way into Blender
-execute       execute_code: run untrusted model code, report changes, restore the scene on error;
-              its result text leads with the error, the failing line and a hint
-hints         what to tell the model about a failure (real socket and object names, renames)
-renames       the bpy names that changed across 3.x -> 4.x -> 5.x (data for hints)
-policy/       the rules model code runs under: static check, runtime guard, audit hook, limits
-scope         stage scopes: classify what model code changed against what the stage may change
-fingerprint   one capture/diff of the scene for change reports, scope checks and hand edits
-snapshot      snapshot / restore of the scene state (headless-safe, no undo)
-scene_file    a scene as a .blend of its own (a render job's file, final.blend)
-blank         an empty file for the headless front ends, without resetting Blender
-render        preview / final renders with Cycles (GPU when present) or EEVEE
-scene_info    get_scene_info: compact prompt-sized summary of the scene
-viewing       initialize_viewpoint, set_camera, investigate, set_visibility (never change the scene)
-scene_export/ writes scene.py, a program that rebuilds the scene from an empty file
-rna           RNA property walker
-refine        refine_parameters: render-and-compare search of continuous scene parameters
-refine_params the parameters refine can tune, by name, and the group presets
-refine_masks  per-object masks from one flat object-ID render (for refine's colour steps)
+"""Blender-side tools the agent calls through the host        BlenderHost: tool name + args -> result dict, the agent's only way into Blender
+code/       model-written code: execute_code, the policy it runs under, failure hints
+scene/      the scene as a whole: fingerprint, scopes, RNA walker, scene info, files, scene.py
+snapshot/   snapshot / restore of the scene between stages (headless-safe, no undo)
+render/     renders (Cycles / EEVEE), the viewing tools, the render process
+refine/     refine_parameters: render-and-compare search of continuous scene parameters
+physics/    rigid bodies and the settle check: what moves under gravity
 
 What this package may import: bpy and Blender's other modules (bmesh, mathutils), the standard
-library, numpy and Pillow, and the pure helpers of ``viga_addon.agent`` such as
-``agent.metrics``. Never the UI (operators, panels, ui_runtime, preferences, properties): the
-tools also run headless, from the CLI, batch and the tests, where no UI is registered.
+library, numpy and Pillow, ``viga_addon.common`` (pure helpers) and ``viga_addon.stages``
+(data). Never ``viga_addon.ui`` nor ``viga_addon.agent``: the tools also run headless, from the CLI, batch and the tests, where no UI is registered.
 """

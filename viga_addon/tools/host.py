@@ -27,9 +27,14 @@ from pathlib import Path
 import bpy
 
 from ..common import metrics
-from . import execute, render, scene_file, scene_info, snapshot, viewing
-from .render_process import client as render_client
-from .render_process import jobs
+from .code import execute
+from .render import engine as render
+from .render import viewing
+from .render.process import client as render_client
+from .render.process import jobs
+from .scene import file as scene_file
+from .scene import info as scene_info
+from .snapshot import store as snapshot
 
 RENDER_TIMEOUT = 300.0  # seconds a render may take (in the render process: then it is killed)
 # the tools that may run in the render process (``start``/``poll``)
@@ -313,7 +318,7 @@ class BlenderHost:
         return {"ok": True, "path": str(path)}
 
     def tool_write_scene_py(self, path: str, check: bool = True) -> dict:
-        from . import scene_export
+        from .scene import export as scene_export
 
         return scene_export.write_scene_py(path, check=check)
 
@@ -340,7 +345,7 @@ class BlenderHost:
         ):
             return {"ok": False, "error": "execute_code: scope must be a list of scope names"}
         if self.edit_limits is not None:
-            from .scope import SCOPES_ALL, LimitedScope
+            from .scene.scope import SCOPES_ALL, LimitedScope
 
             scope = LimitedScope(SCOPES_ALL if scope is None else scope, self.edit_limits)
         handle = snapshot.checkpoint()
@@ -365,7 +370,7 @@ class BlenderHost:
         """Numeric render-and-compare refinement (tools/refine.py); undoable with revert_last.
         The search runs on its own copy of the scene (in the render process); only its best
         values come back and are applied here."""
-        from . import refine
+        from .refine import steps as refine
 
         handle = snapshot.checkpoint()
         job = {
@@ -509,7 +514,7 @@ class BlenderHost:
     def tool_load_start_scene(self, path: str) -> dict:
         """Open the .blend an edit run starts from; it is only read (snapshots and
         final.blend are written as copies elsewhere)."""
-        from . import scene_graph
+        from .scene import graph as scene_graph
 
         return scene_graph.load_start_scene(path, self)
 
@@ -520,7 +525,7 @@ class BlenderHost:
         allow_add_remove: bool = False,
     ) -> dict:
         """The current scene's graph, object names and edit limits (scope.EditLimits)."""
-        from . import scene_graph
+        from .scene import graph as scene_graph
 
         return scene_graph.describe(lock_objects, lock_collection, allow_add_remove)
 
@@ -528,7 +533,7 @@ class BlenderHost:
         """A capture to check the edit limits against (None when the run has none)."""
         if self.edit_limits is None:
             return None
-        from . import fingerprint
+        from .scene import fingerprint
 
         return fingerprint.capture()
 
@@ -537,14 +542,14 @@ class BlenderHost:
         the edit limits lock: the refiner's values go through the same check as model code."""
         if before is None:
             return
-        from . import scene_graph
+        from .scene import graph as scene_graph
 
         message = scene_graph.limit_message(before, self.edit_limits)
         if message:
             raise ValueError(f"Refused: {message}")
 
     def tool_set_edit_limits(self, limits: dict | None = None) -> dict:
-        from .scope import EditLimits
+        from .scene.scope import EditLimits
 
         self.edit_limits = EditLimits.from_json(limits) if limits is not None else None
         return {"ok": True}

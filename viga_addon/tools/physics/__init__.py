@@ -14,7 +14,7 @@ setup      the rigid-body world and bodies through Blender's operators; the work
 simulate   frames stepped in order from the start frame; each body's track
 verdicts   motion figures, the verdict of each body, readiness and the summary line
 
-May import bpy, mathutils, numpy, the standard library and tools.scene_file; nothing of the UI.
+May import bpy, mathutils, numpy, the standard library and tools.scene.file; nothing of the UI.
 """
 
 from .check import check_scene, run_job, write_results

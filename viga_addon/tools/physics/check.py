@@ -19,7 +19,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .. import scene_file
+from ..scene import file as scene_file
 from . import contacts as contacts_mod
 from . import materials, roles, setup, shapes, simulate, verdicts
 from .meshes import mesh_data
