@@ -114,7 +114,8 @@ def _old_call(old, scene, scoped: bool) -> tuple[float, dict]:
 
 
 def _new_call(scene) -> tuple[float, dict]:
-    from viga_addon.tools.scene import fingerprint, scope
+    from viga_addon.tools.code import scope_check
+    from viga_addon.tools.scene import fingerprint
 
     t0 = time.perf_counter()
     before = fingerprint.capture(scene)
@@ -123,7 +124,7 @@ def _new_call(scene) -> tuple[float, dict]:
     _settle(scene)
     t0 = time.perf_counter()
     found = fingerprint.diff(before, fingerprint.capture(scene))
-    scope.out_of_scope(scope.changes(found), ("materials",))
+    scope_check.out_of_scope(scope_check.changes(found), ("materials",))
     return seconds + time.perf_counter() - t0, found.report
 
 

@@ -38,7 +38,7 @@ import json, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 import bpy
-from viga_addon.tools.render import render
+from viga_addon.tools.render.engine import render
 t1 = time.perf_counter()
 bpy.ops.wm.open_mainfile(filepath={blend!r})
 t2 = time.perf_counter()

@@ -117,3 +117,15 @@ def flatten_script(script, stages, budgets=None):
         if stage.rollouts and rounds > 1:  # the selector compares the rollouts
             replies.extend(copy.deepcopy(entry["selector"][0]))
     return replies
+
+
+def drive(work):
+    """The result of a phase's or a tool's generator, advanced to its end (a tool handler that
+    never waits returns its result directly)."""
+    if not hasattr(work, "send"):
+        return work
+    try:
+        while True:
+            next(work)
+    except StopIteration as done:
+        return done.value

@@ -9,7 +9,8 @@ import bpy
 import pytest
 
 from tests.test_tools_snapshot import build_scene
-from viga_addon.tools.scene import fingerprint, rna, scope
+from viga_addon.tools.code import scope_check
+from viga_addon.tools.scene import fingerprint, rna
 from viga_addon.ui import live as rt
 
 
@@ -36,7 +37,7 @@ def test_report_and_scope_check_agree_on_one_diff(scene):
     bpy.data.lights["Key Light"].energy = 50
     _edit_world_and_exposure(scene)
     found = fingerprint.diff(before, fingerprint.capture(scene))
-    checked = {c["what"]: c["scopes"] for c in scope.changes(found)}
+    checked = {c["what"]: c["scopes"] for c in scope_check.changes(found)}
     assert checked == {
         "changed transform of 'Table'": ["transforms"],
         "changed material 'Red Paint'": ["materials"],
@@ -58,7 +59,9 @@ def test_report_and_scope_check_agree_on_one_diff(scene):
                 assert all(p.startswith(name + ".") for p in found.report["changed"][kind])
             else:
                 assert name in found.report["changed"][kind], change
-    assert scope.out_of_scope(scope.changes(found), ["transforms", "materials", "lights"]) == [
+    assert scope_check.out_of_scope(
+        scope_check.changes(found), ["transforms", "materials", "lights"]
+    ) == [
         {"what": "changed view_settings settings", "scopes": ["render"]},
         {"what": "changed world 'Studio'", "scopes": ["world"]},
     ]
@@ -80,7 +83,7 @@ def test_modifier_settings_count_even_where_nodes_have_a_same_named_ui_field(sce
     before = fingerprint.capture(scene)
     bpy.data.objects["Cup"].modifiers["Bevel"].width = 0.03  # "width" of a node is its size
     found = fingerprint.diff(before, fingerprint.capture(scene))
-    assert {c["what"] for c in scope.changes(found)} == {"changed modifiers of 'Cup'"}
+    assert {c["what"] for c in scope_check.changes(found)} == {"changed modifiers of 'Cup'"}
     assert _changed(found.report) == {"objects": ["Cup"]}
 
 

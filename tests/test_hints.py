@@ -11,9 +11,9 @@ import pytest
 from tests.test_tools_snapshot import build_scene
 from viga_addon.agent.session.toolcalls import RESULT_TEXT_LIMIT, result_parts
 from viga_addon.stages import init, material
-from viga_addon.tools.code import execute, hints, policy
+from viga_addon.tools.code import execute, hints, policy, scope_check
 from viga_addon.tools.code.execute import execute_code
-from viga_addon.tools.scene import fingerprint, scope
+from viga_addon.tools.scene import fingerprint
 
 SPECULAR_3X = (
     "mat = bpy.data.materials.new('Wood')\n"
@@ -331,7 +331,7 @@ def test_a_broken_rule_does_not_hide_the_others(scene, monkeypatch):
 def test_explain_never_raises_on_odd_failures(exc, code):
     assert hints.explain(exc, code) is None or isinstance(hints.explain(exc, code), str)
     assert isinstance(hints.failing_lines(exc, code), list)
-    assert scope.scope_hint(code, [{"what": "removed object 'a'"}], ()) is not None
+    assert scope_check.scope_hint(code, [{"what": "removed object 'a'"}], ()) is not None
     assert hints.warning_note(code) is None
 
 

@@ -7,6 +7,7 @@ import pytest
 from viga_addon.demo import tabletop
 from viga_addon.stages import build_stages
 from viga_addon.stages.base import SCOPES
+from viga_addon.tools.code import scope_check
 from viga_addon.tools.code.execute import execute_code
 from viga_addon.tools.host import BlenderHost
 from viga_addon.tools.scene import fingerprint, scope
@@ -27,7 +28,7 @@ def _changed(code):
     result = execute_code(code)
     assert result["ok"], result
     found = fingerprint.diff(before, fingerprint.capture())
-    return {c["what"]: c["scopes"] for c in scope.changes(found)}
+    return {c["what"]: c["scopes"] for c in scope_check.changes(found)}
 
 
 def test_every_scope_name_is_known_to_the_classifier():
@@ -130,7 +131,7 @@ def test_new_objects_count_under_their_kind(demo_scene):
     assert found["created mesh 'Cube.001'"] == ["meshes"]
     assert not any(k.startswith("created transform") for k in found)
     assert (
-        scope.out_of_scope(
+        scope_check.out_of_scope(
             [{"what": k, "scopes": v} for k, v in found.items() if "light" in k], ["lights"]
         )
         == []

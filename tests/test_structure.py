@@ -1,6 +1,8 @@
-"""The shape of the code, checked: no import cycle (imports inside functions count), the rooms
-import only what their docstring allows, no module over 600 lines, every package says what it
-holds, and every public function of agent/ and stages/ has type hints. Static (AST) checks."""
+"""The shape of the code, checked: no import cycle (imports inside functions and imports kept
+for annotations under ``TYPE_CHECKING`` count), the rooms import only what their docstring
+allows, no module over 600 lines, every package's index names each of its modules, no module
+imports another's ``_private`` name, and every public function of agent/ and stages/ has type
+hints. Static (AST) checks."""
 
 from __future__ import annotations
 
@@ -31,26 +33,14 @@ def _modules() -> dict[str, tuple[Path, bool]]:
 MODULES = _modules()
 
 
-def _type_checking_only(tree: ast.Module) -> set[int]:
-    """ids of the import nodes under ``if TYPE_CHECKING:`` (annotations only, never run)."""
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            out.update(id(n) for stmt in node.body for n in ast.walk(stmt))
-    return out
-
-
 def _imports(name: str) -> set[str]:
-    """The project modules ``name`` imports when it runs: at module level or inside functions
-    (not the imports kept for annotations under ``if TYPE_CHECKING:``)."""
+    """The project modules ``name`` imports: at module level, inside functions, or for
+    annotations under ``if TYPE_CHECKING:`` (a circle of types is a circle of concepts too)."""
     path, is_package = MODULES[name]
     here = name.split(".") if is_package else name.split(".")[:-1]
     found = set()
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skip = _type_checking_only(tree)
     for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
         targets = []
         if isinstance(node, ast.ImportFrom):
             if node.level:
@@ -176,6 +166,47 @@ def test_every_package_says_what_it_holds():
         if is_package and not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     ]
     assert silent == []
+
+
+def _children(package: str) -> list[str]:
+    """The modules and packages directly inside ``package``, by their short names."""
+    prefix = package + "."
+    return sorted(
+        name[len(prefix) :]
+        for name in MODULES
+        if name.startswith(prefix) and "." not in name[len(prefix) :]
+    )
+
+
+@pytest.mark.smoke
+def test_every_package_index_names_each_of_its_modules():
+    """A package's docstring is its index: a newcomer reads where things are from it."""
+    unnamed = []
+    for name, (path, is_package) in MODULES.items():
+        if not is_package or name == "viga_addon":
+            continue
+        text = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        words = {w.strip(",;:()`").removesuffix(".py") for w in text.replace("/", " ").split()}
+        unnamed += [f"{name}.{child}" for child in _children(name) if child not in words]
+    assert unnamed == []
+
+
+@pytest.mark.smoke
+def test_no_module_imports_a_private_name_of_another():
+    """``from .x import _name`` reaches into another module's insides: make the name public
+    (it is part of x's interface) or move the code where it belongs."""
+    offenders = []
+    for name, (path, _) in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (
+                node.level or "viga_addon" in (node.module or "")
+            ):
+                offenders += [
+                    f"{name}: {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
+    assert offenders == []
 
 
 def _public_functions(tree: ast.Module):

@@ -367,16 +367,25 @@ def test_render_view_through_the_host_and_the_session_handler(scene, tmp_path):
     session = SimpleNamespace(
         round_dir=lambda: tmp_path / "round_1",
         state=SimpleNamespace(settings=settings),
-        host=SimpleNamespace(),  # no start(): the call runs at once, through timed
-        host_pending=None,
     )
     session.timed = timed
+
+    def host_wait(category, name, args):  # a host without a render process: at once
+        return timed(category, name, args)
+        yield
+
+    session.host_wait = host_wait
     tool = toolcalls.REGISTRY["render_view"]
+
+    def run_handler(call, args):
+        from pipeline_helpers import drive
+
+        return drive(tool.handler(session, call, args))
 
     assert "no argument 'path'" in tool.check({"path": "/etc/x.png"})
     checked = tool.check({"view": "side", "isolate": "Cube", "azimuth": None})
     assert checked == {"view": "side", "isolate": ["Cube"]}
-    outcome = tool.handler(session, ToolCall("c1", "render_view", checked), checked)
+    outcome = run_handler(ToolCall("c1", "render_view", checked), checked)
 
     assert not outcome.is_error, outcome.parts
     ((category, name, args),) = calls
@@ -389,7 +398,7 @@ def test_render_view_through_the_host_and_the_session_handler(scene, tmp_path):
     assert [p["type"] for p in outcome.parts] == ["text", "image"]
     assert Image.open(args["path"]).size[0] == 40
 
-    plain = tool.handler(session, ToolCall("c2", "render_view", {}), tool.check({}))
+    plain = run_handler(ToolCall("c2", "render_view", {}), tool.check({}))
     assert "through the photo's camera" in plain.parts[0]["text"]
     assert (tmp_path / "round_1" / "views" / "view_2.png").exists()
     bad = host.call("render_view", {"path": str(tmp_path / "x.png"), "view": "back"})

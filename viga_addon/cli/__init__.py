@@ -3,6 +3,7 @@
 
 reconstruct  one photo to a scene, stage by stage (pumps the same Session.step() as the panel)
 batch        a folder or manifest of photos, one reconstruct process each, N at a time
+batch_files  what batch reads and writes: its inputs, the facts of each run folder, the summary
 refine       render-and-compare refinement of a saved .blend against a photo
 physics      the settle check: rigid bodies on a saved .blend, simulated; what moved
 options      the run options, declared once for reconstruct and batch

@@ -1,1 +1,4 @@
-"""Bundled example photo and the scripted replies of the offline demo (not a model)."""
+"""Bundled example photo and the scripted replies of the offline demo (not a model).
+
+tabletop        the photo (tabletop.png), its ground truth and the demo's scripted replies
+tabletop_edit   the demo in edit mode: a perturbed copy of the demo scene brought back to the photo"""

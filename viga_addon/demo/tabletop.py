@@ -137,15 +137,15 @@ _GRAPH_FULL = {
 _GRAPH_PARTIAL = {"objects": [n for n in _GRAPH_FULL["objects"] if n["name"] != "yellow_can"]}
 
 
-def _call(name, **arguments):
+def tool_call(name, **arguments):
     return {"name": name, "arguments": arguments}
 
 
-def _turn(*calls, text=""):
+def turn(*calls, text=""):
     return {"text": text, "tool_calls": list(calls)}
 
 
-def _verdict(approved, checklist=(), best=1, score=None, analysis=None):
+def verdict_turn(approved, checklist=(), best=1, score=None, analysis=None):
     if analysis is None:
         analysis = (
             "No open items from a previous checklist. The attempt matches the photo in this "
@@ -153,7 +153,7 @@ def _verdict(approved, checklist=(), best=1, score=None, analysis=None):
             if approved
             else "Differs from the photo: " + "; ".join(checklist) + "."
         )
-    return _call(
+    return tool_call(
         "submit_verdict",
         analysis=analysis,
         approved=approved,
@@ -163,11 +163,11 @@ def _verdict(approved, checklist=(), best=1, score=None, analysis=None):
     )
 
 
-def _generator_round(code, summary):
+def generator_round(code, summary):
     return [
-        _turn(_call("execute_code", code=code), text="Applying this round's edits."),
-        _turn(_call("render_view")),
-        _turn(_call("end_round", summary=summary)),
+        turn(tool_call("execute_code", code=code), text="Applying this round's edits."),
+        turn(tool_call("render_view")),
+        turn(tool_call("end_round", summary=summary)),
     ]
 
 
@@ -175,30 +175,32 @@ SCRIPT = {
     "init": {
         "generator": [
             [  # rollout 1: the full scene graph
-                _turn(
-                    _call(
+                turn(
+                    tool_call(
                         "make_plan",
                         plan="1. ground 2. three objects 3. camera and sun",
                         scene_graph=_GRAPH_FULL,
                     )
                 ),
-                _turn(_call("execute_code", code=_SCAFFOLD.format(can=_CAN))),
-                _turn(_call("end_round", summary="coarse scaffold with all four parts")),
+                turn(tool_call("execute_code", code=_SCAFFOLD.format(can=_CAN))),
+                turn(tool_call("end_round", summary="coarse scaffold with all four parts")),
             ],
             [  # rollout 2 misses the can: the selector must keep rollout 1
-                _turn(_call("make_plan", plan="ground, ball and box", scene_graph=_GRAPH_PARTIAL)),
-                _turn(_call("execute_code", code=_SCAFFOLD.format(can=""))),
-                _turn(_call("end_round", summary="scaffold without the can")),
+                turn(
+                    tool_call("make_plan", plan="ground, ball and box", scene_graph=_GRAPH_PARTIAL)
+                ),
+                turn(tool_call("execute_code", code=_SCAFFOLD.format(can=""))),
+                turn(tool_call("end_round", summary="scaffold without the can")),
             ],
         ],
         "verifier": [
             [
-                _turn(_call("initialize_viewpoint", object_names=["red_ball", "blue_box"])),
-                _turn(_verdict(True, best=1, score=7)),
+                turn(tool_call("initialize_viewpoint", object_names=["red_ball", "blue_box"])),
+                turn(verdict_turn(True, best=1, score=7)),
             ],
             [
-                _turn(
-                    _verdict(
+                turn(
+                    verdict_turn(
                         False, ["yellow_can (metallic cylinder, front) is missing"], best=1, score=4
                     )
                 )
@@ -207,8 +209,8 @@ SCRIPT = {
         # the rollouts compared at once (rollouts past the second replay the second)
         "selector": [
             [
-                _turn(
-                    _call(
+                turn(
+                    tool_call(
                         "select_rollout",
                         analysis="Rollout 1 has all four parts; the others miss the yellow can.",
                         best=1,
@@ -222,14 +224,14 @@ SCRIPT = {
     },
     "geometry": {
         "generator": [
-            _generator_round(_GEOMETRY_1, "box taller, ball larger"),
-            _generator_round(_GEOMETRY_2, "box 1.5 tall with a bevel, can wider and taller"),
+            generator_round(_GEOMETRY_1, "box taller, ball larger"),
+            generator_round(_GEOMETRY_2, "box 1.5 tall with a bevel, can wider and taller"),
         ],
         "verifier": [
             [
-                _turn(_call("investigate", operation="focus", object_name="blue_box")),
-                _turn(
-                    _verdict(
+                turn(tool_call("investigate", operation="focus", object_name="blue_box")),
+                turn(
+                    verdict_turn(
                         False,
                         [
                             "blue_box must be 1.5 units tall (now 1.2)",
@@ -241,8 +243,8 @@ SCRIPT = {
                 ),
             ],
             [
-                _turn(
-                    _verdict(
+                turn(
+                    verdict_turn(
                         True,
                         best=2,
                         score=8,
@@ -256,22 +258,22 @@ SCRIPT = {
     },
     "material": {
         "generator": [
-            _generator_round(
+            generator_round(
                 _MATERIAL, "red plastic ball, blue paint box, metallic yellow can, wooden ground"
             )
         ],
-        "verifier": [[_turn(_verdict(True, best=1, score=8))]],
+        "verifier": [[turn(verdict_turn(True, best=1, score=8))]],
     },
     "composition": {
-        "generator": [_generator_round(_COMPOSITION, "moved objects to the photo's layout")],
-        "verifier": [[_turn(_verdict(True, best=1, score=8))]],
+        "generator": [generator_round(_COMPOSITION, "moved objects to the photo's layout")],
+        "verifier": [[turn(verdict_turn(True, best=1, score=8))]],
     },
     "lighting": {
-        "generator": [_generator_round(_LIGHTING, "warm sun from the front left, bluish sky")],
-        "verifier": [[_turn(_verdict(True, best=1, score=8))]],
+        "generator": [generator_round(_LIGHTING, "warm sun from the front left, bluish sky")],
+        "verifier": [[turn(verdict_turn(True, best=1, score=8))]],
     },
     "camera": {
-        "generator": [_generator_round(_CAMERA, "camera lower and closer, 38 mm")],
-        "verifier": [[_turn(_verdict(True, best=1, score=9))]],
+        "generator": [generator_round(_CAMERA, "camera lower and closer, 38 mm")],
+        "verifier": [[turn(verdict_turn(True, best=1, score=9))]],
     },
 }

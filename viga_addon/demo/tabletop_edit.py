@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 from . import tabletop
-from .tabletop import _call, _generator_round, _turn, _verdict
+from .tabletop import generator_round, tool_call, turn, verdict_turn
 
 #: what the perturbed copy differs in, one stage's factor each
 PERTURB = """
@@ -41,35 +41,35 @@ OBJECTS = ("blue_box", "camera", "ground", "red_ball", "sun", "yellow_can")
 
 
 def _check_only(summary: str) -> list[dict]:
-    return [_turn(_call("render_view")), _turn(_call("end_round", summary=summary))]
+    return [turn(tool_call("render_view")), turn(tool_call("end_round", summary=summary))]
 
 
 SCRIPT = {
     "geometry": {
         "generator": [_check_only("the shapes already match the photo; nothing to change")],
-        "verifier": [[_turn(_verdict(True, best=1, score=8))]],
+        "verifier": [[turn(verdict_turn(True, best=1, score=8))]],
     },
     "material": {
         "generator": [
-            _generator_round(tabletop._MATERIAL, "red ball red again, blue box blue again")
+            generator_round(tabletop._MATERIAL, "red ball red again, blue box blue again")
         ],
-        "verifier": [[_turn(_verdict(True, best=1, score=8))]],
+        "verifier": [[turn(verdict_turn(True, best=1, score=8))]],
     },
     "composition": {
         "generator": [
-            _generator_round(tabletop._COMPOSITION, "ball and box back where the photo has them")
+            generator_round(tabletop._COMPOSITION, "ball and box back where the photo has them")
         ],
-        "verifier": [[_turn(_verdict(True, best=1, score=8))]],
+        "verifier": [[turn(verdict_turn(True, best=1, score=8))]],
     },
     "lighting": {
         "generator": [
-            _generator_round(tabletop._LIGHTING, "warm, brighter sun from the front left; sky")
+            generator_round(tabletop._LIGHTING, "warm, brighter sun from the front left; sky")
         ],
-        "verifier": [[_turn(_verdict(True, best=1, score=8))]],
+        "verifier": [[turn(verdict_turn(True, best=1, score=8))]],
     },
     "camera": {
-        "generator": [_generator_round(tabletop._CAMERA, "camera lower and closer, 38 mm")],
-        "verifier": [[_turn(_verdict(True, best=1, score=9))]],
+        "generator": [generator_round(tabletop._CAMERA, "camera lower and closer, 38 mm")],
+        "verifier": [[turn(verdict_turn(True, best=1, score=9))]],
     },
 }
 

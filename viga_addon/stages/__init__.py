@@ -2,6 +2,10 @@
 
 Pure data that agent/ reads: imports nothing but the standard library (no bpy, nothing from
 agent/ or tools/). ``base.Stage`` is what a stage is; each module defines one ``STAGE``.
+
+base        Stage, the roles' tool lists, the scopes and the prompts every stage shares
+init, geometry, material, composition, lighting, camera   one stage each
+world       the model's world in words: Blender version, units, the code policy, scopes, API renames
 """
 
 from collections.abc import Sequence

@@ -11,6 +11,8 @@ What the package holds, leaves first (each module imports only those above it):
     base.py         Provider: the interface, retries with backoff, re-asks (no tool call, a
                     reply cut at its output-token limit), cost
     anthropic_provider.py, openai_provider.py, scripted.py    the concrete providers
+    text_protocol.py  tool calls in plain text, for servers whose models take no native tools
+    preflight.py    one tiny request with a tool and an image before a run's first real one
     registry.py     make_provider: the only importer of the concrete providers (lazily)
 
 Outside the package these modules may import only the standard library, Pillow, ``..cost``,

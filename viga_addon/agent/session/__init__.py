@@ -6,13 +6,22 @@ the modal operator pumps it on timer events: there is no second copy of the loop
 (``agent.state.RunState``) is written to ``state.json`` after every step, so a run resumes after
 a crash with every completed round kept (an interrupted round restarts from its snapshot).
 
-core       Session: create / resume / step, and the helpers the rest shares
-phases     the phase table: one handler per phase of a stage
+core       Session: create / resume / step (the only place a waiting phase is advanced)
+base       SessionBase: the run's parts and the helpers every phase shares (renders that wait)
+controls   what the artist does between steps: cancel, code review, hand edits, revert / rerun /
+           skip
+phases     the phase table: one handler per phase of a stage; a phase that waits is a generator
+attempt    the attempt phase: render, snapshot, metrics, comparison images, the verifier starts
+rounds     a round's pieces: the verifier's and the selector's start, verdicts, history
 turns      a conversation's turns: run tool calls, submit, poll, failed requests, the verifier
-controls   pause, cancel, code review, hand edits, revert / rerun / skip
 toolcalls  the tool registry (schema, check, timing, handler) and the host results as messages
 toolspecs  the tools' schemas
-events     StepKind and StepResult
+offthread  the worker thread for image work (``yield from s.offthread.run(...)``)
+editing    the start of a run that edits an existing scene
+events     StepKind, StepResult, and Wait (what a waiting phase yields)
+
+Imports run one way: events, offthread -> base -> controls, rounds, attempt, toolcalls, turns,
+editing -> phases -> core.
 
 May import: the rest of agent/ and stages/; never bpy, never tools/ (Blender is reached only
 through the host).

@@ -2,41 +2,23 @@
 main thread) → the attempt is recorded → the verifier's comparison images (off the main thread)
 → the verifier starts.
 
-Only the last step writes: every step before it is a waiting step (no state.json, no event), so
-state.json holds either the round before its attempt or the attempt complete, and a crash or a
-pause in between restarts the round as before (``restart_interrupted_round``). What the steps in
-between hand on lives in ``Session.attempt_work``, in memory.
+One generator: only its end writes (every step before it is a waiting step: no state.json, no
+event), so state.json holds either the round before its attempt or the attempt complete, and a
+crash or a pause in between restarts the round as before (``restart_interrupted_round``).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...common import metrics
 from .. import selection
 from ..runstore import write_json, write_text
 from ..state import Attempt, Conversation, Phase, joined_code
-from .events import StepKind, StepResult
-from .hostcalls import waiting
-from .offthread import job_step, working
+from .base import SessionBase
+from .events import StepKind, StepResult, Wait, Work
 from .rounds import comparison_job, start_verifier
-
-if TYPE_CHECKING:
-    from .core import Session
-
-
-@dataclass
-class AttemptWork:
-    """How far the attempt of ``round`` has come (in memory, between its steps)."""
-
-    stage: str
-    round: int
-    render_ok: bool
-    snapshot: bool = False  # taken
-    recorded: bool = False  # the Attempt is in the stage's attempts
 
 
 def compare_job(render: str, photo: str) -> tuple[dict[str, Any], float]:
@@ -51,42 +33,31 @@ def compare_job(render: str, photo: str) -> tuple[dict[str, Any], float]:
     return keep, time.monotonic() - t0
 
 
-def attempt(s: Session) -> StepResult:
+def attempt(s: SessionBase) -> Work:
     stage, ss = s.stage, s.stage_state
     n = ss.round
     rdir = s.round_dir(n)
-    work = s.attempt_work
-    if work is None or (work.stage, work.round) != (stage.name, n):
-        # the attempt is what the verifier judges: rendered big enough to judge
-        settings = s.state.settings
-        render = s.render(rdir / "render.png", max(settings.preview_size, settings.verify_size))
-        if render is None:
-            return waiting(s, "render")
-        write_text(rdir / "code.py", joined_code(ss.code) + "\n")
-        s.attempt_work = AttemptWork(stage.name, n, bool(render.get("ok")))
-        return working(s, "snapshot")
-    if not work.snapshot:
-        s.snapshot(rdir / "snapshot.blend")
-        work.snapshot = True
-        if not work.render_ok:
-            return _record(s, work, {})
-        job_step(s, _key(rdir, "metrics"), compare_job, str(rdir / "render.png"), _photo(s))
-        return working(s, "metrics")
-    if not work.recorded:
-        done, value = job_step(
-            s, _key(rdir, "metrics"), compare_job, str(rdir / "render.png"), _photo(s)
+    # the attempt is what the verifier judges: rendered big enough to judge
+    settings = s.state.settings
+    size = max(settings.preview_size, settings.verify_size)
+    render = yield from s.render(rdir / "render.png", size)
+    write_text(rdir / "code.py", joined_code(ss.code) + "\n")
+    yield Wait("snapshot")
+    s.snapshot(rdir / "snapshot.blend")
+    found: dict[str, Any] = {}
+    if render.get("ok"):
+        found, seconds = yield from s.offthread.run(
+            "metrics", compare_job, str(rdir / "render.png"), _photo(s)
         )
-        if not done:
-            return working(s, "metrics")
-        found, seconds = value
         s.state.timing.other_tools += seconds
-        return _record(s, work, found)
-    result = ss.attempts[-1]
+    result = _record(s, found if render.get("ok") else None)
+    if result.failed:
+        s.state.phase = Phase.ROUND_END
+        return StepResult(
+            StepKind.ATTEMPT, f"round {n} failed: {result.failed}", stage=stage.name, round=n
+        )
     fn, args = comparison_job(s, result)
-    done, parts = job_step(s, _key(rdir, "comparison"), fn, *args)
-    if not done:
-        return working(s, "comparison images")
-    s.attempt_work = None
+    parts = yield from s.offthread.run("comparison images", fn, *args)
     start_verifier(s, result, comparison=parts)
     return StepResult(
         StepKind.ATTEMPT,
@@ -97,10 +68,10 @@ def attempt(s: Session) -> StepResult:
     )
 
 
-def _record(s: Session, work: AttemptWork, found: dict) -> StepResult:
-    """The attempt into the stage's attempts; a failed round ends here (a step that writes)."""
-    stage, ss = s.stage, s.stage_state
-    n = work.round
+def _record(s: SessionBase, found: dict | None) -> Attempt:
+    """The attempt into the stage's attempts (``found``: its metrics; None: no render)."""
+    ss = s.stage_state
+    n = ss.round
     rdir = s.round_dir(n)
     result = Attempt(
         round=n,
@@ -110,9 +81,9 @@ def _record(s: Session, work: AttemptWork, found: dict) -> StepResult:
         failed=ss.round_failed,
     )
     ss.round_failed = None
-    if work.render_ok:
+    if found is not None:
         result.metrics = found
-    if stage.rollouts:
+    if s.stage.rollouts:
         result.scene_graph = ss.scene_graph
         names = s.timed("other_tools", "object_names", {}).get("names", [])
         result.object_names = names
@@ -121,23 +92,10 @@ def _record(s: Session, work: AttemptWork, found: dict) -> StepResult:
     ss.hand_edit_base = None
     ss.generator_conv = s.state.conv
     write_json(rdir / "messages.json", {"generator": _conv_json(s.state.conv)})
-    work.recorded = True
-    if result.failed:
-        s.attempt_work = None
-        s.state.phase = Phase.ROUND_END
-        return StepResult(
-            StepKind.ATTEMPT, f"round {n} failed: {result.failed}", stage=stage.name, round=n
-        )
-    fn, args = comparison_job(s, result)
-    job_step(s, _key(rdir, "comparison"), fn, *args)
-    return working(s, "comparison images")
+    return result
 
 
-def _key(rdir: Path, what: str) -> str:
-    return f"{what}:{rdir}"
-
-
-def _photo(s: Session) -> str:
+def _photo(s: SessionBase) -> str:
     return str(s.store.reference)
 
 

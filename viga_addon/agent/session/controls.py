@@ -4,31 +4,23 @@ generator's code, keep hand edits, revert to a stage, rerun or skip one."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..state import IN_ROUND, Phase, Review, RunStatus, StageState, StageStatus, ToolCall
-
-if TYPE_CHECKING:
-    from .core import Session
+from ..state import IN_ROUND, Phase, RunStatus, StageState, StageStatus
+from .base import SessionBase
 
 
-class SessionControls:
-    """The Session's controls (a mixin of ``Session``; see core.py for the rest)."""
+class SessionControls(SessionBase):
+    """The artist's controls of a run (``core.Session`` adds create / resume / step)."""
 
     # ------------------------------------------------------------------ pause / cancel
-    def pause(self: Session, reason: str = "paused by the user") -> None:
-        if not self.finished:
-            self.state.status = RunStatus.PAUSED
-            self.state.message = reason
-            self.save()
-
-    def resume_running(self: Session) -> None:
+    def resume_running(self) -> None:
         if self.state.status is RunStatus.PAUSED:
             self.state.status = RunStatus.RUNNING
             self.state.message = ""
             self.save()
 
-    def cancel(self: Session) -> None:
+    def cancel(self) -> None:
         """Stop at once: the in-flight request is killed, the interrupted round will rerun."""
         if self.client is not None:
             self.client.cancel()
@@ -41,15 +33,10 @@ class SessionControls:
 
     # ------------------------------------------------------------------ code review
     @property
-    def code_under_review(self: Session) -> str | None:
+    def code_under_review(self) -> str | None:
         return self.state.review.code if self.state.review else None
 
-    def hold_for_review(self: Session, call: ToolCall) -> None:
-        self.state.review = Review(code=call.arguments["code"], call_id=call.id)
-        self.state.status = RunStatus.REVIEW
-        self.state.message = "review the generator's code before it runs"
-
-    def approve_code(self: Session, code: str | None = None) -> None:
+    def approve_code(self, code: str | None = None) -> None:
         """Run the code under review; ``code``: the artist's version of it (None: unchanged)."""
         review = self.state.review
         if review is None:
@@ -61,7 +48,7 @@ class SessionControls:
         self.state.status = RunStatus.RUNNING
         self.save()
 
-    def skip_code(self: Session) -> None:
+    def skip_code(self) -> None:
         if self.state.review is None:
             return
         self.state.pending[0].reviewed = "skipped"
@@ -70,7 +57,7 @@ class SessionControls:
         self.save()
 
     # ------------------------------------------------------------------ hand edits
-    def accept_hand_edits(self: Session, changes: dict[str, Any]) -> None:
+    def accept_hand_edits(self, changes: dict[str, Any]) -> None:
         """Keep what the artist changed by hand while the run was paused.
 
         The current scene becomes the base of the next round (snapshotted into the run folder,
@@ -92,7 +79,7 @@ class SessionControls:
         self.store.append_event({"kind": "hand_edits", "changes": changes})
 
     # ------------------------------------------------------------------ revert / rerun / skip
-    def revert_to_stage(self: Session, name: str) -> None:
+    def revert_to_stage(self, name: str) -> None:
         """Scene back to the end of stage ``name``; the run continues with the stage after it."""
         idx = self.state.stage_order.index(name)
         snap = self.store.stage_dir(name) / "snapshot.blend"
@@ -105,7 +92,7 @@ class SessionControls:
         self.save()
         self.store.append_event({"kind": "revert", "stage": name})
 
-    def rerun_stage(self: Session, name: str) -> None:
+    def rerun_stage(self, name: str) -> None:
         idx = self.state.stage_order.index(name)
         start = self.store.stage_dir(name) / "start.blend"
         if not start.exists():
@@ -119,7 +106,7 @@ class SessionControls:
         self.save()
         self.store.append_event({"kind": "rerun", "stage": name})
 
-    def skip_stage(self: Session, name: str | None = None) -> None:
+    def skip_stage(self, name: str | None = None) -> None:
         name = name or self.stage.name
         idx = self.state.stage_order.index(name)
         if idx != self.state.stage_index:
@@ -136,7 +123,7 @@ class SessionControls:
         self.store.append_event({"kind": "skip", "stage": name})
 
     # ------------------------------------------------------------------ helpers
-    def _back_to(self: Session, snapshot: Path, forget_from: int) -> None:
+    def _back_to(self, snapshot: Path, forget_from: int) -> None:
         """The scene as ``snapshot`` holds it; the stages from index ``forget_from`` on start
         over (their rounds are forgotten, their folders stay)."""
         self.cancel_request()
@@ -145,33 +132,15 @@ class SessionControls:
         for later in self.state.stage_order[forget_from:]:
             self.state.stages[later] = StageState(budget=self.stage_named(later).budget)
 
-    def _reopen_finished_run(self: Session) -> None:
+    def _reopen_finished_run(self) -> None:
         """After a revert/rerun a finished run has work again: paused, resumable."""
         if self.state.ended:
             self.state.status = RunStatus.PAUSED
             self.state.error_type = None
 
-    def restart_interrupted_round(self: Session) -> None:
-        """Forget a half-done round: it restarts from the snapshot it began with."""
-        st = self.state
-        if st.phase in IN_ROUND:
-            ss = self.stage_state
-            n = ss.round
-            ss.attempts = [a for a in ss.attempts if a.round < n]
-            ss.generator_conv = ss.generator_conv_before_round
-            ss.round_failed = None
-            st.conv = None
-            st.phase = Phase.ROUND_START
-        elif st.phase is Phase.SELECT:
-            st.conv = None  # the selection starts over; the rollouts stand
-        st.pending = []
-        st.results = []
-        st.awaiting = None
-        st.review = None
-        st.scene_at = None
-
-    def cancel_request(self: Session) -> None:
-        """Drop the request in flight and the tool calls not yet run."""
+    def cancel_request(self) -> None:
+        """Drop the request in flight, the tool calls not yet run and the phase under way."""
+        self.drop_work()
         if self.state.awaiting is not None and self.client is not None:
             self.client.cancel()
         self.state.awaiting = None
@@ -180,8 +149,3 @@ class SessionControls:
         self.state.review = None
         if self.state.status in (RunStatus.CANCELLED, RunStatus.REVIEW):
             self.state.status = RunStatus.PAUSED
-
-    def goto_stage(self: Session, idx: int) -> None:
-        self.state.stage_index = min(idx, len(self.stages) - 1)
-        self.state.phase = Phase.STAGE_START if idx < len(self.stages) else Phase.FINAL
-        self.state.conv = None

@@ -12,17 +12,13 @@ from typing import Any
 from ...stages import Stage, build_stages
 from ..errors import DiskFull, SettingsError
 from ..photo import prepare_reference
-from ..progress import RunProgress, progress_of
 from ..runstore import RunStore, new_run_dir
 from ..scene_edit import SceneEdit, check_edit_stages
 from ..settings import Settings
 from ..state import Phase, RunState, RunStatus, StageState
-from . import hostcalls, phases, turns
-from .attempt import AttemptWork
+from . import phases, turns
 from .controls import SessionControls
-from .events import StepKind, StepResult
-from .hostcalls import PendingHostCall
-from .offthread import OffThread, state_copy, write_report_job
+from .events import StepKind, StepResult, Wait
 
 
 class Session(SessionControls):
@@ -32,20 +28,7 @@ class Session(SessionControls):
     model requests (``submit``) and answers them (``poll``, never blocking).
     """
 
-    def __init__(
-        self, store: RunStore, host: Any, client: Any, stages: list[Stage], state: RunState
-    ):
-        self.store = store
-        self.host = host
-        self.client = client
-        self.stages = list(stages)
-        self.state = state
-        self._request_started: float | None = None
-        self._blender_version: str | None = None
-        self.host_pending: PendingHostCall | None = None  # a render running in its process
-        self.warnings: list[str] = []  # for the artist (panel, CLI), e.g. rendering in-process
-        self.offthread = OffThread()  # image work (metrics, sheets) off the main thread
-        self.attempt_work: AttemptWork | None = None  # the attempt phase between its steps
+    # the parts and the shared helpers: base.SessionBase; the artist's controls: controls.py
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -128,35 +111,11 @@ class Session(SessionControls):
         store.append_event({"kind": "resumed", "phase": str(state.phase)})
         return session
 
-    # ---------------------------------------------------------------- public
-    @property
-    def run_dir(self) -> Path:
-        return self.store.dir
-
-    @property
-    def status(self) -> RunStatus:
-        return self.state.status
-
-    @property
-    def finished(self) -> bool:
-        return self.state.ended
-
-    @property
-    def stage(self) -> Stage:
-        return self.stages[min(self.state.stage_index, len(self.stages) - 1)]
-
-    @property
-    def stage_state(self) -> StageState:
-        return self.state.stages[self.stage.name]
-
-    def progress(self) -> RunProgress:
-        """What a front end shows: stage, round, fraction done, elapsed, tokens, cost."""
-        return progress_of(self.state, self.run_dir, elapsed=self.elapsed())
-
-    def elapsed(self) -> float:
-        return self.state.elapsed_before + (time.time() - self.state.started)
-
+    # ---------------------------------------------------------------- stepping
     def step(self) -> StepResult:
+        """One short unit of work. A phase that waits (a render, image work) is a generator:
+        ``work`` keeps it between steps and each step advances it once; a waiting step writes
+        nothing. Only a finished unit saves state.json and appends to events.jsonl."""
         st = self.state
         if st.ended:
             kind = StepKind.DONE if st.status is RunStatus.DONE else StepKind(str(st.status))
@@ -169,9 +128,23 @@ class Session(SessionControls):
                 if result.waiting:
                     return result
             else:
-                result = phases.PHASES[st.phase](self)
-                if result.waiting:  # a render runs in the render process
-                    return result
+                if self.work is None:
+                    started = phases.PHASES[st.phase](self)
+                    if isinstance(started, StepResult):  # a phase that never waits
+                        result = started
+                    else:
+                        self.work = started
+                if self.work is not None:
+                    try:
+                        wait = next(self.work)
+                    except StopIteration as stop:
+                        self.work = None
+                        result = stop.value
+                    except BaseException:
+                        self.work = None
+                        raise
+                    else:
+                        return self._waiting(wait)
             self.save()
         except Exception as exc:
             full = disk_full_message(exc, self.store.dir)
@@ -185,6 +158,15 @@ class Session(SessionControls):
         }
         self.store.append_event(event)
         return result
+
+    def _waiting(self, wait: Wait) -> StepResult:
+        stage = self.stage.name
+        if wait.rendering:
+            text, extra = f"{stage}: rendering ({wait.what})", {"host_call": wait.what}
+            return StepResult(StepKind.WAITING, text, stage=stage, tool=wait.what, extra=extra)
+        return StepResult(
+            StepKind.WAITING, f"{stage}: {wait.what}", stage=stage, extra={"working": wait.what}
+        )
 
     def run_to_end(
         self,
@@ -200,102 +182,6 @@ class Session(SessionControls):
                 return self.state.status
             if r.waiting:
                 time.sleep(poll_interval)
-
-    # ---------------------------------------------------------------- shared helpers
-    def apply_edit_limits(self) -> None:
-        """Tell the host what an edit run may not change (a new host knows nothing)."""
-        edit = self.state.edit
-        if edit is not None and edit.limits is not None:
-            result = self.host.call("set_edit_limits", {"limits": edit.limits})
-            if not result.get("ok"):
-                raise RuntimeError(f"could not set the edit limits: {result.get('error')}")
-
-    def save(self) -> None:
-        self.state.elapsed = self.elapsed()
-        self.store.save_state(self.state)
-
-    def round_dir(self, n: int | None = None) -> Path:
-        return self.store.round_dir(self.stage.name, self.stage_state.round if n is None else n)
-
-    @property
-    def blender_version(self) -> str | None:
-        """The version of the Blender that runs the model's code (asked once per process: a
-        resumed run may run in another Blender)."""
-        if self._blender_version is None:
-            info = self.host.call("blender_info", {})
-            self._blender_version = info.get("version") if info.get("ok") else ""
-        return self._blender_version or None
-
-    def system_prompt(self, role: str) -> str:
-        """The current stage's system prompt for ``role``, told which Blender it runs in."""
-        return self.stage.system_prompt(role, blender_version=self.blender_version)
-
-    def stage_named(self, name: str) -> Stage:
-        return next(s for s in self.stages if s.name == name)
-
-    def timed(self, category: str, name: str, args: dict) -> dict:
-        """``host.call`` with its time added to the run's timing of ``category``."""
-        t0 = time.monotonic()
-        try:
-            return self.host.call(name, args)
-        finally:
-            timing = self.state.timing
-            setattr(timing, category, getattr(timing, category) + time.monotonic() - t0)
-
-    def snapshot(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        result = self.timed("other_tools", "snapshot", {"path": str(path)})
-        if not result.get("ok"):
-            raise RuntimeError(f"snapshot failed: {result.get('error')}")
-        self.state.scene_at = self.store.relative(path)
-
-    def restore(self, path: Path) -> None:
-        result = self.timed("other_tools", "restore", {"path": str(path)})
-        if not result.get("ok"):
-            raise RuntimeError(f"restore of {path} failed: {result.get('error')}")
-        self.state.scene_at = self.store.relative(path)
-
-    def restore_unless_there(self, path: Path) -> None:
-        """Restore ``path`` unless the scene is known to be that snapshot already."""
-        if self.state.scene_at != self.store.relative(path):
-            self.restore(path)
-
-    def render(self, path: Path, long_side: int | None = None) -> dict | None:
-        """A preview render (``long_side``: its size, default the preview size); None while it
-        runs in the render process (ask again on the next step)."""
-        s = self.state.settings
-        return hostcalls.host_step(
-            self,
-            f"render:{path}",
-            "render",
-            "render",
-            {
-                "preset": "preview",
-                "path": str(path),
-                "long_side": long_side or s.preview_size,
-                "samples": s.preview_samples,
-                "device": s.render_device,
-                "engine": s.engine,
-            },
-        )
-
-    def compare(self, path: Path) -> dict:
-        result = self.timed(
-            "other_tools", "compare", {"render": str(path), "photo": str(self.store.reference)}
-        )
-        return {k: result.get(k) for k in ("psnr", "ssim", "note") if result.get(k) is not None}
-
-    def write_report(self, background: bool = False) -> None:
-        """report.html beside the run (~50 ms); a report problem never stops the run.
-        ``background``: written on the image thread from a copy of the state, while the run
-        goes on; otherwise here, after any such report still being written."""
-        if background:
-            self.offthread.background(write_report_job, self.store.dir, state_copy(self.state))
-            return
-        earlier = self.offthread.settle()
-        for error in (*earlier, write_report_job(self.store.dir, self.state)):
-            if error:
-                self.store.append_event({"kind": "report_error", "message": error})
 
     def _pause_disk_full(self, message: str) -> StepResult:
         """The disk filled up mid-step: pause. state.json on disk is the last complete one

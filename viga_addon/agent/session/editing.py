@@ -5,18 +5,15 @@ Blender), keep a copy in the run folder, read its scene graph and lock what the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import StartSceneError
 from ..scene_edit import START_SCENE
 from ..state import RunStatus
+from .base import SessionBase
 from .events import StepKind, StepResult
 
-if TYPE_CHECKING:
-    from .core import Session
 
-
-def begin_edit(s: Session) -> StepResult | None:
+def begin_edit(s: SessionBase) -> StepResult | None:
     """Load and record the start scene; a failed run's StepResult when it cannot be used."""
     edit = s.state.edit
     if edit is None:
@@ -52,14 +49,14 @@ def begin_edit(s: Session) -> StepResult | None:
     return None
 
 
-def _failed(s: Session, message: str) -> StepResult:
+def _failed(s: SessionBase, message: str) -> StepResult:
     s.state.status = RunStatus.FAILED
     s.state.message = message
     s.state.error_type = StartSceneError.__name__
     return StepResult(StepKind.FAILED, message)
 
 
-def start_scene_path(s: Session) -> Path | None:
+def start_scene_path(s: SessionBase) -> Path | None:
     """The run folder's copy of the start scene, for a first stage that starts cold."""
     if s.state.edit is None:
         return None
@@ -67,7 +64,7 @@ def start_scene_path(s: Session) -> Path | None:
     return path if path.exists() else None
 
 
-def restore_start(s: Session) -> None:
+def restore_start(s: SessionBase) -> None:
     """The scene as the run found it, with the photo's aspect ratio again (as ``begin`` set)."""
     path = start_scene_path(s)
     if path is None:

@@ -1,7 +1,9 @@
-"""What one ``Session.step()`` did: a typed result, also written as a line of events.jsonl."""
+"""What one ``Session.step()`` did: a typed result, also written as a line of events.jsonl; and
+``Wait``, what a phase's generator yields while a render or an off-thread job is under way."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -79,3 +81,17 @@ class StepResult:
                 out[f.name] = value
         out.update(self.extra)
         return out
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Yielded by a phase that waits: ``what`` is under way (``rendering``: in the render
+    process; else image work on the worker thread, or one short main-thread part of a longer
+    phase, handing the step back to the pump). A waiting step writes nothing."""
+
+    what: str
+    rendering: bool = False
+
+
+#: a phase that waits: yields ``Wait`` while it does, returns the step's result
+Work = Generator[Wait, None, StepResult]

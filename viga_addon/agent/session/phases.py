@@ -1,4 +1,6 @@
-"""The run's phases as a table: ``PHASES[phase](session) -> StepResult``.
+"""The run's phases as a table: ``PHASES[phase](session)`` -> a ``StepResult``, or for a phase
+that waits (a render, image work off the main thread) a generator that yields ``Wait`` and
+returns the ``StepResult`` (``Session.step`` advances it one step at a time).
 
 Per stage: stage_start → round_start → generator ⇄ (model, tools) → attempt → verifier ⇄
 (model, tools) → round_end → (next round | stage_end) → … → final → done. Each handler does one
@@ -12,7 +14,6 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .. import messages as msg
 from .. import selection
@@ -20,9 +21,9 @@ from ..runstore import write_json
 from ..state import Conversation, Phase, RunStatus, StageStatus
 from . import editing, turns
 from .attempt import attempt, compare_job
-from .events import StepKind, StepResult
-from .hostcalls import host_step, waiting
-from .offthread import job_step, place_program_job, working
+from .base import SessionBase
+from .events import StepKind, StepResult, Wait, Work
+from .offthread import place_program_job
 from .rounds import (
     last_checklist,
     round_history,
@@ -31,11 +32,8 @@ from .rounds import (
     start_selector,
 )
 
-if TYPE_CHECKING:
-    from .core import Session
 
-
-def begin(s: Session) -> StepResult:
+def begin(s: SessionBase) -> StepResult:
     failed = editing.begin_edit(s)
     if failed is not None:
         return failed
@@ -52,7 +50,7 @@ def begin(s: Session) -> StepResult:
     return StepResult(StepKind.SETUP, f"scene set up for a {ref['width']}x{ref['height']} photo")
 
 
-def stage_start(s: Session) -> StepResult:
+def stage_start(s: SessionBase) -> StepResult:
     stage, ss = s.stage, s.stage_state
     idx = s.state.stage_index
     if idx > 0 and s.state.scene_at is None:
@@ -73,11 +71,11 @@ def stage_start(s: Session) -> StepResult:
     )
 
 
-def _photo(s: Session) -> str:
+def _photo(s: SessionBase) -> str:
     return str(s.store.reference)
 
 
-def _round_base(s: Session) -> Path:
+def _round_base(s: SessionBase) -> Path:
     stage, ss = s.stage, s.stage_state
     if ss.hand_edit_base:
         return s.store.path(ss.hand_edit_base)
@@ -89,22 +87,19 @@ def _round_base(s: Session) -> Path:
     return s.store.path(best.snapshot)
 
 
-def round_start(s: Session) -> StepResult:
+def round_start(s: SessionBase) -> Work:
     stage, ss = s.stage, s.stage_state
     n = ss.round
-    s.attempt_work = None  # an attempt of a round that restarted
-    s.offthread.forget()
     rdir = s.round_dir(n)
     before = rdir / "before.png"
     base = _round_base(s)
     if s.state.scene_at != s.store.relative(base):
         s.restore(base)
         if not before.exists():
-            return working(s, "scene restored")  # the render starts on the next step
+            yield Wait("scene restored")  # the render starts on the next step
     rdir.mkdir(parents=True, exist_ok=True)
-    # a render under way writes before.png just before its result comes: collect it still
-    if (not before.exists() or s.host_pending is not None) and s.render(before) is None:
-        return waiting(s, "render")
+    if not before.exists():
+        yield from s.render(before)
     # rollouts are independent: a rollout never sees another's checklist (it never saw its names)
     checklist = [] if stage.rollouts else last_checklist(s)
     intro = [msg.text(f"Round {n} of {stage.budget} of the {stage.name} stage.")]
@@ -168,7 +163,7 @@ def round_start(s: Session) -> StepResult:
     )
 
 
-def round_end(s: Session) -> StepResult:
+def round_end(s: SessionBase) -> StepResult:
     stage, ss = s.stage, s.stage_state
     n = ss.round
     last = ss.attempts[-1]
@@ -209,7 +204,7 @@ def round_end(s: Session) -> StepResult:
     )
 
 
-def stage_end(s: Session) -> StepResult:
+def stage_end(s: SessionBase) -> StepResult:
     stage, ss = s.stage, s.stage_state
     pick = (selection.best_rollout if stage.rollouts else selection.best_attempt)(ss.attempts)
     chosen = (ss.selection or {}).get("best")
@@ -254,23 +249,21 @@ def stage_end(s: Session) -> StepResult:
     )
 
 
-def select(s: Session) -> StepResult:
+def select(s: SessionBase) -> Work:
     """Init's selection: start the selector's conversation, then take its turns."""
     if s.state.conv is None or s.state.conv.role != "selector":
         fn, args = selector_sheet_job(s)
-        done, sheet = job_step(s, f"selector:{s.stage.name}", fn, *args)
-        if not done:
-            return working(s, "sheet of rollouts")
+        sheet = yield from s.offthread.run("sheet of rollouts", fn, *args)
         start_selector(s, sheet)
         return StepResult(
             StepKind.ROUND_STARTED,
             f"{s.stage.name}: the selector compares the rollouts",
             stage=s.stage.name,
         )
-    return turns.conversation_step(s, "selector")
+    return (yield from turns.conversation_step(s, "selector"))
 
 
-def final(s: Session) -> StepResult:
+def final(s: SessionBase) -> Work:
     last_name = s.state.stage_order[-1]
     last_stage = s.state.stages[last_name]
     hand_base, last_stage.hand_edit_base = last_stage.hand_edit_base, None
@@ -280,56 +273,36 @@ def final(s: Session) -> StepResult:
     settings = s.state.settings
     # after the render, one short step each: final.blend, scene.py, the metrics (off the main
     # thread); a crash in between renders again on resume, as before
-    jobs, key = s.offthread, f"final:{d}"
-    r = jobs.noted(key)
-    if r is None:
-        r = host_step(
-            s,
-            f"render:{d / 'final.png'}",
-            "render",
-            "render",
-            {
-                "preset": "final",
-                "path": str(d / "final.png"),
-                "long_side": settings.final_size,
-                "samples": settings.final_samples,
-                "device": settings.render_device,
-                "engine": settings.engine,
-            },
-        )
-        if r is None:
-            return waiting(s, "render")
-        jobs.note(key, r)
-        return working(s, "final render done")
-    if not jobs.noted(f"{key}:blend"):
-        jobs.note(f"{key}:blend", True)
-        s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
-        return working(s, "final.blend")
+    r = yield from s.host_wait(
+        "render",
+        "render",
+        {
+            "preset": "final",
+            "path": str(d / "final.png"),
+            "long_side": settings.final_size,
+            "samples": settings.final_samples,
+            "device": settings.render_device,
+            "engine": settings.engine,
+        },
+    )
+    yield Wait("final render done")
+    s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
+    yield Wait("final.blend")
     written = d / ".scene.py.unchecked"
-    if not jobs.noted(f"{key}:scene_py"):
-        jobs.note(f"{key}:scene_py", True)
-        r_py = s.timed("other_tools", "write_scene_py", {"path": str(written), "check": False})
-        jobs.note(f"{key}:scene_py_error", None if r_py.get("ok") else r_py.get("error"))
-        jobs.note(f"{key}:scene_py_checked", not r_py.get("ok"))
-        return working(s, "scene.py")
-    if not jobs.noted(f"{key}:scene_py_checked"):  # parsed off the main thread, then moved
-        done, error = job_step(
-            s, f"{key}:scene_py_check", place_program_job, str(written), str(d / "scene.py")
+    r_py = s.timed("other_tools", "write_scene_py", {"path": str(written), "check": False})
+    scene_py_error = None if r_py.get("ok") else r_py.get("error")
+    if r_py.get("ok"):  # parsed off the main thread, then moved
+        yield Wait("scene.py")
+        scene_py_error = yield from s.offthread.run(
+            "scene.py check", place_program_job, str(written), str(d / "scene.py")
         )
-        if not done:
-            return working(s, "scene.py check")
-        jobs.note(f"{key}:scene_py_checked", True)
-        jobs.note(f"{key}:scene_py_error", error)
     if r.get("ok"):
-        done, value = job_step(s, f"{key}:metrics", compare_job, str(d / "final.png"), _photo(s))
-        if not done:
-            return working(s, "metrics")
-        metrics, seconds = value
+        metrics, seconds = yield from s.offthread.run(
+            "metrics", compare_job, str(d / "final.png"), _photo(s)
+        )
         s.state.timing.other_tools += seconds
     else:
         metrics = {"error": r.get("error")}
-    scene_py_error = jobs.noted(f"{key}:scene_py_error")
-    jobs.forget()
     write_json(
         d / "metrics.json",
         {
@@ -357,7 +330,7 @@ def final(s: Session) -> StepResult:
     return StepResult(StepKind.DONE, s.state.message, metrics=metrics)
 
 
-PHASES: dict[Phase, Callable[[Session], StepResult]] = {
+PHASES: dict[Phase, Callable[[SessionBase], StepResult | Work]] = {
     Phase.BEGIN: begin,
     Phase.STAGE_START: stage_start,
     Phase.ROUND_START: round_start,

@@ -8,19 +8,16 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ...common import sheets
 from .. import messages as msg
 from ..runstore import write_json
 from ..state import Attempt, Conversation, Phase, RunStatus, StageStatus, Verdict
+from .base import SessionBase
 from .events import StepKind, StepResult
 
-if TYPE_CHECKING:
-    from .core import Session
 
-
-def last_checklist(s: Session, before_current: bool = False) -> list[str]:
+def last_checklist(s: SessionBase, before_current: bool = False) -> list[str]:
     attempts = s.stage_state.attempts
     if before_current:
         attempts = attempts[:-1]
@@ -30,7 +27,7 @@ def last_checklist(s: Session, before_current: bool = False) -> list[str]:
     return []
 
 
-def round_history(s: Session) -> list[dict]:
+def round_history(s: SessionBase) -> list[dict]:
     """One line for each earlier round of the stage (its verdict, the verifier's first point,
     its metrics), for a generator that starts the round from a fresh context; [] in round 1."""
     ss = s.stage_state
@@ -53,7 +50,7 @@ def round_history(s: Session) -> list[dict]:
     return [msg.text("Earlier rounds of this stage:\n" + "\n".join(lines))]
 
 
-def comparison_job(s: Session, attempt: Attempt) -> tuple[Callable[..., list[dict]], tuple]:
+def comparison_job(s: SessionBase, attempt: Attempt) -> tuple[Callable[..., list[dict]], tuple]:
     """The verifier's comparison images of ``attempt`` as a job for a worker thread: its
     function and arguments (paths and labels only, read from the state here)."""
     usable = s.stage_state.usable_attempts()
@@ -90,7 +87,7 @@ def comparison_parts(
     return parts
 
 
-def start_verifier(s: Session, attempt: Attempt, comparison: list[dict] | None = None) -> None:
+def start_verifier(s: SessionBase, attempt: Attempt, comparison: list[dict] | None = None) -> None:
     """The verifier's conversation: its first message holds the photo, the attempt it judges,
     both side by side and (from the second attempt on) the labelled sheet of the stage's
     attempts to pick ``best_attempt`` from; the memory policy pins them all. ``comparison``:
@@ -139,7 +136,7 @@ def start_verifier(s: Session, attempt: Attempt, comparison: list[dict] | None =
     s.state.phase = Phase.VERIFIER
 
 
-def record_verdict(s: Session, verdict: Verdict) -> None:
+def record_verdict(s: SessionBase, verdict: Verdict) -> None:
     ss = s.stage_state
     ss.attempts[-1].verdict = verdict
     write_json(
@@ -152,7 +149,7 @@ def record_verdict(s: Session, verdict: Verdict) -> None:
 
 
 # ---------------------------------------------------------------------- init: the selector
-def selector_sheet_job(s: Session) -> tuple[Callable[..., list[dict]], tuple]:
+def selector_sheet_job(s: SessionBase) -> tuple[Callable[..., list[dict]], tuple]:
     """The labelled sheet of every rollout for the selector, as a job for a worker thread."""
     tiles = [
         sheets.Tile(s.store.path(a.render), sheets.metrics_label(f"rollout {a.round}", a.metrics))
@@ -170,7 +167,7 @@ def selector_sheet_parts(reference: Path, tiles: list[sheets.Tile], out: Path) -
         return [msg.text(f"(The sheet of rollouts could not be made: {e})")]
 
 
-def start_selector(s: Session, sheet: list[dict] | None = None) -> None:
+def start_selector(s: SessionBase, sheet: list[dict] | None = None) -> None:
     """One comparative request over every rollout: the photo, a labelled sheet of their renders
     with metrics, and each rollout's scene graph, coverage and verdict. ``sheet``: the sheet's
     parts when a worker thread made them (``selector_sheet_job``)."""
@@ -200,7 +197,7 @@ def start_selector(s: Session, sheet: list[dict] | None = None) -> None:
     )
 
 
-def fallback_selection(s: Session, why: str) -> dict:
+def fallback_selection(s: SessionBase, why: str) -> dict:
     """The selection when the selector gives none: the ranking by coverage, verdict, metrics."""
     from .. import selection
 
@@ -208,7 +205,7 @@ def fallback_selection(s: Session, why: str) -> dict:
     return {"best": pick.round if pick else None, "reason": why, "by": "ranking"}
 
 
-def record_selection(s: Session, choice: dict) -> None:
+def record_selection(s: SessionBase, choice: dict) -> None:
     """Keep the selector's choice (and every rollout's score) in the state and the run folder."""
     ss = s.stage_state
     rollouts = [
@@ -232,7 +229,7 @@ def record_selection(s: Session, choice: dict) -> None:
     )
 
 
-def stage_failed(s: Session) -> StepResult:
+def stage_failed(s: SessionBase) -> StepResult:
     """Every attempt of the stage failed: the run fails here, not "done".
 
     A run is done when every stage ended approved or with its budget spent, with at least one

@@ -9,19 +9,17 @@ their own go to the host (``host.call(name, args)``) as they are.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import messages as msg
 from .. import selection
 from ..state import CodeRun, ToolCall, Verdict
-from .hostcalls import host_step
+from .base import SessionBase
+from .events import Wait
 from .rounds import record_selection, record_verdict
 from .toolspecs import SCHEMAS
-
-if TYPE_CHECKING:
-    from .core import Session
 
 RESULT_TEXT_LIMIT = 4000  # characters of a host result's JSON the model sees
 
@@ -31,26 +29,20 @@ class ToolOutcome:
     parts: list[dict]
     is_error: bool = False
     control: str | None = None  # "end_round" | "verdict"
-    waiting: bool = False  # the call runs in the render process: run this tool again next step
 
 
 def _error(text: str) -> ToolOutcome:
     return ToolOutcome([msg.text(text)], is_error=True)
 
 
-def _from_host(result: dict | None) -> ToolOutcome:
-    if result is None:
-        return ToolOutcome([], waiting=True)
+def _from_host(result: dict) -> ToolOutcome:
     return ToolOutcome(result_parts(result), is_error=not result.get("ok", False))
 
 
-def _started(s: Session, call: ToolCall, category: str, name: str, args: dict) -> dict | None:
-    """A render-type host call: started on the first ask, its result on a later one."""
-    return host_step(s, f"tool:{call.id}", category, name, args)
-
-
 Check = Callable[[dict[str, Any]], str | dict[str, Any]]  # an error message, or the arguments
-Handler = Callable[["Session", ToolCall, dict[str, Any]], ToolOutcome]
+# a handler that waits (a render-type call) is a generator yielding Wait, returning the outcome
+Handler = Callable[[SessionBase, ToolCall, dict[str, Any]], "ToolOutcome | Waits"]
+Waits = Generator[Wait, None, ToolOutcome]
 
 
 @dataclass(frozen=True)
@@ -134,7 +126,7 @@ def _check_verdict(args: dict) -> str | dict:
 
 
 # ---------------------------------------------------------------------- handlers
-def _make_plan(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+def _make_plan(s: SessionBase, call: ToolCall, args: dict) -> ToolOutcome:
     ss = s.stage_state
     ss.plan = args["plan"]
     if not s.stage.rollouts:
@@ -158,7 +150,7 @@ def _make_plan(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
     )
 
 
-def _execute_code(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+def _execute_code(s: SessionBase, call: ToolCall, args: dict) -> ToolOutcome:
     code = args["code"]
     ss = s.stage_state
     if call.reviewed == "skipped":
@@ -179,7 +171,7 @@ def _execute_code(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
     return outcome
 
 
-def _render_view(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+def _render_view(s: SessionBase, call: ToolCall, args: dict) -> Waits:
     """A preview from the viewpoint asked for (the photo's camera by default), at the session's
     preview settings, into the round's views/ folder; the result text gives the camera pose."""
     views = s.round_dir() / "views"
@@ -193,22 +185,20 @@ def _render_view(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
         "device": settings.render_device,
         "engine": settings.engine,
     }
-    return _from_host(_started(s, call, "render", "render_view", request))
+    return _from_host((yield from s.host_wait("render", "render_view", request)))
 
 
-def _revert_last(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+def _revert_last(s: SessionBase, call: ToolCall, args: dict) -> ToolOutcome:
     result = s.timed("other_tools", "revert_last", {})
     if result.get("ok"):
         s.state.scene_at = None
     return _from_host(result)
 
 
-def _refine_parameters(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+def _refine_parameters(s: SessionBase, call: ToolCall, args: dict) -> Waits:
     rdir = s.round_dir()
     k = len(list(rdir.glob("refine_*"))) if rdir.exists() else 0
-    result = _started(
-        s,
-        call,
+    result = yield from s.host_wait(
         "render",
         "refine_parameters",
         {
@@ -220,18 +210,18 @@ def _refine_parameters(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
             "out_dir": str(rdir / f"refine_{k + 1}"),
         },
     )
-    if result is not None and result.get("ok") and result.get("improved"):
+    if result.get("ok") and result.get("improved"):
         s.state.scene_at = None
     return _from_host(result)
 
 
-def _end_round(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+def _end_round(s: SessionBase, call: ToolCall, args: dict) -> ToolOutcome:
     summary = args.get("summary")
     s.stage_state.summary = summary if isinstance(summary, str) else ""
     return ToolOutcome([msg.text("Attempt submitted to the verifier.")], control="end_round")
 
 
-def _submit_verdict(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+def _submit_verdict(s: SessionBase, call: ToolCall, args: dict) -> ToolOutcome:
     rounds = [a.round for a in s.stage_state.attempts]
     best = args.get("best_attempt")
     note = None
@@ -274,7 +264,7 @@ def _check_select(args: dict) -> str | dict:
     return {**args, "scores": clean, "reason": reason if isinstance(reason, str) else ""}
 
 
-def _select_rollout(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+def _select_rollout(s: SessionBase, call: ToolCall, args: dict) -> ToolOutcome:
     rounds = [a.round for a in s.stage_state.usable_attempts()]
     if args["best"] not in rounds:
         return _error(f"select_rollout 'best' must be one of the rollouts {rounds}")
@@ -316,8 +306,9 @@ def specs(names: tuple[str, ...] | list[str]) -> list[dict]:
     return [REGISTRY[n].schema for n in names]
 
 
-def run_tool(s: Session, role: str, call: ToolCall) -> ToolOutcome:
-    """Run one tool call of ``role``: unknown or not offered → an error the model can act on."""
+def run_tool(s: SessionBase, role: str, call: ToolCall) -> Waits:
+    """Run one tool call of ``role``: unknown or not offered → an error the model can act on.
+    Waits (yields) while a render-type call runs in the render process."""
     stage = s.stage
     allowed = stage.tools_for(role)
     name, args = call.name, call.arguments
@@ -332,11 +323,12 @@ def run_tool(s: Session, role: str, call: ToolCall) -> ToolOutcome:
             return _error(checked)
         args = checked
     if tool.handler is not None:
-        return tool.handler(s, call, args)
+        outcome = tool.handler(s, call, args)
+        return outcome if isinstance(outcome, ToolOutcome) else (yield from outcome)
     if tool.views:
         args = {**args, "out_dir": str(s.round_dir() / "views")}
     if tool.category == "render":
-        return _from_host(_started(s, call, "render", name, args))
+        return _from_host((yield from s.host_wait("render", name, args)))
     return _from_host(s.timed(tool.category or "other_tools", name, args))
 
 

@@ -4,21 +4,21 @@ and what a failed request does to the round (by the error's disposition, never i
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import messages as msg
 from .. import spending
 from ..errors import BadResponse, CostCapReached, Disposition, VigaError
 from ..state import Awaiting, Phase, RunStatus, ToolCall, Verdict
-from . import hostcalls, toolcalls
-from .events import StepKind, StepResult
+from . import toolcalls
+from .base import SessionBase
+from .events import StepKind, StepResult, Work
 from .rounds import fallback_selection, record_selection, record_verdict
 
-if TYPE_CHECKING:
-    from .core import Session
 
-
-def conversation_step(s: Session, role: str) -> StepResult:
+def conversation_step(s: SessionBase, role: str) -> Work:
+    """One turn's unit: run the next pending tool call (waiting while a render-type call runs
+    in the render process), or end the role's turns, or ask the model."""
     conv = s.state.conv
     stage = s.stage
     if s.state.pending:
@@ -32,9 +32,7 @@ def conversation_step(s: Session, role: str) -> StepResult:
         ):
             s.hold_for_review(call)
             return StepResult(StepKind.REVIEW, s.state.message)
-        outcome = toolcalls.run_tool(s, role, call)
-        if outcome.waiting:  # a render runs in the render process; this call is asked again
-            return hostcalls.waiting(s, call.name)
+        outcome = yield from toolcalls.run_tool(s, role, call)
         s.state.pending.pop(0)
         s.state.results.append(msg.tool_result(call.id, outcome.parts, outcome.is_error))
         if outcome.control and not conv.control:
@@ -72,7 +70,7 @@ def conversation_step(s: Session, role: str) -> StepResult:
     return submit(s, role)
 
 
-def submit(s: Session, role: str) -> StepResult:
+def submit(s: SessionBase, role: str) -> StepResult:
     conv = s.state.conv
     stage = s.stage
     settings = s.state.settings
@@ -117,7 +115,7 @@ def submit(s: Session, role: str) -> StepResult:
     )
 
 
-def stop_at_cap(s: Session, reason: str) -> StepResult:
+def stop_at_cap(s: SessionBase, reason: str) -> StepResult:
     """Stop before a request that would pass a cost cap: paused, resumable (exit code 5);
     the round under way restarts on resume, completed rounds stand."""
     s.restart_interrupted_round()
@@ -127,7 +125,7 @@ def stop_at_cap(s: Session, reason: str) -> StepResult:
     return StepResult(StepKind.PAUSED, reason, error_type=CostCapReached.__name__)
 
 
-def poll(s: Session) -> StepResult:
+def poll(s: SessionBase) -> StepResult:
     reply = s.client.poll()
     if reply is None:
         return StepResult(StepKind.WAITING, "waiting for the model")
@@ -176,7 +174,7 @@ def poll(s: Session) -> StepResult:
     )
 
 
-def request_failed(s: Session, role: str, error: VigaError) -> StepResult:
+def request_failed(s: SessionBase, role: str, error: VigaError) -> StepResult:
     kind = type(error).__name__
     text = str(error) or "request failed"
     stage, ss = s.stage, s.stage_state

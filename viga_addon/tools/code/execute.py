@@ -1,7 +1,7 @@
 """execute_code: run model-written bpy code, report what changed, put the scene back on error.
 
 What changed comes from one ``fingerprint.capture`` before the code and one after: their diff
-gives both the change report and the stage scope check (tools/fingerprint.py, tools/scope.py).
+gives both the change report and the stage scope check (tools/scene/fingerprint.py, tools/code/scope_check.py).
 
 The result's ``text`` is what the model reads first (the session puts it before the rest of the
 result as JSON): the error (type and message), the failing line of the model's code, a hint for
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import bpy
 
 from ..scene import fingerprint
-from ..scene import scope as scopes
 from ..snapshot import store as snapshot
 from . import hints, policy
+from . import scope_check as scopes
 
 CODE_FILENAME = policy.CODE_FILENAME
 DEFAULT_TIMEOUT = policy.DEFAULT_TIMEOUT

@@ -14,7 +14,7 @@ import bpy
 import numpy as np
 
 from ...common import metrics
-from ..render.engine import _SavedSettings
+from ..render.engine import SavedSettings
 
 _LEVELS = 6  # per channel: 6**3 - 1 = 215 distinguishable objects
 
@@ -50,7 +50,7 @@ def object_masks(path: str, width: int, height: int) -> dict[str, np.ndarray]:
     ]
     if len(objects) >= _LEVELS**3:
         objects = objects[: _LEVELS**3 - 1]
-    saved = _SavedSettings()
+    saved = SavedSettings()
     colours = []
     mat = _id_material()
     try:
@@ -83,7 +83,7 @@ def object_masks(path: str, width: int, height: int) -> dict[str, np.ndarray]:
             if obj.type == "LIGHT" and not obj.hide_render:
                 saved.set(obj, "hide_render", True)
         for i, obj in enumerate(objects, start=1):
-            # a tuple copy: _SavedSettings would keep the live (then overwritten) colour array
+            # a tuple copy: SavedSettings would keep the live (then overwritten) colour array
             colours.append((obj, tuple(obj.color)))
             obj.color = (*(_srgb_to_linear(x) for x in _code(i)), 1.0)
         bpy.ops.render.render(write_still=True)

@@ -18,7 +18,7 @@ import bpy
 import numpy as np
 
 from ...common import metrics
-from ..render.engine import _SavedSettings
+from ..render.engine import SavedSettings
 
 _RAMP = 512
 _TOP = 256.0  # brightest linear value measured
@@ -38,7 +38,7 @@ class ToneCurve:
     def measure(cls, scene: bpy.types.Scene) -> ToneCurve:
         linear = np.concatenate([[0.0], np.geomspace(1e-4, _TOP, _RAMP - 1)]).astype(np.float32)
         image = bpy.data.images.new("viga_refine_ramp", _RAMP, 1, float_buffer=True, alpha=False)
-        saved = _SavedSettings()
+        saved = SavedSettings()
         handle, path = tempfile.mkstemp(prefix="viga_ramp_", suffix=".png")
         os.close(handle)
         try:

@@ -82,7 +82,7 @@ def render(
     scene = bpy.context.scene
     path = os.path.abspath(path) if path else _default_path()
     notes = []
-    saved = _SavedSettings()
+    saved = SavedSettings()
     temp_camera = None
     try:
         width, height = _resolution(scene, request["long_side"])
@@ -313,7 +313,7 @@ def remove_camera_object(obj):
 # ---------------------------------------------------------------------------------------------
 
 
-class _SavedSettings:
+class SavedSettings:
     """Remembers (owner, attribute) values before changing them; restore() puts them back."""
 
     def __init__(self):

@@ -202,9 +202,10 @@ def describe(
 def limit_message(before: Any, limits: EditLimits) -> str | None:
     """What changed since the capture ``before`` that ``limits`` lock, in words (None: nothing;
     the check the refiner's values get)."""
+    from ..code import scope_check
     from . import fingerprint, scope
 
     allowed = scope.LimitedScope(scope.SCOPES_ALL, limits)
-    found = scope.changes(fingerprint.diff(before, fingerprint.capture()))
-    hit = scope.out_of_scope(found, allowed)
-    return scope.describe(hit, allowed, "refine_parameters") if hit else None
+    found = scope_check.changes(fingerprint.diff(before, fingerprint.capture()))
+    hit = scope_check.out_of_scope(found, allowed)
+    return scope_check.describe(hit, allowed, "refine_parameters") if hit else None

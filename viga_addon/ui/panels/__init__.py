@@ -1,7 +1,11 @@
 """Sidebar panels (3D Viewport › N-panel › VIGA). Each module exports ``CLASSES``.
 
-They only read (agent.progress through ui_runtime; the refine job of operators/refine.py) and
-offer operators; may import bpy, ui_runtime, preferences and operators.refine.
+main_panel    the VIGA panel: photo, provider, stages, progress, the run's buttons
+match_draw    its Match section and the planned stages before any run
+refine_panel  the Refine sub-panel
+
+They only read (agent.progress through ui.live; the refine job of operators/refine.py) and
+offer operators; may import bpy, ui.live, ui.preferences and ui.operators.refine.
 """
 
 from . import main_panel, refine_panel
