@@ -4,7 +4,7 @@ and in-process, side by side in one run (issue 13).
 A full scripted run of the offline demo at the default settings (Settings(): 256 px / 16
 sample previews, 512 px / 64 sample final, 4 init rollouts; Cycles on the CPU), pumped as the
 modal operator does: step(), and on a waiting step sleep one timer tick
-(ui_runtime.TICK_SECONDS). For each way of rendering: the longest and the 99th-percentile step
+(ui.live.TICK_SECONDS). For each way of rendering: the longest and the 99th-percentile step
 (execute_code steps reported apart: they run the model's own code, bounded by its time limit),
 the full run's wall time, and, with the render process, each
 render's overhead (scene file written here + opened there) against the render itself.

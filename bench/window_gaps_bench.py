@@ -95,7 +95,7 @@ def _edit_scene():
 bpy.app.timers.register(_edit_scene, first_interval=0.02)
 """
 TICKS = """
-rt = addon_module("ui_runtime")
+rt = addon_module("ui.live")
 live = rt.any_live_run()
 stats = rt.tick_stats(live)
 result = {"count": stats["count"], "max_ms": round(stats["max"] * 1000, 1),

@@ -24,7 +24,7 @@ from pipeline_helpers import cli_env as _env
 from pipeline_helpers import demo_script, drive, flatten_script, new_session, tiny_host
 from pipeline_helpers import run_cli as _cli
 
-from viga_addon.agent.session import Session, toolcalls
+from viga_addon.agent.session import Session, modeltools
 from viga_addon.agent.state import ToolCall
 from viga_addon.agent.worker import ModelWorker
 
@@ -462,7 +462,7 @@ else:
     )
     def test_submit_verdict_survives_any_arguments(verifier_session, args):
         call = ToolCall(id="call_1", name="submit_verdict", arguments=args)
-        outcome = drive(toolcalls.run_tool(verifier_session, "verifier", call))
+        outcome = drive(modeltools.run_tool(verifier_session, "verifier", call))
         parts = outcome.parts
         assert parts and all(p["type"] == "text" for p in parts)
         if outcome.control == "verdict":

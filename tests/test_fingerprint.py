@@ -1,6 +1,6 @@
-"""tools/fingerprint.py and tools/rna.py against real bpy: one capture and one diff give both the
+"""tools/scene/fingerprint.py and tools/scene/rna.py against real bpy: one capture and one diff give both the
 change report and the scope check, reading changes nothing, hand edits made while a run is
-paused (world colour and exposure too) are reported by ui_runtime, panel clicks are not."""
+paused (world colour and exposure too) are reported by ui.live, panel clicks are not."""
 
 import types
 import warnings
@@ -117,7 +117,7 @@ def test_panel_clicks_and_selection_are_not_changes(scene):
 
 # ----------------------------------------------------------------------------- hand edits
 def _paused_run():
-    """What ui_runtime's two hand-edit functions use of a LiveRun."""
+    """What ui.live's two hand-edit functions use of a LiveRun."""
     return types.SimpleNamespace(paused_fp=None, paused_names=None)
 
 

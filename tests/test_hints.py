@@ -9,7 +9,7 @@ import bpy
 import pytest
 
 from tests.test_tools_snapshot import build_scene
-from viga_addon.agent.session.toolcalls import RESULT_TEXT_LIMIT, result_parts
+from viga_addon.agent.session.modeltools.record import RESULT_TEXT_LIMIT, result_parts
 from viga_addon.stages import init, material
 from viga_addon.tools.code import execute, hints, policy, scope_check
 from viga_addon.tools.code.execute import execute_code

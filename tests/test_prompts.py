@@ -3,7 +3,7 @@
 The first line of every prompt is unchanged; every generator example runs through the real
 execute_code under its stage's scope (in pipeline order, from an empty scene) and succeeds; every
 verifier example is a valid submit_verdict call; the policy lists, scopes and renames the prompt
-states are the harness's real ones (tools/policy, tools/scope, the running Blender).
+states are the harness's real ones (tools/code/policy, tools/scene/scope, the running Blender).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import warnings
 import bpy
 import pytest
 
-from viga_addon.agent.session import toolcalls
-from viga_addon.agent.session.toolspecs import SCHEMAS
+from viga_addon.agent.session import modeltools
 from viga_addon.stages import SCOPES, STAGES, world
 from viga_addon.tools.code import execute, policy
 from viga_addon.tools.code.policy import rules
@@ -167,13 +166,13 @@ def test_what_the_prompt_says_is_rolled_back_is(clean_scene):
 
 @pytest.mark.smoke
 def test_every_verifier_example_is_a_valid_submit_verdict():
-    schema = SCHEMAS["submit_verdict"]["parameters"]
+    schema = modeltools.REGISTRY["submit_verdict"].schema["parameters"]
     for stage in STAGES:
         example = stage.verifier_example
         assert isinstance(example.get("analysis"), str) and example["analysis"].strip()
         assert set(schema["required"]) <= set(example), stage.name
         assert set(example) <= set(schema["properties"]) | {"analysis"}, stage.name
-        checked = toolcalls._check_verdict(dict(example))
+        checked = modeltools.REGISTRY["submit_verdict"].check(dict(example))
         assert isinstance(checked, dict), (stage.name, checked)
         assert example["approved"] == (not example["checklist"]), stage.name
         assert list(example)[0] == "analysis"  # written first, as the prompt asks

@@ -21,7 +21,7 @@ from viga_addon.agent.errors import (
     to_wire,
 )
 from viga_addon.agent.providers import make_provider, models
-from viga_addon.agent.session import toolcalls
+from viga_addon.agent.session import modeltools
 from viga_addon.agent.settings import DEFAULTS, LIMITS, Settings
 
 KEY = "sk-test-REASON-0123456789abcdef"
@@ -325,10 +325,10 @@ def test_scripted_cut_fault():
 # -- the free-text fields -----------------------------------------------------------------------
 @pytest.mark.smoke
 def test_the_schemas_lead_with_the_free_text_fields():
-    verdict = toolcalls.REGISTRY["submit_verdict"].schema["parameters"]
+    verdict = modeltools.REGISTRY["submit_verdict"].schema["parameters"]
     assert next(iter(verdict["properties"])) == "analysis"
     assert verdict["required"][0] == "analysis"
-    code = toolcalls.REGISTRY["execute_code"].schema["parameters"]
+    code = modeltools.REGISTRY["execute_code"].schema["parameters"]
     assert "intent" in code["properties"] and code["required"] == ["code"]
 
 
@@ -336,13 +336,18 @@ def test_the_schemas_lead_with_the_free_text_fields():
 def test_submit_verdict_without_analysis_is_refused_naming_the_field():
     base = {"approved": True, "checklist": [], "best_attempt": 1}
     for args in (base, {**base, "analysis": "  "}, {**base, "analysis": 3}):
-        problem = toolcalls._check_verdict(args)
+        problem = modeltools.REGISTRY["submit_verdict"].check(args)
         assert isinstance(problem, str) and "'analysis'" in problem
-    checked = toolcalls._check_verdict({**base, "analysis": "All fixed."})
+    checked = modeltools.REGISTRY["submit_verdict"].check({**base, "analysis": "All fixed."})
     assert checked["analysis"] == "All fixed."
-    assert toolcalls._check_code({"code": "x = 1", "intent": "a cube"})["intent"] == "a cube"
-    assert toolcalls._check_code({"code": "x = 1"}) == {"code": "x = 1"}
-    assert "'intent'" in toolcalls._check_code({"code": "x = 1", "intent": ["no"]})
+    assert (
+        modeltools.REGISTRY["execute_code"].check({"code": "x = 1", "intent": "a cube"})["intent"]
+        == "a cube"
+    )
+    assert modeltools.REGISTRY["execute_code"].check({"code": "x = 1"}) == {"code": "x = 1"}
+    assert "'intent'" in modeltools.REGISTRY["execute_code"].check(
+        {"code": "x = 1", "intent": ["no"]}
+    )
 
 
 # -- settings, CLI -----------------------------------------------------------------------------

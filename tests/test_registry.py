@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from viga_addon.agent.session import toolcalls
-from viga_addon.agent.session.toolspecs import SCHEMAS
+from viga_addon.agent.session import modeltools
 from viga_addon.stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,13 +39,12 @@ SESSION_HOST_CALLS = {
 def test_every_tool_a_stage_offers_is_registered_with_a_schema():
     for stage in STAGES:
         for name in (*stage.generator_tools, *stage.verifier_tools):
-            assert name in toolcalls.REGISTRY, (stage.name, name)
-            assert SCHEMAS[name]["name"] == name
+            assert name in modeltools.REGISTRY, (stage.name, name)
+            assert modeltools.REGISTRY[name].schema["name"] == name
         offers_refine = "refine_parameters" in stage.generator_tools
         assert bool(stage.refine_groups) == offers_refine, stage.name
-    assert set(toolcalls.REGISTRY) == set(SCHEMAS)
     names = ("end_round", "execute_code")
-    assert [s["name"] for s in toolcalls.specs(names)] == list(names)
+    assert [s["name"] for s in modeltools.specs(names)] == list(names)
 
 
 @pytest.mark.smoke
@@ -54,7 +52,7 @@ def test_the_host_serves_every_call_the_session_makes():
     from viga_addon.tools.host import BlenderHost
 
     host = BlenderHost(render_device="cpu")
-    passthrough = {name for name, tool in toolcalls.REGISTRY.items() if tool.handler is None}
+    passthrough = {name for name, tool in modeltools.REGISTRY.items() if tool.handler is None}
     assert (SESSION_HOST_CALLS | passthrough) <= set(host.tools)
     result = host.call("no_such_tool", {})
     assert result["ok"] is False and "unknown host tool" in result["error"]

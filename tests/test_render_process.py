@@ -1,4 +1,4 @@
-"""The render process (tools/render_process/): renders outside Blender's main thread, the same
+"""The render process (tools/render/process/): renders outside Blender's main thread, the same
 image as in-process, the device passed explicitly, killed at its time limit, restarted after a
 crash, an in-process fallback, and a whole scripted run through it. Real bpy, tiny Cycles."""
 

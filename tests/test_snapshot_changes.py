@@ -1,7 +1,7 @@
 """Restore and rollback are exact for each kind of change a model's code makes, in a scene of a
 few hundred objects, while bringing back only what changed (tools/snapshot_delta.py).
 
-Exact: the scene's full fingerprint (tools/fingerprint.py: objects, transforms, modifiers,
+Exact: the scene's full fingerprint (tools/scene/fingerprint.py: objects, transforms, modifiers,
 slots, meshes, materials, lights, camera, world, settings) is the one taken at the snapshot, and
 so are what the fingerprint does not read (custom properties of objects and materials,
 constraints with their targets, material node links) and the names.

@@ -1,5 +1,5 @@
 """A run leaves nothing in the system temp folder: checkpoints are removed with their last use,
-at exit and at a run's end, and those of dead processes are swept (tools/snapshot.py)."""
+at exit and at a run's end, and those of dead processes are swept (tools/snapshot/store.py)."""
 
 import os
 import subprocess

@@ -351,7 +351,7 @@ def test_render_view_through_the_host_and_the_session_handler(scene, tmp_path):
     render settings); the result text carries the pose."""
     from types import SimpleNamespace
 
-    from viga_addon.agent.session import toolcalls
+    from viga_addon.agent.session import modeltools
     from viga_addon.agent.state import ToolCall
     from viga_addon.tools.host import BlenderHost
 
@@ -375,7 +375,7 @@ def test_render_view_through_the_host_and_the_session_handler(scene, tmp_path):
         yield
 
     session.host_wait = host_wait
-    tool = toolcalls.REGISTRY["render_view"]
+    tool = modeltools.REGISTRY["render_view"]
 
     def run_handler(call, args):
         from pipeline_helpers import drive

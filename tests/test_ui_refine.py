@@ -81,7 +81,7 @@ def sun_task(addon, tmp_path):
 
 @pytest.fixture
 def main_renders(monkeypatch):
-    """Every render this (Blender's main) process makes through tools/render.py."""
+    """Every render this (Blender's main) process makes through tools/render/engine.py."""
     calls = []
     real = render_tool.render
 

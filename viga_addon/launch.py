@@ -31,7 +31,7 @@ class OpenRun:
 
 
 def make_host(settings: Settings, render_process: bool = True) -> Any:
-    """The Blender host of a run; its renders go to a render process (tools/render_process/)
+    """The Blender host of a run; its renders go to a render process (tools/render/process/)
     unless ``render_process`` is False."""
     from .tools.host import BlenderHost
 

@@ -34,7 +34,7 @@ VERIFIER_TOOLS = (
 )
 # init's selector compares every rollout at once (one request) and picks one
 SELECTOR_TOOLS = ("select_rollout",)
-# the moves of the verifier's investigate tool (its schema offers them, tools/viewing does them)
+# the moves of the verifier's investigate tool (its schema offers them, tools/render/viewing does them)
 INVESTIGATE_OPERATIONS = (
     "orbit_left",
     "orbit_right",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 # ---------------------------------------------------------------------------- the policy, as data
-# Top-level modules model code may import (tools/policy/rules.ALLOWED_MODULES, by root).
+# Top-level modules model code may import (tools/code/policy/rules.ALLOWED_MODULES, by root).
 ALLOWED_IMPORTS = (
     "bpy",
     "bmesh",
@@ -66,10 +66,10 @@ EXTRA_OPERATORS = ("image.new", "font.text_insert")
 REFUSED_BUILTINS = ("open", "exec", "eval", "compile", "__import__", "globals", "vars", "input")
 # bpy's top-level names model code may use (the rest is refused: utils, props, path, msgbus).
 BPY_NAMES = ("data", "context", "ops", "types", "app")
-TIME_LIMIT_S = 10  # seconds per execute_code call (tools/policy/limits.DEFAULT_TIMEOUT)
+TIME_LIMIT_S = 10  # seconds per execute_code call (tools/code/policy/limits.DEFAULT_TIMEOUT)
 
 # ---------------------------------------------------------------------------- scopes
-# What each scope (base.SCOPES) covers, as tools/scope.py decides it.
+# What each scope (base.SCOPES) covers, as tools/scene/scope.py decides it.
 SCOPE_COVERS = {
     "objects": "creating, removing, renaming, parenting, hiding objects and their collections "
     "(not lights or cameras: those are the lights and camera scopes)",

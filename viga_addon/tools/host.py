@@ -37,17 +37,16 @@ from .scene import info as scene_info
 from .snapshot import store as snapshot
 
 RENDER_TIMEOUT = 300.0  # seconds a render may take (in the render process: then it is killed)
-# the tools that may run in the render process (``start``/``poll``)
-DEFERRABLE = frozenset(
-    {
-        "render",
-        "render_view",
-        "initialize_viewpoint",
-        "set_camera",
-        "investigate",
-        "refine_parameters",
-    }
-)
+# the host's tools by name: each ``tool_<name>`` method marked ``@host_tool`` (a new host tool is
+# one such method; whether it renders in the render process is its own choice, see ``_defer``)
+HOST_TOOLS: dict[str, Callable[..., dict]] = {}
+
+
+def host_tool(method: Callable[..., dict]) -> Callable[..., dict]:
+    HOST_TOOLS[method.__name__.removeprefix("tool_")] = method
+    return method
+
+
 FALLBACK_WARNING = (
     "The render process could not start ({reason}); rendering inside Blender instead, "
     "which keeps Blender busy while each render runs."
@@ -100,7 +99,7 @@ class BlenderHost:
     ):
         self.render_device = render_device
         self.engine = engine
-        # An extra refusal hook run before the built-in policy (tools/policy/), which is
+        # An extra refusal hook run before the built-in policy (tools/code/policy/), which is
         # always on: there is no way to run model code around it.
         self.checker = checker
         self.code_timeout = code_timeout
@@ -123,34 +122,13 @@ class BlenderHost:
                 self._fall_back(self.process.start_error)
         self.viewer = self._new_viewer()
         self._undo_stack: list[snapshot.Checkpoint] = []
-        # the tools the agent may call, by name (the host's whole interface)
-        self.tools: dict[str, Callable[..., dict]] = {
-            "blender_info": self.tool_blender_info,
-            "setup_scene": self.tool_setup_scene,
-            "reset_scene": self.tool_reset_scene,
-            "object_names": self.tool_object_names,
-            "save_blend": self.tool_save_blend,
-            "write_scene_py": self.tool_write_scene_py,
-            "snapshot": self.tool_snapshot,
-            "restore": self.tool_restore,
-            "execute_code": self.tool_execute_code,
-            "refine_parameters": self.tool_refine_parameters,
-            "revert_last": self.tool_revert_last,
-            "get_scene_info": self.tool_get_scene_info,
-            "render": self.tool_render,
-            "render_view": self.tool_render_view,
-            "initialize_viewpoint": self.tool_initialize_viewpoint,
-            "set_camera": self.tool_set_camera,
-            "investigate": self.tool_investigate,
-            "set_visibility": self.tool_set_visibility,
-            "reset_view": self.tool_reset_view,
-            "compare": self.tool_compare,
-            "load_start_scene": self.tool_load_start_scene,
-            "describe_start_scene": self.tool_describe_start_scene,
-            "set_edit_limits": self.tool_set_edit_limits,
-        }
         # an edit run's limits (scope.EditLimits): what execute_code may not touch
         self.edit_limits = None
+
+    @property
+    def tools(self) -> dict[str, Callable[..., dict]]:
+        """The tools the agent may call, by name (the host's whole interface)."""
+        return {name: method.__get__(self) for name, method in HOST_TOOLS.items()}
 
     def _new_viewer(self):
         viewer = viewing.Viewer()
@@ -160,9 +138,10 @@ class BlenderHost:
 
     # ---------------------------------------------------------------- the render process
     def start(self, name: str, args: dict | None = None) -> dict:
-        """Run ``name`` like ``call``, but a render-type tool only starts: its result is
-        ``{"ok": True, "pending": token}`` for ``poll`` (or the result itself when it ran here)."""
-        if name not in DEFERRABLE or self.process is None:
+        """Run ``name`` like ``call``, but a tool that renders (it hands ``_defer`` a job) only
+        starts: its result is ``{"ok": True, "pending": token}`` for ``poll`` (or the result
+        itself when it ran here, or when the tool does not render)."""
+        if self.process is None:
             return self.call(name, args)
         self._deferring = True
         try:
@@ -264,6 +243,7 @@ class BlenderHost:
             return {"ok": False, "error": f"{name} failed: {type(e).__name__}: {e}", "detail": tb}
 
     # ---------------------------------------------------------------- facts
+    @host_tool
     def tool_blender_info(self) -> dict:
         """The running Blender, for the system prompts: ``version`` ("5.2.3") is what
         ``Stage.system_prompt(role, blender_version=...)`` takes."""
@@ -277,6 +257,7 @@ class BlenderHost:
         }
 
     # ---------------------------------------------------------------- scene lifecycle
+    @host_tool
     def tool_setup_scene(self, width: int, height: int, final_size: int = 1024) -> dict:
         """Give the scene the photo's aspect ratio (long side ``final_size``)."""
         scene = bpy.context.scene
@@ -286,6 +267,7 @@ class BlenderHost:
         scene.render.resolution_percentage = 100
         return {"ok": True, "resolution": [scene.render.resolution_x, scene.render.resolution_y]}
 
+    @host_tool
     def tool_reset_scene(self) -> dict:
         """An empty scene for the init rollouts: every object and its data go, settings stay."""
         scene = bpy.context.scene
@@ -306,9 +288,11 @@ class BlenderHost:
                     block.remove(item)
         return {"ok": True, "removed_objects": removed}
 
+    @host_tool
     def tool_object_names(self) -> dict:
         return {"ok": True, "names": [o.name for o in bpy.context.scene.objects]}
 
+    @host_tool
     def tool_save_blend(self, path: str) -> dict:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -317,16 +301,19 @@ class BlenderHost:
         os.replace(tmp, path)
         return {"ok": True, "path": str(path)}
 
+    @host_tool
     def tool_write_scene_py(self, path: str, check: bool = True) -> dict:
         from .scene import export as scene_export
 
         return scene_export.write_scene_py(path, check=check)
 
     # ---------------------------------------------------------------- snapshots
+    @host_tool
     def tool_snapshot(self, path: str) -> dict:
         p = Path(path)
         return snapshot.snapshot(p.stem, p.parent)
 
+    @host_tool
     def tool_restore(self, path: str) -> dict:
         self._forget_undo()
         return snapshot.restore(path)
@@ -337,6 +324,7 @@ class BlenderHost:
         self._undo_stack.clear()
 
     # ---------------------------------------------------------------- generator tools
+    @host_tool
     def tool_execute_code(self, code: str, scope: list | None = None) -> dict:
         """Run model code under the policy; changes outside ``scope`` (the stage's scopes,
         stages.base.SCOPES names) roll the whole call back. The only path model code takes."""
@@ -358,6 +346,7 @@ class BlenderHost:
             handle.discard()
         return result
 
+    @host_tool
     def tool_refine_parameters(
         self,
         targets,
@@ -367,7 +356,7 @@ class BlenderHost:
         allowed_groups: list | None = None,
         out_dir: str | None = None,
     ) -> dict:
-        """Numeric render-and-compare refinement (tools/refine.py); undoable with revert_last.
+        """Numeric render-and-compare refinement (tools/refine/steps.py); undoable with revert_last.
         The search runs on its own copy of the scene (in the render process); only its best
         values come back and are applied here."""
         from .refine import steps as refine
@@ -406,6 +395,7 @@ class BlenderHost:
 
         return self._defer(job, finish)
 
+    @host_tool
     def tool_revert_last(self) -> dict:
         if not self._undo_stack:
             return {
@@ -417,9 +407,11 @@ class BlenderHost:
         handle.discard()
         return {**result, "text": "Reverted the last successful execute_code call."}
 
+    @host_tool
     def tool_get_scene_info(self, max_chars: int = 4000) -> dict:
         return scene_info.get_scene_info(max_chars=max_chars)
 
+    @host_tool
     def tool_render(
         self,
         path: str,
@@ -446,6 +438,7 @@ class BlenderHost:
 
         return self._defer({"kind": "render", "views": [view]}, finish, device)
 
+    @host_tool
     def tool_render_view(
         self,
         path: str,
@@ -461,7 +454,7 @@ class BlenderHost:
         engine: str | None = None,
     ) -> dict:
         """The generator's render_view: the photo's camera, a named view or an orbit, and
-        optionally only some objects (tools/viewing.render_view); the scene is not changed."""
+        optionally only some objects (tools/render/viewing.render_view); the scene is not changed."""
         given = {"long_side": long_side, "samples": samples, "device": device, "engine": engine}
         options = {**self.view_options, **{k: v for k, v in given.items() if v is not None}}
         return viewing.render_view(
@@ -477,9 +470,11 @@ class BlenderHost:
         )
 
     # ---------------------------------------------------------------- verifier tools
+    @host_tool
     def tool_initialize_viewpoint(self, object_names: list, out_dir: str | None = None) -> dict:
         return self.viewer.initialize_viewpoint(object_names, out_dir=out_dir)
 
+    @host_tool
     def tool_set_camera(
         self,
         location: list,
@@ -492,6 +487,7 @@ class BlenderHost:
             location, rotation=rotation, look_at=look_at, lens=lens, out_dir=out_dir
         )
 
+    @host_tool
     def tool_investigate(
         self,
         operation: str,
@@ -503,14 +499,17 @@ class BlenderHost:
             operation, object_name=object_name, amount=amount, out_dir=out_dir
         )
 
+    @host_tool
     def tool_set_visibility(self, show: list | None = None, hide: list | None = None) -> dict:
         return self.viewer.set_visibility(show=show or [], hide=hide or [])
 
+    @host_tool
     def tool_reset_view(self) -> dict:
         self.viewer = self._new_viewer()
         return {"ok": True}
 
     # ---------------------------------------------------------------- edit runs
+    @host_tool
     def tool_load_start_scene(self, path: str) -> dict:
         """Open the .blend an edit run starts from; it is only read (snapshots and
         final.blend are written as copies elsewhere)."""
@@ -518,6 +517,7 @@ class BlenderHost:
 
         return scene_graph.load_start_scene(path, self)
 
+    @host_tool
     def tool_describe_start_scene(
         self,
         lock_objects: list | None = None,
@@ -548,6 +548,7 @@ class BlenderHost:
         if message:
             raise ValueError(f"Refused: {message}")
 
+    @host_tool
     def tool_set_edit_limits(self, limits: dict | None = None) -> dict:
         from .scene.scope import EditLimits
 
@@ -555,5 +556,6 @@ class BlenderHost:
         return {"ok": True}
 
     # ---------------------------------------------------------------- metrics
+    @host_tool
     def tool_compare(self, render: str, photo: str) -> dict:
         return metrics.compare(render, photo)

@@ -1,7 +1,7 @@
 """Scene-level inputs of a run (``scene.viga``). No secrets here: scene data is saved in the .blend.
 
 The run folder's path is kept so that a .blend saved mid-run can offer to resume it when it is
-opened again. The live Session itself lives in ``ui_runtime`` (Python objects cannot be stored in
+opened again. The live Session itself lives in ``ui.live`` (Python objects cannot be stored in
 bpy properties).
 """
 

@@ -40,7 +40,7 @@ from .catalog import DEFAULT_MODELS, KEY_ENV_VARS, PROVIDER_LABELS
 from .keys import is_local_url
 from .sdk_errors import party
 
-# Re-exported for modules outside agent/ that still import them from here (ui_runtime,
+# Re-exported for modules outside agent/ that still import them from here (ui.live,
 # preferences, operators/pump); new code imports them from the package.
 __all__ = [
     "DEFAULT_MODELS",

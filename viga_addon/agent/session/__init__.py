@@ -14,13 +14,12 @@ phases     the phase table: one handler per phase of a stage; a phase that waits
 attempt    the attempt phase: render, snapshot, metrics, comparison images, the verifier starts
 rounds     a round's pieces: the verifier's and the selector's start, verdicts, history
 turns      a conversation's turns: run tool calls, submit, poll, failed requests, the verifier
-toolcalls  the tool registry (schema, check, timing, handler) and the host results as messages
-toolspecs  the tools' schemas
+modeltools/  the model's tools, one record each (schema, check, timing, handler)
 offthread  the worker thread for image work (``yield from s.offthread.run(...)``)
 editing    the start of a run that edits an existing scene
 events     StepKind, StepResult, and Wait (what a waiting phase yields)
 
-Imports run one way: events, offthread -> base -> controls, rounds, attempt, toolcalls, turns,
+Imports run one way: events, offthread -> base -> controls, rounds, attempt, modeltools, turns,
 editing -> phases -> core.
 
 May import: the rest of agent/ and stages/; never bpy, never tools/ (Blender is reached only

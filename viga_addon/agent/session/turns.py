@@ -10,7 +10,7 @@ from .. import messages as msg
 from .. import spending
 from ..errors import BadResponse, CostCapReached, Disposition, VigaError
 from ..state import Awaiting, Phase, RunStatus, ToolCall, Verdict
-from . import toolcalls
+from . import modeltools
 from .base import SessionBase
 from .events import StepKind, StepResult, Work
 from .rounds import fallback_selection, record_selection, record_verdict
@@ -32,7 +32,7 @@ def conversation_step(s: SessionBase, role: str) -> Work:
         ):
             s.hold_for_review(call)
             return StepResult(StepKind.REVIEW, s.state.message)
-        outcome = yield from toolcalls.run_tool(s, role, call)
+        outcome = yield from modeltools.run_tool(s, role, call)
         s.state.pending.pop(0)
         s.state.results.append(msg.tool_result(call.id, outcome.parts, outcome.is_error))
         if outcome.control and not conv.control:
@@ -82,7 +82,7 @@ def submit(s: SessionBase, role: str) -> StepResult:
     request = {
         "system": conv.system,
         "messages": sent,
-        "tools": toolcalls.specs(tools),
+        "tools": modeltools.specs(tools),
         "max_tokens": settings.max_tokens,
         # read by the providers (providers/base.py): text before a tool call is welcome
         "tool_choice": settings.tool_choice,

@@ -378,7 +378,7 @@ def execute_code(
     """Run model-written ``code`` under the policy on the calling (main) thread and report what
     it changed.
 
-    The policy (tools/policy/) is always on: the code is checked before running (refused
+    The policy (tools/code/policy/) is always on: the code is checked before running (refused
     imports, builtins, attributes and operators run nothing) and runs with restricted builtins,
     a guarded bpy and guarded modules, an audit hook and a deadline of ``timeout`` seconds.
     The namespace has bpy, bmesh, mathutils, math, random, Vector, Matrix, Euler, Quaternion and

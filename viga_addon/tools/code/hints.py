@@ -18,10 +18,10 @@ data; nothing the model defined is called). The common cases:
 
 ``failing_lines`` gives the model's own lines the error passed through, ``warning_note`` what to do
 about a deprecation warning (``use_nodes``) (what to do when a scope rolled a call back is
-tools/scope.py's ``scope_hint``). None of them raises: a broken hint must never hide the error it explains.
-The renamed APIs are tools/renames.py's; where a hint names a new name, it checks that this
-Blender has it. Everything here may meet the model's objects, so execute.py calls it under a
-guard of its own (tools/execute.py ``_contained``).
+scope_check.py's ``scope_hint``). None of them raises: a broken hint must never hide the error
+it explains. The renamed APIs are renames.py's; where a hint names a new name, it checks that
+this Blender has it. Everything here may meet the model's objects, so execute.py calls it under
+a guard of its own (``_contained``).
 """
 
 from __future__ import annotations

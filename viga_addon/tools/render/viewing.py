@@ -258,7 +258,7 @@ class Viewer:
 
     def _view_spec(self, view, out_dir, label, path=None):
         """(a render job's view, the pose the model is told): the temporary camera's pose and
-        this viewer's visibility (tools/render_process/jobs.py applies both, then undoes them).
+        this viewer's visibility (tools/render/process/jobs.py applies both, then undoes them).
 
         ``view`` None renders through the scene's own camera (``scene.camera``) as it is."""
         path = path or self._next_path(out_dir, label)

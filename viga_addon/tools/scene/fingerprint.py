@@ -4,7 +4,7 @@ stage scope check and the hand-edit detection while a run is paused are all deri
 ``capture(scene)`` -> ``Capture``: ``entries``, a flat ``{label: Entry}``, one entry per thing
 that can change ("object 'red_ball'", "transform of 'red_ball'", "mesh 'Cube'", "material
 'wood'", "view_settings settings", ...). An ``Entry`` holds
-  - ``scopes``: the stage scopes any one of which allows changing it (tools/scope.py says which
+  - ``scopes``: the stage scopes any one of which allows changing it (tools/scene/scope.py says which
     scope covers what); None for an entry only the change report reads (an object's world
     placement, which also moves when its parent does);
   - ``value``: a comparable fingerprint of it (floats rounded to ``rna.DIGITS``; geometry as

@@ -1,7 +1,7 @@
 """The RNA property walker: the simple properties of a Blender struct, to and from plain values.
 
-One walker serves the scene fingerprint (tools/fingerprint.py: modifiers, nodes, lights,
-cameras, render settings) and the snapshot payload (tools/snapshot.py: render / Cycles / EEVEE /
+One walker serves the scene fingerprint (tools/scene/fingerprint.py: modifiers, nodes, lights,
+cameras, render settings) and the snapshot payload (tools/snapshot/store.py: render / Cycles / EEVEE /
 colour-management settings saved as JSON and set back on restore).
 
 - ``props(struct, ...)``: writable scalar / array / enum properties (raw values), optionally

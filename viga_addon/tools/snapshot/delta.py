@@ -1,4 +1,4 @@
-"""Bring back only what changed since a snapshot: the linear-time half of tools/snapshot.py.
+"""Bring back only what changed since a snapshot: the linear-time half of store.py.
 
 Blender's append (``libraries.load(link=False)``) costs more than linearly in the number of
 datablocks appended, so a restore appends only the datablocks of the snapshot that changed or

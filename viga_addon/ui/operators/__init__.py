@@ -3,7 +3,7 @@
 pump (run, resume, pause, step, cancel: the modal pump of Session.step), review (approve /
 skip / open code), stages (revert / rerun / skip a stage), files (run folder, render, demo
 photo), runs_root (the folder of all runs), refine (the panel's Refine button), match (Match
-this scene to the photo, Put Back). May import bpy, ui_runtime, launch and agent/.
+this scene to the photo, Put Back). May import bpy, ui.live, launch and agent/.
 """
 
 from . import files, match, pump, refine, review, runs_root, stages
@@ -22,9 +22,9 @@ CLASSES = (
 def register_extra():
     import bpy
 
-    from .. import live as ui_runtime
+    from .. import live
 
-    for handler in (ui_runtime.on_load_pre, refine.on_load_pre):
+    for handler in (live.on_load_pre, refine.on_load_pre):
         if handler not in bpy.app.handlers.load_pre:
             bpy.app.handlers.load_pre.append(handler)
 
@@ -32,10 +32,10 @@ def register_extra():
 def unregister_extra():
     import bpy
 
-    from .. import live as ui_runtime
+    from .. import live
 
-    ui_runtime.shutdown_live_run("paused: the add-on was disabled")
+    live.shutdown_live_run("paused: the add-on was disabled")
     refine.shutdown()
-    for handler in (ui_runtime.on_load_pre, refine.on_load_pre):
+    for handler in (live.on_load_pre, refine.on_load_pre):
         if handler in bpy.app.handlers.load_pre:
             bpy.app.handlers.load_pre.remove(handler)

@@ -3,7 +3,7 @@
 ``viga.refine`` refines the groups chosen in the panel (``scene.viga``: lighting, material,
 placement, camera; optionally only the selected objects; a render budget) against the run's
 reference photo. In a window (``invoke``) the search runs in the background render process
-(tools/render_process), as the agent's refine_parameters does: the scene is written to a job
+(tools/render/process), as the agent's refine_parameters does: the scene is written to a job
 file, the process refines its own copy and reports each render (the panel's progress bar), and
 the modal timer only polls, so Blender's main thread never renders. ESC (or Stop) writes the
 job's stop file: the search ends at its next render and keeps the best state found; pressed

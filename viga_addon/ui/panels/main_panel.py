@@ -1,7 +1,7 @@
 """3D Viewport › Sidebar › VIGA: inputs, run controls, stages, progress, the verifier's checklist.
 
 Each panel's ``draw`` calls a module function ``draw_*(layout, context)`` so tests can draw into a
-recording layout. The panels only read state (the live Session in ``ui_runtime``, or the
+recording layout. The panels only read state (the live Session in ``ui.live``, or the
 ``state.json`` of the run folder this scene remembers) and offer operators; no logic here.
 """
 
@@ -388,13 +388,13 @@ def draw_checklist(layout, context) -> None:
 
 
 # ----------------------------------------------------------------------------- panel classes
-class _VigaPanel:
+class VigaPanel:
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "VIGA"
 
 
-class VIGA_PT_main(_VigaPanel, bpy.types.Panel):
+class VIGA_PT_main(VigaPanel, bpy.types.Panel):
     bl_idname = "VIGA_PT_main"
     bl_label = "VIGA — photo to scene"
 
@@ -402,7 +402,7 @@ class VIGA_PT_main(_VigaPanel, bpy.types.Panel):
         draw_main(self.layout, context)
 
 
-class VIGA_PT_stages(_VigaPanel, bpy.types.Panel):
+class VIGA_PT_stages(VigaPanel, bpy.types.Panel):
     bl_idname = "VIGA_PT_stages"
     bl_label = "Stages"
     bl_parent_id = "VIGA_PT_main"
@@ -411,7 +411,7 @@ class VIGA_PT_stages(_VigaPanel, bpy.types.Panel):
         draw_stages(self.layout, context)
 
 
-class VIGA_PT_progress(_VigaPanel, bpy.types.Panel):
+class VIGA_PT_progress(VigaPanel, bpy.types.Panel):
     bl_idname = "VIGA_PT_progress"
     bl_label = "Progress"
     bl_parent_id = "VIGA_PT_main"
@@ -420,7 +420,7 @@ class VIGA_PT_progress(_VigaPanel, bpy.types.Panel):
         draw_progress(self.layout, context)
 
 
-class VIGA_PT_checklist(_VigaPanel, bpy.types.Panel):
+class VIGA_PT_checklist(VigaPanel, bpy.types.Panel):
     bl_idname = "VIGA_PT_checklist"
     bl_label = "Verifier's checklist"
     bl_parent_id = "VIGA_PT_main"

@@ -14,7 +14,7 @@ import time
 import bpy
 
 from ..operators import refine as refine_op
-from .main_panel import _VigaPanel, wrap
+from .main_panel import VigaPanel, wrap
 
 
 def draw_refine(layout, context) -> None:
@@ -51,7 +51,7 @@ def draw_refine(layout, context) -> None:
         wrap(layout, last, icon="INFO")
 
 
-class VIGA_PT_refine(_VigaPanel, bpy.types.Panel):
+class VIGA_PT_refine(VigaPanel, bpy.types.Panel):
     bl_idname = "VIGA_PT_refine"
     bl_label = "Refine"
     bl_parent_id = "VIGA_PT_main"

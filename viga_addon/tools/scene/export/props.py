@@ -61,7 +61,7 @@ def simple_props(
     owner: Any, skip: Collection[str] = (), only: Collection[str] | None = None
 ) -> dict[str, Any]:
     """Writable simple RNA properties (bool/int/float/string/enum, arrays included), through the
-    one RNA walker (tools/rna.py); UI-hidden and bookkeeping properties left out."""
+    one RNA walker (tools/scene/rna.py); UI-hidden and bookkeeping properties left out."""
     values = rna.props(owner, skip=ALWAYS_SKIP | frozenset(skip), leaf=_plain, hidden=False)
     if only is not None:
         values = {k: v for k, v in values.items() if k in only}
