@@ -147,7 +147,7 @@ out["enabled"] = package in bpy.context.preferences.addons
 addon = sys.modules[package]
 out["addon_file"] = addon.__file__
 classes = []
-for module in ("preferences", "properties", "operators", "panels"):
+for module in ("ui.preferences", "ui.properties", "ui.operators", "ui.panels"):
     classes += list(getattr(importlib.import_module(f"{package}.{module}"), "CLASSES", ()))
 out["classes"] = {cls.__name__: bool(getattr(cls, "is_registered", False)) for cls in classes}
 out["operators"] = sorted(dir(bpy.ops.viga))

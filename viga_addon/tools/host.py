@@ -333,7 +333,8 @@ class BlenderHost:
         ):
             return {"ok": False, "error": "execute_code: scope must be a list of scope names"}
         if self.edit_limits is not None:
-            from .scene.scope import SCOPES_ALL, LimitedScope
+            from ..stages.base import SCOPES as SCOPES_ALL
+            from .scene.scope import LimitedScope
 
             scope = LimitedScope(SCOPES_ALL if scope is None else scope, self.edit_limits)
         handle = snapshot.checkpoint()

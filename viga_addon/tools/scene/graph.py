@@ -202,10 +202,11 @@ def describe(
 def limit_message(before: Any, limits: EditLimits) -> str | None:
     """What changed since the capture ``before`` that ``limits`` lock, in words (None: nothing;
     the check the refiner's values get)."""
+    from ...stages.base import SCOPES
     from ..code import scope_check
     from . import fingerprint, scope
 
-    allowed = scope.LimitedScope(scope.SCOPES_ALL, limits)
+    allowed = scope.LimitedScope(SCOPES, limits)
     found = scope_check.changes(fingerprint.diff(before, fingerprint.capture()))
     hit = scope_check.out_of_scope(found, allowed)
     return scope_check.describe(hit, allowed, "refine_parameters") if hit else None
