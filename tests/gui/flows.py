@@ -3,6 +3,8 @@ started with a click, screenshots of the sidebar once it has drawn the state."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from scripts import TINY_PREFS, demo_script, write
@@ -36,16 +38,53 @@ def fresh(b: Blender) -> None:
     wait_for(lambda: sum(b.eval("draws()").values()) > before, 20, "the sidebar to redraw")
 
 
+SCALES = (1.0, 1.25)  # the default resolution scale, and one a step larger
+
+
+def texts_cut(b: Blender, scale: float) -> dict:
+    """{panel: [(text, needed px, available px)]} of the texts the add-on's panels draw that do
+    not fit their space (tests/gui/fits.py) at resolution scale ``scale``, after a redraw."""
+    if b.eval("bpy.context.preferences.view.ui_scale") != scale:
+        b.exec(f"bpy.context.preferences.view.ui_scale = {scale}")
+    b.eval("fits.reset()")
+    fresh(b)
+    return b.eval("fits.cut()")
+
+
 class Shots:
-    """Numbered screenshots of the sidebar in a test's artifact folder."""
+    """Numbered screenshots of the sidebar in a test's artifact folder. Each state shot is also
+    checked for texts that do not fit the sidebar (at every scale of ``SCALES``; a screenshot
+    at the larger one too): what is cut is written to ``fits.json`` beside the screenshots and
+    fails the test (``VIGA_GUI_FITS=record`` only records, to count them)."""
 
     def __init__(self, b: Blender, folder: Path):
         self.b, self.folder, self.n = b, folder, 0
 
     def __call__(self, name: str) -> Path:
         self.n += 1
-        fresh(self.b)
-        return self.b.screenshot(self.folder / f"{self.n:02d}-{name}.png")
+        cut = {}
+        for scale in SCALES[1:]:
+            cut[scale] = texts_cut(self.b, scale)
+            self.b.screenshot(self.folder / f"{self.n:02d}-{name}@{scale}.png")
+        cut[SCALES[0]] = texts_cut(self.b, SCALES[0])
+        path = self.b.screenshot(self.folder / f"{self.n:02d}-{name}.png")
+        self._record(name, cut)
+        return path
+
+    def _record(self, name: str, cut: dict) -> None:
+        report = self.folder / "fits.json"
+        seen = json.loads(report.read_text()) if report.exists() else {}
+        seen[f"{self.n:02d}-{name}"] = {str(k): v for k, v in cut.items()}
+        report.write_text(json.dumps(seen, indent=1))
+        if os.environ.get("VIGA_GUI_FITS") == "record":
+            return
+        lines = [
+            f"  at {scale}: {panel}: {text!r} needs {need} px, has {have}"
+            for scale, panels in cut.items()
+            for panel, texts in panels.items()
+            for text, need, have in texts
+        ]
+        assert not lines, f"texts cut in state {name!r}:\n" + "\n".join(lines)
 
 
 def panel_is_open(b: Blender, idname: str) -> bool:
