@@ -428,7 +428,8 @@ class VIGA_OT_step_round(RunPump, bpy.types.Operator):
 
 
 class VIGA_OT_cancel(bpy.types.Operator):
-    """Stop the run now; the scene stays at the last completed step and the run is resumable"""
+    """Stop the run now (ESC does too, with the mouse over Blender); the scene stays at the last
+    completed step and the run is resumable"""
 
     bl_idname = "viga.cancel"
     bl_label = "Cancel Run"
