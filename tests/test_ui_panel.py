@@ -289,3 +289,13 @@ def test_preferences_page_says_where_keys_live(addon):
         "budget_geometry",
         "budget_camera",
     } <= props
+
+
+def test_the_note_field_goes_into_the_run(addon):
+    use_demo()
+    bpy.context.scene.viga.note = "  The table is oak.  "
+    op, ctx, _ = start_modal_run()
+    live = rt.any_live_run()
+    assert live.session.state.settings.note == "The table is oak."
+    assert live.session.store.run_info()["settings"]["note"] == "The table is oak."
+    bpy.ops.viga.cancel()

@@ -24,6 +24,11 @@ from .events import StepKind, StepResult
 from .hostcalls import PendingHostCall
 from .offthread import OffThread, state_copy, write_report_job
 
+ARTIST_NOTE = (
+    "The artist's note (their own words about the photo and what they want; follow it "
+    "unless the photo plainly shows otherwise):"
+)
+
 
 class Session(SessionControls):
     """One reconstruction run. Create with :meth:`create`, continue one with :meth:`resume`.
@@ -227,8 +232,13 @@ class Session(SessionControls):
         return self._blender_version or None
 
     def system_prompt(self, role: str) -> str:
-        """The current stage's system prompt for ``role``, told which Blender it runs in."""
-        return self.stage.system_prompt(role, blender_version=self.blender_version)
+        """The current stage's system prompt for ``role``, told which Blender it runs in, with
+        the artist's note (settings.note) at its end when there is one."""
+        prompt = self.stage.system_prompt(role, blender_version=self.blender_version)
+        note = self.state.settings.note.strip()
+        if note:
+            prompt += f"\n\n{ARTIST_NOTE}\n{note}"
+        return prompt
 
     def stage_named(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)

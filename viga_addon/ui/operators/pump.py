@@ -178,6 +178,7 @@ def start_run(op, context, edit=None):
         base_url=choice.base_url,
         model=None if choice.provider == "scripted" else choice.model,
         stages=chosen_stages(context.scene.viga, edit=edit is not None),
+        note=context.scene.viga.note.strip(),
     )
     if not settings.stages and settings.stages is not None:
         op.report({"ERROR"}, "Tick at least one stage in the Stages panel.")

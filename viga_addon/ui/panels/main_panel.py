@@ -78,7 +78,7 @@ def _draw_inputs(layout, context, props, live, progress) -> None:
     _draw_access(box, choice)
     _draw_cost(box, context, choice)
     if live is None or live.session.finished:
-        _draw_missing(layout, choice)
+        _draw_missing(layout, choice, demo=live is None)
 
 
 def _draw_access(layout, choice) -> None:
@@ -105,8 +105,8 @@ MISSING = {
 }
 
 
-def _draw_missing(layout, choice) -> None:
-    """Before a run: what is missing, a button each, and the offline demo always."""
+def _draw_missing(layout, choice, demo: bool) -> None:
+    """Before a run: what is missing, a button each, and the offline demo (``demo``)."""
     col = layout.column(align=True)
     if choice.problems:
         row = col.row()
@@ -121,7 +121,8 @@ def _draw_missing(layout, choice) -> None:
             button = split.operator(op, text=words)
             if op == "viga.explain":
                 button.text = message
-    col.operator("viga.use_demo_photo", icon="PLAY")
+    if demo:
+        col.operator("viga.use_demo_photo", icon="PLAY")
 
 
 def _draw_cost(layout, context, choice) -> None:

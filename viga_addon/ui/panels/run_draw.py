@@ -23,6 +23,7 @@ STATUS_ICONS = {
     "failed": "ERROR",
     "skipped": "FORWARD",
 }
+ROUND_COLUMN = 0.37  # of the right half of a stage row: "Round" fits at every scale
 PSNR_HELP = "PSNR (dB) of the stage's latest render against the photo; SSIM in the tooltip"
 
 
@@ -169,9 +170,9 @@ def _stage_row(col, live, progress, row_info) -> None:
     name_row = left.row(align=True)
     name_row.label(text="", icon=STATUS_ICONS.get(status, "QUESTION"))
     note(name_row, name.capitalize(), f"{name}: {row_info.word}")
-    right = left.split(factor=0.3, align=True)
+    right = left.split(factor=ROUND_COLUMN, align=True)
     right.label(text=f"{row_info.round}/{row_info.budget}")
-    rest = right.split(factor=0.55, align=True)
+    rest = right.split(factor=0.5, align=True)
     if row_info.psnr is not None:
         ssim = f", SSIM {row_info.ssim:.2f}" if row_info.ssim is not None else ""
         note(rest, f"{row_info.psnr:.1f}", f"PSNR {row_info.psnr:.2f} dB{ssim}")
@@ -198,9 +199,9 @@ def draw_stages(layout, context) -> None:
     head = col.row(align=True)
     split = head.split(factor=0.5, align=True)
     split.label(text="Stage")
-    right = split.split(factor=0.3, align=True)
+    right = split.split(factor=ROUND_COLUMN, align=True)
     right.label(text="Round")
-    rest = right.split(factor=0.55, align=True)
+    rest = right.split(factor=0.5, align=True)
     note(rest, "dB", PSNR_HELP)
     for row_info in progress.stages:
         _stage_row(col, live, progress, row_info)

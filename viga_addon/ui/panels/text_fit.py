@@ -83,6 +83,9 @@ def info(layout, text: str) -> None:
 
 
 def note(layout, words: str, explanation: str, icon: str = "NONE") -> None:
-    """A few words, with their explanation in the tooltip (a borderless button)."""
+    """A few words, with their explanation in the tooltip (a borderless button, its text at the
+    left as a label's)."""
+    layout = layout.row(align=True)
+    layout.alignment = "LEFT"
     op = layout.operator("viga.explain", text=words, icon=icon, emboss=False)
     op.text = explanation
