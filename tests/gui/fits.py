@@ -14,7 +14,8 @@ clips at (``ui_text_pad_none``: 0.25 units, + 1.5 with an icon). What does not f
 panel in ``CUT`` (text, needed px, available px) for the test to read.
 
 Texts inside string and pointer fields (a file path, an image name) are not checked: Blender
-clips a value field by design. Everything else is.
+clips a value field by design; a file path field whose value is elided is counted
+(``values_cut``), for the screenshot's cross-check (elision.py). Everything else is checked.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import bpy
 WATCHED = ("VIGA_PT_main", "VIGA_PT_stages", "VIGA_PT_progress", "VIGA_PT_checklist")
 SUB = ("VIGA_PT_refine",)
 CUT: dict[str, list] = {}
+VALUES_CUT: dict[str, int] = {}  # string fields whose value Blender elides (by design)
 TEXTS: dict[str, list] = {}
 _ORIGINAL: dict[str, object] = {}
 CONTAINERS = ("row", "column", "box", "split", "grid_flow", "column_flow")
@@ -41,8 +43,11 @@ class Item:
     """A button: ``text`` as Blender shows it ("" for none), whether it has an icon, and whether
     its text is checked (``fixed``: icon-only)."""
 
-    def __init__(self, text: str, icon: bool, check: bool = True, parts: int = 1):
+    def __init__(
+        self, text: str, icon: bool, check: bool = True, parts: int = 1, value: bool = False
+    ):
         self.text, self.icon, self.check, self.parts = text, icon, check, parts
+        self.value = value  # a string field's value: Blender clips it by design
 
 
 class Recorder:
@@ -128,7 +133,10 @@ def _prop_item(data, prop: str, kw) -> Item:
         value = getattr(data, prop)
         shown = f"{value:.2f}" if rna.type == "FLOAT" else str(value)
         return Item(f"{name}: {shown}" if name else shown, icon)
-    return Item("", icon, check=False)  # string and pointer fields clip their values by design
+    if rna.type == "STRING" and not name and not getattr(rna, "is_password", False):
+        # a file path field: Blender elides a long value by design; counted, not failed
+        return Item(str(getattr(data, prop)), True, check=False, value=True)
+    return Item("", icon, check=False)  # pointer fields: an ID's name
 
 
 # ----------------------------------------------------------------------------- layout
@@ -187,7 +195,9 @@ def _layout(node: Node, width: float, unit: float, scale: float, out: list) -> N
         widths = [width] * len(kids)
     for kid, w in zip(kids, widths, strict=True):
         if isinstance(kid, Item):
-            if kid.check and kid.text:
+            if kid.value and kid.text and _need(kid, unit) + unit > w:  # + the browse button
+                out.append((None, kid.text, 0))
+            elif kid.check and kid.text:
                 slot = w / kid.parts
                 need = _need(kid, unit)
                 out.append((kid.text, round(need, 1), round(slot, 1)))
@@ -206,6 +216,8 @@ def check(panel_id: str, root: Node, region) -> None:
     unit, scale = _units()
     texts: list = []
     _layout(root, panel_width(region), unit, scale, texts)
+    VALUES_CUT[panel_id] = sum(1 for t in texts if t[0] is None)
+    texts = [t for t in texts if t[0] is not None]
     TEXTS[panel_id] = texts
     CUT[panel_id] = [t for t in texts if t[1] > t[2]]
 
@@ -250,6 +262,12 @@ def cut(panels=None) -> dict:
     return {k: v for k, v in CUT.items() if v and (panels is None or k in panels)}
 
 
+def values_cut() -> int:
+    """How many string fields show their value elided (Blender's own "…", by design)."""
+    return sum(VALUES_CUT.values())
+
+
 def reset() -> None:
     CUT.clear()
     TEXTS.clear()
+    VALUES_CUT.clear()

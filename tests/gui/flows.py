@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import elision
 from scripts import TINY_PREFS, demo_script, write
 from window import Blender, set_prefs, wait_for
 
@@ -41,49 +42,58 @@ def fresh(b: Blender) -> None:
 SCALES = (1.0, 1.25)  # the default resolution scale, and one a step larger
 
 
-def texts_cut(b: Blender, scale: float) -> dict:
-    """{panel: [(text, needed px, available px)]} of the texts the add-on's panels draw that do
-    not fit their space (tests/gui/fits.py) at resolution scale ``scale``, after a redraw."""
+def texts_cut(b: Blender, scale: float) -> tuple[dict, int]:
+    """At resolution scale ``scale``, after a redraw: ({panel: [(text, needed px, available
+    px)]} of the texts the add-on's panels draw that do not fit their space (fits.py), and how
+    many file path fields show their value elided, as Blender does by design)."""
     if b.eval("bpy.context.preferences.view.ui_scale") != scale:
         b.exec(f"bpy.context.preferences.view.ui_scale = {scale}")
     b.eval("fits.reset()")
     fresh(b)
-    return b.eval("fits.cut()")
+    return b.eval("fits.cut()"), b.eval("fits.values_cut()")
 
 
 class Shots:
     """Numbered screenshots of the sidebar in a test's artifact folder. Each state shot is also
-    checked for texts that do not fit the sidebar (at every scale of ``SCALES``; a screenshot
-    at the larger one too): what is cut is written to ``fits.json`` beside the screenshots and
-    fails the test (``VIGA_GUI_FITS=record`` only records, to count them)."""
+    checked at every scale of ``SCALES`` (a screenshot at each): no text the panels draw may be
+    cut (fits.py), and the screenshot may show no more of Blender's elision marks than the
+    file path fields that are elided by design (elision.py, the cross-check from the pixels).
+    What was found goes to ``fits.json`` beside the screenshots and fails the test
+    (``VIGA_GUI_FITS=record`` only records, to count them)."""
 
     def __init__(self, b: Blender, folder: Path):
         self.b, self.folder, self.n = b, folder, 0
 
     def __call__(self, name: str) -> Path:
         self.n += 1
-        cut = {}
-        for scale in SCALES[1:]:
-            cut[scale] = texts_cut(self.b, scale)
-            self.b.screenshot(self.folder / f"{self.n:02d}-{name}@{scale}.png")
-        cut[SCALES[0]] = texts_cut(self.b, SCALES[0])
-        path = self.b.screenshot(self.folder / f"{self.n:02d}-{name}.png")
-        self._record(name, cut)
+        found = {}
+        for scale in (*SCALES[1:], SCALES[0]):  # the default scale last: the state stays so
+            cut, values = texts_cut(self.b, scale)
+            suffix = "" if scale == SCALES[0] else f"@{scale}"
+            path = self.b.screenshot(self.folder / f"{self.n:02d}-{name}{suffix}.png")
+            marks = elision.ellipses(path, scale * self.b.geometry()["pixel_size"])
+            found[scale] = {"cut": cut, "values_cut": values, "marks": marks}
+        self._record(name, found)
         return path
 
-    def _record(self, name: str, cut: dict) -> None:
+    def _record(self, name: str, found: dict) -> None:
         report = self.folder / "fits.json"
         seen = json.loads(report.read_text()) if report.exists() else {}
-        seen[f"{self.n:02d}-{name}"] = {str(k): v for k, v in cut.items()}
+        seen[f"{self.n:02d}-{name}"] = {str(k): v for k, v in found.items()}
         report.write_text(json.dumps(seen, indent=1))
         if os.environ.get("VIGA_GUI_FITS") == "record":
             return
-        lines = [
-            f"  at {scale}: {panel}: {text!r} needs {need} px, has {have}"
-            for scale, panels in cut.items()
-            for panel, texts in panels.items()
-            for text, need, have in texts
-        ]
+        lines = []
+        for scale, f in found.items():
+            for panel, texts in f["cut"].items():
+                lines += [
+                    f"  at {scale}: {panel}: {t!r} needs {n} px, has {h}" for t, n, h in texts
+                ]
+            if len(f["marks"]) > f["values_cut"]:
+                lines.append(
+                    f"  at {scale}: {len(f['marks'])} elision marks in the screenshot at "
+                    f"{f['marks']}, {f['values_cut']} from file path fields"
+                )
         assert not lines, f"texts cut in state {name!r}:\n" + "\n".join(lines)
 
 
