@@ -299,3 +299,49 @@ def test_the_note_field_goes_into_the_run(addon):
     assert live.session.state.settings.note == "The table is oak."
     assert live.session.store.run_info()["settings"]["note"] == "The table is oak."
     bpy.ops.viga.cancel()
+
+
+def test_cost_and_tokens_in_one_line():
+    from dataclasses import replace
+
+    from viga_addon.agent.progress import progress_of, short_count
+    from viga_addon.agent.settings import Settings
+    from viga_addon.agent.state import RunState, Totals
+
+    state = RunState(settings=Settings(), reference={}, stage_order=[], stages={})
+    state.totals = Totals(
+        input_tokens=20_400,
+        cache_write_tokens=30_100,
+        cache_read_tokens=26_300,
+        output_tokens=5_500,
+        cost_usd=0.2312,
+    )
+    p = progress_of(state)
+    assert p.cost_line() == "$0.23 · 82k tok (26k cached)"
+    assert "20,400 uncached" in "\n".join(p.token_lines())  # the split, for the tooltip
+    empty = replace(p, totals=Totals())
+    assert empty.cost_line() == "$0.00 · 0 tok"
+    assert [short_count(n) for n in (950, 8_200, 1_300_000)] == ["950", "8.2k", "1.3M"]
+
+
+def test_messages_wrap_to_the_sidebar_and_again_when_it_narrows():
+    from types import SimpleNamespace
+
+    from viga_addon.ui.panels import text_fit
+
+    message = (
+        "Scripted fault: the model service answered 529 (overloaded) five times; resume later."
+    )
+    prefs = bpy.context.preferences
+
+    def lines_at(width):
+        ctx = SimpleNamespace(region=SimpleNamespace(width=width), preferences=prefs)
+        room = text_fit.available(ctx, boxes=1, icon=True)
+        lines = text_fit.wrap_lines(message, room, text_fit.ui_scale(ctx))
+        scale = text_fit.ui_scale(ctx)
+        assert all(text_fit.text_width(line, scale) <= room for line in lines), lines
+        assert " ".join(lines) == message  # nothing lost
+        return lines
+
+    wide, narrow = lines_at(290), lines_at(200)
+    assert len(narrow) > len(wide) >= 2

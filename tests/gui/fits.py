@@ -200,6 +200,8 @@ def _layout(node: Node, width: float, unit: float, scale: float, out: list) -> N
             elif kid.check and kid.text:
                 slot = w / kid.parts
                 need = _need(kid, unit)
+                if "…" in kid.text or "..." in kid.text:  # reads as cut (and fools elision.py)
+                    need = math.inf
                 out.append((kid.text, round(need, 1), round(slot, 1)))
         else:
             _layout(kid, w, unit, scale, out)
