@@ -20,7 +20,8 @@ def test_the_panel_estimates_a_run_and_shows_the_cap_field(addon, monkeypatch):
     addon.max_cost = 2.5
     shown = draw_panel(mp.VIGA_PT_main)
     text = shown.texts()
-    assert "Estimate: about $" in text and "with claude-sonnet-4-6" in text
+    assert "Est. $" in text
+    assert "Estimate: about $" in shown.tips() and "with claude-sonnet-4-6" in shown.tips()
     assert any(it.get("prop") == "max_cost" for it in shown.items if it["kind"] == "prop")
     settings = rt.settings_from_prefs(addon)
     assert settings.max_cost == 2.5 and settings.tool_protocol == "auto"

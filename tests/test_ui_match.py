@@ -28,7 +28,7 @@ def test_planned_stages_list_budgets_and_checkboxes(addon):
     addon.budget_material = 2
     shown = draw_all()
     text = shown.texts()
-    assert "Planned stages (Match skips init):" in text
+    assert "Planned stages:" in text
     assert "2 rounds" in text and f"{addon.budget_init} rollouts" in text
     ticks = [i["prop"] for i in shown.items if i["kind"] == "prop" and "stage_" in i["prop"]]
     assert ticks == [f"stage_{n}" for n in STAGE_NAMES]

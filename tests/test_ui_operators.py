@@ -393,7 +393,8 @@ def test_blend_saved_mid_run_offers_resume_after_reopening(addon, tmp_path):
     from viga_addon.ui.panels.main_panel import VIGA_PT_main
 
     shown = draw_panel(VIGA_PT_main)
-    assert "This file was saved during a run" in shown.texts()
+    assert "Saved mid-run: geometry" in shown.texts()
+    assert "This file was saved during a run" in shown.tips()
     assert "viga.resume_run" in shown.buttons()
     addon = bpy.context.preferences.addons[ADDON].preferences
     addon.pause_after = "NONE"
@@ -495,7 +496,7 @@ def test_finished_run_reopened_can_be_loaded_and_reverted(addon, tmp_path):
     from viga_addon.ui.panels.main_panel import VIGA_PT_main, VIGA_PT_stages
 
     shown = draw_panel(VIGA_PT_main)
-    assert "Last run finished" in shown.texts() and "viga.resume_run" in shown.buttons()
+    assert "Last run done" in shown.texts() and "viga.resume_run" in shown.buttons()
     assert not draw_panel(VIGA_PT_stages).button_items("viga.revert_stage")  # not loaded yet
     ctx = fake_context()
     loader = ResumeHarness()

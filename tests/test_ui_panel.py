@@ -38,11 +38,12 @@ def test_idle_without_an_image(addon):
     shown = draw_all()
     _keep("idle_no_image", shown)
     text = shown.texts()
-    assert "Choose a reference photo" in text
-    assert "viga.use_demo_photo" in shown.buttons()
+    assert "To start:" in text and "Photo" in text  # the checklist of what is missing
+    assert "Choose a reference photo" in shown.tips()
+    assert {"viga.pick_photo", "viga.use_demo_photo"} <= set(shown.buttons())
     run = shown.button_items("viga.run")
     assert len(run) == 1 and not run[0]["enabled"]  # Reconstruct is greyed out
-    assert "Planned stages (Match skips init):" in text  # each stage with its budget
+    assert "Planned stages:" in text  # each stage with its budget
     assert "Nothing running" in text and "No verdict yet" in text
 
 
@@ -52,12 +53,16 @@ def test_no_key_says_where_to_set_it(addon):
     bpy.context.scene.viga.provider = "anthropic"
     shown = draw_panel(mp.VIGA_PT_main)
     _keep("no_key", shown)
-    text = shown.texts()
-    assert "No Anthropic API key" in text
-    assert "Edit › Preferences › Add-ons › VIGA" in text and "ANTHROPIC_API_KEY" in text
+    tips = shown.tips()
+    assert "API key" in shown.texts() and "viga.open_addon_prefs" in shown.buttons()
+    assert "No Anthropic API key" in tips
+    assert "Edit › Preferences › Add-ons › VIGA" in tips and "ANTHROPIC_API_KEY" in tips
     assert not shown.button_items("viga.run")[0]["enabled"]
+    assert "viga.use_demo_photo" in shown.buttons()  # the offline demo is always offered
     assert any(
-        it["alert"] for it in shown.items if it["kind"] == "label" and "API key" in it["text"]
+        it["alert"]
+        for it in shown.items
+        if it.get("idname") == "viga.explain" and it["text"] == "API key"
     )
 
 
@@ -68,11 +73,12 @@ def test_online_access_off_says_how_to_turn_it_on(addon, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
     shown = draw_panel(mp.VIGA_PT_main)
     _keep("online_off", shown)
-    text = shown.texts()
-    assert "No Anthropic API key" not in text
-    assert "Key from the environment variable ANTHROPIC_API_KEY" in text
-    assert "online access is off" in text
-    assert "Preferences › System › Allow Online Access" in text and "--online-mode" in text
+    tips = shown.tips()
+    assert "No Anthropic API key" not in tips
+    assert "key from the environment variable ANTHROPIC_API_KEY" in tips
+    assert "Online access" in shown.texts() and "viga.open_system_prefs" in shown.buttons()
+    assert "online access is off" in tips
+    assert "Preferences › System › Allow Online Access" in tips and "--online-mode" in tips
     assert not shown.button_items("viga.run")[0]["enabled"]
     assert "sk-ant-test" not in shown.dump()  # the key itself is never shown
 
@@ -84,9 +90,9 @@ def test_key_in_preferences_is_named_as_the_source(addon):
     addon.openai_api_key = "sk-test-abcdef0123456789"
     addon.base_url = "http://localhost:11434/v1"
     shown = draw_panel(mp.VIGA_PT_main)
-    text = shown.texts()
-    assert "Key from the add-on preferences" in text
-    assert "online access is off" not in text  # a local server needs no online access
+    tips = shown.tips()
+    assert "key from the add-on preferences" in tips
+    assert "online access is off" not in tips  # a local server needs no online access
     assert shown.button_items("viga.run")[0]["enabled"]
     assert "sk-test-abcdef" not in shown.dump()
 
@@ -96,8 +102,8 @@ def test_scripted_demo_is_labelled_and_ready(addon):
     use_demo()
     shown = draw_all()
     _keep("idle_scripted_ready", shown)
-    assert rt.SCRIPTED_NOTE in shown.texts()
-    assert "tabletop.png" in shown.texts()
+    assert rt.SCRIPTED_NOTE in shown.tips() and "Offline demo" in shown.texts()
+    assert "note" in {it.get("prop") for it in shown.items}  # the artist's note
     drawn = {it["prop"] for it in shown.items if it["kind"] == "prop"}
     assert {"review_code", "pause_after"} <= drawn  # step-through options of the next run
     assert shown.button_items("viga.run")[0]["enabled"]
@@ -106,13 +112,16 @@ def test_scripted_demo_is_labelled_and_ready(addon):
 
 # ----------------------------------------------------------------------------- during a run
 def _stage_rows(shown):
-    """{stage: the labels of its row} from the Stages sub-panel."""
+    """{stage: [its status word (the name's tooltip), then the texts and buttons of its row]}
+    from the Stages sub-panel."""
     rows, current = {}, None
+    names = rt_stage_names()
     for it in shown.items:
-        if it["kind"] == "label" and it["text"].lower() in rt_stage_names():
+        explain = it.get("idname") == "viga.explain"
+        if explain and (it["text"] or "").lower() in names:
             current = it["text"].lower()
-            rows[current] = []
-        elif current and it["kind"] == "label":
+            rows[current] = [it["props"].props["text"].split(": ", 1)[1]]
+        elif current and (it["kind"] == "label" or explain):
             rows[current].append(it["text"])
         elif current and it["kind"] == "operator":
             rows[current].append(f"<{it['idname']} {'on' if it['enabled'] else 'off'}>")
@@ -140,9 +149,10 @@ def test_panel_through_a_run(addon, tmp_path):
     assert {"viga.pause", "viga.step_round", "viga.cancel"} <= set(shown.buttons())
     assert "viga.run" not in shown.buttons()
     assert "model is thinking" in text
-    assert rt.SCRIPTED_NOTE in text
+    assert rt.SCRIPTED_NOTE in shown.tips()
     assert [it for it in shown.items if it["kind"] == "progress"]
-    assert "Elapsed" in text and "tokens" in text and "$0.000" in text
+    assert "$0.00 · 0 tok" in text  # cost and tokens in one line, the split in its tooltip
+    assert "0 uncached" in shown.tips()
     rows = _stage_rows(shown)
     assert list(rows) == ["init", "geometry", "material", "composition", "lighting", "camera"]
     assert rows["init"][:2] == ["running", "1/2"]
@@ -155,15 +165,15 @@ def test_panel_through_a_run(addon, tmp_path):
     _keep("paused_with_deletion", shown)
     text = shown.texts()
     assert "paused after init" in text
-    assert "Deleted by hand since the pause: red_ball" in text
+    assert "Deleted by hand: red_ball" in text
     assert {"viga.resume_run", "viga.step_round", "viga.cancel"} <= set(shown.buttons())
     rows = _stage_rows(shown)
     assert rows["init"][0] in ("approved", "budget spent")
-    assert any(" dB" in label for label in rows["init"])  # latest PSNR/SSIM shown
+    assert any(label.replace(".", "", 1).isdigit() for label in rows["init"])  # its PSNR
     assert "<viga.revert_stage on>" in rows["init"]
     revert = [it for it in shown.button_items("viga.revert_stage")]
     assert [it["props"].props for it in revert] == [{"stage": "init"}]
-    assert "init round 2: approved" in text or "init round 2: not approved" in text
+    assert "Init 2: approved" in text or "Init 2: to fix" in text
 
     live.session.state.settings = live.session.state.settings.with_changes(pause_after=None)
     PauseHarness().execute(ctx)  # resume: the deletion is kept and reported
@@ -171,14 +181,14 @@ def test_panel_through_a_run(addon, tmp_path):
     shown = draw_all()
     _keep("done", shown)
     text = shown.texts()
-    assert "Done: the scene is editable" in text
+    assert "Done: editable scene" in text
     assert "final.blend, final.png and scene.py are in the run folder" in text
     assert "100%" in [it for it in shown.items if it["kind"] == "progress"][0]["text"]
     assert "Hand edits kept: removed objects: red_ball" in text
     rows = _stage_rows(shown)
     assert all(r[0] in ("approved", "budget spent") for r in rows.values()), rows
     assert len(shown.button_items("viga.revert_stage")) == 6
-    assert "camera round 1: approved" in text
+    assert "Camera 1: approved" in text
 
     bpy.ops.viga.revert_stage(stage="geometry")
     shown = draw_all()
@@ -198,7 +208,7 @@ def test_review_state_shows_approve_and_skip(addon):
     shown = draw_all()
     _keep("review", shown)
     text = shown.texts()
-    assert "Review the generator's code" in text and rt.CODE_TEXT_NAME in text
+    assert "Review the code" in text and rt.CODE_TEXT_NAME in shown.tips()
     assert {"viga.approve_code", "viga.skip_code", "viga.open_code", "viga.cancel"} <= set(
         shown.buttons()
     )
@@ -279,3 +289,59 @@ def test_preferences_page_says_where_keys_live(addon):
         "budget_geometry",
         "budget_camera",
     } <= props
+
+
+def test_the_note_field_goes_into_the_run(addon):
+    use_demo()
+    bpy.context.scene.viga.note = "  The table is oak.  "
+    op, ctx, _ = start_modal_run()
+    live = rt.any_live_run()
+    assert live.session.state.settings.note == "The table is oak."
+    assert live.session.store.run_info()["settings"]["note"] == "The table is oak."
+    bpy.ops.viga.cancel()
+
+
+def test_cost_and_tokens_in_one_line():
+    from dataclasses import replace
+
+    from viga_addon.agent.progress import progress_of, short_count
+    from viga_addon.agent.settings import Settings
+    from viga_addon.agent.state import RunState, Totals
+
+    state = RunState(settings=Settings(), reference={}, stage_order=[], stages={})
+    state.totals = Totals(
+        input_tokens=20_400,
+        cache_write_tokens=30_100,
+        cache_read_tokens=26_300,
+        output_tokens=5_500,
+        cost_usd=0.2312,
+    )
+    p = progress_of(state)
+    assert p.cost_line() == "$0.23 · 82k tok (26k cached)"
+    assert "20,400 uncached" in "\n".join(p.token_lines())  # the split, for the tooltip
+    empty = replace(p, totals=Totals())
+    assert empty.cost_line() == "$0.00 · 0 tok"
+    assert [short_count(n) for n in (950, 8_200, 1_300_000)] == ["950", "8.2k", "1.3M"]
+
+
+def test_messages_wrap_to_the_sidebar_and_again_when_it_narrows():
+    from types import SimpleNamespace
+
+    from viga_addon.ui.panels import text_fit
+
+    message = (
+        "Scripted fault: the model service answered 529 (overloaded) five times; resume later."
+    )
+    prefs = bpy.context.preferences
+
+    def lines_at(width):
+        ctx = SimpleNamespace(region=SimpleNamespace(width=width), preferences=prefs)
+        room = text_fit.available(ctx, boxes=1, icon=True)
+        lines = text_fit.wrap_lines(message, room, text_fit.ui_scale(ctx))
+        scale = text_fit.ui_scale(ctx)
+        assert all(text_fit.text_width(line, scale) <= room for line in lines), lines
+        assert " ".join(lines) == message  # nothing lost
+        return lines
+
+    wide, narrow = lines_at(290), lines_at(200)
+    assert len(narrow) > len(wide) >= 2

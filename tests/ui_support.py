@@ -167,8 +167,21 @@ class RecordingLayout:
         return "\n".join(lines)
 
     def texts(self) -> str:
-        """All label texts joined (wrapped lines are joined with a space)."""
-        return " ".join(it["text"] for it in self.items if it["kind"] == "label")
+        """All label texts joined (wrapped lines are joined with a space), the words of the
+        borderless "explain" buttons included (they read as labels)."""
+        return " ".join(
+            it["text"] or ""
+            for it in self.items
+            if it["kind"] == "label" or it.get("idname") == "viga.explain"
+        )
+
+    def tips(self) -> str:
+        """The explanations behind the panel's short words (tooltips of viga.explain)."""
+        return " ".join(
+            it["props"].props.get("text", "")
+            for it in self.items
+            if it.get("idname") == "viga.explain"
+        )
 
     def buttons(self, enabled_only=True) -> list[str]:
         return [

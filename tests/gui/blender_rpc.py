@@ -23,6 +23,9 @@ import traceback
 
 import bpy
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fits  # noqa: E402  (tests/gui/fits.py: does each text fit its space?)
+
 RPC_DIR = os.environ["VIGA_GUI_RPC"]
 _STATE = {"mouse": None, "seq": 0, "tracking": False, "clients": []}
 
@@ -268,6 +271,7 @@ NS = {
     "set_area_type": set_area_type,
     "region_of": region_of,
     "time": time,
+    "fits": fits,
 }
 
 
@@ -293,6 +297,7 @@ def _serve():
     try:
         _ensure_tracker()
         _hook_panels()
+        fits.watch()
     except Exception:  # noqa: BLE001 - no window yet; try again on the next tick
         pass
     while True:

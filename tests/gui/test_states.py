@@ -1,10 +1,14 @@
-"""The panel in a failed run and in a run stopped at its cost cap, then resumed under a cap
-raised in the panel: real clicks and typing, screenshots of each state."""
+"""The panel in every phase of a run (first open, each stage running, init's selector, paused,
+done, Refine), in a failed run and in a run stopped at its cost cap, then resumed under a cap
+raised in the panel: real clicks and typing, screenshots of each state. Every screenshot of
+``Shots`` also checks that no text the panel draws is cut, at resolution scale 1.0 and 1.25
+(flows.py, fits.py); review, cancelled and Match are shot in test_step_through.py and
+test_match_refine.py."""
 
 from __future__ import annotations
 
 from fake_model_server import fake_server
-from flows import Shots, drawn_texts, ready_demo, start_run
+from flows import Shots, drawn_texts, open_panel, ready_demo, start_run
 from scripted_model import script_responder
 from scripts import TINY_PREFS, demo_script
 from window import set_prefs, wait_for
@@ -14,6 +18,30 @@ from viga_addon.demo import tabletop
 # each request costs about $0.075 at Sonnet 4.6 ($3 in, $15 out per million tokens)
 USAGE = {"input_tokens": 10, "output_tokens": 5_000}
 PER_REQUEST = (10 * 3 + 5_000 * 15) / 1e6
+
+
+def test_every_phase_fits_the_sidebar(blender, tmp_path, artifacts):
+    b, shot = blender, Shots(blender, artifacts)
+    b.open_tab("VIGA")
+    shot("first-open")
+    script = demo_script({("init", "selector"): 3.0}, think=1.5)
+    ready_demo(b, tmp_path, script)
+    shot("demo-chosen")
+    start_run(b)
+    b.wait_live(lambda s: s["phase"] == "select", 300, "init's selector")
+    shot("running-init-select")
+    b.wait_live(lambda s: s["stage"] == "geometry", 300, "the geometry stage")
+    b.click(op="bpy.ops.viga.pause(")
+    b.wait_status("paused", timeout=60)
+    shot("paused")
+    b.click(op="bpy.ops.viga.resume_run(")
+    for stage in ("geometry", "material", "composition", "lighting", "camera"):
+        b.wait_live(lambda s, stage=stage: s["stage"] == stage, 300, f"the {stage} stage")
+        shot(f"running-{stage}")
+    b.wait_status("done", timeout=600)
+    shot("done")
+    open_panel(b, "VIGA_PT_refine")
+    shot("refine-open")
 
 
 def test_a_failed_run_says_so_and_offers_resume(blender, tmp_path, artifacts):

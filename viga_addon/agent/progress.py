@@ -101,6 +101,14 @@ class RunProgress:
             f"out: {t.output_tokens:,} · ${t.cost_usd:.3f}",
         ]
 
+    def cost_line(self) -> str:
+        """Cost and tokens in one short line: ``$0.23 · 82k tok (26k cached)``."""
+        t = self.totals
+        line = f"${t.cost_usd:.2f} · {short_count(self.tokens)} tok"
+        if t.cache_read_tokens:
+            line += f" ({short_count(t.cache_read_tokens)} cached)"
+        return line
+
     @property
     def capped(self) -> bool:
         """Stopped at the cost cap (resumable with a higher one)."""
@@ -137,6 +145,17 @@ class RunProgress:
         if last_message and self.phase in (Phase.GENERATOR, Phase.VERIFIER):
             return last_message
         return _PHASE_WORDS[self.phase].format(stage=self.stage, n=self.round)
+
+
+def short_count(n: int) -> str:
+    """A token count at a glance: 950, 8.2k, 82k, 1.3M."""
+    if n < 1000:
+        return str(n)
+    if n < 10_000:
+        return f"{n / 1000:.1f}k"
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M"
 
 
 def progress_of(

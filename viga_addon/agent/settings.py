@@ -24,6 +24,7 @@ TOOL_CHOICES = ("auto", "required")
 TOOL_PROTOCOLS = ("auto", "native", "text")
 #: Anthropic's smallest thinking budget, and the least a thinking budget leaves for the answer
 MIN_THINKING = 1024
+NOTE_LIMIT = 2000  # characters of the artist's note
 
 #: a stage's default rounds (init: its rollouts), from the stage definitions
 DEFAULT_BUDGETS: dict[str, int] = {s.name: s.budget for s in STAGES}
@@ -82,6 +83,9 @@ class Settings:
     review_code: bool = False
     pause_after: str | None = None  # None | "round" | "stage"
     stop_after: str | None = None  # a stage name: pause after it (resumable)
+    # the artist's own words about the photo ("the table is oak; leave the background out"),
+    # sent to every stage's generator, verifier and selector (VIGA's --target-description)
+    note: str = ""
 
     # ------------------------------------------------------------------ conversion
     @classmethod
@@ -159,6 +163,8 @@ class Settings:
                 raise SettingsError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         self._validate_tokens()
         self._validate_caps()
+        if len(self.note) > NOTE_LIMIT:
+            raise SettingsError(f"the note is {len(self.note)} characters; at most {NOTE_LIMIT}")
         unknown = [n for n in (*(self.stages or ()), *self.budgets) if n not in STAGE_NAMES]
         if unknown:
             raise SettingsError(

@@ -156,6 +156,13 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         "tool_protocol",
     ),
     RunOption(
+        "--note",
+        'your own words about the photo for the model, e.g. "the table is oak; leave the '
+        "background out\": sent to every stage's generator and verifier, kept in run.json",
+        {"metavar": "TEXT"},
+        "note",
+    ),
+    RunOption(
         "--max-cost",
         "USD the run may spend; it stops before a request that would pass it (exit 5, "
         "resumable with a higher --max-cost); 0: no cap (default 0)",

@@ -30,6 +30,11 @@ class VIGA_SceneProperties(bpy.types.PropertyGroup):
     photo_image: bpy.props.PointerProperty(
         name="Image", type=bpy.types.Image, description="An image in this file as the reference"
     )
+    note: bpy.props.StringProperty(
+        name="Note",
+        description='Your own words for the model, e.g. "the table is oak; leave the background '
+        "out\": sent to every stage's generator and verifier, kept in run.json",
+    )
     provider: bpy.props.EnumProperty(name="Provider", items=PROVIDER_ITEMS, default="DEFAULT")
     model: bpy.props.StringProperty(
         name="Model", description="Model id (empty: the preferences' default)"

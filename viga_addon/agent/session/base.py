@@ -20,6 +20,11 @@ from ..state import IN_ROUND, Phase, Review, RunState, RunStatus, StageState, To
 from .events import Wait, Work
 from .offthread import OffThread, state_copy, write_report_job
 
+ARTIST_NOTE = (
+    "The artist's note (their own words about the photo and what they want; follow it "
+    "unless the photo plainly shows otherwise):"
+)
+
 
 class SessionBase:
     """One run's parts and shared helpers (see the module's docstring)."""
@@ -92,8 +97,13 @@ class SessionBase:
         return self._blender_version or None
 
     def system_prompt(self, role: str) -> str:
-        """The current stage's system prompt for ``role``, told which Blender it runs in."""
-        return self.stage.system_prompt(role, blender_version=self.blender_version)
+        """The current stage's system prompt for ``role``, told which Blender it runs in, with
+        the artist's note (settings.note) at its end when there is one."""
+        prompt = self.stage.system_prompt(role, blender_version=self.blender_version)
+        note = self.state.settings.note.strip()
+        if note:
+            prompt += f"\n\n{ARTIST_NOTE}\n{note}"
+        return prompt
 
     def stage_named(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)

@@ -40,7 +40,8 @@ class VIGA_OT_open_run_folder(bpy.types.Operator):
 
 
 class VIGA_OT_show_render(bpy.types.Operator):
-    """Show the photo and the latest render side by side in an Image editor"""
+    """Open the photo and the latest render side by side at full size in an Image Editor (a new
+    window when this screen has none)"""
 
     bl_idname = "viga.show_render"
     bl_label = "Show Render"
@@ -56,6 +57,8 @@ class VIGA_OT_show_render(bpy.types.Operator):
             return {"CANCELLED"}
         image = rt.side_by_side_image(str(live.session.store.reference), str(path))
         shown = rt.show_in_editor(context, "IMAGE_EDITOR", "image", image)
+        if not shown and not bpy.app.background:
+            shown = _in_new_window(context, image)
         if not shown:
             self.report(
                 {"INFO"},
@@ -63,6 +66,22 @@ class VIGA_OT_show_render(bpy.types.Operator):
                 "(open an Image Editor to see it)",
             )
         return {"FINISHED"}
+
+
+def _in_new_window(context, image) -> bool:
+    """Blender's render view (a new window with an Image Editor, as F11 opens) showing
+    ``image``."""
+    try:
+        bpy.ops.render.view_show("INVOKE_DEFAULT")
+    except RuntimeError:
+        return False
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "IMAGE_EDITOR":
+                area.spaces.active.image = image
+                area.tag_redraw()
+                return True
+    return False
 
 
 class VIGA_OT_use_demo_photo(bpy.types.Operator):

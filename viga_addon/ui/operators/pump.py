@@ -178,6 +178,7 @@ def start_run(op, context, edit=None):
         base_url=choice.base_url,
         model=None if choice.provider == "scripted" else choice.model,
         stages=chosen_stages(context.scene.viga, edit=edit is not None),
+        note=context.scene.viga.note.strip(),
     )
     if not settings.stages and settings.stages is not None:
         op.report({"ERROR"}, "Tick at least one stage in the Stages panel.")
@@ -428,7 +429,8 @@ class VIGA_OT_step_round(RunPump, bpy.types.Operator):
 
 
 class VIGA_OT_cancel(bpy.types.Operator):
-    """Stop the run now; the scene stays at the last completed step and the run is resumable"""
+    """Stop the run now (ESC does too, with the mouse over Blender); the scene stays at the last
+    completed step and the run is resumable"""
 
     bl_idname = "viga.cancel"
     bl_label = "Cancel Run"

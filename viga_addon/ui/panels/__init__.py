@@ -1,6 +1,9 @@
 """Sidebar panels (3D Viewport › N-panel › VIGA). Each module exports ``CLASSES``.
 
-main_panel    the VIGA panel: photo, provider, stages, progress, the run's buttons
+main_panel    the VIGA panel and its sub-panels' classes: inputs, what is missing, run buttons
+run_draw      controls, stages, progress and the verifier's checklist
+look          the photo and the latest render side by side
+text_fit      wrapping to the sidebar's width, tooltips
 match_draw    its Match section and the planned stages before any run
 refine_panel  the Refine sub-panel
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...agent.settings import Settings
 from ...stages import STAGE_NAMES
 from .. import live as rt
+from .text_fit import info
 
 
 def _budgets(context) -> Settings:
@@ -16,7 +17,7 @@ def draw_planned_stages(layout, context) -> None:
     props = context.scene.viga
     settings = _budgets(context)
     col = layout.column(align=True)
-    col.label(text="Planned stages (Match skips init):")
+    col.label(text="Planned stages:")
     for name in STAGE_NAMES:
         row = col.row(align=True)
         row.prop(props, f"stage_{name}", text=name.capitalize())
@@ -28,14 +29,20 @@ def draw_match(layout, context, enabled: bool) -> None:
     """Match this scene to the photo: what may change, and the button."""
     props = context.scene.viga
     box = layout.box()
-    box.label(text="Or edit this scene toward the photo:", icon="SCENE_DATA")
+    head = box.row()
+    head.label(text="Or edit this scene", icon="SCENE_DATA")
+    info(
+        head,
+        "Match edits the open scene toward the photo (no init stage; Match skips it) instead "
+        "of building a new one. The scene is snapshotted first: Put the Scene Back returns it.",
+    )
     box.prop(props, "match_lock", text="Edit")
     if props.match_lock == "COLLECTION":
         box.prop(props, "match_collection", text="")
-    box.prop(props, "match_allow_add_remove")
+    box.prop(props, "match_allow_add_remove", text="Add/remove objects")
     row = box.row()
     row.enabled = enabled and len(context.scene.objects) > 0
-    row.operator("viga.match_scene", icon="SHADERFX")
+    row.operator("viga.match_scene", text="Match This Scene", icon="SHADERFX")
 
 
 def draw_put_back(layout, live) -> None:

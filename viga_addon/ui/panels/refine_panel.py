@@ -14,7 +14,8 @@ import time
 import bpy
 
 from ..operators import refine as refine_op
-from .main_panel import VigaPanel, wrap
+from .main_panel import VigaPanel
+from .text_fit import info, wrap
 
 
 def draw_refine(layout, context) -> None:
@@ -28,27 +29,33 @@ def draw_refine(layout, context) -> None:
     column.prop(props, "refine_selected_only")
     if props.refine_selected_only:
         count = len(refine_op.chosen_objects(context, props) or [])
-        column.label(text=f"{count} selected object(s)", icon="RESTRICT_SELECT_OFF")
+        column.label(text=f"{count} selected", icon="RESTRICT_SELECT_OFF")
     column.prop(props, "refine_budget")
     if job is not None:
-        text = f"Render {job.renders}/{job.budget} · {job.phase}"
+        text = f"{job.renders}/{job.budget} renders"
         if job.stop:
-            text = f"Render {job.renders}/{job.budget} · stopping"
+            text += " · stopping"
         elif job.best_psnr is not None:
-            text += f" · best PSNR {job.best_psnr:.2f} dB"
+            text += f" · {job.best_psnr:.1f} dB"
         layout.progress(factor=job.fraction, type="BAR", text=text)
+        wrap(layout, context, str(job.phase), icon="TRIA_RIGHT")
+        row = layout.row()
         if not job.stop:
-            layout.operator("viga.refine_stop", text="Stop (keep best)", icon="CANCEL")
+            row.operator("viga.refine_stop", text="Stop", icon="CANCEL")
         elif time.monotonic() - job.stopped_at > refine_op.ABANDON_AFTER:
-            layout.operator("viga.refine_stop", text="Abandon (scene unchanged)", icon="CANCEL")
-        layout.label(text="ESC stops too; Ctrl+Z undoes the whole refinement", icon="INFO")
+            row.operator("viga.refine_stop", text="Abandon", icon="CANCEL")
+        info(
+            row,
+            "Stop keeps the best state found; pressed again later, Abandon leaves the scene "
+            "unchanged. ESC stops too; Ctrl+Z undoes the whole refinement.",
+        )
         if job.warning:
-            wrap(layout, job.warning, icon="ERROR")
+            wrap(layout, context, job.warning, icon="ERROR")
         return
     layout.operator("viga.refine", text="Refine", icon="SHADERFX")
     last = refine_op.LAST.get(context.scene.name)
     if last:
-        wrap(layout, last, icon="INFO")
+        wrap(layout, context, last, icon="INFO")
 
 
 class VIGA_PT_refine(VigaPanel, bpy.types.Panel):
