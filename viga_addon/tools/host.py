@@ -46,6 +46,7 @@ DEFERRABLE = frozenset(
         "set_camera",
         "investigate",
         "refine_parameters",
+        "check_physics",
     }
 )
 FALLBACK_WARNING = (
@@ -148,6 +149,7 @@ class BlenderHost:
             "load_start_scene": self.tool_load_start_scene,
             "describe_start_scene": self.tool_describe_start_scene,
             "set_edit_limits": self.tool_set_edit_limits,
+            "check_physics": self.tool_check_physics,
         }
         # an edit run's limits (scope.EditLimits): what execute_code may not touch
         self.edit_limits = None
@@ -475,6 +477,15 @@ class BlenderHost:
             render_options=options,
             dispatch=self._dispatch_views,
         )
+
+    def tool_check_physics(self, out_dir: str | None = None, pictures: bool = True) -> dict:
+        """The settle check of the scene as it is (tools/physics/tool.py), in the render process
+        like a render; the scene is not changed. ``pictures``: frames 0 and 48 into ``out_dir``."""
+        from .physics import tool as physics_tool
+
+        render = {k: v for k, v in self.view_options.items() if k != "device"}
+        spec = physics_tool.job(out_dir, pictures, render)
+        return self._defer(spec, lambda reply: physics_tool.finish(reply, out_dir))
 
     # ---------------------------------------------------------------- verifier tools
     def tool_initialize_viewpoint(self, object_names: list, out_dir: str | None = None) -> dict:

@@ -12,6 +12,7 @@ turns      a conversation's turns: run tool calls, submit, poll, failed requests
 controls   pause, cancel, code review, hand edits, revert / rerun / skip
 toolcalls  the tool registry (schema, check, timing, handler) and the host results as messages
 toolspecs  the tools' schemas
+physics    the settle check in a run: check_physics results in the attempts, the final check
 events     StepKind and StepResult
 
 May import: the rest of agent/ and stages/; never bpy, never tools/ (Blender is reached only

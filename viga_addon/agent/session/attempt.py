@@ -19,6 +19,7 @@ from ...common import metrics
 from .. import selection
 from ..runstore import write_json, write_text
 from ..state import Attempt, Conversation, Phase, joined_code
+from . import physics
 from .events import StepKind, StepResult
 from .hostcalls import waiting
 from .offthread import job_step, working
@@ -112,6 +113,9 @@ def _record(s: Session, work: AttemptWork, found: dict) -> StepResult:
     ss.round_failed = None
     if work.render_ok:
         result.metrics = found
+        checked = physics.latest(rdir)  # the generator's last settle check of the round
+        if checked:
+            result.metrics = {**found, "physics": checked}
     if stage.rollouts:
         result.scene_graph = ss.scene_graph
         names = s.timed("other_tools", "object_names", {}).get("names", [])

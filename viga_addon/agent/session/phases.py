@@ -18,7 +18,7 @@ from .. import messages as msg
 from .. import selection
 from ..runstore import write_json
 from ..state import Conversation, Phase, RunStatus, StageStatus
-from . import editing, turns
+from . import editing, physics, turns
 from .attempt import attempt, compare_job
 from .events import StepKind, StepResult
 from .hostcalls import host_step, waiting
@@ -305,6 +305,13 @@ def final(s: Session) -> StepResult:
         jobs.note(f"{key}:blend", True)
         s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
         return working(s, "final.blend")
+    checked = jobs.noted(f"{key}:physics")
+    if checked is None:  # the settle check of the final scene: physics.json
+        checked = physics.final_check(s, d)
+        if checked is None:
+            return waiting(s, "check_physics")
+        jobs.note(f"{key}:physics", checked)
+        return working(s, "settle check")
     written = d / ".scene.py.unchecked"
     if not jobs.noted(f"{key}:scene_py"):
         jobs.note(f"{key}:scene_py", True)
@@ -334,6 +341,7 @@ def final(s: Session) -> StepResult:
         d / "metrics.json",
         {
             "final": metrics,
+            "physics": checked,
             **({"scene_py_error": scene_py_error} if scene_py_error else {}),
             "stages": {
                 name: {
@@ -352,9 +360,12 @@ def final(s: Session) -> StepResult:
     )
     s.state.phase = Phase.DONE
     s.state.status = RunStatus.DONE
-    s.state.message = f"done: {d / 'final.blend'}"
+    physics.record_final(s, checked)
+    s.state.message = " · ".join(
+        filter(None, [f"done: {d / 'final.blend'}", physics.line(checked)])
+    )
     s.write_report()
-    return StepResult(StepKind.DONE, s.state.message, metrics=metrics)
+    return StepResult(StepKind.DONE, s.state.message, metrics=metrics, extra={"physics": checked})
 
 
 PHASES: dict[Phase, Callable[[Session], StepResult]] = {

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import messages as msg
 from .. import selection
 from ..state import CodeRun, ToolCall, Verdict
+from . import physics
 from .hostcalls import host_step
 from .rounds import record_selection, record_verdict
 from .toolspecs import SCHEMAS
@@ -225,6 +226,10 @@ def _refine_parameters(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
     return _from_host(result)
 
 
+def _check_physics(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+    return _from_host(physics.run_tool(s, call))
+
+
 def _end_round(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
     summary = args.get("summary")
     s.stage_state.summary = summary if isinstance(summary, str) else ""
@@ -300,6 +305,7 @@ REGISTRY: dict[str, Tool] = {
         Tool("render_view", "render", _render_view, _check_render_view),
         Tool("revert_last", "other_tools", _revert_last),
         Tool("refine_parameters", "render", _refine_parameters, _check_refine),
+        Tool("check_physics", "render", _check_physics),
         Tool("end_round", None, _end_round),
         Tool("initialize_viewpoint", "render", views=True),
         Tool("set_camera", "render", views=True),

@@ -105,6 +105,17 @@ SCHEMAS: dict[str, dict] = {
         },
         ["targets"],
     ),
+    "check_physics": tool(
+        "check_physics",
+        "The settle check: gives every mesh object a rigid body (passive for what supports, "
+        "active for what rests on it), lets the scene fall for 2 s under gravity with nothing "
+        "pushing, and says per object how far it moved (cm), how far it turned (degrees) and a "
+        "verdict: rests, floats (started above its support and fell), sunk (started inside "
+        "another object and was pushed out), slides, tips, rolls. Returns a picture of frames 0 "
+        "and 48. The scene is not changed. Physics-ready: no active object moves over 1 cm or "
+        "turns over 2 degrees.",
+        {},
+    ),
     "initialize_viewpoint": tool(
         "initialize_viewpoint",
         "Render several views around the joint bounding box of the given objects.",

@@ -3,10 +3,11 @@
 pump (run, resume, pause, step, cancel: the modal pump of Session.step), review (approve /
 skip / open code), stages (revert / rerun / skip a stage), files (run folder, render, demo
 photo), runs_root (the folder of all runs), refine (the panel's Refine button), match (Match
-this scene to the photo, Put Back). May import bpy, ui_runtime, launch and agent/.
+this scene to the photo, Put Back), physics (Check Physics in the render process, Apply Rigid
+Bodies). May import bpy, ui_runtime, launch and agent/.
 """
 
-from . import files, match, pump, refine, review, runs_root, stages
+from . import files, match, physics, pump, refine, review, runs_root, stages
 
 CLASSES = (
     *runs_root.CLASSES,
@@ -16,6 +17,7 @@ CLASSES = (
     *files.CLASSES,
     *refine.CLASSES,
     *match.CLASSES,
+    *physics.CLASSES,
 )
 
 
@@ -24,7 +26,7 @@ def register_extra():
 
     from .. import live as ui_runtime
 
-    for handler in (ui_runtime.on_load_pre, refine.on_load_pre):
+    for handler in (ui_runtime.on_load_pre, physics.on_load_pre, refine.on_load_pre):
         if handler not in bpy.app.handlers.load_pre:
             bpy.app.handlers.load_pre.append(handler)
 
@@ -35,7 +37,8 @@ def unregister_extra():
     from .. import live as ui_runtime
 
     ui_runtime.shutdown_live_run("paused: the add-on was disabled")
+    physics.shutdown()  # its jobs first: the render processes are refine's
     refine.shutdown()
-    for handler in (ui_runtime.on_load_pre, refine.on_load_pre):
+    for handler in (ui_runtime.on_load_pre, physics.on_load_pre, refine.on_load_pre):
         if handler in bpy.app.handlers.load_pre:
             bpy.app.handlers.load_pre.remove(handler)

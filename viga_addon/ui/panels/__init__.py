@@ -1,12 +1,15 @@
 """Sidebar panels (3D Viewport › N-panel › VIGA). Each module exports ``CLASSES``.
 
-They only read (agent.progress through ui_runtime; the refine job of operators/refine.py) and
-offer operators; may import bpy, ui_runtime, preferences and operators.refine.
+main_panel (inputs, run controls, stages, progress), match_draw (Match), refine_panel (Refine),
+physics_panel (Physics: the settle check of the open scene and of the last run's final scene).
+They only read (agent.progress through ui_runtime; the jobs of operators/refine.py and
+operators/physics.py) and offer operators; may import bpy, ui_runtime, preferences and
+operators.refine / operators.physics.
 """
 
-from . import main_panel, refine_panel
+from . import main_panel, physics_panel, refine_panel
 
-CLASSES = (*main_panel.CLASSES, *refine_panel.CLASSES)
+CLASSES = (*main_panel.CLASSES, *refine_panel.CLASSES, *physics_panel.CLASSES)
 
 
 def register_extra():
