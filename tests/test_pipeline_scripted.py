@@ -225,7 +225,7 @@ sys.path.insert(0, {str(root)!r})
 import bpy
 bpy.ops.wm.read_factory_settings(use_empty=True)
 runpy.run_path({str(d / "scene.py")!r}, run_name="__main__")
-from viga_addon.tools.render import render
+from viga_addon.tools.render.engine import render
 r = render("final", path={str(out)!r}, long_side=96, samples=8, device="cpu")
 facts = {{o.name: {{"loc": list(o.location), "rot": list(o.rotation_euler), "scale": list(o.scale),
                    "mat": o.active_material.name if o.active_material else None}}
