@@ -91,8 +91,15 @@ def run_panel() -> dict:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     addon_utils.enable("viga_addon", default_set=True)
     tabletop_edit.build_scene(perturb=False)
-    op = types.SimpleNamespace(report=lambda *a: None)
     cls = physics_op.VIGA_OT_check_physics
+
+    class Operator:  # the operator's methods on a plain object (bpy would need a window)
+        invoke, modal, _end = cls.invoke, cls.modal, cls._end
+
+        def report(self, *_args):
+            pass
+
+    op = Operator()
     out = {}
     try:
         for label in ("new render process", "warm render process"):
@@ -105,13 +112,13 @@ def run_panel() -> dict:
                 scene=bpy.context.scene, window=object(), window_manager=wm, screen=None
             )
             t0 = time.perf_counter()
-            assert cls.invoke(op, context, types.SimpleNamespace(type="NONE")) == {"RUNNING_MODAL"}
+            assert op.invoke(context, types.SimpleNamespace(type="NONE")) == {"RUNNING_MODAL"}
             invoke = time.perf_counter() - t0
             timer = types.SimpleNamespace(type="TIMER", value="NOTHING")
             ticks = []
             while True:
                 t1 = time.perf_counter()
-                outcome = cls.modal(op, context, timer)
+                outcome = op.modal(context, timer)
                 ticks.append(time.perf_counter() - t1)
                 if outcome != {"RUNNING_MODAL"}:
                     break
