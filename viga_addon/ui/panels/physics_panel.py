@@ -94,6 +94,7 @@ class VIGA_PT_physics(_VigaPanel, bpy.types.Panel):
     bl_idname = "VIGA_PT_physics"
     bl_label = "Physics"
     bl_parent_id = "VIGA_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
         draw_physics(self.layout, context)
