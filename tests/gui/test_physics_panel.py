@@ -32,6 +32,8 @@ def test_check_physics_then_apply_rigid_bodies_then_ctrl_z(
     shot = Shots(b, artifacts)
     set_prefs(b, **TINY_PREFS)
     b.open_tab("VIGA")
+    b.click(op="bpy.ops.viga.use_demo_photo(")
+    shot("sidebar")
     open_panel(b, "VIGA_PT_physics")
     b.click(op="bpy.ops.viga.check_physics(")
     wait_for(
