@@ -275,3 +275,22 @@ def test_refine_parameters_is_a_lighting_tool_scoped_to_the_stage(tmp_path):
     assert (session.run_dir / "stages/lighting/round_1/refine_2").exists() or (
         session.run_dir / "stages/lighting/round_1/refine_1"
     ).exists()
+
+
+def test_the_demo_run_ends_physics_ready(full_run):
+    """The demo's final scene passes the settle check (the ball, 0.6 across after the geometry
+    stage, rests on the ground), and the run's result says so everywhere it is read."""
+    session, _ = full_run
+    d = session.run_dir
+    physics = json.loads((d / "physics.json").read_text())
+    assert physics["ready"] is True, physics["summary"]
+    assert {n: o["verdict"] for n, o in physics["objects"].items()} == {
+        "ground": "support",
+        "red_ball": "rests",
+        "blue_box": "rests",
+        "yellow_can": "rests",
+    }
+    run = json.loads((d / "run.json").read_text())["physics"]
+    assert run["ready"] is True and run["summary"] == "stable 3/3 · physics-ready"
+    assert json.loads((d / "metrics.json").read_text())["physics"]["ready"] is True
+    assert session.state.message.endswith("physics: stable 3/3 · physics-ready")

@@ -254,7 +254,12 @@ def _round_card(stage: dict, rnd: dict, previous_code: str | None, images: _Imag
         metric_bits.append(f"verifier score {_num(verdict['score'], 0)}")
     if isinstance(rnd["coverage"], int | float):
         metric_bits.append(f"coverage {_num(rnd['coverage'] * 100, 0)}%")
+    if isinstance(m.get("physics"), dict):
+        metric_bits.append(f"physics: {escape(str(m['physics'].get('summary', '')))}")
     parts.append(f'<div class="metrics">{" · ".join(metric_bits)}</div>')
+    if rnd.get("physics_frames"):
+        caption = f"{stage['name']} round {n}: settle check, frames 0 and 48"
+        parts.append(images.img(rnd["physics_frames"], caption))
     if rnd["summary"]:
         parts.append(f'<div class="note"><b>Generator:</b> {escape(str(rnd["summary"]))}</div>')
     if rnd["failed"]:
@@ -403,6 +408,11 @@ def render_report(data: dict, embed: bool = False) -> str:
         result_caption += (
             f" · PSNR {_num(final_m.get('psnr'))} dB · SSIM {_num(final_m.get('ssim'), 3)}"
         )
+    physics = (data["metrics"] or {}).get("physics") or {}
+    if physics:
+        said = physics.get("summary") or f"check failed: {physics.get('error')}"
+        ready = "physics-ready" if physics.get("ready") else "not physics-ready"
+        result_caption += f" · settle check: {ready} ({said})"
     views, views_from = novel_views(data)
     views_html = ""
     if views:

@@ -103,6 +103,7 @@ def collect_run(run_dir: str | Path, state: RunState | dict | None = None) -> di
                 attempt.verdict.to_json() if attempt and attempt.verdict else {}
             )
             views = sorted((rdir / "views").glob("*.png")) if (rdir / "views").is_dir() else []
+            frames = sorted(rdir.glob("physics_*/frames.png"), key=lambda p: p.stat().st_mtime)
             render = rdir / "render.png"
             before = rdir / "before.png"
             rounds.append(
@@ -112,6 +113,7 @@ def collect_run(run_dir: str | Path, state: RunState | dict | None = None) -> di
                     "render": render if render.is_file() else None,
                     "before": before if before.is_file() else None,
                     "views": views,
+                    "physics_frames": frames[-1] if frames else None,
                     "code": _read_text_safe(rdir / "code.py"),
                     "verdict": verdict,
                     "metrics": verdict.get("metrics") or (attempt and attempt.metrics) or {},

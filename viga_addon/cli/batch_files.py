@@ -124,6 +124,8 @@ def run_facts(run_dir: Path | None) -> dict[str, Any]:
         "requests": totals.get("requests", 0),
         "cost_usd": totals.get("cost_usd", 0.0),
         "seconds": timing.get("elapsed", progress.elapsed if progress else None),
+        "physics_ready": (metrics.get("physics") or {}).get("ready"),  # the final scene's check
+        "physics": (metrics.get("physics") or {}).get("summary"),
     }
     for name, value in final.items():  # learned metrics, when a run computed them
         if name not in ("psnr", "ssim", "note", "error") and isinstance(value, int | float):
@@ -154,6 +156,8 @@ RESULT_FIELDS = (
     "requests",
     "cost_usd",
     "seconds",
+    "physics_ready",
+    "physics",
 )
 
 

@@ -293,6 +293,9 @@ def run(args: argparse.Namespace) -> int:
     message = session.state.message
     if status is RunStatus.DONE:
         print(f"done: {session.run_dir}", file=sys.stderr)
+        physics = session.store.run_info().get("physics") or {}
+        if physics:
+            print(f"physics: {physics.get('summary') or physics.get('error')}", file=sys.stderr)
         print(f"report: {session.run_dir / 'report.html'}", file=sys.stderr)
         print(session.run_dir)
         return 0

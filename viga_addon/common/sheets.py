@@ -88,3 +88,8 @@ def metrics_label(name: str, metrics: dict | None) -> str:
     if isinstance(m.get("ssim"), int | float):
         parts.append(f"SSIM {m['ssim']:.2f}")
     return " · ".join(parts)
+
+
+def strip(tiles: Sequence[Tile], out: str | Path, cell: int = 256) -> Path:
+    """``tiles`` in one row, each ``cell`` px high and labelled (e.g. frames of a simulation)."""
+    return _compose([[_open(t.path, cell) for t in tiles]], [[t.label for t in tiles]], Path(out))

@@ -32,6 +32,8 @@ VERIFIER_TOOLS = (
     "set_visibility",
     "submit_verdict",
 )
+# the settle check (rigid bodies, 2 s of gravity): the composition stage offers it to both roles
+PHYSICS_TOOL = "check_physics"
 # init's selector compares every rollout at once (one request) and picks one
 SELECTOR_TOOLS = ("select_rollout",)
 # the moves of the verifier's investigate tool (its schema offers them, tools/render/viewing does them)

@@ -470,6 +470,16 @@ class BlenderHost:
             dispatch=self._dispatch_views,
         )
 
+    @host_tool
+    def tool_check_physics(self, out_dir: str | None = None, pictures: bool = True) -> dict:
+        """The settle check of the scene as it is (tools/physics/tool.py), in the render process
+        like a render; the scene is not changed. ``pictures``: frames 0 and 48 into ``out_dir``."""
+        from .physics import tool as physics_tool
+
+        render = {k: v for k, v in self.view_options.items() if k != "device"}
+        spec = physics_tool.job(out_dir, pictures, render)
+        return self._defer(spec, lambda reply: physics_tool.finish(reply, out_dir))
+
     # ---------------------------------------------------------------- verifier tools
     @host_tool
     def tool_initialize_viewpoint(self, object_names: list, out_dir: str | None = None) -> dict:

@@ -16,6 +16,7 @@ from ...common import metrics
 from .. import selection
 from ..runstore import write_json, write_text
 from ..state import Attempt, Conversation, Phase, joined_code
+from . import physics
 from .base import SessionBase
 from .events import StepKind, StepResult, Wait, Work
 from .rounds import comparison_job, start_verifier
@@ -83,6 +84,9 @@ def _record(s: SessionBase, found: dict | None) -> Attempt:
     ss.round_failed = None
     if found is not None:
         result.metrics = found
+        checked = physics.latest(rdir)  # the generator's last settle check of the round
+        if checked:
+            result.metrics = {**found, "physics": checked}
     if s.stage.rollouts:
         result.scene_graph = ss.scene_graph
         names = s.timed("other_tools", "object_names", {}).get("names", [])

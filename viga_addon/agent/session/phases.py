@@ -19,7 +19,7 @@ from .. import messages as msg
 from .. import selection
 from ..runstore import write_json
 from ..state import Conversation, Phase, RunStatus, StageStatus
-from . import editing, turns
+from . import editing, physics, turns
 from .attempt import attempt, compare_job
 from .base import SessionBase
 from .events import StepKind, StepResult, Wait, Work
@@ -288,6 +288,9 @@ def final(s: SessionBase) -> Work:
     yield Wait("final render done")
     s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
     yield Wait("final.blend")
+    # the settle check of the final scene: physics.json
+    checked = yield from physics.final_check(s, d)
+    yield Wait("settle check")
     written = d / ".scene.py.unchecked"
     r_py = s.timed("other_tools", "write_scene_py", {"path": str(written), "check": False})
     scene_py_error = None if r_py.get("ok") else r_py.get("error")
@@ -307,6 +310,7 @@ def final(s: SessionBase) -> Work:
         d / "metrics.json",
         {
             "final": metrics,
+            "physics": checked,
             **({"scene_py_error": scene_py_error} if scene_py_error else {}),
             "stages": {
                 name: {
@@ -325,9 +329,12 @@ def final(s: SessionBase) -> Work:
     )
     s.state.phase = Phase.DONE
     s.state.status = RunStatus.DONE
-    s.state.message = f"done: {d / 'final.blend'}"
+    physics.record_final(s, checked)
+    s.state.message = " · ".join(
+        filter(None, [f"done: {d / 'final.blend'}", physics.line(checked)])
+    )
     s.write_report()
-    return StepResult(StepKind.DONE, s.state.message, metrics=metrics)
+    return StepResult(StepKind.DONE, s.state.message, metrics=metrics, extra={"physics": checked})
 
 
 PHASES: dict[Phase, Callable[[SessionBase], StepResult | Work]] = {

@@ -13,8 +13,11 @@ materials  the density table and an object's material class (material name, Prin
 setup      the rigid-body world and bodies through Blender's operators; the working copy
 simulate   frames stepped in order from the start frame; each body's track
 verdicts   motion figures, the verdict of each body, readiness and the summary line
+frames     the scene rendered at chosen frames of the check (the check_physics tool's pictures)
+tool       the check as the agent's check_physics tool: its job, its compact result, the strip
 
-May import bpy, mathutils, numpy, the standard library and tools.scene.file; nothing of the UI.
+May import bpy, mathutils, numpy, the standard library, tools.scene.file, tools.render.engine
+and common/; nothing of the UI.
 """
 
 from .check import check_scene, run_job, write_results

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..scene import file as scene_file
 from . import contacts as contacts_mod
+from . import frames as frames_mod
 from . import materials, roles, setup, shapes, simulate, verdicts
 from .meshes import mesh_data
 
@@ -34,10 +35,14 @@ def check_scene(
     fps: int = 24,
     in_place: bool = False,
     blend_path: str | os.PathLike | None = None,
+    pictures: dict | None = None,
 ) -> dict:
     """Make ``scene`` (the current one by default) physics-ready and run the settle check for
     ``seconds`` at ``fps``. Returns the report: ``{"ready", "seconds", "fps", "frames",
-    "objects": {name: {...}}, "summary", "timing"}``. Raises ValueError for bad arguments."""
+    "objects": {name: {...}}, "summary", "timing"}``. Raises ValueError for bad arguments.
+    ``pictures`` (``{"frames": [0, 48], "out": folder, "render": render options, "chosen":
+    device}``) also renders the scene at those frames of the simulation (frames.py): the
+    report's ``pictures`` lists the render results."""
     if not 0 < seconds <= MAX_SECONDS:
         raise ValueError(f"seconds must be more than 0 and at most {MAX_SECONDS:g}, got {seconds}")
     if int(fps) != fps or not 1 <= fps <= MAX_FPS:
@@ -60,6 +65,20 @@ def check_scene(
         work.render.fps, work.render.fps_base = fps, 1.0
         report = _check(work, names, overrides, start, frames, fps)
         report["seconds"] = frames / fps
+        if pictures:
+            t0 = time.perf_counter()
+            picks = sorted({min(max(int(k), 0), frames) for k in pictures.get("frames") or ()})
+            report["pictures"] = frames_mod.render_frames(
+                scene,
+                work,
+                names,
+                start,
+                picks,
+                str(pictures["out"]),
+                pictures.get("render") or {},
+                pictures.get("chosen"),
+            )
+            report["timing"]["pictures_s"] = round(time.perf_counter() - t0, 4)
         if blend_path is not None:
             _write_blend(work, blend_path)
     finally:
@@ -184,18 +203,27 @@ def write_results(report: dict, out: str | os.PathLike) -> Path:
 
 
 def run_job(job: dict) -> dict:
-    """The render process's physics job: ``{"kind": "physics", "seconds", "fps", "out"}`` →
-    ``{"ok": True, "physics": report}``. A job that names the scene file it opened (``blend``)
-    owns that scene and works in place; without one it runs in the artist's Blender (the
-    in-process fallback) and works on a copy."""
+    """The render process's physics job: ``{"kind": "physics", "seconds", "fps", "out",
+    "pictures": {"frames", "render"} or absent, "device"}`` → ``{"ok": True, "physics":
+    report}``. A job that names the scene file it opened (``blend``) owns that scene and works
+    in place; without one it runs in the artist's Blender (the in-process fallback) and works
+    on a copy. ``pictures`` renders those frames into ``out`` (which it then needs)."""
     out = job.get("out")
+    pictures = job.get("pictures")
+    if pictures and not out:
+        return {"ok": False, "error": "physics: pictures need an 'out' folder"}
+    if pictures:
+        pictures = {**pictures, "out": out, "chosen": job.get("device")}
     try:
         report = check_scene(
             bpy.context.scene,
             seconds=float(job.get("seconds", 2.0)),
             fps=job.get("fps", 24),
             in_place=bool(job.get("blend")),
-            blend_path=Path(out) / "physics.blend" if out else None,
+            blend_path=Path(out) / "physics.blend"
+            if out and job.get("write_blend", True)
+            else None,
+            pictures=pictures,
         )
     except ValueError as exc:
         return {"ok": False, "error": f"physics: {exc}"}

@@ -4,10 +4,11 @@ pump (run, resume, pause, step, cancel: the modal pump of Session.step), review 
 skip / open code), stages (revert / rerun / skip a stage), files (run folder, render, demo
 photo), runs_root (the folder of all runs), refine (the panel's Refine button), match (Match
 this scene to the photo, Put Back), panel_help (the "i" tooltips and popups, pick a photo,
-open the preferences). May import bpy, ui.live, launch and agent/.
+open the preferences), physics (Check Physics in the render process, Apply Rigid Bodies). May
+import bpy, ui.live, launch and agent/.
 """
 
-from . import files, match, panel_help, pump, refine, review, runs_root, stages
+from . import files, match, panel_help, physics, pump, refine, review, runs_root, stages
 
 CLASSES = (
     *runs_root.CLASSES,
@@ -18,6 +19,7 @@ CLASSES = (
     *refine.CLASSES,
     *match.CLASSES,
     *panel_help.CLASSES,
+    *physics.CLASSES,
 )
 
 
@@ -26,7 +28,7 @@ def register_extra():
 
     from .. import live
 
-    for handler in (live.on_load_pre, refine.on_load_pre):
+    for handler in (live.on_load_pre, physics.on_load_pre, refine.on_load_pre):
         if handler not in bpy.app.handlers.load_pre:
             bpy.app.handlers.load_pre.append(handler)
 
@@ -37,7 +39,8 @@ def unregister_extra():
     from .. import live
 
     live.shutdown_live_run("paused: the add-on was disabled")
+    physics.shutdown()  # its jobs first: the render processes are refine's
     refine.shutdown()
-    for handler in (live.on_load_pre, refine.on_load_pre):
+    for handler in (live.on_load_pre, physics.on_load_pre, refine.on_load_pre):
         if handler in bpy.app.handlers.load_pre:
             bpy.app.handlers.load_pre.remove(handler)

@@ -6,14 +6,16 @@ look          the photo and the latest render side by side
 text_fit      wrapping to the sidebar's width, tooltips
 match_draw    its Match section and the planned stages before any run
 refine_panel  the Refine sub-panel
+physics_panel the Physics sub-panel: the settle check of the open scene and of the last run
 
-They only read (agent.progress through ui.live; the refine job of operators/refine.py) and
-offer operators; may import bpy, ui.live, ui.preferences and ui.operators.refine.
+They only read (agent.progress through ui.live; the jobs of operators/refine.py and operators/physics.py) and
+offer operators; may import bpy, ui.live, ui.preferences and ui.operators.refine /
+ui.operators.physics.
 """
 
-from . import main_panel, refine_panel
+from . import main_panel, physics_panel, refine_panel
 
-CLASSES = (*main_panel.CLASSES, *refine_panel.CLASSES)
+CLASSES = (*main_panel.CLASSES, *refine_panel.CLASSES, *physics_panel.CLASSES)
 
 
 def register_extra():

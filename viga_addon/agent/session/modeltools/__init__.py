@@ -7,6 +7,7 @@ record      Tool, ToolOutcome, host results as message parts
 building    make_plan, execute_code, get_scene_info, revert_last, refine_parameters, end_round
 looking     render_view, initialize_viewpoint, set_camera, investigate, set_visibility
 judging     submit_verdict, select_rollout
+settling    check_physics (the settle check)
 registry    REGISTRY (every tool by name), specs (what a request offers), run_tool
 """
 
