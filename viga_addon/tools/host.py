@@ -46,8 +46,12 @@ DEFERRABLE = frozenset(
         "set_camera",
         "investigate",
         "refine_parameters",
+        "bake_simulation",
     }
 )
+# seconds a bake and the renders of six of its frames may take in the render process (a job
+# that renders more frames gets that much more per six)
+BAKE_TIMEOUT = 300.0
 FALLBACK_WARNING = (
     "The render process could not start ({reason}); rendering inside Blender instead, "
     "which keeps Blender busy while each render runs."
@@ -148,7 +152,10 @@ class BlenderHost:
             "load_start_scene": self.tool_load_start_scene,
             "describe_start_scene": self.tool_describe_start_scene,
             "set_edit_limits": self.tool_set_edit_limits,
+            "prepare_physics": self.tool_prepare_physics,
+            "bake_simulation": self.tool_bake_simulation,
         }
+        self.bake_timeout = BAKE_TIMEOUT
         # an edit run's limits (scope.EditLimits): what execute_code may not touch
         self.edit_limits = None
 
@@ -231,11 +238,18 @@ class BlenderHost:
             reply = jobs.run_job(deferred.job)
         return deferred.finish(reply)
 
-    def _defer(self, job: dict, finish: Callable[[dict], dict], device: str | None = None):
+    def _defer(
+        self,
+        job: dict,
+        finish: Callable[[dict], dict],
+        device: str | None = None,
+        time_limit: float | None = None,
+    ):
         """The job as a Deferred while ``start`` asks, else its result, rendered here now."""
         job = {**job, "device": render.choose_device(device or self.render_device)}
         views = len(job.get("views") or ()) or 1
-        deferred = Deferred(job, finish, self.render_timeout and self.render_timeout * views)
+        limit = time_limit or (self.render_timeout and self.render_timeout * views)
+        deferred = Deferred(job, finish, limit)
         return deferred if self._deferring else self._run_here(deferred)
 
     def _dispatch_views(self, specs: list[dict], done: Callable[[list[dict]], dict]):
@@ -475,6 +489,83 @@ class BlenderHost:
             render_options=options,
             dispatch=self._dispatch_views,
         )
+
+    # ---------------------------------------------------------------- interactions
+    def tool_prepare_physics(self, frames: int, fps: int = 24) -> dict:
+        """Rigid bodies for the mesh objects that have none and a world for ``frames`` frames
+        at ``fps`` (the interaction stage's start; tools/physics/event.prepare)."""
+        from .physics import event
+
+        scene = bpy.context.scene
+        scene.render.fps, scene.render.fps_base = int(fps), 1.0
+        added = event.prepare(scene, int(frames))
+        return {"ok": True, "added": added}
+
+    def tool_bake_simulation(
+        self,
+        out_dir: str,
+        frames: int,
+        cap: int,
+        sheet: str | None = None,
+        sheet_frames: int | str = 6,
+        save: str | None = None,
+        long_side: int | None = None,
+        samples: int | None = None,
+        device: str | None = None,
+        engine: str | None = None,
+    ) -> dict:
+        """Bake the rigid-body simulation for ``frames`` frames (never past ``cap``) in the
+        render process, render ``sheet_frames`` of them into ``out_dir`` and, with ``sheet``,
+        lay them out as a labelled contact sheet there; ``save``: write the baked scene to that
+        .blend. A bake past ``bake_timeout`` is stopped with its process, like a render."""
+        if not 1 <= int(frames) <= int(cap):
+            return {
+                "ok": False,
+                "error": f"bake_simulation: frames must be from 1 to the run's cap of {cap}",
+            }
+        render_opts = {
+            "preset": "preview",
+            "engine": engine or self.engine,
+            "device": device or self.render_device,
+            "long_side": long_side,
+            "samples": samples,
+        }
+        job = {
+            "kind": "bake",
+            "frames": int(frames),
+            "cap": int(cap),
+            "out": os.path.abspath(out_dir),
+            "render": render_opts,
+            "sheet_frames": sheet_frames,
+            "save": os.path.abspath(save) if save else None,
+            "what": "bake",
+            "advice": "fewer frames, fewer or simpler bodies (convex or primitive shapes)",
+        }
+
+        def finish(reply: dict) -> dict:
+            if not reply.get("ok"):
+                return {"ok": False, **{k: v for k, v in reply.items() if k != "ok"}}
+            out = {
+                "ok": True,
+                "text": reply.get("text", ""),
+                "trajectories": reply.get("trajectories") or {},
+                "bake": reply.get("bake"),
+                "frames": reply.get("frames") or [],
+                "first": reply.get("first"),
+                "last": reply.get("last"),
+            }
+            if sheet and out["frames"]:
+                from ..common import sheets
+
+                tiles = [sheets.Tile(p, f"frame {f}") for f, p in out["frames"]]
+                out["path"] = str(sheets.labelled_sheet(tiles, sheet))
+            if reply.get("saved"):
+                out["saved"] = reply["saved"]
+            return out
+
+        shown = int(cap) if sheet_frames == "all" else int(sheet_frames)
+        limit = self.bake_timeout * max(1.0, shown / 6)
+        return self._defer(job, finish, device, time_limit=limit)
 
     # ---------------------------------------------------------------- verifier tools
     def tool_initialize_viewpoint(self, object_names: list, out_dir: str | None = None) -> dict:

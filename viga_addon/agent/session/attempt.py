@@ -19,8 +19,9 @@ from ...common import metrics
 from .. import selection
 from ..runstore import write_json, write_text
 from ..state import Attempt, Conversation, Phase, joined_code
+from . import interaction
 from .events import StepKind, StepResult
-from .hostcalls import waiting
+from .hostcalls import host_step, waiting
 from .offthread import job_step, working
 from .rounds import comparison_job, start_verifier
 
@@ -59,16 +60,25 @@ def attempt(s: Session) -> StepResult:
     if work is None or (work.stage, work.round) != (stage.name, n):
         # the attempt is what the verifier judges: rendered big enough to judge
         settings = s.state.settings
-        render = s.render(rdir / "render.png", max(settings.preview_size, settings.verify_size))
-        if render is None:
-            return waiting(s, "render")
+        if interaction.active(s):  # the attempt is a bake: its frames and trajectories
+            args = interaction.attempt_args(s)
+            render = host_step(s, f"bake:{rdir}", "render", "bake_simulation", args)
+            if render is None:
+                return waiting(s, "bake")
+            interaction.record_trajectories(s, render)
+            if not render.get("ok"):
+                ss.round_failed = f"the bake failed: {render.get('error')}"
+        else:
+            render = s.render(rdir / "render.png", max(settings.preview_size, settings.verify_size))
+            if render is None:
+                return waiting(s, "render")
         write_text(rdir / "code.py", joined_code(ss.code) + "\n")
         s.attempt_work = AttemptWork(stage.name, n, bool(render.get("ok")))
         return working(s, "snapshot")
     if not work.snapshot:
         s.snapshot(rdir / "snapshot.blend")
         work.snapshot = True
-        if not work.render_ok:
+        if not work.render_ok or interaction.active(s):  # no pixel metrics for a bake
             return _record(s, work, {})
         job_step(s, _key(rdir, "metrics"), compare_job, str(rdir / "render.png"), _photo(s))
         return working(s, "metrics")
@@ -127,6 +137,15 @@ def _record(s: Session, work: AttemptWork, found: dict) -> StepResult:
         s.state.phase = Phase.ROUND_END
         return StepResult(
             StepKind.ATTEMPT, f"round {n} failed: {result.failed}", stage=stage.name, round=n
+        )
+    if interaction.active(s):
+        s.attempt_work = None
+        interaction.start_verifier(s, result)
+        return StepResult(
+            StepKind.ATTEMPT,
+            f"{stage.name} round {n}: baked, verifier next",
+            stage=stage.name,
+            round=n,
         )
     fn, args = comparison_job(s, result)
     job_step(s, _key(rdir, "comparison"), fn, *args)

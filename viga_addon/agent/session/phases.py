@@ -18,7 +18,7 @@ from .. import messages as msg
 from .. import selection
 from ..runstore import write_json
 from ..state import Conversation, Phase, RunStatus, StageStatus
-from . import editing, turns
+from . import editing, interaction, turns
 from .attempt import attempt, compare_job
 from .events import StepKind, StepResult
 from .hostcalls import host_step, waiting
@@ -61,6 +61,14 @@ def stage_start(s: Session) -> StepResult:
         s.host.call("reset_scene", {})
     elif idx == 0 and s.state.scene_at is None and editing.start_scene_path(s):
         editing.restore_start(s)  # a resumed edit run: the artist's scene again
+    if interaction.active(s):  # every mesh object gets a fitting rigid body first
+        settings = s.state.settings
+        prepared = s.host.call(
+            "prepare_physics",
+            {"frames": settings.interaction_frames, "fps": settings.interaction_fps},
+        )
+        if not prepared.get("ok"):
+            raise RuntimeError(f"could not prepare the rigid bodies: {prepared.get('error')}")
     s.snapshot(s.store.stage_dir(stage.name) / "start.blend")
     ss.status = StageStatus.RUNNING
     ss.round = 1
@@ -141,6 +149,8 @@ def round_start(s: Session) -> StepResult:
         first = [msg.text("Reference photo:"), msg.image(str(s.store.reference))]
         if s.state.edit is not None:
             first.append(msg.text(s.state.edit.brief()))
+        if interaction.active(s):
+            first.append(msg.text(interaction.prompt_text(s)))
         if s.state.scene_graph and not stage.rollouts:
             source = "of the artist's scene" if s.state.edit else "from initialization"
             first.append(msg.text(f"Scene graph {source}:\n" + json.dumps(s.state.scene_graph)))
@@ -301,9 +311,14 @@ def final(s: Session) -> StepResult:
             return waiting(s, "render")
         jobs.note(key, r)
         return working(s, "final render done")
+    if interaction.INTERACTION in s.state.stage_order:  # final.blend holds the bake
+        pending = interaction.final_step(s, key)
+        if pending is not None:
+            return pending
     if not jobs.noted(f"{key}:blend"):
         jobs.note(f"{key}:blend", True)
-        s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
+        if not (jobs.noted(f"{key}:bake") or {}).get("saved"):
+            s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
         return working(s, "final.blend")
     written = d / ".scene.py.unchecked"
     if not jobs.noted(f"{key}:scene_py"):
@@ -329,12 +344,14 @@ def final(s: Session) -> StepResult:
     else:
         metrics = {"error": r.get("error")}
     scene_py_error = jobs.noted(f"{key}:scene_py_error")
+    baked = interaction.final_summary(jobs.noted(f"{key}:bake"))
     jobs.forget()
     write_json(
         d / "metrics.json",
         {
             "final": metrics,
             **({"scene_py_error": scene_py_error} if scene_py_error else {}),
+            **({"interaction": baked} if baked else {}),
             "stages": {
                 name: {
                     "status": str(ss.status),

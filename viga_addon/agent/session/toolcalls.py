@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import messages as msg
 from .. import selection
 from ..state import CodeRun, ToolCall, Verdict
+from . import interaction
 from .hostcalls import host_step
 from .rounds import record_selection, record_verdict
 from .toolspecs import SCHEMAS
@@ -225,6 +226,13 @@ def _refine_parameters(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
     return _from_host(result)
 
 
+def _bake_simulation(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
+    """The interaction stage's bake in the render process, its sheet and trajectories back."""
+    return _from_host(
+        _started(s, call, "render", "bake_simulation", interaction.tool_args(s, args))
+    )
+
+
 def _end_round(s: Session, call: ToolCall, args: dict) -> ToolOutcome:
     summary = args.get("summary")
     s.stage_state.summary = summary if isinstance(summary, str) else ""
@@ -301,6 +309,7 @@ REGISTRY: dict[str, Tool] = {
         Tool("revert_last", "other_tools", _revert_last),
         Tool("refine_parameters", "render", _refine_parameters, _check_refine),
         Tool("end_round", None, _end_round),
+        Tool("bake_simulation", "render", _bake_simulation, interaction.check_bake),
         Tool("initialize_viewpoint", "render", views=True),
         Tool("set_camera", "render", views=True),
         Tool("investigate", "render", views=True),

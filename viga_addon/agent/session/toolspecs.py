@@ -105,6 +105,15 @@ SCHEMAS: dict[str, dict] = {
         },
         ["targets"],
     ),
+    "bake_simulation": tool(
+        "bake_simulation",
+        "Interaction stage: bake the rigid-body simulation as the scene is set up now (in a "
+        "separate process, from the start frame, never past the run's frame cap) and see a "
+        "labelled contact sheet of its frames and every moving object's trajectory (start, end, "
+        "peak speed, final rotation, tilt from upright). The scene is not changed. frames: "
+        "optional, fewer frames than the cap for a quick look.",
+        {"frames": {"type": "integer", "minimum": 1}},
+    ),
     "initialize_viewpoint": tool(
         "initialize_viewpoint",
         "Render several views around the joint bounding box of the given objects.",

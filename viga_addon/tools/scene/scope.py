@@ -22,6 +22,11 @@ Which scope covers what:
   lights      light objects (creation, transform, visibility) and light data
   world       the scene's world and world datablocks
   render      render, Cycles/EEVEE, colour management (exposure, view transform), frame range
+  physics     the rigid-body world and its settings, rigid bodies, rigid-body constraints,
+              force fields
+  animation   animation data and keyframes (actions), the frame range
+  new_objects objects, meshes, materials and modifiers created by the call itself (the
+              interaction stage's thrown ball), never those that were there before
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ...stages.base import SCOPES as SCOPES_ALL  # noqa: F401 - the host limits a call with no scope
 
 if TYPE_CHECKING:
     from .fingerprint import Diff
@@ -44,7 +51,7 @@ DATABLOCK_SCOPES = {
     "lattices": ("meshes", "modifiers"),
     "armatures": ("objects",),
     "fonts": ("meshes",),
-    "actions": ("transforms",),
+    "actions": ("animation",),
     "grease_pencils": ("objects",),
     "volumes": ("meshes",),
     "pointclouds": ("meshes",),
@@ -55,6 +62,10 @@ DATABLOCK_SCOPES = {
     "texts": ("objects",),
     "scenes": ("objects",),
 }
+PHYSICS_SCOPES = ("physics",)
+ANIMATION_SCOPES = ("animation",)
+# What "new_objects" allows: creating things of these scopes (not changing existing ones).
+NEW_OBJECT_SCOPES = frozenset({"objects", "meshes", "materials", "modifiers"})
 # Scene settings structs, all in the render scope.
 SETTINGS = ("render", "cycles", "eevee", "view_settings", "display_settings", "unit_settings")
 
@@ -190,6 +201,8 @@ def out_of_scope(found: list[dict], allowed) -> list[dict]:
     allowed = set(allowed)
     out = []
     for c in found:
+        if _new_object(c, allowed):
+            continue
         if not allowed.intersection(c["scopes"]):
             out.append({"what": c["what"], "scopes": list(c["scopes"])})
         elif limits is not None:
@@ -197,6 +210,15 @@ def out_of_scope(found: list[dict], allowed) -> list[dict]:
             if hit:
                 out.append(hit)
     return out
+
+
+def _new_object(change: dict, allowed: set) -> bool:
+    """A creation the "new_objects" scope allows: something made by this very call."""
+    return (
+        "new_objects" in allowed
+        and str(change.get("what", "")).startswith("created ")
+        and bool(NEW_OBJECT_SCOPES.intersection(change["scopes"]))
+    )
 
 
 def describe(violations: list[dict], allowed, stage: str | None = None, limit: int = 8) -> str:
