@@ -4,7 +4,7 @@ the model worker process, the run store, the progress read model, the report and
 state, settings, progress   what a run is, what it uses, what a front end shows of it
 session/                    Session: create / resume / step (phases, turns, controls, tools)
 providers/, worker          model requests, in a separate process
-runstore, report, plots     the run folder, report.html
+runstore, report, plots     the run folder, report.html (report_motion: an interaction's frames)
 metrics, selection, memory, messages, cost, photo   pure helpers
 
 May import: the standard library, numpy, Pillow, the provider SDKs (only in their providers)

@@ -496,76 +496,22 @@ class BlenderHost:
         at ``fps`` (the interaction stage's start; tools/physics/event.prepare)."""
         from .physics import event
 
-        scene = bpy.context.scene
-        scene.render.fps, scene.render.fps_base = int(fps), 1.0
-        added = event.prepare(scene, int(frames))
-        return {"ok": True, "added": added}
+        return {"ok": True, "added": event.prepare(bpy.context.scene, int(frames), int(fps))}
 
-    def tool_bake_simulation(
-        self,
-        out_dir: str,
-        frames: int,
-        cap: int,
-        sheet: str | None = None,
-        sheet_frames: int | str = 6,
-        save: str | None = None,
-        long_side: int | None = None,
-        samples: int | None = None,
-        device: str | None = None,
-        engine: str | None = None,
-    ) -> dict:
+    def tool_bake_simulation(self, out_dir: str, frames: int, cap: int, **options) -> dict:
         """Bake the rigid-body simulation for ``frames`` frames (never past ``cap``) in the
-        render process, render ``sheet_frames`` of them into ``out_dir`` and, with ``sheet``,
-        lay them out as a labelled contact sheet there; ``save``: write the baked scene to that
-        .blend. A bake past ``bake_timeout`` is stopped with its process, like a render."""
-        if not 1 <= int(frames) <= int(cap):
-            return {
-                "ok": False,
-                "error": f"bake_simulation: frames must be from 1 to the run's cap of {cap}",
-            }
-        render_opts = {
-            "preset": "preview",
-            "engine": engine or self.engine,
-            "device": device or self.render_device,
-            "long_side": long_side,
-            "samples": samples,
-        }
-        job = {
-            "kind": "bake",
-            "frames": int(frames),
-            "cap": int(cap),
-            "out": os.path.abspath(out_dir),
-            "render": render_opts,
-            "sheet_frames": sheet_frames,
-            "save": os.path.abspath(save) if save else None,
-            "what": "bake",
-            "advice": "fewer frames, fewer or simpler bodies (convex or primitive shapes)",
-        }
+        render process, with its frames, trajectories and contact sheet
+        (tools/physics/bake_job); past ``bake_timeout`` it is stopped like a render."""
+        from .physics import bake_job
 
-        def finish(reply: dict) -> dict:
-            if not reply.get("ok"):
-                return {"ok": False, **{k: v for k, v in reply.items() if k != "ok"}}
-            out = {
-                "ok": True,
-                "text": reply.get("text", ""),
-                "trajectories": reply.get("trajectories") or {},
-                "bake": reply.get("bake"),
-                "frames": reply.get("frames") or [],
-                "first": reply.get("first"),
-                "last": reply.get("last"),
-            }
-            if sheet and out["frames"]:
-                from ..common import sheets
-
-                tiles = [sheets.Tile(p, f"frame {f}") for f, p in out["frames"]]
-                out["path"] = str(sheets.labelled_sheet(tiles, sheet))
-            if reply.get("saved"):
-                out["saved"] = reply["saved"]
-            return out
-
-        shown = int(cap) if sheet_frames == "all" else int(sheet_frames)
-        limit = self.bake_timeout * max(1.0, shown / 6)
-        return self._defer(job, finish, device, time_limit=limit)
+        keys = ("long_side", "samples", "engine", "device")
+        given = {k: v for k, v in options.items() if k in keys and v is not None}
+        view = {"engine": self.engine, "device": self.render_device, **given}
+        job = bake_job.job(out_dir, frames, cap, view, **options)
+        if isinstance(job, str):
+            return {"ok": False, "error": job}
+        limit = bake_job.time_limit(self.bake_timeout, job)
+        return self._defer(job, bake_job.finisher(options.get("sheet")), view["device"], limit)
 
     # ---------------------------------------------------------------- verifier tools
     def tool_initialize_viewpoint(self, object_names: list, out_dir: str | None = None) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...stages import INTERACTION
 from .. import messages as msg
@@ -18,6 +18,7 @@ from ..state import Attempt, Conversation, Phase
 
 if TYPE_CHECKING:
     from .core import Session
+    from .events import StepResult
 
 SHEET = "render.png"  # an interaction attempt's contact sheet takes the render's place
 TRAJECTORIES = "trajectories.json"
@@ -41,7 +42,7 @@ def prompt_text(s: Session) -> str:
     )
 
 
-def bake_args(s: Session, out_dir: Path, sheet: Path | None, **extra) -> dict:
+def bake_args(s: Session, out_dir: Path, sheet: Path | None, **extra: Any) -> dict:
     settings = s.state.settings
     return {
         "out_dir": str(out_dir),
@@ -161,7 +162,7 @@ def write_preview(frames: list, out: Path, fps: int) -> Path | None:
     return out
 
 
-def final_step(s: Session, key: str):
+def final_step(s: Session, key: str) -> StepResult | None:
     """The run's final bake (every frame rendered into frames/, the baked scene as
     final.blend, preview.gif); a StepResult while it runs, None once it is noted."""
     from ..runstore import write_json

@@ -13,6 +13,8 @@ materials  the density table and an object's material class (material name, Prin
 setup      the rigid-body world and bodies through Blender's operators; the working copy
 simulate   frames stepped in order from the start frame; each body's track
 verdicts   motion figures, the verdict of each body, readiness and the summary line
+event      an interaction: bodies prepared, the bake, trajectories, frames (the "bake" job)
+bake_job   the host's bake_simulation as that job: its options, time limit and result
 
 May import bpy, mathutils, numpy, the standard library and tools.scene.file; nothing of the UI.
 """

@@ -31,10 +31,11 @@ MAX_FRAMES = 1000  # the largest --frames a run may ask for
 SHEET_FRAMES = 6  # frames on the verifier's contact sheet
 
 
-def prepare(scene, frames: int) -> dict:
+def prepare(scene, frames: int, fps: int = 24) -> dict:
     """Rigid bodies for the mesh objects of ``scene`` that have none (roles, shapes and masses
     as the settle check gives them) and a world from the scene's start frame for ``frames``
-    frames. Returns ``{name: role}`` of the bodies added."""
+    frames at ``fps``. Returns ``{name: role}`` of the bodies added."""
+    scene.render.fps, scene.render.fps_base = int(fps), 1.0
     setup.evaluate(scene)
     start = scene.frame_start
     candidates = [o for o in setup.mesh_objects(scene) if o.rigid_body is None]
