@@ -3,10 +3,11 @@
 pump (run, resume, pause, step, cancel: the modal pump of Session.step), review (approve /
 skip / open code), stages (revert / rerun / skip a stage), files (run folder, render, demo
 photo), runs_root (the folder of all runs), refine (the panel's Refine button), match (Match
-this scene to the photo, Put Back). May import bpy, ui_runtime, launch and agent/.
+this scene to the photo, Put Back), interact (Make it Move: an interaction on the scene). May
+import bpy, ui_runtime, launch and agent/.
 """
 
-from . import files, match, pump, refine, review, runs_root, stages
+from . import files, interact, match, pump, refine, review, runs_root, stages
 
 CLASSES = (
     *runs_root.CLASSES,
@@ -16,6 +17,7 @@ CLASSES = (
     *files.CLASSES,
     *refine.CLASSES,
     *match.CLASSES,
+    *interact.CLASSES,
 )
 
 
