@@ -49,7 +49,8 @@ def _last_frame(blend: Path) -> dict:
 
 def _run_folder(r) -> Path:
     assert r.returncode == 0, r.stderr[-3000:]
-    return Path(r.stdout.strip().splitlines()[-1])
+    assert len(r.stdout.strip().splitlines()) == 1, r.stdout  # the run folder alone
+    return Path(r.stdout.strip())
 
 
 def _check_outputs(run: Path, frames: int) -> None:

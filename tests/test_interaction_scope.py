@@ -141,3 +141,12 @@ def test_the_bake_tool_keeps_to_the_frame_cap(scene, tmp_path):
     assert baked["bake"]["frames"] == 24 and set(baked["trajectories"]) == {"can"}
     assert (tmp_path / "s.png").exists() and len(baked["frames"]) == 6
     assert "can: start" in baked["text"]
+
+
+def test_the_worked_example_runs_in_scope_and_the_prompt_says_the_limits(clean_scene):
+    result = execute.execute_code(STAGE.generator_example, scope=SCOPE, stage=INTERACTION)
+    assert result["ok"], (result.get("error"), result.get("out_of_scope"))
+    prompt = STAGE.system_prompt("generator", blender_version="5.2.3")
+    assert prompt.startswith("Stage: interaction — Generator")
+    assert "bake_simulation" in prompt and "kinematic" in prompt
+    assert "rolled back" in prompt and len(prompt) < 7000

@@ -62,6 +62,7 @@ def render_reference(scene_path: Path, out: Path, long_side: int) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from . import reconstruct
+    from .physics import _quiet_stdout
 
     scene = Path(args.scene)
     if scene.suffix.lower() != ".blend" or not scene.is_file():
@@ -80,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     args.interaction_only = True
     with tempfile.TemporaryDirectory(prefix="viga_interact_") as tmp:
         try:
-            args.photo = str(render_reference(scene, Path(tmp) / "reference.png", 512))
+            with _quiet_stdout():  # stdout is for the run folder alone
+                args.photo = str(render_reference(scene, Path(tmp) / "reference.png", 512))
         except RuntimeError as exc:
             print(f"error: cannot open {scene}: {str(exc).strip()}", file=sys.stderr)
             return 2
