@@ -35,13 +35,15 @@ def make_host(settings: Settings, render_process: bool = True) -> Any:
     unless ``render_process`` is False."""
     from .tools.host import BlenderHost
 
-    return BlenderHost(
+    host = BlenderHost(
         render_device=settings.render_device,
         engine=settings.engine,
         preview_size=settings.preview_size,
         preview_samples=settings.preview_samples,
         render_process=render_process,
     )
+    host.bake_timeout = settings.bake_timeout
+    return host
 
 
 def stored_settings(run_dir: str | Path) -> Settings:

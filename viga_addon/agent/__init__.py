@@ -5,7 +5,8 @@ state, settings, progress   what a run is, what it uses, what a front end shows 
 errors                      the one error tree: each error's disposition and exit code
 session/                    Session: create / resume / step (phases, turns, controls, tools)
 providers/, worker          model requests, in a separate process (worker_boot: its entry)
-runstore, report, report_data, plots   the run folder, report.html
+runstore, report, report_data, plots   the run folder, report.html (report_motion: an
+                            interaction's frames)
 scene_edit                  a run that edits an existing scene: its start scene and limits
 selection, messages, photo  which attempt or rollout is kept; neutral messages; the photo
 cost, spending              prices and token counts; the cost cap

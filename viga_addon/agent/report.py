@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .plots import metrics_svg
 from .report_data import collect_run
+from .report_motion import motion_html
 from .runstore import write_text
 from .state import RunState
 
@@ -62,7 +63,10 @@ class _Images:
                 data = base64.b64encode(path.read_bytes()).decode()
             except OSError:
                 return ""
-            mime = "image/jpeg" if path.suffix.lower() in (".jpg", ".jpeg") else "image/png"
+            suffix = path.suffix.lower()
+            mime = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}.get(
+                suffix, "image/png"
+            )
             return f"data:{mime};base64,{data}"
         try:
             rel = path.relative_to(self.run_dir)
@@ -447,6 +451,7 @@ def render_report(data: dict, embed: bool = False) -> str:
         f"<figure>{result_img}<figcaption>{escape(result_caption)}</figcaption></figure>",
         "</div>",
         views_html,
+        motion_html(data, images),
         "<h2>PSNR and SSIM over rounds</h2>",
         metrics_svg(plot_points(data)),
         "<h2>Time, tokens and cost per stage</h2>",

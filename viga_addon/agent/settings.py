@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from ..stages import STAGE_NAMES, STAGES
+from ..stages import ALL_STAGE_NAMES, ALL_STAGES
 from .errors import SettingsError
 
 ENGINES = ("CYCLES", "EEVEE")
@@ -27,7 +27,7 @@ MIN_THINKING = 1024
 NOTE_LIMIT = 2000  # characters of the artist's note
 
 #: a stage's default rounds (init: its rollouts), from the stage definitions
-DEFAULT_BUDGETS: dict[str, int] = {s.name: s.budget for s in STAGES}
+DEFAULT_BUDGETS: dict[str, int] = {s.name: s.budget for s in ALL_STAGES}
 
 #: (min, max) of the numeric settings, for validation and the preferences' fields
 LIMITS: dict[str, tuple[int, int]] = {
@@ -41,6 +41,8 @@ LIMITS: dict[str, tuple[int, int]] = {
     "image_size": (0, 4096),  # 0: the provider's own limit
     "max_tokens": (256, 200_000),
     "thinking": (0, 128_000),  # 0: off; else at least MIN_THINKING
+    "interaction_frames": (1, 1000),  # the bake's frame cap (tools/physics/event.MAX_FRAMES)
+    "interaction_fps": (1, 240),
 }
 
 
@@ -86,6 +88,12 @@ class Settings:
     # the artist's own words about the photo ("the table is oak; leave the background out"),
     # sent to every stage's generator, verifier and selector (VIGA's --target-description)
     note: str = ""
+    # the interaction stage: the artist's prompt ("roll the red ball into the yellow can"), the
+    # frames it may simulate (the cap of every bake) and their rate
+    interaction: str | None = None
+    interaction_frames: int = 120
+    interaction_fps: int = 24
+    bake_timeout: float = 300.0  # seconds a bake (with six of its frames rendered) may take
 
     # ------------------------------------------------------------------ conversion
     @classmethod
@@ -165,24 +173,28 @@ class Settings:
         self._validate_caps()
         if len(self.note) > NOTE_LIMIT:
             raise SettingsError(f"the note is {len(self.note)} characters; at most {NOTE_LIMIT}")
-        unknown = [n for n in (*(self.stages or ()), *self.budgets) if n not in STAGE_NAMES]
+        for name in ("interaction_frames", "interaction_fps"):
+            low, high = LIMITS[name]
+            if not low <= getattr(self, name) <= high:
+                raise SettingsError(f"{name.replace('_', ' ')} must be from {low} to {high}")
+        unknown = [n for n in (*(self.stages or ()), *self.budgets) if n not in ALL_STAGE_NAMES]
         if unknown:
             raise SettingsError(
-                f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGE_NAMES)}"
+                f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(ALL_STAGE_NAMES)}"
             )
-        if self.stop_after is not None and self.stop_after not in STAGE_NAMES:
+        if self.stop_after is not None and self.stop_after not in ALL_STAGE_NAMES:
             raise SettingsError(
                 f"stop after: unknown stage {self.stop_after!r}; stages are "
-                f"{', '.join(STAGE_NAMES)}"
+                f"{', '.join(ALL_STAGE_NAMES)}"
             )
 
     def _validate_caps(self) -> None:
         if not self.max_cost >= 0:
             raise SettingsError(f"max cost must be 0 (no cap) or more USD, not {self.max_cost}")
         for stage, cap in self.stage_max_cost.items():
-            if stage not in STAGE_NAMES:
+            if stage not in ALL_STAGE_NAMES:
                 raise SettingsError(
-                    f"stage max cost: unknown stage {stage!r}; stages are {', '.join(STAGE_NAMES)}"
+                    f"stage max cost: unknown stage {stage!r}; stages are {', '.join(ALL_STAGE_NAMES)}"
                 )
             if not cap >= 0:
                 raise SettingsError(f"max cost of {stage} must be 0 (no cap) or more USD")

@@ -6,6 +6,7 @@ batch        a folder or manifest of photos, one reconstruct process each, N at 
 batch_files  what batch reads and writes: its inputs, the facts of each run folder, the summary
 refine       render-and-compare refinement of a saved .blend against a photo
 physics      the settle check: rigid bodies on a saved .blend, simulated; what moved
+interact     a saved scene made to move as a prompt asks (the interaction stage, baked)
 options      the run options, declared once for reconstruct and batch
 progress     the progress line on stderr
 
@@ -34,7 +35,7 @@ exit codes:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import batch, physics, reconstruct, refine
+    from . import batch, interact, physics, reconstruct, refine
 
     parser = argparse.ArgumentParser(
         prog="python -m viga_addon",
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_parser(sub)
     refine.add_parser(sub)
     physics.add_parser(sub)
+    interact.add_parser(sub, EXIT_CODES)
     return parser
 
 

@@ -175,6 +175,36 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         {"metavar": "STAGE=USD,…"},
     ),
 )
+# the interaction after the scene (reconstruct --interaction; interact sets them too)
+INTERACTION_OPTIONS: tuple[RunOption, ...] = (
+    RunOption(
+        "--interaction",
+        'a prompt for an event after the reconstruction, e.g. "roll the red ball into the '
+        'yellow can": rigid-body physics, baked; frames/ and preview.gif in the run folder',
+        {"metavar": "TEXT"},
+        "interaction",
+    ),
+    RunOption(
+        "--frames",
+        f"frames the interaction may simulate: the cap of every bake ({_default('interaction_frames')})",
+        {"type": int},
+        "interaction_frames",
+    ),
+    RunOption(
+        "--fps",
+        f"frames per second of the interaction ({_default('interaction_fps')})",
+        {"type": int},
+        "interaction_fps",
+    ),
+    RunOption(
+        "--bake-timeout",
+        "seconds a bake with six of its frames rendered may take; past it the bake is stopped "
+        f"with its process and reported ({_default('bake_timeout')})",
+        {"type": float, "metavar": "S"},
+        "bake_timeout",
+    ),
+)
+RUN_OPTIONS = RUN_OPTIONS + INTERACTION_OPTIONS
 RUN_FLAGS: tuple[RunOption, ...] = (
     RunOption(
         "--demo-if-no-key",
@@ -184,9 +214,14 @@ RUN_FLAGS: tuple[RunOption, ...] = (
 )
 
 
-def add_run_options(parser: argparse.ArgumentParser, passthrough: bool = False) -> None:
-    """The run options on ``parser`` (``passthrough``: batch, which hands them on)."""
+def add_run_options(
+    parser: argparse.ArgumentParser, passthrough: bool = False, skip: tuple[str, ...] = ()
+) -> None:
+    """The run options on ``parser`` (``passthrough``: batch, which hands them on) but the
+    flags in ``skip`` (interact: its own --budget and --prompt)."""
     for option in RUN_OPTIONS:
+        if option.flag in skip:
+            continue
         kwargs = dict(option.kwargs)
         default = None
         if option.flag == "--provider" and not passthrough:
@@ -238,9 +273,9 @@ def parse_stage_costs(text: str) -> dict[str, float]:
 def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the command line sets (overrides over the defaults or a resumed run's)."""
     settings: dict[str, Any] = {}
-    if args.stages:
+    if getattr(args, "stages", None):
         settings["stages"] = [s.strip() for s in args.stages.split(",") if s.strip()]
-    if args.budget:
+    if getattr(args, "budget", None):
         settings["budgets"] = parse_budget(args.budget)
     if getattr(args, "stage_max_cost", None):
         settings["stage_max_cost"] = parse_stage_costs(args.stage_max_cost)

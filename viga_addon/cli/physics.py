@@ -50,7 +50,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def _quiet_stdout():
+def quiet_stdout():
     """Blender's own chatter ("Read blend: …") goes to the C-level stdout; stdout is for the
     folder alone, so it goes nowhere meanwhile."""
     sys.stdout.flush()
@@ -90,7 +90,7 @@ def run(args) -> int:
 
     import bpy
 
-    with _quiet_stdout():
+    with quiet_stdout():
         try:
             bpy.ops.wm.open_mainfile(filepath=str(scene_path.resolve()), load_ui=False)
         except RuntimeError as exc:

@@ -116,6 +116,13 @@ def _script_for(args: argparse.Namespace) -> Any:
             return json.loads(Path(args.script).read_text())
         except (OSError, ValueError) as e:
             raise UsageError(f"cannot read --script {args.script}: {e}") from e
+    if getattr(args, "interaction", None):  # the demo's interaction after its scene
+        from ..demo import tabletop, tabletop_edit, tabletop_interact
+
+        if getattr(args, "interaction_only", False):
+            return tabletop_interact.SCRIPT
+        base = tabletop_edit.SCRIPT if getattr(args, "scene", None) else tabletop.SCRIPT
+        return {**base, **tabletop_interact.SCRIPT}
     if getattr(args, "scene", None):
         from ..demo import tabletop_edit
 

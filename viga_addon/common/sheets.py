@@ -79,6 +79,19 @@ def contact_sheet(
     return _compose(grid, labels, Path(out))
 
 
+def labelled_sheet(
+    tiles: Sequence[Tile], out: str | Path, cell: int = 256, columns: int = 3
+) -> Path:
+    """Every tile, ``columns`` to a row, each ``cell`` px high and labelled (an interaction's
+    frames); returns ``out``."""
+    pictures = [_open(t.path, cell) for t in tiles]
+    texts = [t.label for t in tiles]
+    rows = math.ceil(len(pictures) / columns)
+    grid = [pictures[r * columns : (r + 1) * columns] for r in range(rows)]
+    labels = [texts[r * columns : (r + 1) * columns] for r in range(rows)]
+    return _compose(grid, labels, Path(out))
+
+
 def metrics_label(name: str, metrics: dict | None) -> str:
     """``"round 2 · 24.1 dB · SSIM 0.83"`` (what a tile says of an attempt)."""
     m = metrics or {}

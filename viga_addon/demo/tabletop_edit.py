@@ -106,5 +106,8 @@ def write_start_scene(path: str | Path, perturb: bool = True) -> Path:
 
 
 if __name__ == "__main__":
-    out = write_start_scene(sys.argv[1] if len(sys.argv) > 1 else "tabletop_start.blend")
+    # --truth: the demo scene as the photo shows it (the start of the interaction demo)
+    truth = "--truth" in sys.argv[1:]
+    paths = [a for a in sys.argv[1:] if a != "--truth"]
+    out = write_start_scene(paths[0] if paths else "tabletop_start.blend", perturb=not truth)
     print(out)

@@ -59,7 +59,14 @@ SCOPES = (
     "lights",
     "world",
     "render",
+    "physics",
+    "animation",
+    "new_objects",
 )
+# the reconstruction's scopes: rigid bodies, fields and keyframes are the interaction's alone
+RECONSTRUCTION_SCOPES = SCOPES[:-3]
+# The interaction stage's extra tool: the rigid-body bake in the render process, frames back.
+INTERACTION_GENERATOR_TOOLS = (*GENERATOR_TOOLS[:-1], "bake_simulation", "end_round")
 
 _COMMON_GENERATOR = """\
 You rebuild the reference photo as an editable Blender scene, working only through the tools.

@@ -1,11 +1,11 @@
-from .base import SCOPES, Stage
+from .base import RECONSTRUCTION_SCOPES, Stage
 
 STAGE = Stage(
     name="init",
     title="Initialization",
     budget=4,  # rollouts, as the staged paper samples
     rollouts=True,
-    scope=SCOPES,
+    scope=RECONSTRUCTION_SCOPES,
     generator_focus="""\
 First decompose the photo: call make_plan with a scene_graph whose root is the environment
 (ground, walls, backdrop) and whose leaves are atomic parts buildable from primitives (cube,

@@ -83,6 +83,11 @@ SCOPE_COVERS = {
     "size)",
     "world": "the world: background colour and strength",
     "render": "render settings, exposure and colour management",
+    "physics": "the rigid-body world and its settings, rigid bodies (type, shape, mass, "
+    "friction, kinematic), rigid-body constraints and force fields",
+    "animation": "animation data and keyframes (keyframe_insert), the frame range",
+    "new_objects": "objects, meshes, materials and modifiers this call creates (a thrown "
+    "ball); the objects already there keep their geometry and materials",
 }
 
 # ---------------------------------------------------------------------------- renames

@@ -28,6 +28,7 @@ import bpy
 
 from ..common import metrics
 from .code import execute
+from .physics import bake_job
 from .render import engine as render
 from .render import viewing
 from .render.process import client as render_client
@@ -122,6 +123,7 @@ class BlenderHost:
                 self._fall_back(self.process.start_error)
         self.viewer = self._new_viewer()
         self._undo_stack: list[snapshot.Checkpoint] = []
+        self.bake_timeout = bake_job.BAKE_TIMEOUT
         # an edit run's limits (scope.EditLimits): what execute_code may not touch
         self.edit_limits = None
 
@@ -210,11 +212,18 @@ class BlenderHost:
             reply = jobs.run_job(deferred.job)
         return deferred.finish(reply)
 
-    def _defer(self, job: dict, finish: Callable[[dict], dict], device: str | None = None):
+    def _defer(
+        self,
+        job: dict,
+        finish: Callable[[dict], dict],
+        device: str | None = None,
+        time_limit: float | None = None,
+    ):
         """The job as a Deferred while ``start`` asks, else its result, rendered here now."""
         job = {**job, "device": render.choose_device(device or self.render_device)}
         views = len(job.get("views") or ()) or 1
-        deferred = Deferred(job, finish, self.render_timeout and self.render_timeout * views)
+        limit = time_limit or (self.render_timeout and self.render_timeout * views)
+        deferred = Deferred(job, finish, limit)
         return deferred if self._deferring else self._run_here(deferred)
 
     def _dispatch_views(self, specs: list[dict], done: Callable[[list[dict]], dict]):
@@ -479,6 +488,25 @@ class BlenderHost:
         render = {k: v for k, v in self.view_options.items() if k != "device"}
         spec = physics_tool.job(out_dir, pictures, render)
         return self._defer(spec, lambda reply: physics_tool.finish(reply, out_dir))
+
+    # ---------------------------------------------------------------- interactions
+    @host_tool
+    def tool_prepare_physics(self, frames: int, fps: int = 24) -> dict:
+        """Rigid bodies and their world for ``frames`` frames (tools/physics/event.prepare)."""
+        from .physics import event
+
+        return {"ok": True, "added": event.prepare(bpy.context.scene, int(frames), int(fps))}
+
+    @host_tool
+    def tool_bake_simulation(self, out_dir: str, frames: int, cap: int, **options) -> dict:
+        """Bake ``frames`` frames (never past ``cap``) in the render process, stopped past
+        ``bake_timeout`` like a render: frames, trajectories, contact sheet (physics/bake_job)."""
+        view = bake_job.view(self.engine, self.render_device, options)
+        job = bake_job.job(out_dir, frames, cap, view, **options)
+        if isinstance(job, str):
+            return {"ok": False, "error": job}
+        limit = bake_job.time_limit(self.bake_timeout, job)
+        return self._defer(job, bake_job.finisher(options.get("sheet")), view["device"], limit)
 
     # ---------------------------------------------------------------- verifier tools
     @host_tool

@@ -96,6 +96,18 @@ class VIGA_SceneProperties(bpy.types.PropertyGroup):
         default=False,
         description="Off: every object stays, under its own name",
     )
+    # Make it Move (operators/interact.py): the interaction after a run
+    interaction_prompt: bpy.props.StringProperty(
+        name="Prompt",
+        description='What should happen, e.g. "roll the red ball into the yellow can"',
+    )
+    interaction_frames: bpy.props.IntProperty(
+        name="Frames",
+        default=120,
+        min=1,
+        max=1000,
+        description="Frames the simulation may run (the cap of every bake)",
+    )
 
 
 def chosen_stages(props, edit: bool = False) -> tuple[str, ...] | None:

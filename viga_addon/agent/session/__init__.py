@@ -16,12 +16,13 @@ rounds     a round's pieces: the verifier's and the selector's start, verdicts, 
 turns      a conversation's turns: run tool calls, submit, poll, failed requests, the verifier
 modeltools/  the model's tools, one record each (schema, check, timing, handler)
 physics    the settle check in a run: check_physics results in the attempts, the final check
+interaction  the interaction stage: the prompt, the attempt as a bake, the final bake, preview.gif
 offthread  the worker thread for image work (``yield from s.offthread.run(...)``)
 editing    the start of a run that edits an existing scene
 events     StepKind, StepResult, and Wait (what a waiting phase yields)
 
-Imports run one way: events, offthread -> base -> physics, controls, rounds, attempt, modeltools, turns,
-editing -> phases -> core.
+Imports run one way: events, offthread -> base -> physics, controls, rounds -> interaction ->
+attempt, modeltools, turns, editing -> phases -> core.
 
 May import: the rest of agent/ and stages/; never bpy, never tools/ (Blender is reached only
 through the host).

@@ -16,7 +16,7 @@ from ...common import metrics
 from .. import selection
 from ..runstore import write_json, write_text
 from ..state import Attempt, Conversation, Phase, joined_code
-from . import physics
+from . import interaction, physics
 from .base import SessionBase
 from .events import StepKind, StepResult, Wait, Work
 from .rounds import comparison_job, start_verifier
@@ -38,15 +38,21 @@ def attempt(s: SessionBase) -> Work:
     stage, ss = s.stage, s.stage_state
     n = ss.round
     rdir = s.round_dir(n)
-    # the attempt is what the verifier judges: rendered big enough to judge
-    settings = s.state.settings
-    size = max(settings.preview_size, settings.verify_size)
-    render = yield from s.render(rdir / "render.png", size)
+    baked = interaction.active(s)
+    if baked:  # the attempt is a bake: a contact sheet of its frames and the trajectories
+        render = yield from s.host_wait("render", "bake_simulation", interaction.attempt_args(s))
+        interaction.record_trajectories(s, render)
+        if not render.get("ok"):
+            ss.round_failed = f"the bake failed: {render.get('error')}"
+    else:  # the attempt is what the verifier judges: rendered big enough to judge
+        settings = s.state.settings
+        size = max(settings.preview_size, settings.verify_size)
+        render = yield from s.render(rdir / "render.png", size)
     write_text(rdir / "code.py", joined_code(ss.code) + "\n")
     yield Wait("snapshot")
     s.snapshot(rdir / "snapshot.blend")
     found: dict[str, Any] = {}
-    if render.get("ok"):
+    if render.get("ok") and not baked:  # no pixel metrics for a bake
         found, seconds = yield from s.offthread.run(
             "metrics", compare_job, str(rdir / "render.png"), _photo(s)
         )
@@ -56,6 +62,14 @@ def attempt(s: SessionBase) -> Work:
         s.state.phase = Phase.ROUND_END
         return StepResult(
             StepKind.ATTEMPT, f"round {n} failed: {result.failed}", stage=stage.name, round=n
+        )
+    if baked:
+        interaction.start_verifier(s, result)
+        return StepResult(
+            StepKind.ATTEMPT,
+            f"{stage.name} round {n}: baked, verifier next",
+            stage=stage.name,
+            round=n,
         )
     fn, args = comparison_job(s, result)
     parts = yield from s.offthread.run("comparison images", fn, *args)

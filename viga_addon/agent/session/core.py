@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ...stages import Stage, build_stages
+from ...stages import INTERACTION, STAGE_NAMES, Stage, build_stages
 from ..errors import DiskFull, SettingsError
 from ..photo import prepare_reference
 from ..runstore import RunStore, new_run_dir
@@ -200,8 +200,11 @@ class Session(SessionControls):
 
 
 def _stages_for(settings: Settings) -> list[Stage]:
+    names = list(settings.stages or STAGE_NAMES)
+    if settings.interaction and INTERACTION not in names:  # the event comes after the scene
+        names.append(INTERACTION)
     try:
-        stages = build_stages(settings.stages, settings.budgets)
+        stages = build_stages(names, settings.budgets)
     except ValueError as e:  # stages/ imports nothing of ours: its errors join the tree here
         raise SettingsError(str(e)) from None
     if stages[0].rollouts:

@@ -19,7 +19,7 @@ from .. import messages as msg
 from .. import selection
 from ..runstore import write_json
 from ..state import Conversation, Phase, RunStatus, StageStatus
-from . import editing, physics, turns
+from . import editing, interaction, physics, turns
 from .attempt import attempt, compare_job
 from .base import SessionBase
 from .events import StepKind, StepResult, Wait, Work
@@ -59,6 +59,14 @@ def stage_start(s: SessionBase) -> StepResult:
         s.host.call("reset_scene", {})
     elif idx == 0 and s.state.scene_at is None and editing.start_scene_path(s):
         editing.restore_start(s)  # a resumed edit run: the artist's scene again
+    if interaction.active(s):  # every mesh object gets a fitting rigid body first
+        settings = s.state.settings
+        prepared = s.host.call(
+            "prepare_physics",
+            {"frames": settings.interaction_frames, "fps": settings.interaction_fps},
+        )
+        if not prepared.get("ok"):
+            raise RuntimeError(f"could not prepare the rigid bodies: {prepared.get('error')}")
     s.snapshot(s.store.stage_dir(stage.name) / "start.blend")
     ss.status = StageStatus.RUNNING
     ss.round = 1
@@ -136,6 +144,8 @@ def round_start(s: SessionBase) -> Work:
         first = [msg.text("Reference photo:"), msg.image(str(s.store.reference))]
         if s.state.edit is not None:
             first.append(msg.text(s.state.edit.brief()))
+        if interaction.active(s):
+            first.append(msg.text(interaction.prompt_text(s)))
         if s.state.scene_graph and not stage.rollouts:
             source = "of the artist's scene" if s.state.edit else "from initialization"
             first.append(msg.text(f"Scene graph {source}:\n" + json.dumps(s.state.scene_graph)))
@@ -286,11 +296,17 @@ def final(s: SessionBase) -> Work:
         },
     )
     yield Wait("final render done")
-    s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
-    yield Wait("final.blend")
-    # the settle check of the final scene: physics.json
-    checked = yield from physics.final_check(s, d)
-    yield Wait("settle check")
+    baked = None
+    if interaction.INTERACTION in s.state.stage_order:  # final.blend holds the bake
+        baked = yield from interaction.final_bake(s)
+        yield Wait("final bake")
+    if not (baked or {}).get("saved"):
+        s.timed("other_tools", "save_blend", {"path": str(d / "final.blend")})
+        yield Wait("final.blend")
+    checked = None
+    if baked is None:  # the settle check of the final scene (a scene set in motion is not)
+        checked = yield from physics.final_check(s, d)
+        yield Wait("settle check")
     written = d / ".scene.py.unchecked"
     r_py = s.timed("other_tools", "write_scene_py", {"path": str(written), "check": False})
     scene_py_error = None if r_py.get("ok") else r_py.get("error")
@@ -306,12 +322,14 @@ def final(s: SessionBase) -> Work:
         s.state.timing.other_tools += seconds
     else:
         metrics = {"error": r.get("error")}
+    baked = interaction.final_summary(baked)
     write_json(
         d / "metrics.json",
         {
             "final": metrics,
-            "physics": checked,
+            **({"physics": checked} if checked else {}),
             **({"scene_py_error": scene_py_error} if scene_py_error else {}),
+            **({"interaction": baked} if baked else {}),
             "stages": {
                 name: {
                     "status": str(ss.status),
@@ -329,12 +347,18 @@ def final(s: SessionBase) -> Work:
     )
     s.state.phase = Phase.DONE
     s.state.status = RunStatus.DONE
-    physics.record_final(s, checked)
+    if checked:
+        physics.record_final(s, checked)
     s.state.message = " · ".join(
         filter(None, [f"done: {d / 'final.blend'}", physics.line(checked)])
     )
     s.write_report()
-    return StepResult(StepKind.DONE, s.state.message, metrics=metrics, extra={"physics": checked})
+    return StepResult(
+        StepKind.DONE,
+        s.state.message,
+        metrics=metrics,
+        extra={"physics": checked} if checked else {},
+    )
 
 
 PHASES: dict[Phase, Callable[[SessionBase], StepResult | Work]] = {

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from ..scene.fingerprint import Diff
-from ..scene.scope import EditLimits
+from ..scene.scope import NEW_OBJECT_SCOPES, EditLimits
 
 # Aspects of an object or mesh: created or removed together with it, so they only count when
 # the thing itself stays (or, for slots and modifiers, when a new object comes with some).
@@ -79,6 +79,8 @@ def out_of_scope(found: list[dict], allowed) -> list[dict]:
     allowed = set(allowed)
     out = []
     for c in found:
+        if _new_object(c, allowed):
+            continue
         if not allowed.intersection(c["scopes"]):
             out.append({"what": c["what"], "scopes": list(c["scopes"])})
         elif limits is not None:
@@ -86,6 +88,15 @@ def out_of_scope(found: list[dict], allowed) -> list[dict]:
             if hit:
                 out.append(hit)
     return out
+
+
+def _new_object(change: dict, allowed: set) -> bool:
+    """A creation the "new_objects" scope allows: something made by this very call."""
+    return (
+        "new_objects" in allowed
+        and str(change.get("what", "")).startswith("created ")
+        and bool(NEW_OBJECT_SCOPES.intersection(change["scopes"]))
+    )
 
 
 def describe(violations: list[dict], allowed, stage: str | None = None, limit: int = 8) -> str:

@@ -15,6 +15,8 @@ simulate   frames stepped in order from the start frame; each body's track
 verdicts   motion figures, the verdict of each body, readiness and the summary line
 frames     the scene rendered at chosen frames of the check (the check_physics tool's pictures)
 tool       the check as the agent's check_physics tool: its job, its compact result, the strip
+event      an interaction: bodies prepared, the bake, trajectories, frames (the "bake" job)
+bake_job   the host's bake_simulation as that job: its options, time limit and result
 
 May import bpy, mathutils, numpy, the standard library, tools.scene.file, tools.render.engine
 and common/; nothing of the UI.

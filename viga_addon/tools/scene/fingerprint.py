@@ -40,7 +40,7 @@ from typing import NamedTuple
 import bpy
 import numpy as np
 
-from . import rna, scope
+from . import keyframes, rna, scope
 
 REPORT_KEYS = ("objects", "materials", "lights", "camera", "world", "render")
 _VERBS = ("created", "changed", "removed")
@@ -196,11 +196,42 @@ def _node_tree_fp(tree) -> tuple:
     return (tuple(nodes), links)
 
 
+def _capture_physics(obj, q: str, ref: tuple, entries: dict) -> None:
+    """An object's rigid body, rigid-body constraint and force field (the physics scope)."""
+    body = obj.rigid_body
+    if body is not None:
+        entries[f"rigid body of {q}"] = Entry(scope.PHYSICS_SCOPES, _struct_fp(body), ref)
+    constraint = obj.rigid_body_constraint
+    if constraint is not None:
+        entries[f"rigid body constraint of {q}"] = Entry(
+            scope.PHYSICS_SCOPES, _struct_fp(constraint), ref
+        )
+    field = obj.field
+    if field is not None and field.type != "NONE":
+        entries[f"force field of {q}"] = Entry(scope.PHYSICS_SCOPES, _struct_fp(field), ref)
+
+
+def _physics_collections() -> set[int]:
+    """The collections Blender keeps a scene's rigid bodies and constraints in (adding a body
+    links its object there: a physics change, not a change of the object's collections)."""
+    out = set()
+    for other in bpy.data.scenes:
+        world = other.rigidbody_world
+        if world is not None:
+            for coll in (world.collection, world.constraints):
+                if coll is not None:
+                    out.add(coll.as_pointer())
+    return out
+
+
 def _collections_by_object() -> dict[int, tuple[str, ...]]:
     """Names of the collections holding each object (``Object.users_collection`` for all objects
     at once: that property scans every collection for every object)."""
     found = defaultdict(list)
+    physics = _physics_collections()
     for coll in bpy.data.collections:
+        if coll.as_pointer() in physics:
+            continue
         name = coll.name
         for obj in coll.objects:
             found[obj.as_pointer()].append(name)
@@ -296,8 +327,11 @@ def _capture_objects(scene, out: Capture) -> dict[int, list[tuple[str, str]]]:
         animation = obj.animation_data
         if animation is not None and animation.action is not None:
             entries[f"animation of {q}"] = Entry(
-                scope.transform_scopes(kind), animation.action.name, ref
+                scope.ANIMATION_SCOPES,
+                (animation.action.name, keyframes.fingerprint(obj)),
+                ref,
             )
+        _capture_physics(obj, q, ref, entries)
     out.present["objects"] = frozenset(names)
     out.present["lights"] = frozenset(lights)
     out.present["camera"] = frozenset(cameras)
@@ -373,12 +407,15 @@ def _capture_data(scene, out: Capture, users: dict[int, list[tuple[str, str]]]) 
     entries["scene world"] = Entry(
         ("world",), world.name if world else None, (("world", world.name),) if world else ()
     )
+    physics = _physics_collections()
     for attr, scopes in scope.DATABLOCK_SCOPES.items():
         collection = getattr(bpy.data, attr, None)
         if collection is not None:
             for item in collection:
                 if item.library is None:
-                    entries[f"{attr[:-1]} {item.name!r}"] = Entry(scopes, "exists")
+                    rigid = attr == "collections" and item.as_pointer() in physics
+                    own = scope.PHYSICS_SCOPES if rigid else scopes
+                    entries[f"{attr[:-1]} {item.name!r}"] = Entry(own, "exists")
 
 
 def _capture_settings(scene, out: Capture) -> None:
@@ -389,8 +426,18 @@ def _capture_settings(scene, out: Capture) -> None:
             structs.append(attr)
             value = rna.props(struct, skip=rna.SKIP_SETTINGS, depth=rna.MAX_DEPTH, leaf=rna.freeze)
             out.entries[f"{attr} settings"] = Entry(("render",), value, (("render", attr),))
+    world = scene.rigidbody_world
+    if world is not None:
+        cache = world.point_cache
+        out.entries["rigid body world"] = Entry(
+            scope.PHYSICS_SCOPES,
+            (
+                _struct_fp(world),
+                tuple(getattr(cache, a) for a in ("frame_start", "frame_end", "use_disk_cache")),
+            ),
+        )
     out.entries["frame range"] = Entry(
-        ("render",),
+        ("render", "animation"),
         {a: getattr(scene, a) for a in ("frame_start", "frame_end", "frame_current")},
         (("render", "scene"),),
     )

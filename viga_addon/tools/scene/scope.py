@@ -19,6 +19,11 @@ Which scope covers what:
   lights      light objects (creation, transform, visibility) and light data
   world       the scene's world and world datablocks
   render      render, Cycles/EEVEE, colour management (exposure, view transform), frame range
+  physics     the rigid-body world and its settings, rigid bodies, rigid-body constraints,
+              force fields
+  animation   animation data and keyframes (actions), the frame range
+  new_objects objects, meshes, materials and modifiers created by the call itself (the
+              interaction stage's thrown ball), never those that were there before
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ DATABLOCK_SCOPES = {
     "lattices": ("meshes", "modifiers"),
     "armatures": ("objects",),
     "fonts": ("meshes",),
-    "actions": ("transforms",),
+    "actions": ("animation",),
     "grease_pencils": ("objects",),
     "volumes": ("meshes",),
     "pointclouds": ("meshes",),
@@ -47,6 +52,10 @@ DATABLOCK_SCOPES = {
     "texts": ("objects",),
     "scenes": ("objects",),
 }
+PHYSICS_SCOPES = ("physics",)
+ANIMATION_SCOPES = ("animation",)
+# What "new_objects" allows: creating things of these scopes (not changing existing ones).
+NEW_OBJECT_SCOPES = frozenset({"objects", "meshes", "materials", "modifiers"})
 # Scene settings structs, all in the render scope.
 SETTINGS = ("render", "cycles", "eevee", "view_settings", "display_settings", "unit_settings")
 

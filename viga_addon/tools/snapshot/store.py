@@ -18,9 +18,9 @@ in linear time: each datablock's digest as written to the file (blocks.py, read 
 thread: digests.py) is compared with the scene written once more as it is now; only the
 datablocks whose digest differs, or that are gone, are appended (``libraries.load(link=False)``,
 superlinear in what it appends), replacing the old versions under their exact names (delta.py);
-what was created since is removed. Unchanged
-datablocks stay the same ones. Whenever the changed-only path cannot be sure to be exact, the
-full restore runs: remove the scene's current content, append all the saved content.
+what was created since is removed. Unchanged datablocks stay the same ones. Whenever the
+changed-only path cannot be sure to be exact, the full restore runs: remove the scene's current
+content, append all the saved content. The rigid-body world is in the payload (rigid.py).
 
 Datablocks the scene does not use are left alone, with two exceptions, both about keeping names
 exact and leaving nothing stale behind:
@@ -52,7 +52,7 @@ from pathlib import Path
 import bpy
 
 from ..scene import rna
-from . import delta, digests
+from . import delta, digests, rigid
 
 SIDECAR_SUFFIX = ".snapshot.json"
 PAYLOAD_VERSION = 1
@@ -87,16 +87,8 @@ _CONTENT_TYPES = (
 CONTENT_TYPES = tuple(t for t in _CONTENT_TYPES if hasattr(bpy.data, t))
 
 # Scene sub-structs copied property by property (missing ones are skipped: cycles is an add-on).
-_SETTINGS_STRUCTS = (
-    "render",
-    "cycles",
-    "eevee",
-    "view_settings",
-    "display_settings",
-    "display",
-    "unit_settings",
-    "cycles_curves",
-)
+_SETTINGS_STRUCTS = ("render", "cycles", "eevee", "view_settings", "display_settings", "display")
+_SETTINGS_STRUCTS += ("unit_settings", "cycles_curves")
 _SCENE_SCALARS = ("frame_start", "frame_end", "frame_current", "frame_step")
 
 
@@ -153,6 +145,7 @@ def _build_payload(scene) -> dict:
         "settings": settings,
         "view_layers": _view_layer_state(scene),
         "existing": existing,
+        "rigid_body_world": rigid.state(scene),
     }
 
 
@@ -485,6 +478,7 @@ def _restore(scene, path: Path, payload: dict, start: float) -> dict:
     _remove_new_scenes(scene, payload)
     _apply_view_layers(scene, payload["view_layers"])
     failures = _apply_settings(scene, payload["settings"])
+    rigid.apply(scene, payload.get("rigid_body_world"))  # None in earlier releases' payloads
     if scene.name != payload["scene_name"] and payload["scene_name"] not in bpy.data.scenes:
         scene.name = payload["scene_name"]
     bpy.context.view_layer.update()

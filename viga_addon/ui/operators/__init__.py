@@ -4,11 +4,11 @@ pump (run, resume, pause, step, cancel: the modal pump of Session.step), review 
 skip / open code), stages (revert / rerun / skip a stage), files (run folder, render, demo
 photo), runs_root (the folder of all runs), refine (the panel's Refine button), match (Match
 this scene to the photo, Put Back), panel_help (the "i" tooltips and popups, pick a photo,
-open the preferences), physics (Check Physics in the render process, Apply Rigid Bodies). May
-import bpy, ui.live, launch and agent/.
+open the preferences), physics (Check Physics in the render process, Apply Rigid Bodies),
+interact (Make it Move: an interaction on the scene). May import bpy, ui.live, launch and agent/.
 """
 
-from . import files, match, panel_help, physics, pump, refine, review, runs_root, stages
+from . import files, interact, match, panel_help, physics, pump, refine, review, runs_root, stages
 
 CLASSES = (
     *runs_root.CLASSES,
@@ -20,6 +20,7 @@ CLASSES = (
     *match.CLASSES,
     *panel_help.CLASSES,
     *physics.CLASSES,
+    *interact.CLASSES,
 )
 
 

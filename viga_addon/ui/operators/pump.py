@@ -151,9 +151,11 @@ def _run_scene(context, name: str):
     return new
 
 
-def start_run(op, context, edit=None):
+def start_run(op, context, edit=None, changes=None, script=None):
     """Validate the inputs and open the run; returns the LiveRun or None (reported).
-    ``edit``: a SceneEdit: the run edits the current scene (operators/match.py)."""
+    ``edit``: a SceneEdit: the run edits the current scene (operators/match.py); ``changes``:
+    settings over the preferences' (Make it Move: the interaction stage and its prompt);
+    ``script``: the scripted demo's replies for it (unless the preferences name a script)."""
     from ...agent.errors import ProviderError
     from ...agent.photo import PhotoError
     from ...launch import open_run
@@ -180,12 +182,17 @@ def start_run(op, context, edit=None):
         stages=chosen_stages(context.scene.viga, edit=edit is not None),
         note=context.scene.viga.note.strip(),
     )
+    if changes:
+        settings = settings.with_changes(**changes)
     if not settings.stages and settings.stages is not None:
         op.report({"ERROR"}, "Tick at least one stage in the Stages panel.")
         return None
     opts = rt.scripted_options(p) if choice.provider == "scripted" else {}
     if edit is not None and choice.provider == "scripted":
         opts = rt.scripted_options(p, edit=True)
+    own = (getattr(p, "demo_script", "") if p else "") or ""
+    if script is not None and choice.provider == "scripted" and not own.strip():
+        opts = {"script": script}
     try:
         opened = open_run(
             settings,

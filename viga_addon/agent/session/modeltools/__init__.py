@@ -8,6 +8,7 @@ building    make_plan, execute_code, get_scene_info, revert_last, refine_paramet
 looking     render_view, initialize_viewpoint, set_camera, investigate, set_visibility
 judging     submit_verdict, select_rollout
 settling    check_physics (the settle check)
+moving      bake_simulation (the interaction stage)
 registry    REGISTRY (every tool by name), specs (what a request offers), run_tool
 """
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ...state import ToolCall
 from ..base import SessionBase
-from . import building, judging, looking, settling
+from . import building, judging, looking, moving, settling
 from .record import Tool, ToolOutcome, Waits, error, from_host
 
 REGISTRY: dict[str, Tool] = {
-    t.name: t for t in (*building.TOOLS, *looking.TOOLS, *judging.TOOLS, *settling.TOOLS)
+    t.name: t
+    for t in (*building.TOOLS, *looking.TOOLS, *judging.TOOLS, *settling.TOOLS, *moving.TOOLS)
 }
 
 

@@ -114,6 +114,9 @@ class RenderProcess:
             "time_limit": time_limit,
             "since": time.monotonic() if self._ready else None,
             "blend": job.get("blend"),
+            # what the job is and how to make it shorter, for the time limit's message
+            "what": job.get("what") or "render",
+            "advice": job.get("advice") or TIMEOUT_ADVICE,
         }
         self._reply = None
         self.progress = None
@@ -152,10 +155,11 @@ class RenderProcess:
             return None
         limit, since = self._job["time_limit"], self._job["since"]
         if limit and since is not None and now - since > limit:
+            what, advice = self._job.get("what", "render"), self._job.get("advice", TIMEOUT_ADVICE)
             self._stop()
             self.start()
             return self._fail(
-                f"the render took over {limit:g} s and was stopped: {TIMEOUT_ADVICE}",
+                f"the {what} took over {limit:g} s and was stopped: {advice}",
                 timed_out=True,
             )
         return None

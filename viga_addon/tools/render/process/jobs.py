@@ -10,7 +10,9 @@ view is ``{"path", "render": {preset, engine, device, long_side, samples}, "came
 visibility are applied for the render and undone after. A refinement tells each render to
 ``report`` (the worker's progress lines) and stops early, keeping its best state, once its
 ``stop_file`` exists; ``scene`` names the scene it must refine. ``{"kind": "physics",
-"seconds", "fps", "out": folder or absent}`` is the settle check (``tools.physics.run_job``).
+"seconds", "fps", "out": folder or absent}`` is the settle check (``tools.physics.run_job``);
+``{"kind": "bake", "frames", "cap", "out", "render", "sheet_frames", "save"}`` an interaction's
+rigid-body bake with its frames (``tools.physics.event.run_job``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ def run_job(job: dict, report: Callable[[dict], None] | None = None) -> dict:
         from ... import physics
 
         return physics.run_job(job)
+    if kind == "bake":
+        from ...physics import event
+
+        return event.run_job(job)
     return {"ok": False, "error": f"unknown render job kind {kind!r}"}
 
 

@@ -9,8 +9,9 @@ RNA properties; object/collection pointers resolved by name at the end); curves 
 (best effort); empties; lights; cameras and ``scene.camera``; material slots; materials, shader
 node groups and the world with their node trees serialized generically; render settings and
 colour management. Everything that cannot be set is caught and listed in one printed warning at
-the end of the run; the program never stops half way. Things that are not reproduced
-(animation, constraints, shape keys, vertex groups, geometry-node modifiers, packed images,
+the end of the run; the program never stops half way. The physics set-up and the event
+(rigid bodies, force fields, rigid-body constraints, keyframes) are rebuilt, not the bake. Things
+that are not reproduced (drivers, object constraints, shape keys, vertex groups, geometry-node modifiers, packed images,
 object types other than mesh/curve/text/empty/light/camera which become empties) are listed in
 the ``skipped`` field of the result and in the docstring of scene.py.
 
@@ -23,6 +24,7 @@ output    the state one program is written into (lines, skipped items, deferred 
 objects   collections, objects, meshes, curves and text, modifiers
 nodes     materials, shader node groups, node trees, images
 world     world, light and camera data, render and colour-management settings
+physics   the rigid-body world, rigid bodies, fields, constraints and keyframes (an interaction)
 props     reading RNA: simple properties, changes from a new datablock, scratch defaults
 literals  float32-exact literals and wrapped lists/dicts (pure Python)
 """

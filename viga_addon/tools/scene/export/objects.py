@@ -342,7 +342,6 @@ def write_object(out: Output, obj: bpy.types.Object) -> None:
         write_modifier(out, obj, modifier)
     for what, present in (
         ("constraints", len(obj.constraints)),
-        ("animation", obj.animation_data is not None and obj.animation_data.action is not None),
         ("vertex groups", len(getattr(obj, "vertex_groups", ()))),
     ):
         if present:

@@ -18,6 +18,7 @@ from .literals import docstring_text
 from .nodes import used_materials, used_node_groups, uses_nodes, write_materials, write_node_groups
 from .objects import parents_first, write_collections, write_object
 from .output import Output
+from .physics import write_physics
 from .world import write_settings, write_world
 
 USAGE = """\
@@ -81,6 +82,7 @@ def write_body(out: Output) -> None:
             out.emit(f"with block({line[:60]!r}):")
             out.emit(f"    {line}")
     write_settings(out)
+    write_physics(out)
 
 
 def scene_py_source(scene: bpy.types.Scene | None = None) -> tuple[str, list[str], int]:

@@ -276,3 +276,80 @@ def finish() -> None:
             print("  -", item)
     else:
         print("scene.py: scene rebuilt completely.")
+
+
+def _override(obj: Any) -> Any:
+    return bpy.context.temp_override(object=obj, active_object=obj, selected_objects=[obj])
+
+
+def add_rigid_world(scene: Any, props: dict[str, Any], cache: dict[str, Any]) -> None:
+    """The scene's rigid-body world with these settings and cache frame range."""
+    if scene.rigidbody_world is None:
+        with bpy.context.temp_override(scene=scene):
+            bpy.ops.rigidbody.world_add()
+    set_props(scene.rigidbody_world, props, "rigid-body world")
+    set_props(scene.rigidbody_world.point_cache, cache, "rigid-body cache")
+
+
+def add_rigid_body(name: str, props: dict[str, Any]) -> None:
+    """A rigid body on object ``name`` (Blender gives one only through its operator)."""
+    obj = bpy.data.objects[name]
+    if obj.rigid_body is None:
+        with _override(obj):
+            bpy.ops.rigidbody.object_add(type=props.get("type", "ACTIVE"))
+    set_props(obj.rigid_body, props, f"rigid body of {name}")
+
+
+def add_rigid_constraint(name: str, props: dict[str, Any], ends: Sequence[Any]) -> None:
+    obj = bpy.data.objects[name]
+    if obj.rigid_body_constraint is None:
+        with _override(obj):
+            bpy.ops.rigidbody.constraint_add(type=props.get("type", "FIXED"))
+    set_props(obj.rigid_body_constraint, props, f"rigid body constraint of {name}")
+    for attribute, end in zip(("object1", "object2"), ends, strict=False):
+        if end is not None:
+            reference(obj.rigid_body_constraint, attribute, "objects", end, f"{name}.{attribute}")
+
+
+def add_field(name: str, props: dict[str, Any]) -> None:
+    obj = bpy.data.objects[name]
+    if obj.field is None or obj.field.type == "NONE":
+        with _override(obj):
+            bpy.ops.object.forcefield_toggle()
+    set_props(obj.field, {"type": props.pop("type", "FORCE"), **props}, f"force field of {name}")
+
+
+def _fcurves(obj: Any) -> list:
+    data = obj.animation_data
+    action = data.action if data is not None else None
+    if action is None:
+        return []
+    if getattr(action, "fcurves", None) is not None and not getattr(action, "layers", None):
+        return list(action.fcurves)
+    out = []
+    for layer in action.layers:
+        for strip in layer.strips:
+            bag = strip.channelbag(data.action_slot) if data.action_slot is not None else None
+            if bag is not None:
+                out.extend(bag.fcurves)
+    return out
+
+
+def add_keys(name: str, path: str, index: int, rows: Sequence[Sequence[Any]]) -> None:
+    """Keyframes ``(frame, value, interpolation)`` of ``path`` (``index`` of an array) on
+    object ``name``, inserted as Blender's keyframe_insert would."""
+    obj = bpy.data.objects[name]
+    head, _, attribute = path.rpartition(".")
+    owner = obj.path_resolve(head) if head else obj
+    for frame, value, _interpolation in rows:
+        current = getattr(owner, attribute)
+        if hasattr(current, "__len__") and not isinstance(current, str):
+            current[index] = value
+        else:
+            kind = type(current)
+            setattr(owner, attribute, kind(value) if kind in (bool, int) else value)
+        obj.keyframe_insert(path, index=index if hasattr(current, "__len__") else -1, frame=frame)
+    for curve in _fcurves(obj):
+        if curve.data_path == path and curve.array_index == max(index, 0):
+            for point, row in zip(curve.keyframe_points, rows, strict=False):
+                point.interpolation = row[2]
