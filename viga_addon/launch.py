@@ -1,12 +1,13 @@
 """Open a run — its model worker, its Blender host and its Session — the one way every front
-end does it (the CLI's reconstruct, the panel's Reconstruct and Resume).
+end does it: the CLI's reconstruct and the panel's Reconstruct, Match, Make it Move and Resume
+each fill a ``RunRequest`` and hand it to ``open_run``.
 
 Needs bpy (the host); imported lazily by the front ends.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,43 +55,58 @@ def stored_settings(run_dir: str | Path) -> Settings:
     return state.settings
 
 
-def open_run(
-    settings: Settings | dict,
-    *,
-    photo: str | Path | None = None,
-    runs_root: str | Path | None = None,
-    name: str | None = None,
-    resume: str | Path | None = None,
-    settings_override: dict | None = None,
-    api_key: str | None = None,
-    worker_opts: dict | None = None,
-    edit: Any = None,
-) -> OpenRun:
-    """A new run of ``photo`` under ``runs_root``, or the run folder ``resume`` continued.
+@dataclass
+class RunRequest:
+    """What a front end asks for: a new run of ``photo`` under ``runs_root``, or the run folder
+    ``resume`` continued (its stored settings with ``settings_override`` over them)."""
 
-    ``settings``: the new run's (for a resume, the stored ones with ``settings_override``
-    applied choose the provider). ``api_key``: a key from the add-on preferences (else the
-    environment's). ``edit``: an ``agent.scene_edit.SceneEdit`` for a run that edits an
-    existing scene (no init stage). Raises ProviderError (no key, bad provider), PhotoError / ValueError (bad
-    photo or settings), OSError (the run folder cannot be written); nothing is left running.
-    """
-    settings = Settings.coerce(settings)
+    settings: Settings = field(default_factory=Settings)
+    photo: str | Path | None = None
+    runs_root: str | Path | None = None
+    name: str | None = None  # the run folder's name after its time stamp (default: the photo's)
+    resume: str | Path | None = None
+    settings_override: dict | None = None
+    api_key: str | None = None  # a key from the add-on preferences; None: the environment's
+    script: Any = None  # the scripted provider's replies (a script, or its JSON file's path)
+    edit: Any = None  # agent.scene_edit.SceneEdit: the run edits an existing scene (no init)
+
+
+def open_run(request: RunRequest) -> OpenRun:
+    """Open what ``request`` asks for. Raises ProviderError (no key, bad provider), PhotoError /
+    ValueError (bad photo or settings), OSError (the run folder cannot be written); nothing is
+    left running then."""
+    settings = Settings.coerce(request.settings)
+    resume = request.resume
     if resume is not None:
-        settings = stored_settings(resume).merged(settings_override)
-    opts = dict(worker_opts or {})
+        settings = stored_settings(resume).merged(request.settings_override)
+    opts: dict[str, Any] = {}
+    if request.script is not None:
+        opts["script"] = request.script
     if settings.image_size:
-        opts.setdefault("max_image_side", settings.image_size)
+        opts["max_image_side"] = settings.image_size
     if settings.tool_protocol != "auto":
-        opts.setdefault("tool_protocol", settings.tool_protocol)
-    worker = ModelWorker(settings.provider, settings.model, api_key, settings.base_url, opts)
+        opts["tool_protocol"] = settings.tool_protocol
+    worker = ModelWorker(
+        settings.provider, settings.model, request.api_key, settings.base_url, opts
+    )
     try:
         host = make_host(settings)
         if resume is not None:
-            session = Session.resume(resume, host, worker, settings_override=settings_override)
+            session = Session.resume(
+                resume, host, worker, settings_override=request.settings_override
+            )
         else:
-            if photo is None or runs_root is None:
+            if request.photo is None or request.runs_root is None:
                 raise ValueError("a new run needs a photo and a folder for its runs")
-            session = Session.create(photo, runs_root, host, worker, settings, name=name, edit=edit)
+            session = Session.create(
+                request.photo,
+                request.runs_root,
+                host,
+                worker,
+                settings,
+                name=request.name,
+                edit=request.edit,
+            )
     except BaseException:
         worker.close()
         if "host" in locals():

@@ -234,31 +234,30 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.quiet:
         print(f"estimate: {estimate}", file=sys.stderr)
-    opts: dict[str, Any] = {}
+    script = None
     if provider == "scripted":
-        opts["script"] = _script_for(args)
+        script = _script_for(args)
         print(SCRIPTED_NOTE, file=sys.stderr)
 
     _claim_stdout()
     from ..agent.settings import Settings
-    from ..launch import open_run
+    from ..launch import RunRequest, open_run
     from ..tools.scene.blank import empty_file
 
     empty_file()  # never read_factory_settings: it disables the user's extensions
     if args.resume:
         overrides.setdefault("stop_after", None)
-        opened = open_run(
-            Settings(), resume=args.resume, settings_override=overrides, worker_opts=opts
-        )
+        request = RunRequest(resume=args.resume, settings_override=overrides, script=script)
     else:
-        opened = open_run(
+        request = RunRequest(
             Settings.from_dict(overrides),
             photo=args.photo,
             runs_root=args.out,
             name=args.name,
-            worker_opts=opts,
+            script=script,
             edit=edit,
         )
+    opened = open_run(request)
     session = opened.session
     reporter = ProgressReporter(quiet=args.quiet)
     try:

@@ -336,19 +336,19 @@ def settings_from_prefs(p: Any) -> Settings:
     )
 
 
-def scripted_options(p, edit: bool = False) -> dict:
-    """Worker options of the scripted demo: the bundled script (``edit``: the edit-mode one),
-    or a JSON file from the prefs."""
+def demo_script(p, edit: bool = False) -> Any:
+    """The scripted demo's replies: a JSON file named in the preferences, else the bundled
+    script (``edit``: the edit-mode one)."""
     path = (getattr(p, "demo_script", "") if p else "") or ""
     if path.strip():
-        return {"script": bpy.path.abspath(path.strip())}
+        return bpy.path.abspath(path.strip())
     if edit:
         from ..demo import tabletop_edit
 
-        return {"script": tabletop_edit.SCRIPT}
+        return tabletop_edit.SCRIPT
     from ..demo import tabletop
 
-    return {"script": tabletop.SCRIPT}
+    return tabletop.SCRIPT
 
 
 # ----------------------------------------------------------------------------- hand edits

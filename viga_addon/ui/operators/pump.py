@@ -158,7 +158,7 @@ def start_run(op, context, edit=None, changes=None, script=None):
     ``script``: the scripted demo's replies for it (unless the preferences name a script)."""
     from ...agent.errors import ProviderError
     from ...agent.photo import PhotoError
-    from ...launch import open_run
+    from ...launch import RunRequest, open_run
     from ..preferences import runs_root
 
     live = rt.any_live_run()
@@ -187,22 +187,21 @@ def start_run(op, context, edit=None, changes=None, script=None):
     if not settings.stages and settings.stages is not None:
         op.report({"ERROR"}, "Tick at least one stage in the Stages panel.")
         return None
-    opts = rt.scripted_options(p) if choice.provider == "scripted" else {}
-    if edit is not None and choice.provider == "scripted":
-        opts = rt.scripted_options(p, edit=True)
-    own = (getattr(p, "demo_script", "") if p else "") or ""
-    if script is not None and choice.provider == "scripted" and not own.strip():
-        opts = {"script": script}
+    if choice.provider != "scripted":
+        script = None
+    elif script is None or (getattr(p, "demo_script", "") if p else "").strip():
+        script = rt.demo_script(p, edit=edit is not None)  # the preferences' script comes first
+    request = RunRequest(
+        settings,
+        photo=choice.photo,
+        runs_root=runs_root(context),
+        name=Path(choice.photo).stem,
+        api_key=choice.key,
+        script=script,
+        edit=edit,
+    )
     try:
-        opened = open_run(
-            settings,
-            photo=choice.photo,
-            runs_root=runs_root(context),
-            name=Path(choice.photo).stem,
-            api_key=choice.key,
-            worker_opts=opts,
-            edit=edit,
-        )
+        opened = open_run(request)
     except ProviderError as e:
         op.report({"ERROR"}, str(e))
         return None
@@ -232,7 +231,7 @@ def resume_from_folder(op, context, run_dir: str):
     """A Session resumed from a run folder (after Cancel, a failure, or reopening a .blend)."""
     from ...agent.errors import ProviderError
     from ...agent.providers.keys import needs_online
-    from ...launch import open_run, stored_settings
+    from ...launch import RunRequest, open_run, stored_settings
 
     try:
         stored = stored_settings(run_dir) if run_dir else None
@@ -249,17 +248,18 @@ def resume_from_folder(op, context, run_dir: str):
             {"ERROR"}, f"Blender's online access is off, so nothing is sent. {rt.ONLINE_HELP}."
         )
         return None
-    opts = rt.scripted_options(p) if stored.provider == "scripted" else {}
+    script = rt.demo_script(p) if stored.provider == "scripted" else None
     override = None
     if p is not None and stored.max_cost and float(p.max_cost) != stored.max_cost:
         override = {"max_cost": float(p.max_cost)}  # e.g. raised after the run hit its cap
     try:
         opened = open_run(
-            stored,
-            resume=run_dir,
-            settings_override=override,
-            api_key=rt.stored_key(stored.provider, p),
-            worker_opts=opts,
+            RunRequest(
+                resume=run_dir,
+                settings_override=override,
+                api_key=rt.stored_key(stored.provider, p),
+                script=script,
+            )
         )
     except ProviderError as e:
         op.report({"ERROR"}, str(e))
