@@ -94,7 +94,7 @@ def test_reconstruct_in_the_real_binary_keeps_the_users_extensions(box, home, tm
     assert state["status"] == "done"
     assert (run_dir / "final.blend").is_file() and (run_dir / "scene.py").is_file()
 
-    render_processes = [c for c in seen if "render_process/worker.py" in c]
+    render_processes = [c for c in seen if "render/process/worker.py" in c]
     assert render_processes, seen
     assert all(c.split()[0] == box.spec.blender for c in render_processes), render_processes
     assert all("-b --factory-startup" in c for c in render_processes)
