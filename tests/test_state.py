@@ -26,7 +26,7 @@ from viga_addon.agent.state import (
     migrate_v1,
     run_relative,
 )
-from viga_addon.stages import STAGES
+from viga_addon.stages import ALL_STAGES
 
 
 def _state() -> RunState:
@@ -146,7 +146,7 @@ def test_one_format_for_a_rounds_code():
 # ----------------------------------------------------------------------------- settings
 @pytest.mark.smoke
 def test_settings_defaults_live_in_one_place():
-    assert DEFAULT_BUDGETS == {s.name: s.budget for s in STAGES}
+    assert DEFAULT_BUDGETS == {s.name: s.budget for s in ALL_STAGES}
     assert DEFAULTS.rollouts == DEFAULT_BUDGETS["init"]
     assert Settings().budget("geometry") == DEFAULT_BUDGETS["geometry"]
     s = Settings(rollouts=4, budgets={"geometry": 2})
