@@ -111,6 +111,7 @@ def open_panel(b: Blender, idname: str) -> None:
     panel closed on the way is opened again at once."""
     if panel_is_open(b, idname):
         return
+    b.scroll(notches=40)  # the lowest sub-panels into view (a long panel pushes them below)
     region = b.sidebar()
     scale = b.geometry()["ui_scale"]
     x = region["x"] + region["width"] * 0.35
