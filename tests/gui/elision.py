@@ -110,7 +110,9 @@ def ellipses(path: Path, scale: float = 1.0) -> list[tuple[int, int]]:
         if not _clean_around(lift, (box, second[2], third[2])):
             continue
         x0, x1 = box[0] - 1, int(third[2][2]) + 2
-        top = max(0, box[1] - round(8 * scale))
+        top = box[1] - round(8 * scale)
+        if top < 0:
+            continue  # at the picture's top edge (a scrolled sidebar): what is above is not seen
         if ink[top : box[1] - 1, max(0, x0) : x1].any():
             continue  # something above: a letter's part, a colon, a picture
         if ink[box[3] + 2 : box[3] + round(6 * scale), max(0, x0) : x1].any():
