@@ -164,9 +164,11 @@ def bench(floor_seconds: float) -> dict:
                 "p.refine_budget = 20"
             )  # set-up: the groups and budget of the Refine measured
             b.click(op="bpy.ops.viga.refine(")
-            wait_for(lambda: b.eval("addon_module('operators.refine').JOBS"), 20, "Refine")
-            refine = measure(b, lambda: not b.eval("addon_module('operators.refine').JOBS"), 1800)
-            summary = b.eval("addon_module('operators.refine').LAST.get(bpy.context.scene.name)")
+            wait_for(lambda: b.eval("addon_module('ui.operators.refine').JOBS"), 20, "Refine")
+            refine = measure(
+                b, lambda: not b.eval("addon_module('ui.operators.refine').JOBS"), 1800
+            )
+            summary = b.eval("addon_module('ui.operators.refine').LAST.get(bpy.context.scene.name)")
             blender = b.eval("bpy.app.version_string")
         finally:
             b.close()
