@@ -1,4 +1,4 @@
-"""A corpus of hostile model code for execute_code (used by tests/test_policy.py).
+"""A corpus of hostile model code for execute_code (used by tests/tools/test_policy.py).
 
 Each snippet has a category, the code, and what must happen:
   refused    the policy refuses it (before running, or at run time) — "Refused: ..."

@@ -112,7 +112,7 @@ class Stage:
     # the refine_parameters groups this stage may tune (refine_parameters needs at least one)
     refine_groups: tuple[str, ...] = ()
     # one execute_code call of this stage, runnable in pipeline order from an empty scene
-    # (tests/test_prompts.py runs each under its stage's scope)
+    # (tests/agent/test_prompts.py runs each under its stage's scope)
     generator_example: str = ""
     # the submit_verdict arguments a good verifier of this stage would send
     verifier_example: dict = field(default_factory=dict, hash=False)

@@ -2,7 +2,7 @@
 scope covers, and the Blender 4.x/5.x API renames that bite — the text of the system prompts.
 
 Pure data and text (the standard library only: no bpy, nothing from agent/ or tools/). The lists
-here restate tools/code/policy's and tools/scene/scope's real ones; tests/test_prompts.py compares them,
+here restate tools/code/policy's and tools/scene/scope's real ones; tests/agent/test_prompts.py compares them,
 and checks the renames against the running Blender, so the prompt cannot drift from what the
 harness enforces.
 """

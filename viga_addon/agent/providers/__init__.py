@@ -18,7 +18,7 @@ What the package holds, leaves first (each module imports only those above it):
 Outside the package these modules may import only the standard library, Pillow, ``..cost``,
 ``..errors`` (the one error tree) and ``..messages``; never bpy, the session or the worker. The ``anthropic`` / ``openai`` SDKs are
 imported only in their provider's constructor, so they load when that provider is built.
-No import cycle: tests/test_providers.py checks the graph, imports inside functions included.
+No import cycle: tests/agent/test_providers.py checks the graph, imports inside functions included.
 """
 
 from .base import Provider

@@ -16,7 +16,7 @@ from viga_addon.agent.settings import Settings
 from viga_addon.agent.state import RunState, StageState
 from viga_addon.demo import tabletop
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # each request costs about $0.075 at Sonnet 4.6 ($3 in, $15 out per million): little input (so
 # the session's estimate from a request's size is above it, as with a real service), output
 # as the run has seen it (the estimate's other half)

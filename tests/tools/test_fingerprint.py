@@ -8,7 +8,7 @@ import warnings
 import bpy
 import pytest
 
-from tests.test_tools_snapshot import build_scene
+from tests.tools.test_tools_snapshot import build_scene
 from viga_addon.tools.code import scope_check
 from viga_addon.tools.scene import fingerprint, rna
 from viga_addon.ui import live as rt

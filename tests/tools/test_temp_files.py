@@ -12,7 +12,7 @@ from pipeline_helpers import CLI_TINY, cli_env, run_cli, tiny_host
 
 from viga_addon.tools.snapshot import store as snapshot
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT / "viga_addon/demo/tabletop.png"
 
 

@@ -1,7 +1,7 @@
 """Calls that would crash Blender by their size are refused before they run (policy/sizes.py).
 
 The hostile corpus (tests/hostile_snippets.py, category "crash") runs through execute_code in
-tests/test_policy.py; here: which layer refuses what, the cap itself, ordinary code unaffected,
+tests/tools/test_policy.py; here: which layer refuses what, the cap itself, ordinary code unaffected,
 and, in a child process, that a refused snippet leaves Blender alive.
 """
 
@@ -148,7 +148,7 @@ def test_a_refused_snippet_leaves_blender_alive(name):
     """In a child process, so that if the refusal ever breaks, the crash fails this test and
     not the test run."""
     snippet = next(s for s in CRASH if s.name == name)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     done = subprocess.run(
         [sys.executable, "-c", CHILD.format(code=snippet.code)],
         cwd=root,

@@ -5,7 +5,7 @@ import threading
 import bpy
 import pytest
 
-from tests.test_tools_snapshot import build_scene, counts, describe, names
+from tests.tools.test_tools_snapshot import build_scene, counts, describe, names
 from viga_addon.tools.code import execute
 from viga_addon.tools.code.execute import execute_code
 

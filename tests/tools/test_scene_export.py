@@ -22,7 +22,7 @@ from viga_addon.common import metrics
 from viga_addon.tools.scene import export as scene_export
 from viga_addon.tools.scene.export import program, runtime
 
-VENV311 = Path(__file__).resolve().parents[1] / ".venv-42" / "bin" / "python"  # ./dev smoke42
+VENV311 = Path(__file__).resolve().parents[2] / ".venv-42" / "bin" / "python"  # ./dev smoke42
 
 REBUILD = textwrap.dedent(
     """

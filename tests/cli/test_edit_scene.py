@@ -14,7 +14,7 @@ from viga_addon.agent import selection
 from viga_addon.common import metrics
 from viga_addon.demo import tabletop_edit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

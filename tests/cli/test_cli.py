@@ -12,7 +12,7 @@ from pipeline_helpers import CLI_TINY as TINY
 from pipeline_helpers import cli_env as _env
 from pipeline_helpers import run_cli as cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_help_documents_consent_and_exit_codes():

@@ -20,7 +20,7 @@ from viga_addon.tools.render import engine as render  # noqa: E402
 
 SIDE = 48
 SAMPLES = 8
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _material(name, colour, roughness=0.5):

@@ -16,7 +16,7 @@ from viga_addon.agent.progress import read_progress
 from viga_addon.agent.report import write_report
 from viga_addon.agent.runstore import RunStore
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "run_v1_paused"
 
 

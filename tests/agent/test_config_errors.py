@@ -20,7 +20,7 @@ from viga_addon.agent.worker import ModelWorker
 from viga_addon.cli.reconstruct import _exit_code
 from viga_addon.demo import tabletop
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _worker(server):

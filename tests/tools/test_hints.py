@@ -8,7 +8,7 @@ import time
 import bpy
 import pytest
 
-from tests.test_tools_snapshot import build_scene
+from tests.tools.test_tools_snapshot import build_scene
 from viga_addon.agent.session.modeltools.record import RESULT_TEXT_LIMIT, result_parts
 from viga_addon.stages import init, material
 from viga_addon.tools.code import execute, hints, policy, scope_check

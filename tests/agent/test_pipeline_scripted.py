@@ -206,7 +206,7 @@ def test_scene_py_rebuilds_the_final_scene_in_a_fresh_blender(full_run, tmp_path
     d = session.run_dir
     out = tmp_path / "rebuilt.png"
     facts = tmp_path / "facts.json"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     probe = f"""
 import json, runpy, sys
 sys.path.insert(0, {str(root)!r})

@@ -29,7 +29,7 @@ from viga_addon.agent.state import ToolCall
 from viga_addon.agent.worker import ModelWorker
 
 KEY = "sk-test-FAULTS-0123456789abcdef"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STAGES = ["init"]
 SETTINGS = {"stages": STAGES, "budgets": {"init": 1}}
 MAX_RETRIES = 2

@@ -13,7 +13,7 @@ import pytest
 from viga_addon.agent.session import modeltools
 from viga_addon.stages import STAGES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # what the session itself asks the host for, besides the model's tools
 SESSION_HOST_CALLS = {

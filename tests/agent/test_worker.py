@@ -25,7 +25,7 @@ from viga_addon.agent.errors import (
 from viga_addon.agent.worker import ModelWorker, WorkerReply
 
 KEY = "sk-worker-SECRET-abcdefghijklmnop"
-AGENT_DIR = Path(__file__).resolve().parent.parent / "viga_addon" / "agent"
+AGENT_DIR = Path(__file__).resolve().parents[2] / "viga_addon" / "agent"
 CALL = {"name": "execute_code", "arguments": {"code": "print('hi')"}}
 SCRIPT = {
     "*": {
