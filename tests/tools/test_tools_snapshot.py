@@ -8,6 +8,7 @@ import bpy
 import pytest
 
 from viga_addon.tools.scene import rna
+from viga_addon.tools.snapshot import digests
 from viga_addon.tools.snapshot import store as snap
 
 COUNTED = snap.CONTENT_TYPES + ("libraries", "texts", "scenes", "shape_keys")
@@ -364,8 +365,9 @@ def test_snapshot_write_is_atomic(clean_scene, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         snap.snapshot("s", tmp_path)
     assert open(good, "rb").read() == good_bytes
+    digests.settle()  # the good snapshot's digests are written on their thread
     # no temporary file left behind
-    assert sorted(os.listdir(tmp_path)) == ["s.blend", "s.snapshot.json"]
+    assert sorted(os.listdir(tmp_path)) == ["s.blend", "s.digests.json", "s.snapshot.json"]
     assert len(bpy.data.texts) == 0
 
 
